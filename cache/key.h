@@ -1,0 +1,40 @@
+/*
+ * cache/key.h: the cache key and its hash.
+ *
+ * The key is the normalised request target: the path as h2o normalised it (dot segments resolved,
+ * percent-encoding decoded where it is safe), then '?' and the query parameters that the behavior puts
+ * in the key, sorted by name so that "?b=1&a=2" and "?a=2&b=1" are one object. The query part is
+ * omitted when no parameter remains. The store indexes objects by the SHA-256 of that text, because
+ * LMDB keys are limited to 511 bytes and URLs are not; the record keeps the full text to detect a
+ * collision.
+ */
+#ifndef CACHE_KEY_H
+#define CACHE_KEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <h2o.h>
+#include "edge/config.h"
+
+#define CACHE_KEY_HASH_LEN 32
+
+typedef struct st_cache_hash_t {
+    uint8_t bytes[CACHE_KEY_HASH_LEN];
+} cache_hash_t;
+
+/**
+ * Builds the key for `path` (normalised, without query) and `query` (the raw text after '?', or
+ * {NULL, 0}) under the query rule of `behavior`. The result lives in `pool`. Pure; any thread.
+ */
+h2o_iovec_t cache_key_build(h2o_mem_pool_t *pool, h2o_iovec_t path, h2o_iovec_t query, const edge_conf_behavior_t *behavior);
+
+/** SHA-256 of `key`. Uses a per-thread digest context, so it never allocates after the first call. */
+void cache_key_hash(h2o_iovec_t key, cache_hash_t *out);
+
+/** Frees the calling thread's digest context; call when a thread that hashed ends. */
+void cache_key_thread_dispose(void);
+
+/** Lower-case hex of the first `n` bytes of `hash` into `buf` (2n+1 bytes), for logs. */
+char *cache_key_hex(const cache_hash_t *hash, size_t n, char *buf);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * cache/store.h: the object store, an LMDB environment under the cache directory.
+ *
+ * Two databases: "objects" maps a key hash (32 bytes) to a cache_record_t encoding; "chunks" maps
+ * (oid: u64 big-endian, index: u32 big-endian) to one body chunk of a large object. A third, "info",
+ * holds store-wide values (the oid high-water mark).
+ *
+ * Threads. Reads are synchronous and short: each loop owns a cache_store_reader_t whose read
+ * transaction is renewed for one lookup, the value copied out, and reset at once, so no transaction is
+ * ever held across an event-loop wait and no old page is pinned. Writes never block a loop: every
+ * cache_store_put_* / _delete call copies its arguments into a message for the single writer thread,
+ * which applies all queued messages in one transaction per batch. Messages are applied in the order
+ * they were queued, so a record that names chunks is always committed after them; a crash between the
+ * two leaves orphan chunks, never a record without its body.
+ *
+ * Only cache/store.c includes <lmdb.h>.
+ */
+#ifndef CACHE_STORE_H
+#define CACHE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <h2o.h>
+#include "cache/key.h"
+
+#define CACHE_STORE_CHUNK_SIZE (256 * 1024) /* bodies up to this size are stored inline in the record */
+
+#define CACHE_STORE_ENOTFOUND (-1) /* no such object or chunk */
+#define CACHE_STORE_EIO (-2)       /* an LMDB error; logged with its detail */
+#define CACHE_STORE_ETOOBIG (-3)   /* the chunk is larger than the caller's buffer */
+
+typedef struct st_cache_store_t cache_store_t;
+typedef struct st_cache_store_reader_t cache_store_reader_t;
+
+/**
+ * Opens (creating when needed) the store in directory `dir` with a map of `map_size` bytes, takes the
+ * directory's lock file (one edgecache per cache directory), and starts the writer thread. `max_readers`
+ * bounds concurrent read transactions (one per loop, plus margin). Returns NULL with a message in
+ * `err` (`errlen` bytes).
+ */
+cache_store_t *cache_store_open(const char *dir, uint64_t map_size, unsigned max_readers, char *err, size_t errlen);
+/** Applies every queued write, stops the writer thread, syncs and closes. No reader may be live. */
+void cache_store_close(cache_store_t *store);
+
+/** A reader for one thread; not thread-safe, and freed by that thread with cache_store_reader_free. */
+cache_store_reader_t *cache_store_reader_new(cache_store_t *store);
+void cache_store_reader_free(cache_store_reader_t *reader);
+/**
+ * Copies the record stored under `hash` into memory from `pool` and points `*out` at it. Returns 0,
+ * CACHE_STORE_ENOTFOUND or CACHE_STORE_EIO.
+ */
+int cache_store_get(cache_store_reader_t *reader, const cache_hash_t *hash, h2o_mem_pool_t *pool, h2o_iovec_t *out);
+/**
+ * Copies chunk `index` of object `oid` into `dst` (`cap` bytes) and sets `*len`. Returns 0,
+ * CACHE_STORE_ENOTFOUND (the object was replaced or evicted meanwhile), CACHE_STORE_ETOOBIG or
+ * CACHE_STORE_EIO.
+ */
+int cache_store_read_chunk(cache_store_reader_t *reader, uint64_t oid, uint32_t index, void *dst, size_t cap, size_t *len);
+
+/** A new object id for a chunked body, unique for the life of the store. Any thread. */
+uint64_t cache_store_new_oid(cache_store_t *store);
+/** Queues chunk `index` of `oid` (copied). Any thread. */
+void cache_store_put_chunk(cache_store_t *store, uint64_t oid, uint32_t index, const void *data, size_t len);
+/**
+ * Queues the record (copied) under `hash`. The chunks of the record it replaces are deleted, unless the
+ * new record names the same oid (a 304 refreshing headers). Any thread.
+ */
+void cache_store_put_record(cache_store_t *store, const cache_hash_t *hash, const void *record, size_t len);
+/** Queues the deletion of `nchunks` chunks of `oid`, the remains of a fetch that did not complete. */
+void cache_store_discard(cache_store_t *store, uint64_t oid, uint32_t nchunks);
+/** Queues the deletion of the object under `hash` and of its chunks. Any thread. */
+void cache_store_delete(cache_store_t *store, const cache_hash_t *hash);
+/** Blocks until every write queued so far is committed (for tests and shutdown). */
+void cache_store_flush(cache_store_t *store);
+
+const char *cache_store_strerror(int err);
+
+#endif

@@ -1,0 +1,319 @@
+/*
+ * cache/ttl.c: freshness decisions (RFC 9111 §4.2 with CloudFront's min/default/max TTL rules).
+ *
+ * Everything here is a pure function of its arguments, so the rules can be tested as a table. The easy
+ * thing to break: the clamp to [min_ttl, max_ttl] applies to a lifetime the origin gave, while
+ * default_ttl applies only when the origin gave none; and no-cache means "store, but revalidate on every
+ * use", which is a lifetime of 0, not "do not store".
+ */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include "cache/ttl.h"
+
+void cache_ttl_cc_init(cache_cc_t *cc)
+{
+    cc->flags = 0;
+    cc->max_age = cc->s_maxage = cc->stale_while_revalidate = cc->stale_if_error = -1;
+}
+
+/* A delta-seconds value (RFC 9111 §1.2.2): digits only, saturating at 2^31 as the RFC asks. */
+static int64_t parse_delta(const char *s, size_t len)
+{
+    int64_t v = 0;
+    if (len == 0)
+        return -1;
+    for (size_t i = 0; i != len; ++i) {
+        if (!isdigit((unsigned char)s[i]))
+            return -1;
+        if (v < 2147483648)
+            v = v * 10 + (s[i] - '0');
+    }
+    return v > 2147483648 ? 2147483648 : v;
+}
+
+static void set_min(int64_t *slot, int64_t v)
+{
+    if (*slot < 0 || v < *slot)
+        *slot = v;
+}
+
+void cache_ttl_parse_cc(cache_cc_t *cc, const char *value, size_t len)
+{
+    static const struct {
+        const char *name;
+        unsigned flag;
+    } flags[] = {{"no-store", CACHE_CC_NO_STORE},
+                 {"no-cache", CACHE_CC_NO_CACHE},
+                 {"private", CACHE_CC_PRIVATE},
+                 {"public", CACHE_CC_PUBLIC},
+                 {"must-revalidate", CACHE_CC_MUST_REVALIDATE},
+                 {"proxy-revalidate", CACHE_CC_PROXY_REVALIDATE},
+                 {"immutable", CACHE_CC_IMMUTABLE},
+                 {"no-transform", CACHE_CC_NO_TRANSFORM}};
+    const char *p = value, *end = value + len;
+
+    while (p < end) {
+        /* one directive: token [ "=" ( token / quoted-string ) ] */
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+            ++p;
+        const char *name = p;
+        while (p < end && *p != '=' && *p != ',' && *p != ' ' && *p != '\t')
+            ++p;
+        size_t namelen = (size_t)(p - name);
+        while (p < end && (*p == ' ' || *p == '\t'))
+            ++p;
+        const char *arg = NULL;
+        size_t arglen = 0;
+        if (p < end && *p == '=') {
+            ++p;
+            while (p < end && (*p == ' ' || *p == '\t'))
+                ++p;
+            if (p < end && *p == '"') {
+                arg = ++p;
+                while (p < end && *p != '"')
+                    p += *p == '\\' && p + 1 < end ? 2 : 1;
+                arglen = (size_t)((p < end ? p : end) - arg);
+                if (p < end)
+                    ++p;
+            } else {
+                arg = p;
+                while (p < end && *p != ',' && *p != ' ' && *p != '\t')
+                    ++p;
+                arglen = (size_t)(p - arg);
+            }
+        }
+        while (p < end && *p != ',')
+            ++p; /* skip junk up to the next directive */
+        if (namelen == 0)
+            continue;
+
+#define IS(lit) (namelen == sizeof(lit) - 1 && strncasecmp(name, lit, namelen) == 0)
+        if (IS("max-age") || IS("s-maxage") || IS("stale-while-revalidate") || IS("stale-if-error")) {
+            int64_t v = arg != NULL ? parse_delta(arg, arglen) : -1;
+            int64_t *slot = IS("max-age")    ? &cc->max_age
+                            : IS("s-maxage") ? &cc->s_maxage
+                            : IS("stale-while-revalidate") ? &cc->stale_while_revalidate
+                                                           : &cc->stale_if_error;
+            if (v >= 0)
+                set_min(slot, v);
+            else if (slot == &cc->max_age || slot == &cc->s_maxage)
+                set_min(slot, 0); /* an invalid lifetime is treated as stale, the conservative reading */
+            continue;
+        }
+        for (size_t i = 0; i != sizeof(flags) / sizeof(flags[0]); ++i) {
+            if (namelen == strlen(flags[i].name) && strncasecmp(name, flags[i].name, namelen) == 0) {
+                cc->flags |= flags[i].flag;
+                break;
+            }
+        }
+#undef IS
+    }
+}
+
+static int month_of(const char *s)
+{
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    for (int i = 0; i != 12; ++i)
+        if (strncmp(months + i * 3, s, 3) == 0)
+            return i;
+    return -1;
+}
+
+/* Reads exactly `n` digits. */
+static bool digits(const char **p, const char *end, int n, int *out)
+{
+    int v = 0;
+    if (end - *p < n)
+        return false;
+    for (int i = 0; i != n; ++i) {
+        if (!isdigit((unsigned char)(*p)[i]))
+            return false;
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    *out = v;
+    return true;
+}
+
+static bool lit(const char **p, const char *end, const char *s)
+{
+    size_t n = strlen(s);
+    if ((size_t)(end - *p) < n || memcmp(*p, s, n) != 0)
+        return false;
+    *p += n;
+    return true;
+}
+
+static bool hms(const char **p, const char *end, struct tm *tm)
+{
+    return digits(p, end, 2, &tm->tm_hour) && lit(p, end, ":") && digits(p, end, 2, &tm->tm_min) && lit(p, end, ":") &&
+           digits(p, end, 2, &tm->tm_sec);
+}
+
+bool cache_ttl_parse_date(const char *s, size_t len, int64_t *t)
+{
+    const char *p = s, *end = s + len, *comma;
+    struct tm tm = {0};
+
+    while (p < end && *p == ' ')
+        ++p;
+    while (end > p && end[-1] == ' ')
+        --end;
+    if ((comma = memchr(p, ',', (size_t)(end - p))) != NULL) {
+        p = comma + 1;
+        if (!lit(&p, end, " "))
+            return false;
+        if (end - p >= 11 && p[2] == ' ') {
+            /* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
+            if (!digits(&p, end, 2, &tm.tm_mday) || !lit(&p, end, " ") || end - p < 3 || (tm.tm_mon = month_of(p)) < 0)
+                return false;
+            p += 3;
+            if (!lit(&p, end, " ") || !digits(&p, end, 4, &tm.tm_year) || !lit(&p, end, " ") || !hms(&p, end, &tm) ||
+                !lit(&p, end, " GMT") || p != end)
+                return false;
+            tm.tm_year -= 1900;
+        } else {
+            /* RFC 850: Sunday, 06-Nov-94 08:49:37 GMT; two-digit years within 50 years of now (RFC 9110 §5.6.7) */
+            int yy;
+            if (!digits(&p, end, 2, &tm.tm_mday) || !lit(&p, end, "-") || end - p < 3 || (tm.tm_mon = month_of(p)) < 0)
+                return false;
+            p += 3;
+            if (!lit(&p, end, "-") || !digits(&p, end, 2, &yy) || !lit(&p, end, " ") || !hms(&p, end, &tm) ||
+                !lit(&p, end, " GMT") || p != end)
+                return false;
+            tm.tm_year = yy < 70 ? yy + 100 : yy;
+        }
+    } else {
+        /* asctime: Sun Nov  6 08:49:37 1994 */
+        if (end - p < 24)
+            return false;
+        p += 4;
+        if ((tm.tm_mon = month_of(p)) < 0)
+            return false;
+        p += 4;
+        if (*p == ' ')
+            ++p;
+        if (isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1])) {
+            if (!digits(&p, end, 2, &tm.tm_mday))
+                return false;
+        } else if (!digits(&p, end, 1, &tm.tm_mday)) {
+            return false;
+        }
+        if (!lit(&p, end, " ") || !hms(&p, end, &tm) || !lit(&p, end, " ") || !digits(&p, end, 4, &tm.tm_year) || p != end)
+            return false;
+        tm.tm_year -= 1900;
+    }
+    if (tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+        return false;
+    *t = (int64_t)timegm(&tm);
+    return true;
+}
+
+int64_t cache_ttl_parse_age(const char *s, size_t len)
+{
+    while (len != 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        --len;
+    while (len != 0 && (*s == ' ' || *s == '\t'))
+        ++s, --len;
+    return parse_delta(s, len);
+}
+
+bool cache_ttl_status_is_heuristic(int status)
+{
+    switch (status) {
+    case 200: case 203: case 204: case 300: case 301: case 308: case 404: case 405: case 410: case 414: case 501:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool status_understood(int status)
+{
+    return cache_ttl_status_is_heuristic(status) || (status >= 200 && status < 600 && status != 206 && status != 304);
+}
+
+bool cache_ttl_may_serve_stale(unsigned flags)
+{
+    return (flags & (CACHE_TTL_MUST_REVALIDATE | CACHE_TTL_NO_CACHE | CACHE_TTL_ERROR_PAGE)) == 0;
+}
+
+int64_t cache_ttl_current_age(int64_t initial_age, int64_t response_time, int64_t now)
+{
+    int64_t resident = now - response_time;
+    return initial_age + (resident > 0 ? resident : 0);
+}
+
+void cache_ttl_decide(const cache_ttl_in_t *in, const edge_conf_behavior_t *b, cache_ttl_out_t *out)
+{
+    const cache_cc_t *cc = &in->cc;
+    int64_t lifetime = -1;
+
+    *out = (cache_ttl_out_t){0};
+    out->stale_while_revalidate = cc->stale_while_revalidate > 0 ? cc->stale_while_revalidate : 0;
+    out->stale_if_error = cc->stale_if_error > 0 ? cc->stale_if_error : 0;
+
+    /* age (RFC 9111 §4.2.3) */
+    int64_t date = in->has_date ? in->date : in->response_time;
+    int64_t apparent = in->response_time - date > 0 ? in->response_time - date : 0;
+    int64_t delay = in->response_time - in->request_time > 0 ? in->response_time - in->request_time : 0;
+    int64_t corrected = (in->age > 0 ? in->age : 0) + delay;
+    out->initial_age = apparent > corrected ? apparent : corrected;
+
+    /* what may never be stored by a shared cache (RFC 9111 §3) */
+    if (!status_understood(in->status)) {
+        out->why = "status";
+        return;
+    }
+    if (cc->flags & CACHE_CC_NO_STORE) {
+        out->why = "no-store";
+        return;
+    }
+    if (cc->flags & CACHE_CC_PRIVATE) {
+        out->why = "private";
+        return;
+    }
+    if (in->has_set_cookie) {
+        out->why = "set-cookie";
+        return;
+    }
+    if (in->vary_star) {
+        out->why = "vary-star";
+        return;
+    }
+
+    /* the origin's lifetime (RFC 9111 §4.2.1), then the behavior's clamp */
+    if (cc->s_maxage >= 0)
+        lifetime = cc->s_maxage;
+    else if (cc->max_age >= 0)
+        lifetime = cc->max_age;
+    else if (in->has_expires)
+        lifetime = in->expires_valid && in->expires > date ? in->expires - date : 0;
+    if (lifetime >= 0) {
+        if (lifetime < (int64_t)b->min_ttl)
+            lifetime = (int64_t)b->min_ttl;
+        if (lifetime > (int64_t)b->max_ttl)
+            lifetime = (int64_t)b->max_ttl;
+    } else if (cache_ttl_status_is_heuristic(in->status)) {
+        lifetime = (int64_t)(b->default_ttl > b->min_ttl ? b->default_ttl : b->min_ttl);
+    } else {
+        out->why = "no-lifetime";
+        return;
+    }
+
+    if (cc->flags & (CACHE_CC_MUST_REVALIDATE | CACHE_CC_PROXY_REVALIDATE) || cc->s_maxage >= 0)
+        out->flags |= CACHE_TTL_MUST_REVALIDATE;
+    if (cc->flags & CACHE_CC_NO_CACHE) {
+        out->flags |= CACHE_TTL_NO_CACHE;
+        lifetime = 0;
+    }
+    /* a response that is never fresh and cannot be validated can never be used (RFC 9111 §4) */
+    if (lifetime <= out->initial_age && !in->has_validator) {
+        out->why = "stale-without-validator";
+        return;
+    }
+    out->lifetime = lifetime;
+    out->store = true;
+}

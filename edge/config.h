@@ -1,0 +1,117 @@
+/*
+ * edge/config.h: the edgecache configuration, parsed from YAML and validated.
+ *
+ * The configuration is read once, before any thread starts, into an immutable edge_conf_t that every
+ * loop then reads without locks. Only edge/config.c includes <yaml.h>. Every error names its place as
+ * "file:line:col: message", the form `edgecache check` prints, so an operator can jump to it.
+ *
+ * Durations are written as an integer number of seconds or with a unit (ms, s, m, h, d: "10s", "5m",
+ * "250ms"); sizes as bytes or with a unit (K, M, G, T, powers of 1024: "20G").
+ */
+#ifndef EDGE_CONFIG_H
+#define EDGE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define EDGE_CONF_ERRLEN 512
+
+typedef enum en_edge_conf_qs_t {
+    EDGE_CONF_QS_NONE, /* the query string is not part of the cache key (and is still forwarded) */
+    EDGE_CONF_QS_ALL,  /* every parameter is part of the key, sorted by name */
+    EDGE_CONF_QS_LIST  /* only the listed names are part of the key, sorted */
+} edge_conf_qs_t;
+
+/* origin failures that are not an HTTP status, for error_pages: */
+#define EDGE_CONF_FAIL_CONNECT 0x1 /* connection refused / unreachable / connect timeout */
+#define EDGE_CONF_FAIL_TIMEOUT 0x2 /* read timeout: no first byte, or too long a gap */
+#define EDGE_CONF_FAIL_RESET 0x4   /* connection reset or closed mid-response, malformed response */
+
+typedef struct st_edge_conf_listen_t {
+    char *address; /* numeric IPv4 or IPv6 address, e.g. "127.0.0.1" */
+    uint16_t port;
+    char *tls_certificate; /* PEM paths; both NULL for cleartext, both set for TLS (HTTP/2 through ALPN) */
+    char *tls_key;
+} edge_conf_listen_t;
+
+typedef struct st_edge_conf_origin_t {
+    char *name;
+    char **servers; /* "http://host[:port]" (no trailing '/') or "file:///absolute/dir"; "file:relative/dir" only when
+                     * parsed without a basedir (a file origin has exactly one server) */
+    size_t num_servers;
+    uint64_t connect_timeout_ms;   /* default 10000 */
+    unsigned connect_attempts;     /* default 3, 1..10 */
+    uint64_t read_timeout_ms;      /* default 30000: time to the first byte, and the longest gap between reads */
+    uint64_t keepalive_timeout_ms; /* default 5000: idle pooled connections are closed after this */
+    char *host_header;             /* NULL: forward the client's Host */
+} edge_conf_origin_t;
+
+typedef struct st_edge_conf_behavior_t {
+    char *path;          /* pattern: '*' any run of characters (crosses '/'), '?' exactly one; case-sensitive */
+    size_t origin_index; /* index into edge_conf_t.origins */
+    uint64_t min_ttl;    /* seconds, default 0 */
+    uint64_t default_ttl; /* seconds, default 86400 (if not given, clamped into min..max): used when the origin gives no lifetime */
+    uint64_t max_ttl;     /* seconds, default 31536000 */
+    edge_conf_qs_t query_string; /* default EDGE_CONF_QS_ALL */
+    char **query_names;          /* EDGE_CONF_QS_LIST only: sorted (strcmp), without duplicates */
+    size_t num_query_names;
+} edge_conf_behavior_t;
+
+typedef struct st_edge_conf_error_page_t {
+    int *statuses; /* origin statuses (400..599) this entry applies to */
+    size_t num_statuses;
+    unsigned failures;    /* EDGE_CONF_FAIL_* bits, from the names connect_error, timeout, reset */
+    char *page;           /* the file name as written */
+    char *body;           /* the page's content, loaded at parse time (a built-in page or a file) */
+    size_t body_len;
+    int response_code;    /* status sent to the client; 0 = the origin's status (502 / 504 for failures) */
+    uint64_t error_caching_min_ttl; /* seconds, default 10 */
+} edge_conf_error_page_t;
+
+typedef struct st_edge_conf_t {
+    char *source; /* the file name, or "<embedded>" */
+    edge_conf_listen_t *listens; /* default: one cleartext listener on 127.0.0.1:8080 */
+    size_t num_listens;
+    unsigned threads; /* default 0 = one per core */
+    struct {
+        char *path;        /* default "edgecache-cache" (relative to the working directory) */
+        uint64_t max_size; /* bytes, default 1 GiB: the LMDB map size */
+    } cache;
+    edge_conf_origin_t *origins;
+    size_t num_origins;
+    edge_conf_behavior_t *behaviors; /* in order; the last one is always "*" */
+    size_t num_behaviors;
+    edge_conf_error_page_t *error_pages;
+    size_t num_error_pages;
+} edge_conf_t;
+
+/**
+ * Parses and validates YAML text into `conf` (which the call zero-fills first). `name` is used in error
+ * messages. `basedir` resolves relative error page, TLS and file: origin paths (NULL: the working directory).
+ * Returns 0, or -1 with "name:line:col: message" in `err` (EDGE_CONF_ERRLEN bytes); on failure `conf`
+ * holds nothing that needs freeing.
+ */
+int edge_config_parse(edge_conf_t *conf, const char *name, const char *basedir, const char *text, size_t len, char *err);
+/**
+ * Reads `path` and parses it as edge_config_parse does, with the file's directory as basedir.
+ */
+int edge_config_load(edge_conf_t *conf, const char *path, char *err);
+/**
+ * Applies the command-line overrides (each may be NULL): `listen` "ADDR:PORT" replaces every listener
+ * with one cleartext listener; `origin` URL replaces the origins with one origin named "default" that
+ * every behavior uses; `cache_dir` replaces cache.path. Returns 0, or -1 with a message in `err`.
+ */
+int edge_config_override(edge_conf_t *conf, const char *listen, const char *origin, const char *cache_dir, char *err);
+/**
+ * The first behavior whose pattern matches `path` (the path without its query). Never NULL for a
+ * validated configuration, whose last behavior is "*".
+ */
+const edge_conf_behavior_t *edge_config_match(const edge_conf_t *conf, const char *path, size_t len);
+/** Frees everything edge_config_parse allocated. */
+void edge_config_dispose(edge_conf_t *conf);
+
+/** The embedded default configuration, used by `edgecache serve` when no -c is given. */
+extern const char edge_config_default_yaml[];
+
+#endif

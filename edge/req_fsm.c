@@ -1,0 +1,707 @@
+/*
+ * edge/req_fsm.c: the client request state machine (see req_fsm.h for the graph).
+ *
+ * Each request gets an edge_req_t in its pool, allocated with a dispose callback so that whatever it
+ * holds (a subscription to an origin fetch) is released however the request ends — including an
+ * HTTP/2 stream reset, which disposes the request without calling the generator's stop. The steps are
+ * functions in one table; each sets the next state and returns NEXT, or returns SUSPEND while it waits
+ * for the origin. run() is the only place that calls them.
+ *
+ * Invariants that are easy to break:
+ * - At most one h2o_send is outstanding per request; the next one is issued only from proceed.
+ * - Bytes sent straight from an origin fetch's buffer are consumed (and may be freed) only when proceed
+ *   says libh2o is done with them, and a request stays subscribed until it is disposed, so a FINAL send
+ *   never points at freed memory.
+ * - A response that reaches the client is never built from a record that failed to decode: a corrupt
+ *   record is a miss, and the fetch that follows replaces it.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "cache/key.h"
+#include "cache/record.h"
+#include "cache/store.h"
+#include "cache/ttl.h"
+#include "edge/log.h"
+#include "edge/req_fsm.h"
+#include "errorpages/errorpages.h"
+#include "origin/fetch.h"
+
+#define EDGE_REQ_MAGIC 0x45524551 /* "EREQ" */
+
+typedef enum en_step_result_t { NEXT, SUSPEND } step_result_t;
+
+typedef enum en_body_source_t { BODY_NONE, BODY_RECORD, BODY_FETCH } body_source_t;
+
+typedef struct st_edge_req_t {
+    h2o_generator_t super; /* first: libh2o calls proceed/stop with it */
+    unsigned magic;
+    edge_req_state_t state;
+    h2o_req_t *req;
+    edge_thread_t *thread;
+    const edge_conf_behavior_t *behavior;
+    bool is_head;
+    h2o_iovec_t key;
+    cache_hash_t hash;
+    const char *fwd; /* Cache-Status "fwd" reason once the request goes to the origin */
+    /* what LOOKUP found */
+    bool have_rec;
+    cache_record_t rec; /* points into req->pool */
+    int64_t age;
+    /* the origin fetch */
+    origin_fetch_t *fetch;
+    origin_fetch_sub_t sub;
+    /* delivery */
+    body_source_t body_source;
+    uint32_t next_chunk, num_chunks;
+    uint8_t *chunk_buf;
+    size_t inflight; /* bytes of the outstanding send from the fetch */
+    bool sending;
+    bool stopped;
+} edge_req_t;
+
+static void run(edge_req_t *er);
+
+/* --- small helpers ------------------------------------------------------------------------------- */
+
+const char *edge_req_state_name(edge_req_state_t state)
+{
+    static const char *const names[] = {
+#define EDGE_REQ_STATE_NAME(name) #name,
+        EDGE_REQ_STATES(EDGE_REQ_STATE_NAME)
+#undef EDGE_REQ_STATE_NAME
+    };
+    return (size_t)state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
+}
+
+static const char *reason_of(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 203: return "Non-Authoritative Information";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 300: return "Multiple Choices";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 410: return "Gone";
+    case 414: return "URI Too Long";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return status < 300 ? "OK" : status < 400 ? "Redirect" : status < 500 ? "Client Error" : "Server Error";
+    }
+}
+
+static bool method_is(h2o_req_t *req, const char *m, size_t len)
+{
+    return h2o_memis(req->method.base, req->method.len, m, len);
+}
+
+static h2o_iovec_t fmt(h2o_mem_pool_t *pool, const char *f, ...) __attribute__((format(printf, 2, 3)));
+static h2o_iovec_t fmt(h2o_mem_pool_t *pool, const char *f, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, f);
+    int n = vsnprintf(buf, sizeof(buf), f, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    return h2o_strdup(pool, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+/* Age, X-Cache and Cache-Status, on every response. */
+static void add_cache_headers(edge_req_t *er, int64_t age, const char *x_cache, h2o_iovec_t cache_status)
+{
+    h2o_req_t *req = er->req;
+    h2o_iovec_t a = fmt(&req->pool, "%lld", (long long)(age > 0 ? age : 0));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_AGE, NULL, a.base, a.len);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-cache"), 0, NULL, x_cache, strlen(x_cache));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("cache-status"), 0, NULL, cache_status.base,
+                          cache_status.len);
+}
+
+/* Adds one stored or forwarded header to the response; Date and Age are the server's own. */
+static void add_response_header(h2o_req_t *req, h2o_iovec_t name, h2o_iovec_t value)
+{
+    const h2o_token_t *token = h2o_lookup_token(name.base, name.len);
+    if (token == H2O_TOKEN_DATE || token == H2O_TOKEN_AGE || token == H2O_TOKEN_CONTENT_LENGTH)
+        return;
+    if (token != NULL)
+        h2o_add_header(&req->pool, &req->res.headers, token, NULL, value.base, value.len);
+    else
+        h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 0, NULL, value.base, value.len);
+}
+
+static h2o_iovec_t record_header(const cache_record_t *rec, const char *name, size_t len)
+{
+    h2o_iovec_t block = rec->headers, n, v;
+    while (cache_record_next_header(&block, &n, &v))
+        if (h2o_memis(n.base, n.len, name, len))
+            return v;
+    return h2o_iovec_init(NULL, 0);
+}
+
+static bool etag_matches(h2o_iovec_t list, h2o_iovec_t etag)
+{
+    /* weak comparison (RFC 9110 §8.8.3.2), as If-None-Match requires */
+    if (etag.len >= 2 && etag.base[0] == 'W' && etag.base[1] == '/')
+        etag.base += 2, etag.len -= 2;
+    for (const char *p = list.base, *end = list.base + list.len; p < end;) {
+        while (p < end && (*p == ' ' || *p == ','))
+            ++p;
+        const char *s = p;
+        while (p < end && *p != ',')
+            ++p;
+        h2o_iovec_t tag = h2o_iovec_init(s, (size_t)(p - s));
+        while (tag.len != 0 && tag.base[tag.len - 1] == ' ')
+            --tag.len;
+        if (h2o_memis(tag.base, tag.len, H2O_STRLIT("*")))
+            return true;
+        if (tag.len >= 2 && tag.base[0] == 'W' && tag.base[1] == '/')
+            tag.base += 2, tag.len -= 2;
+        if (h2o_memis(tag.base, tag.len, etag.base, etag.len))
+            return true;
+    }
+    return false;
+}
+
+/* True when the client's conditional request is satisfied by the stored object: answer 304. */
+static bool client_not_modified(edge_req_t *er, const cache_record_t *rec)
+{
+    h2o_req_t *req = er->req;
+    ssize_t i;
+    if (rec->status != 200)
+        return false;
+    if ((i = h2o_find_header(&req->headers, H2O_TOKEN_IF_NONE_MATCH, -1)) != -1) {
+        h2o_iovec_t etag = record_header(rec, H2O_STRLIT("etag"));
+        return etag.base != NULL && etag_matches(req->headers.entries[i].value, etag);
+    }
+    if ((i = h2o_find_header(&req->headers, H2O_TOKEN_IF_MODIFIED_SINCE, -1)) != -1) {
+        h2o_iovec_t lm = record_header(rec, H2O_STRLIT("last-modified"));
+        int64_t ims, mtime;
+        return lm.base != NULL && cache_ttl_parse_date(req->headers.entries[i].value.base, req->headers.entries[i].value.len, &ims) &&
+               cache_ttl_parse_date(lm.base, lm.len, &mtime) && mtime <= ims;
+    }
+    return false;
+}
+
+/* --- delivery of a stored object ------------------------------------------------------------------ */
+
+static void send_next_chunk(edge_req_t *er)
+{
+    size_t len = 0;
+    int ret = cache_store_read_chunk(er->thread->reader, er->rec.oid, er->next_chunk, er->chunk_buf, er->rec.chunk_size, &len);
+    if (ret != 0) {
+        /* replaced or evicted while we were sending: the client sees an aborted transfer, never a mix */
+        edge_log_warn("store: chunk %u of %.*s: %s", er->next_chunk, (int)er->key.len, er->key.base, cache_store_strerror(ret));
+        h2o_send(er->req, NULL, 0, H2O_SEND_STATE_ERROR);
+        return;
+    }
+    ++er->next_chunk;
+    h2o_iovec_t vec = h2o_iovec_init(er->chunk_buf, len);
+    er->thread->counters.body_bytes_sent += len;
+    h2o_send(er->req, &vec, 1, er->next_chunk == er->num_chunks ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+}
+
+/* Sends the object `rec` (in req->pool). Returns false, having sent nothing, when its body is gone. */
+static bool deliver_record(edge_req_t *er, const cache_record_t *rec, int64_t age, const char *x_cache, h2o_iovec_t cache_status)
+{
+    h2o_req_t *req = er->req;
+    bool not_modified = client_not_modified(er, rec);
+
+    if (rec->chunk_size != 0) {
+        er->num_chunks = (uint32_t)((rec->body_len + rec->chunk_size - 1) / rec->chunk_size);
+        er->chunk_buf = h2o_mem_alloc_pool(&req->pool, rec->chunk_size);
+        er->next_chunk = 0;
+        size_t len;
+        /* make sure the body is there before committing to a response */
+        if (!er->is_head && !not_modified && er->num_chunks != 0 &&
+            cache_store_read_chunk(er->thread->reader, rec->oid, 0, er->chunk_buf, rec->chunk_size, &len) != 0)
+            return false;
+    }
+    req->res.status = not_modified ? 304 : rec->status;
+    req->res.reason = reason_of(req->res.status);
+    h2o_iovec_t block = rec->headers, name, value;
+    while (cache_record_next_header(&block, &name, &value))
+        add_response_header(req, name, value);
+    add_cache_headers(er, age, x_cache, cache_status);
+    req->res.content_length = not_modified ? SIZE_MAX : rec->body_len;
+    er->body_source = BODY_RECORD;
+    h2o_start_response(req, &er->super);
+
+    if (er->is_head || not_modified || rec->body_len == 0) {
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+    } else if (rec->chunk_size == 0) {
+        h2o_iovec_t body = rec->body;
+        er->thread->counters.body_bytes_sent += body.len;
+        h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
+    } else {
+        send_next_chunk(er);
+    }
+    return true;
+}
+
+/* --- delivery from the origin fetch ------------------------------------------------------------------ */
+
+static void unsubscribe(edge_req_t *er)
+{
+    if (er->fetch != NULL) {
+        origin_fetch_unsubscribe(er->fetch, &er->sub);
+        er->fetch = NULL;
+    }
+}
+
+static void send_from_fetch(edge_req_t *er)
+{
+    origin_fetch_t *f = er->fetch;
+    h2o_iovec_t vec;
+
+    if (er->sending || er->stopped || f == NULL)
+        return;
+    origin_fetch_peek(f, &er->sub, &vec);
+    if (vec.len != 0) {
+        bool last = f->state == ORIGIN_FETCH_DONE && er->sub.offset + vec.len == f->received;
+        er->sending = true;
+        er->inflight = vec.len;
+        er->thread->counters.body_bytes_sent += vec.len;
+        h2o_send(er->req, &vec, 1, last ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+    } else if (f->state == ORIGIN_FETCH_DONE) {
+        er->sending = true;
+        h2o_send(er->req, NULL, 0, H2O_SEND_STATE_FINAL);
+    } else if (f->state == ORIGIN_FETCH_FAILED) {
+        /* the client must see an aborted transfer: a truncated body must never look complete */
+        er->sending = true;
+        h2o_send(er->req, NULL, 0, H2O_SEND_STATE_ERROR);
+    }
+}
+
+static void on_generator_proceed(h2o_generator_t *self, h2o_req_t *req)
+{
+    edge_req_t *er = (edge_req_t *)self;
+    assert(er->magic == EDGE_REQ_MAGIC);
+    if (er->body_source == BODY_RECORD) {
+        send_next_chunk(er);
+    } else if (er->body_source == BODY_FETCH) {
+        er->sending = false;
+        if (er->fetch != NULL)
+            origin_fetch_consume(er->fetch, &er->sub, er->inflight);
+        er->inflight = 0;
+        send_from_fetch(er);
+    }
+}
+
+static void on_generator_stop(h2o_generator_t *self, h2o_req_t *req)
+{
+    edge_req_t *er = (edge_req_t *)self;
+    er->stopped = true;
+}
+
+static void on_fetch_head(origin_fetch_sub_t *sub)
+{
+    edge_req_t *er = H2O_STRUCT_FROM_MEMBER(edge_req_t, sub, sub);
+    assert(er->magic == EDGE_REQ_MAGIC && er->state == EDGE_REQ_WAIT);
+    run(er);
+}
+
+static void on_fetch_body(origin_fetch_sub_t *sub)
+{
+    edge_req_t *er = H2O_STRUCT_FROM_MEMBER(edge_req_t, sub, sub);
+    if (er->body_source == BODY_FETCH)
+        send_from_fetch(er);
+}
+
+/* The request headers for the origin: hop-by-hop fields go; Via and X-Forwarded-* come. */
+static void origin_request_headers(edge_req_t *er, bool cacheable, h2o_headers_t *out)
+{
+    static const char *const drop_always[] = {"host", "content-length", "expect", "x-forwarded-for", "x-forwarded-proto", NULL};
+    /* a fetch that fills the cache asks for the whole, unconditional object; the client's conditions are
+     * answered from the stored copy */
+    static const char *const drop_cacheable[] = {"host",     "content-length",      "expect",   "x-forwarded-for",
+                                                 "x-forwarded-proto", "if-none-match", "if-modified-since", "if-match",
+                                                 "if-unmodified-since", "if-range", "range", NULL};
+    h2o_req_t *req = er->req;
+    h2o_mem_pool_t *pool = &req->pool;
+
+    origin_fetch_filter_headers(pool, out, req->headers.entries, req->headers.size, cacheable ? drop_cacheable : drop_always);
+
+    /* X-Forwarded-For: the previous hops, then this client */
+    struct sockaddr_storage ss;
+    char addr[INET6_ADDRSTRLEN] = "unknown";
+    socklen_t sslen = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    if (sslen != 0 && ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof(addr));
+    else if (sslen != 0 && ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof(addr));
+    ssize_t xff = h2o_find_header(&req->headers, H2O_TOKEN_X_FORWARDED_FOR, -1);
+    h2o_iovec_t v = xff != -1 ? fmt(pool, "%.*s, %s", (int)req->headers.entries[xff].value.len, req->headers.entries[xff].value.base,
+                                    addr)
+                              : h2o_strdup(pool, addr, SIZE_MAX);
+    h2o_add_header(pool, out, H2O_TOKEN_X_FORWARDED_FOR, NULL, v.base, v.len);
+    const char *proto = req->scheme == &H2O_URL_SCHEME_HTTPS ? "https" : "http";
+    h2o_add_header_by_str(pool, out, H2O_STRLIT("x-forwarded-proto"), 0, NULL, proto, strlen(proto));
+    ssize_t via = h2o_find_header(&req->headers, H2O_TOKEN_VIA, -1);
+    v = via != -1 ? fmt(pool, "%.*s, 1.1 edgecache", (int)req->headers.entries[via].value.len, req->headers.entries[via].value.base)
+                  : h2o_iovec_init(H2O_STRLIT("1.1 edgecache"));
+    for (size_t i = 0; i != out->size; ++i)
+        if (out->entries[i].name == &H2O_TOKEN_VIA->buf)
+            out->entries[i].value = v, via = -2;
+    if (via != -2)
+        h2o_add_header(pool, out, H2O_TOKEN_VIA, NULL, v.base, v.len);
+
+    /* revalidation: ask whether the stored object is still good (RFC 9111 §4.3.1) */
+    if (cacheable && er->have_rec) {
+        h2o_iovec_t etag = record_header(&er->rec, H2O_STRLIT("etag")), lm = record_header(&er->rec, H2O_STRLIT("last-modified"));
+        if (etag.base != NULL)
+            h2o_add_header(pool, out, H2O_TOKEN_IF_NONE_MATCH, NULL, etag.base, etag.len);
+        if (lm.base != NULL)
+            h2o_add_header(pool, out, H2O_TOKEN_IF_MODIFIED_SINCE, NULL, lm.base, lm.len);
+    }
+}
+
+static void start_fetch(edge_req_t *er, bool cacheable)
+{
+    h2o_req_t *req = er->req;
+    edge_server_t *server = er->thread->server;
+    size_t origin = er->behavior->origin_index;
+    const edge_conf_origin_t *oconf = server->conf->origins + origin;
+    h2o_headers_t headers = {NULL};
+
+    origin_request_headers(er, cacheable, &headers);
+    origin_fetch_args_t args = {
+        .loop = req->conn->ctx->loop,
+        .zero_timeout = &req->conn->ctx->zero_timeout,
+        .http = server->file_roots[origin] == NULL ? er->thread->http + origin : NULL,
+        .file = server->file_roots[origin],
+        /* a HEAD that may fill the cache fetches the whole object */
+        .method = cacheable ? h2o_iovec_init(H2O_STRLIT("GET")) : req->method,
+        .path = req->path,
+        .host = oconf->host_header != NULL ? h2o_iovec_init(oconf->host_header, strlen(oconf->host_header)) : req->authority,
+        .headers = headers.entries,
+        .num_headers = headers.size,
+        .body = cacheable ? h2o_iovec_init(NULL, 0) : req->entity,
+        .client_headers = &req->headers,
+        .store = cacheable ? server->store : NULL,
+        .hash = er->hash,
+        .key = er->key,
+        .behavior = er->behavior,
+        .conf = server->conf,
+        .stale = er->have_rec ? &er->rec : NULL,
+    };
+    er->fetch = origin_fetch_start(&args);
+    er->sub.on_head = on_fetch_head;
+    er->sub.on_body = on_fetch_body;
+    origin_fetch_subscribe(er->fetch, &er->sub);
+    ++er->thread->counters.origin_requests;
+}
+
+/* --- the steps ---------------------------------------------------------------------------------------- */
+
+static step_result_t step_RECV(edge_req_t *er)
+{
+    h2o_req_t *req = er->req;
+    const edge_conf_t *conf = er->thread->server->conf;
+
+    ++er->thread->counters.requests;
+    er->is_head = method_is(req, H2O_STRLIT("HEAD"));
+    er->behavior = edge_config_match(conf, req->path_normalized.base, req->path_normalized.len);
+    h2o_iovec_t query = req->query_at != SIZE_MAX ? h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1)
+                                                  : h2o_iovec_init(NULL, 0);
+    er->key = cache_key_build(&req->pool, req->path_normalized, query, er->behavior);
+    cache_key_hash(er->key, &er->hash);
+
+    if (!er->is_head && !method_is(req, H2O_STRLIT("GET"))) {
+        er->fwd = "bypass"; /* only GET and HEAD are answered from the cache */
+        er->state = EDGE_REQ_PASS;
+    } else if (h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1) != -1) {
+        /* XXX: a shared cache may answer these when the stored response allowed it (RFC 9111 §3.5); until
+         * that is implemented, never: one user's authorised response must not reach another */
+        er->fwd = "request";
+        er->state = EDGE_REQ_PASS;
+    } else {
+        er->state = EDGE_REQ_LOOKUP;
+    }
+    return NEXT;
+}
+
+/* True when the request selects the same variant as the stored one (RFC 9111 §4.1). */
+static bool vary_matches(edge_req_t *er, const cache_record_t *rec)
+{
+    h2o_iovec_t block = rec->vary, name, value;
+    while (cache_record_next_header(&block, &name, &value)) {
+        ssize_t i = h2o_find_header_by_str(&er->req->headers, name.base, name.len, -1);
+        h2o_iovec_t mine = i != -1 ? er->req->headers.entries[i].value : h2o_iovec_init("", 0);
+        if (!h2o_memis(mine.base, mine.len, value.base, value.len))
+            return false;
+    }
+    return true;
+}
+
+static step_result_t step_LOOKUP(edge_req_t *er)
+{
+    h2o_req_t *req = er->req;
+    h2o_iovec_t raw;
+    int ret;
+
+    er->fwd = "uri-miss";
+    er->state = EDGE_REQ_MISS;
+    if ((ret = cache_store_get(er->thread->reader, &er->hash, &req->pool, &raw)) != 0)
+        return NEXT;
+    if ((ret = cache_record_decode(&er->rec, (const uint8_t *)raw.base, raw.len)) != 0) {
+        char hex[17];
+        ++er->thread->counters.corrupt_records;
+        edge_log_warn("store: record %s for %.*s: %s; treated as a miss and replaced", cache_key_hex(&er->hash, 8, hex),
+                      (int)er->key.len, er->key.base, cache_record_strerror(ret));
+        return NEXT;
+    }
+    if (!h2o_memis(er->rec.key.base, er->rec.key.len, er->key.base, er->key.len))
+        return NEXT; /* a hash collision: not our object */
+    if (!vary_matches(er, &er->rec)) {
+        er->fwd = "vary-miss";
+        return NEXT;
+    }
+    er->have_rec = true;
+    er->age = cache_ttl_current_age(er->rec.initial_age, er->rec.response_time, (int64_t)(h2o_now(req->conn->ctx->loop) / 1000));
+    if (er->age < (int64_t)er->rec.lifetime && (er->rec.flags & CACHE_TTL_NO_CACHE) == 0) {
+        er->state = EDGE_REQ_HIT;
+        return NEXT;
+    }
+    er->fwd = "stale";
+    bool has_validator = record_header(&er->rec, H2O_STRLIT("etag")).base != NULL ||
+                         record_header(&er->rec, H2O_STRLIT("last-modified")).base != NULL;
+    er->state = has_validator ? EDGE_REQ_REVALIDATE : EDGE_REQ_MISS;
+    return NEXT;
+}
+
+static step_result_t step_HIT(edge_req_t *er)
+{
+    bool error_page = (er->rec.flags & CACHE_TTL_ERROR_PAGE) != 0;
+    int64_t ttl = (int64_t)er->rec.lifetime - er->age;
+    h2o_iovec_t cs = error_page ? fmt(&er->req->pool, "edgecache; hit; ttl=%lld; detail=error-page", (long long)ttl)
+                                : fmt(&er->req->pool, "edgecache; hit; ttl=%lld", (long long)ttl);
+
+    if (!deliver_record(er, &er->rec, er->age, error_page ? "ERROR" : "HIT", cs)) {
+        /* the record's body is gone (evicted or corrupt): drop the record and fetch anew */
+        cache_store_delete(er->thread->server->store, &er->hash);
+        er->have_rec = false;
+        er->fwd = "miss";
+        er->state = EDGE_REQ_MISS;
+        return NEXT;
+    }
+    ++er->thread->counters.hits;
+    if (error_page)
+        ++er->thread->counters.errors;
+    er->state = EDGE_REQ_DONE;
+    return NEXT;
+}
+
+static step_result_t step_MISS(edge_req_t *er)
+{
+    ++er->thread->counters.misses;
+    start_fetch(er, true);
+    er->state = EDGE_REQ_WAIT;
+    return NEXT;
+}
+
+static step_result_t step_REVALIDATE(edge_req_t *er)
+{
+    start_fetch(er, true);
+    er->state = EDGE_REQ_WAIT;
+    return NEXT;
+}
+
+static step_result_t step_PASS(edge_req_t *er)
+{
+    ++er->thread->counters.passes;
+    start_fetch(er, false);
+    er->state = EDGE_REQ_WAIT;
+    return NEXT;
+}
+
+static step_result_t step_WAIT(edge_req_t *er)
+{
+    origin_fetch_t *f = er->fetch;
+
+    if (f->state == ORIGIN_FETCH_CONNECT)
+        return SUSPEND; /* on_fetch_head resumes */
+    if (f->failure != 0 || f->error_page != NULL)
+        er->state = EDGE_REQ_ERROR;
+    else if (f->not_modified)
+        er->state = EDGE_REQ_REFRESHED;
+    else if (f->status >= 500 && er->have_rec && cache_ttl_may_serve_stale(er->rec.flags))
+        er->state = EDGE_REQ_ERROR; /* the stale copy is better than the origin's error (CloudFront) */
+    else
+        er->state = EDGE_REQ_DELIVER;
+    return NEXT;
+}
+
+static step_result_t step_DELIVER(edge_req_t *er)
+{
+    h2o_req_t *req = er->req;
+    origin_fetch_t *f = er->fetch;
+
+    req->res.status = f->status;
+    req->res.reason = reason_of(f->status);
+    for (size_t i = 0; i != f->headers.size; ++i) {
+        /* the fetch may end before this response does: the values must live in the request's pool */
+        h2o_iovec_t name = *f->headers.entries[i].name;
+        if (!h2o_iovec_is_token(f->headers.entries[i].name))
+            name = h2o_strdup(&req->pool, name.base, name.len);
+        add_response_header(req, name, h2o_strdup(&req->pool, f->headers.entries[i].value.base, f->headers.entries[i].value.len));
+    }
+    h2o_iovec_t cs;
+    if (f->stored)
+        cs = fmt(&req->pool, "edgecache; fwd=%s; fwd-status=%d; stored; ttl=%lld", er->fwd, f->status,
+                 (long long)(f->ttl.lifetime - f->ttl.initial_age));
+    else if (f->ttl.why != NULL)
+        cs = fmt(&req->pool, "edgecache; fwd=%s; fwd-status=%d; detail=%s", er->fwd, f->status, f->ttl.why);
+    else
+        cs = fmt(&req->pool, "edgecache; fwd=%s; fwd-status=%d", er->fwd, f->status);
+    add_cache_headers(er, f->initial_age, "MISS", cs);
+    if (f->stored)
+        ++er->thread->counters.stored_objects;
+    req->res.content_length = f->content_length >= 0 ? (size_t)f->content_length : SIZE_MAX;
+    er->body_source = BODY_FETCH;
+    h2o_start_response(req, &er->super);
+    if (er->is_head) {
+        er->sending = true;
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+        unsubscribe(er); /* a fetch that stores goes on without us */
+    } else {
+        send_from_fetch(er);
+    }
+    er->state = EDGE_REQ_DONE;
+    return NEXT;
+}
+
+static step_result_t step_REFRESHED(edge_req_t *er)
+{
+    origin_fetch_t *f = er->fetch;
+    h2o_req_t *req = er->req;
+
+    /* copy the refreshed record out of the fetch, which we then leave */
+    er->rec = f->record;
+    er->rec.key = h2o_strdup(&req->pool, f->record.key.base, f->record.key.len);
+    er->rec.headers = h2o_strdup(&req->pool, f->record.headers.base, f->record.headers.len);
+    er->rec.vary = h2o_iovec_init(NULL, 0);
+    er->rec.body = h2o_strdup(&req->pool, f->record.body.base, f->record.body.len);
+    unsubscribe(er);
+    ++er->thread->counters.revalidated;
+    h2o_iovec_t cs = fmt(&req->pool, "edgecache; fwd=stale; fwd-status=304; ttl=%lld", (long long)er->rec.lifetime);
+    if (!deliver_record(er, &er->rec, er->rec.initial_age, "REVALIDATED", cs)) {
+        h2o_send_error_502(req, "Bad Gateway", "stored body unavailable", 0);
+    }
+    er->state = EDGE_REQ_DONE;
+    return NEXT;
+}
+
+static step_result_t step_ERROR(edge_req_t *er)
+{
+    h2o_req_t *req = er->req;
+    origin_fetch_t *f = er->fetch;
+    const char *what = f->failure == EDGE_CONF_FAIL_CONNECT   ? "connect-error"
+                       : f->failure == EDGE_CONF_FAIL_TIMEOUT ? "timeout"
+                       : f->failure == EDGE_CONF_FAIL_RESET   ? "reset"
+                                                              : NULL;
+    int origin_status = f->failure == EDGE_CONF_FAIL_TIMEOUT ? 504 : f->failure != 0 ? 502 : f->status;
+    const edge_conf_error_page_t *page = f->error_page;
+
+    er->state = EDGE_REQ_DONE;
+    ++er->thread->counters.origin_failures;
+
+    /* the ladder: a stale copy, then the configured page, then the built-in page */
+    if (er->have_rec && cache_ttl_may_serve_stale(er->rec.flags)) {
+        h2o_iovec_t cs = what != NULL ? fmt(&req->pool, "edgecache; hit; fwd=stale; ttl=%lld; detail=%s",
+                                            (long long)((int64_t)er->rec.lifetime - er->age), what)
+                                      : fmt(&req->pool, "edgecache; hit; fwd=stale; fwd-status=%d; ttl=%lld; detail=origin-error",
+                                            origin_status, (long long)((int64_t)er->rec.lifetime - er->age));
+        unsubscribe(er);
+        if (deliver_record(er, &er->rec, er->age, "STALE", cs)) {
+            ++er->thread->counters.stale_served;
+            return NEXT;
+        }
+        req->res.headers = (h2o_headers_t){NULL}; /* deliver_record added nothing, but be sure */
+    }
+    unsubscribe(er);
+    ++er->thread->counters.errors;
+    h2o_iovec_t body;
+    if (page != NULL) {
+        req->res.status = page->response_code != 0 ? page->response_code : origin_status;
+        body = h2o_iovec_init(page->body, page->body_len);
+    } else {
+        const errorpages_page_t *builtin = errorpages_for_status(origin_status);
+        req->res.status = origin_status;
+        body = builtin != NULL ? h2o_iovec_init(builtin->body, builtin->len) : h2o_iovec_init(H2O_STRLIT("origin error\n"));
+    }
+    req->res.reason = reason_of(req->res.status);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    h2o_iovec_t cs = what != NULL ? fmt(&req->pool, "edgecache; fwd=%s; detail=%s", er->fwd, what)
+                                  : fmt(&req->pool, "edgecache; fwd=%s; fwd-status=%d; detail=error-page", er->fwd, origin_status);
+    add_cache_headers(er, 0, "ERROR", cs);
+    req->res.content_length = body.len;
+    er->body_source = BODY_NONE;
+    h2o_start_response(req, &er->super);
+    h2o_send(req, &body, er->is_head ? 0 : 1, H2O_SEND_STATE_FINAL);
+    return NEXT;
+}
+
+static step_result_t step_DONE(edge_req_t *er)
+{
+    return SUSPEND;
+}
+
+static step_result_t (*const steps[])(edge_req_t *) = {
+#define EDGE_REQ_STEP_FN(name) step_##name,
+    EDGE_REQ_STATES(EDGE_REQ_STEP_FN)
+#undef EDGE_REQ_STEP_FN
+};
+
+static void run(edge_req_t *er)
+{
+    assert(er->magic == EDGE_REQ_MAGIC);
+    while (steps[er->state](er) == NEXT)
+        assert(er->magic == EDGE_REQ_MAGIC);
+}
+
+/* --- the handler ------------------------------------------------------------------------------------- */
+
+static void on_dispose(void *p)
+{
+    edge_req_t *er = p;
+    unsubscribe(er);
+    er->magic = 0;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    edge_req_t *er = h2o_mem_alloc_shared(&req->pool, sizeof(*er), on_dispose);
+
+    memset(er, 0, sizeof(*er));
+    er->super.proceed = on_generator_proceed;
+    er->super.stop = on_generator_stop;
+    er->magic = EDGE_REQ_MAGIC;
+    er->state = EDGE_REQ_RECV;
+    er->req = req;
+    er->thread = edge_thread_of(req);
+    run(er);
+    return 0;
+}
+
+void edge_req_fsm_register(h2o_pathconf_t *pathconf)
+{
+    h2o_handler_t *handler = h2o_create_handler(pathconf, sizeof(*handler));
+    handler->on_req = on_req;
+}

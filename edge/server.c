@@ -1,0 +1,307 @@
+/*
+ * edge/server.c: listeners, TLS, the event-loop threads, and graceful shutdown.
+ *
+ * Each thread runs its own libh2o loop with its own listening sockets on the same ports
+ * (SO_REUSEPORT), so the kernel spreads connections across loops without a shared accept lock.
+ * Because SO_REUSEPORT would just as silently share a port with a forgotten edgecache, every port is
+ * first probed with a plain bind: a port that something already listens on is an error.
+ *
+ * Shutdown: SIGTERM/SIGINT are blocked in every thread and taken by sigwait in the main thread, which
+ * sets `stopping`; each loop sees it within 100 ms. A loop then closes its listeners, asks libh2o to wind down its
+ * connections (idle keep-alive connections close, HTTP/2 ones get GOAWAY), and runs until its last
+ * connection is gone or the grace period ends. This file and cache/key.c are the only OpenSSL users.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <h2o.h>
+#include <h2o/serverutil.h>
+#include "cache/key.h"
+#include "edge/log.h"
+#include "edge/req_fsm.h"
+#include "edge/server.h"
+#include "reports/stats.h"
+
+#define GRACE_PERIOD_MS 30000
+
+static int make_sockaddr(const edge_conf_listen_t *l, struct sockaddr_storage *ss, socklen_t *len)
+{
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, l->address, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(l->port);
+        *len = sizeof(*sin);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, l->address, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(l->port);
+        *len = sizeof(*sin6);
+        return 0;
+    }
+    return -1;
+}
+
+/* Opens one listening socket; `reuseport` false is the probe that detects a port already served. */
+static int open_listener(const edge_conf_listen_t *l, bool reuseport, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    int fd, on = 1;
+
+    if (make_sockaddr(l, &ss, &sslen) != 0) {
+        snprintf(err, errlen, "listen %s:%u: not a numeric address", l->address, l->port);
+        return -1;
+    }
+    if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (reuseport)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    if (bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, 1024) != 0) {
+        snprintf(err, errlen, "listen %s:%u: %s%s", l->address, l->port, strerror(errno),
+                 errno == EADDRINUSE ? " (is another edgecache running on this port?)" : "");
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static SSL_CTX *make_ssl_ctx(const edge_conf_listen_t *l, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL)
+        goto Fail;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    if (SSL_CTX_use_certificate_chain_file(ctx, l->tls_certificate) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, l->tls_key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1)
+        goto Fail;
+    h2o_ssl_register_alpn_protocols(ctx, h2o_http2_alpn_protocols);
+    return ctx;
+Fail: {
+    char buf[256];
+    ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
+    snprintf(err, errlen, "TLS for %s:%u (%s, %s): %s", l->address, l->port, l->tls_certificate, l->tls_key, buf);
+    if (ctx != NULL)
+        SSL_CTX_free(ctx);
+    return NULL;
+}
+}
+
+/* --- the loops ------------------------------------------------------------------------------------ */
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    h2o_socket_t *sock;
+    if (err != NULL)
+        return;
+    /* accept a few at a time, so one busy listener cannot starve the loop */
+    for (int i = 0; i != 16 && (sock = h2o_evloop_socket_accept(listener)) != NULL; ++i)
+        h2o_accept(listener->data, sock);
+}
+
+/* Stops accepting and asks libh2o to wind down this loop's connections. */
+static void begin_shutdown(edge_thread_t *t)
+{
+    for (size_t i = 0; i != t->server->conf->num_listens; ++i) {
+        if (t->listeners[i] != NULL) {
+            h2o_socket_read_stop(t->listeners[i]);
+            h2o_socket_close(t->listeners[i]);
+            t->listeners[i] = NULL;
+        }
+    }
+    h2o_context_request_shutdown(&t->ctx);
+}
+
+static bool has_connections(edge_thread_t *t)
+{
+    return !h2o_linklist_is_empty(&t->ctx.http1._conns) || !h2o_linklist_is_empty(&t->ctx.http2._conns);
+}
+
+static void *thread_main(void *arg)
+{
+    edge_thread_t *t = arg;
+    edge_server_t *s = t->server;
+    const edge_conf_t *conf = s->conf;
+    char err[256];
+
+    /* set-up: the loop, the listeners, a store reader, the origins */
+    h2o_context_init(&t->ctx, h2o_evloop_create(), &s->h2o);
+    t->reader = cache_store_reader_new(s->store);
+    t->http = h2o_mem_alloc(sizeof(*t->http) * conf->num_origins);
+    for (size_t i = 0; i != conf->num_origins; ++i) {
+        if (s->file_roots[i] == NULL)
+            origin_http_init(t->http + i, t->ctx.loop, &t->ctx.receivers.hostinfo_getaddr, conf->origins + i);
+        else
+            memset(t->http + i, 0, sizeof(t->http[i]));
+    }
+    t->accept_ctxs = h2o_mem_alloc(sizeof(*t->accept_ctxs) * conf->num_listens);
+    t->listeners = h2o_mem_alloc(sizeof(*t->listeners) * conf->num_listens);
+    for (size_t i = 0; i != conf->num_listens; ++i) {
+        int fd = t->index == 0 ? s->listen_fds[i] : open_listener(conf->listens + i, true, err, sizeof(err));
+        t->listeners[i] = NULL;
+        if (fd < 0) {
+            edge_log_error("thread %u: %s", t->index, err);
+            continue;
+        }
+        t->accept_ctxs[i] = (h2o_accept_ctx_t){.ctx = &t->ctx, .hosts = s->h2o.hosts, .ssl_ctx = s->ssl_ctxs[i]};
+        t->listeners[i] = h2o_evloop_socket_create(t->ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+        t->listeners[i]->data = t->accept_ctxs + i;
+        h2o_socket_read_start(t->listeners[i], on_accept);
+    }
+
+    /* serve until asked to stop, then until the last connection has gone or the grace period ends; the
+     * loop wakes at least every 100 ms, which bounds how long a stop request waits to be seen */
+    uint64_t stop_at = 0;
+    for (;;) {
+        h2o_evloop_run(t->ctx.loop, 100);
+        if (atomic_load(&s->stopping)) {
+            if (stop_at == 0) {
+                stop_at = h2o_now(t->ctx.loop) + GRACE_PERIOD_MS;
+                begin_shutdown(t);
+            }
+            if (!has_connections(t) || h2o_now(t->ctx.loop) >= stop_at)
+                break;
+        }
+    }
+
+    /* tear-down */
+    for (size_t i = 0; i != conf->num_origins; ++i)
+        if (s->file_roots[i] == NULL)
+            origin_http_dispose(t->http + i);
+    cache_store_reader_free(t->reader);
+    cache_key_thread_dispose();
+    free(t->http);
+    free(t->accept_ctxs);
+    free(t->listeners);
+    return NULL;
+}
+
+/* --- set-up and the main thread ---------------------------------------------------------------------- */
+
+static void teardown(edge_server_t *s)
+{
+    for (size_t i = 0; s->file_roots != NULL && i != s->conf->num_origins; ++i)
+        if (s->file_roots[i] != NULL)
+            origin_file_close(s->file_roots[i]);
+    for (size_t i = 0; s->ssl_ctxs != NULL && i != s->conf->num_listens; ++i)
+        if (s->ssl_ctxs[i] != NULL)
+            SSL_CTX_free(s->ssl_ctxs[i]);
+    if (s->store != NULL)
+        cache_store_close(s->store);
+    free(s->file_roots);
+    free(s->ssl_ctxs);
+    free(s->listen_fds);
+    free(s->threads);
+    h2o_config_dispose(&s->h2o);
+}
+
+static void log_counters(edge_server_t *s)
+{
+    reports_counters_t sum = {0};
+    char line[1024];
+    size_t off = 0;
+    for (size_t i = 0; i != s->num_threads; ++i)
+        reports_stats_add(&sum, &s->threads[i].counters);
+    for (size_t i = 0; i != reports_counter_count && off < sizeof(line) - 64; ++i)
+        off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s=%llu", i == 0 ? "" : " ", reports_counter_table[i].name,
+                                (unsigned long long)reports_stats_get(&sum, reports_counter_table + i));
+    edge_log_info("counters: %s", line);
+}
+
+int edge_server_run(const edge_conf_t *conf)
+{
+    edge_server_t server = {.conf = conf}, *s = &server;
+    char err[512];
+    sigset_t sigs;
+    int ret = 1;
+
+    signal(SIGPIPE, SIG_IGN);
+    h2o_config_init(&s->h2o);
+    s->h2o.server_name = h2o_iovec_init(H2O_STRLIT("")); /* the origin's Server header passes through */
+    h2o_hostconf_t *host = h2o_config_register_host(&s->h2o, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    edge_req_fsm_register(h2o_config_register_path(host, "/", 0));
+
+    s->num_threads = conf->threads != 0 ? conf->threads : h2o_numproc();
+    s->file_roots = calloc(conf->num_origins, sizeof(*s->file_roots));
+    s->ssl_ctxs = calloc(conf->num_listens, sizeof(*s->ssl_ctxs));
+    s->listen_fds = calloc(conf->num_listens, sizeof(*s->listen_fds));
+    s->threads = calloc(s->num_threads, sizeof(*s->threads));
+
+    for (size_t i = 0; i != conf->num_origins; ++i) {
+        if (strncmp(conf->origins[i].servers[0], "file:", 5) == 0 &&
+            (s->file_roots[i] = origin_file_open(conf->origins[i].servers[0], err, sizeof(err))) == NULL) {
+            edge_log_error("origin %s: %s", conf->origins[i].name, err);
+            goto Exit;
+        }
+    }
+    for (size_t i = 0; i != conf->num_listens; ++i) {
+        const edge_conf_listen_t *l = conf->listens + i;
+        if (l->tls_certificate != NULL && (s->ssl_ctxs[i] = make_ssl_ctx(l, err, sizeof(err))) == NULL) {
+            edge_log_error("%s", err);
+            goto Exit;
+        }
+        /* the probe: a plain bind fails if anything already listens here, even with SO_REUSEPORT */
+        int probe = open_listener(l, false, err, sizeof(err));
+        if (probe < 0) {
+            edge_log_error("%s", err);
+            goto Exit;
+        }
+        close(probe);
+        if ((s->listen_fds[i] = open_listener(l, true, err, sizeof(err))) < 0) {
+            edge_log_error("%s", err);
+            goto Exit;
+        }
+    }
+    if ((s->store = cache_store_open(conf->cache.path, conf->cache.max_size, (unsigned)s->num_threads * 2 + 64, err,
+                                     sizeof(err))) == NULL) {
+        edge_log_error("cache: %s", err);
+        goto Exit;
+    }
+
+    /* only the main thread takes the stop signals */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    for (size_t i = 0; i != s->num_threads; ++i) {
+        s->threads[i].server = s;
+        s->threads[i].index = (unsigned)i;
+        h2o_multithread_create_thread(&s->threads[i].tid, NULL, thread_main, s->threads + i);
+    }
+    for (size_t i = 0; i != conf->num_listens; ++i)
+        edge_log_info("listening on %s://%s:%u (%zu threads), cache %s", s->ssl_ctxs[i] != NULL ? "https" : "http",
+                      conf->listens[i].address, conf->listens[i].port, s->num_threads, conf->cache.path);
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    edge_log_info("%s: finishing in-flight responses", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    atomic_store(&s->stopping, 1);
+    for (size_t i = 0; i != s->num_threads; ++i)
+        pthread_join(s->threads[i].tid, NULL);
+    log_counters(s);
+    ret = 0;
+
+Exit:
+    if (ret != 0)
+        for (size_t i = 0; i != conf->num_listens; ++i)
+            if (s->listen_fds[i] > 0) /* calloc'd: 0 means never opened (fd 0 is stdin) */
+                close(s->listen_fds[i]);
+    teardown(s);
+    return ret;
+}

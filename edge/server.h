@@ -1,0 +1,61 @@
+/*
+ * edge/server.h: the running server — listeners, TLS, one event loop per thread, and shutdown.
+ *
+ * edge_server_t is built once by edge_server_start from a validated configuration and is read-only
+ * afterwards, except for the per-thread parts, which only their own thread touches. Each thread owns an
+ * h2o_context_t, its own SO_REUSEPORT listening sockets, a store reader and an origin_http_t per HTTP
+ * origin.
+ */
+#ifndef EDGE_SERVER_H
+#define EDGE_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <h2o.h>
+#include "cache/store.h"
+#include "edge/config.h"
+#include "origin/file.h"
+#include "origin/http.h"
+#include "reports/counters.h"
+
+typedef struct st_edge_server_t edge_server_t;
+
+typedef struct st_edge_thread_t {
+    h2o_context_t ctx; /* the request handler finds its thread from req->conn->ctx */
+    edge_server_t *server;
+    unsigned index;
+    pthread_t tid;
+    h2o_accept_ctx_t *accept_ctxs; /* one per listener */
+    h2o_socket_t **listeners;
+    cache_store_reader_t *reader;
+    origin_http_t *http; /* one per configured origin; unused for file:// origins */
+    reports_counters_t counters;
+} edge_thread_t;
+
+struct st_edge_server_t {
+    const edge_conf_t *conf;
+    cache_store_t *store;
+    origin_file_root_t **file_roots; /* one per configured origin; NULL for http:// origins */
+    h2o_globalconf_t h2o;
+    SSL_CTX **ssl_ctxs; /* one per listener; NULL for cleartext */
+    int *listen_fds;    /* the first thread's sockets, bound before any thread starts */
+    edge_thread_t *threads;
+    size_t num_threads;
+    atomic_int stopping;
+};
+
+/** The thread that serves `req`. */
+static inline edge_thread_t *edge_thread_of(h2o_req_t *req)
+{
+    return H2O_STRUCT_FROM_MEMBER(edge_thread_t, ctx, req->conn->ctx);
+}
+
+/**
+ * Opens the store, the origins and the listeners described by `conf` and runs the loops until SIGTERM
+ * or SIGINT, then lets in-flight responses finish (up to a grace period) and tears everything down.
+ * Returns 0 after a clean shutdown, or 1 with a message on stderr when something could not be set up
+ * (a port in use, a certificate that does not load, a cache directory locked by another process).
+ */
+int edge_server_run(const edge_conf_t *conf);
+
+#endif

@@ -1,0 +1,882 @@
+/*
+ * origin/fetch.c: the origin fetch state machine (see fetch.h for the states).
+ *
+ * Ownership. A fetch is reference-counted: one reference for the origin exchange while it runs, one per
+ * subscriber, and one held around every loop over the subscribers (a callback may unsubscribe, even
+ * the last one). It is freed when the count reaches zero.
+ *
+ * Invariants that are easy to break:
+ * - Only one thing ever calls into libh2o's HTTP client from inside its own callbacks: the return value.
+ *   A cancel requested while we are inside a client callback is recorded and answered by returning
+ *   non-zero, never by h2o_http1client_cancel (which would free the client under its own feet).
+ * - The record of a chunked body is queued after its last chunk, and only when the body is complete.
+ * - Body blocks are CACHE_STORE_CHUNK_SIZE bytes and aligned on chunk boundaries, so block i is chunk i.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include "edge/log.h"
+#include "errorpages/errorpages.h"
+#include "origin/fetch.h"
+
+#define BLOCK_SIZE CACHE_STORE_CHUNK_SIZE
+#define WINDOW (4 * BLOCK_SIZE) /* the most a subscriber may lag behind the origin before it is paused */
+
+typedef struct st_block_t {
+    uint8_t *data;
+    size_t len;
+} block_t;
+
+typedef struct st_fetch_t {
+    origin_fetch_t super;
+    unsigned refcnt;
+    origin_fetch_args_t args; /* pointers inside refer to copies in super.pool */
+    h2o_headers_t client_headers;
+    cache_record_t stale;
+    bool has_stale;
+    h2o_linklist_t subs;
+    h2o_timeout_entry_t defer;  /* on the loop's zero timeout: start, or the next file read */
+    h2o_timeout_entry_t connect_timer;
+    unsigned attempts;          /* connection attempts made */
+    bool retried_reset;         /* one retry after a reset before any response byte */
+    h2o_http1client_t *client;
+    h2o_iovec_t reqbufs[2];
+    bool in_client_cb;
+    bool cancel_requested;
+    bool paused;
+    h2o_socket_cb saved_read;
+    int file_fd;
+    bool file_reading;
+    bool active; /* the origin exchange still holds its reference */
+    bool close_delimited;
+    int64_t request_time;
+    /* body */
+    H2O_VECTOR(block_t) blocks;
+    size_t first_block; /* blocks before this one are freed */
+    uint64_t oid;       /* 0 until the first chunk goes to the store */
+    uint32_t chunks_stored;
+} fetch_t;
+
+static void release(fetch_t *f);
+static void fail(fetch_t *f, unsigned failure, const char *errstr);
+static void finish_body(fetch_t *f, const char *errstr);
+
+/* --- helpers ------------------------------------------------------------------------------------ */
+
+static int64_t now_sec(fetch_t *f)
+{
+    return (int64_t)(h2o_now(f->args.loop) / 1000);
+}
+
+static void retain(fetch_t *f)
+{
+    ++f->refcnt;
+}
+
+static void notify_head(fetch_t *f)
+{
+    retain(f);
+    for (h2o_linklist_t *l = f->subs.next, *next; l != &f->subs; l = next) {
+        next = l->next;
+        origin_fetch_sub_t *sub = H2O_STRUCT_FROM_MEMBER(origin_fetch_sub_t, _link, l);
+        sub->on_head(sub);
+    }
+    release(f);
+}
+
+static void notify_body(fetch_t *f)
+{
+    retain(f);
+    for (h2o_linklist_t *l = f->subs.next, *next; l != &f->subs; l = next) {
+        next = l->next;
+        origin_fetch_sub_t *sub = H2O_STRUCT_FROM_MEMBER(origin_fetch_sub_t, _link, l);
+        sub->on_body(sub);
+    }
+    release(f);
+}
+
+static uint64_t min_offset(fetch_t *f)
+{
+    uint64_t min = f->super.received;
+    for (h2o_linklist_t *l = f->subs.next; l != &f->subs; l = l->next) {
+        origin_fetch_sub_t *sub = H2O_STRUCT_FROM_MEMBER(origin_fetch_sub_t, _link, l);
+        if (sub->offset < min)
+            min = sub->offset;
+    }
+    return min;
+}
+
+/* Frees the blocks that every subscriber has sent and the store no longer needs. */
+static void release_blocks(fetch_t *f)
+{
+    uint64_t min = min_offset(f);
+    while (f->first_block < f->blocks.size) {
+        block_t *b = f->blocks.entries + f->first_block;
+        uint64_t end = (uint64_t)f->first_block * BLOCK_SIZE + b->len;
+        bool full = b->len == BLOCK_SIZE;
+        /* a stored object's last partial block is kept for the record (an inline body) */
+        if (!full || end > min)
+            break;
+        if (f->super.stored && f->first_block >= f->chunks_stored)
+            break;
+        free(b->data);
+        b->data = NULL;
+        ++f->first_block;
+    }
+}
+
+static bool behind_window(fetch_t *f)
+{
+    return !h2o_linklist_is_empty(&f->subs) && f->super.received - min_offset(f) > WINDOW;
+}
+
+static void resume_if_caught_up(fetch_t *f)
+{
+    if (!f->paused || behind_window(f))
+        return;
+    f->paused = false;
+    if (f->client != NULL)
+        origin_http_resume(f->client, f->saved_read);
+    else if (f->file_fd >= 0 && !h2o_timeout_is_linked(&f->defer))
+        h2o_timeout_link(f->args.loop, f->args.zero_timeout, &f->defer);
+}
+
+/* Appends body bytes, handing every completed block to the store. */
+static void append_body(fetch_t *f, const void *src, size_t len)
+{
+    const uint8_t *p = src;
+    while (len != 0) {
+        block_t *b;
+        if (f->blocks.size == 0 || f->blocks.entries[f->blocks.size - 1].len == BLOCK_SIZE) {
+            h2o_vector_reserve(NULL, &f->blocks, f->blocks.size + 1);
+            b = f->blocks.entries + f->blocks.size++;
+            b->data = h2o_mem_alloc(BLOCK_SIZE);
+            b->len = 0;
+        } else {
+            b = f->blocks.entries + f->blocks.size - 1;
+        }
+        size_t n = BLOCK_SIZE - b->len < len ? BLOCK_SIZE - b->len : len;
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        p += n;
+        len -= n;
+        f->super.received += n;
+        if (b->len == BLOCK_SIZE && f->super.stored) {
+            if (f->oid == 0)
+                f->oid = cache_store_new_oid(f->args.store);
+            cache_store_put_chunk(f->args.store, f->oid, f->chunks_stored++, b->data, b->len);
+        }
+    }
+}
+
+void origin_fetch_filter_headers(h2o_mem_pool_t *pool, h2o_headers_t *dst, const h2o_header_t *src, size_t num,
+                                 const char *const *also_drop)
+{
+    static const char *const hop_by_hop[] = {"connection", "keep-alive", "proxy-connection", "te", "trailer",
+                                             "transfer-encoding", "upgrade", NULL};
+    const h2o_iovec_t *connection = NULL;
+
+    for (size_t i = 0; i != num; ++i)
+        if (h2o_memis(src[i].name->base, src[i].name->len, H2O_STRLIT("connection")))
+            connection = &src[i].value;
+    for (size_t i = 0; i != num; ++i) {
+        const h2o_iovec_t *name = src[i].name;
+        bool drop = false;
+        for (const char *const *d = hop_by_hop; *d != NULL && !drop; ++d)
+            drop = h2o_memis(name->base, name->len, *d, strlen(*d));
+        for (const char *const *d = also_drop; d != NULL && *d != NULL && !drop; ++d)
+            drop = h2o_memis(name->base, name->len, *d, strlen(*d));
+        if (!drop && connection != NULL)
+            drop = h2o_contains_token(connection->base, connection->len, name->base, name->len, ',');
+        if (!drop) {
+            h2o_vector_reserve(pool, dst, dst->size + 1);
+            dst->entries[dst->size++] = src[i];
+        }
+    }
+}
+
+static const h2o_iovec_t *find(const h2o_headers_t *headers, const char *name, size_t len)
+{
+    for (size_t i = 0; i != headers->size; ++i)
+        if (h2o_memis(headers->entries[i].name->base, headers->entries[i].name->len, name, len))
+            return &headers->entries[i].value;
+    return NULL;
+}
+
+/* --- the record --------------------------------------------------------------------------------- */
+
+/* What the TTL rules need, read from response headers. */
+static void ttl_input(fetch_t *f, int status, const h2o_headers_t *h, cache_ttl_in_t *in)
+{
+    *in = (cache_ttl_in_t){.status = status, .age = -1, .request_time = f->request_time, .response_time = now_sec(f)};
+    cache_ttl_cc_init(&in->cc);
+    for (size_t i = 0; i != h->size; ++i) {
+        const h2o_iovec_t *n = h->entries[i].name, *v = &h->entries[i].value;
+        if (h2o_memis(n->base, n->len, H2O_STRLIT("cache-control"))) {
+            cache_ttl_parse_cc(&in->cc, v->base, v->len);
+        } else if (h2o_memis(n->base, n->len, H2O_STRLIT("expires"))) {
+            in->has_expires = true;
+            in->expires_valid = cache_ttl_parse_date(v->base, v->len, &in->expires);
+        } else if (h2o_memis(n->base, n->len, H2O_STRLIT("date"))) {
+            in->has_date = cache_ttl_parse_date(v->base, v->len, &in->date);
+        } else if (h2o_memis(n->base, n->len, H2O_STRLIT("etag")) || h2o_memis(n->base, n->len, H2O_STRLIT("last-modified"))) {
+            in->has_validator = true;
+        } else if (h2o_memis(n->base, n->len, H2O_STRLIT("set-cookie"))) {
+            in->has_set_cookie = true;
+        } else if (h2o_memis(n->base, n->len, H2O_STRLIT("vary"))) {
+            if (h2o_contains_token(v->base, v->len, H2O_STRLIT("*"), ','))
+                in->vary_star = true;
+        }
+    }
+}
+
+/* Encodes the stored headers and, for each field named by Vary, the client's value of it. */
+static void encode_headers(fetch_t *f, const h2o_headers_t *h, h2o_iovec_t *headers, h2o_iovec_t *vary)
+{
+    size_t hlen = 0, vlen = 0;
+    for (size_t i = 0; i != h->size; ++i)
+        hlen += cache_record_header_size(h->entries[i].name->len, h->entries[i].value.len);
+    uint8_t *hp = h2o_mem_alloc_pool(&f->super.pool, hlen + 1);
+    headers->base = (char *)hp;
+    headers->len = hlen;
+    for (size_t i = 0; i != h->size; ++i)
+        cache_record_put_header(&hp, h->entries[i].name->base, h->entries[i].name->len, h->entries[i].value.base,
+                                h->entries[i].value.len);
+
+    /* Vary: a list of field names; record each with the request's value (empty when absent) */
+    *vary = h2o_iovec_init(NULL, 0);
+    const h2o_iovec_t *v = find(h, H2O_STRLIT("vary"));
+    if (v == NULL)
+        return;
+    h2o_iovec_t names[32];
+    size_t nnames = 0;
+    for (const char *p = v->base, *end = v->base + v->len; p < end && nnames < 32;) {
+        while (p < end && (*p == ' ' || *p == ',' || *p == '\t'))
+            ++p;
+        const char *s = p;
+        while (p < end && *p != ',' && *p != ' ' && *p != '\t')
+            ++p;
+        if (p != s) {
+            char *lc = h2o_mem_alloc_pool(&f->super.pool, (size_t)(p - s));
+            for (size_t i = 0; i != (size_t)(p - s); ++i)
+                lc[i] = h2o_tolower(s[i]);
+            names[nnames++] = h2o_iovec_init(lc, (size_t)(p - s));
+        }
+    }
+    h2o_iovec_t values[32];
+    for (size_t i = 0; i != nnames; ++i) {
+        const h2o_iovec_t *cv = find(&f->client_headers, names[i].base, names[i].len);
+        values[i] = cv != NULL ? *cv : h2o_iovec_init("", 0);
+        vlen += cache_record_header_size(names[i].len, values[i].len);
+    }
+    uint8_t *vp = h2o_mem_alloc_pool(&f->super.pool, vlen + 1);
+    vary->base = (char *)vp;
+    vary->len = vlen;
+    for (size_t i = 0; i != nnames; ++i)
+        cache_record_put_header(&vp, names[i].base, names[i].len, values[i].base, values[i].len);
+}
+
+static void fill_times(fetch_t *f, cache_record_t *rec, const cache_ttl_out_t *ttl)
+{
+    rec->flags = ttl->flags;
+    rec->request_time = f->request_time;
+    rec->response_time = now_sec(f);
+    rec->initial_age = (uint32_t)(ttl->initial_age < UINT32_MAX ? ttl->initial_age : UINT32_MAX);
+    rec->lifetime = (uint32_t)(ttl->lifetime < UINT32_MAX ? ttl->lifetime : UINT32_MAX);
+    rec->stale_while_revalidate = (uint32_t)(ttl->stale_while_revalidate < UINT32_MAX ? ttl->stale_while_revalidate : UINT32_MAX);
+    rec->stale_if_error = (uint32_t)(ttl->stale_if_error < UINT32_MAX ? ttl->stale_if_error : UINT32_MAX);
+}
+
+static void put_record(fetch_t *f, const cache_record_t *rec)
+{
+    size_t len = cache_record_size(rec);
+    uint8_t *buf = h2o_mem_alloc(len);
+    cache_record_encode(rec, buf);
+    cache_store_put_record(f->args.store, &f->args.hash, buf, len);
+    free(buf);
+}
+
+/* The body is complete: queue the last chunk and the record. */
+static void store_complete(fetch_t *f)
+{
+    cache_record_t rec = {.status = (uint16_t)f->super.status, .key = f->args.key, .body_len = f->super.received};
+    fill_times(f, &rec, &f->super.ttl);
+    encode_headers(f, &f->super.headers, &rec.headers, &rec.vary);
+    if (f->chunks_stored == 0 && f->super.received <= BLOCK_SIZE) {
+        if (f->blocks.size != 0)
+            rec.body = h2o_iovec_init(f->blocks.entries[0].data, f->blocks.entries[0].len);
+    } else {
+        block_t *last = f->blocks.entries + f->blocks.size - 1;
+        if (f->chunks_stored < f->blocks.size) /* the last, partial chunk */
+            cache_store_put_chunk(f->args.store, f->oid, f->chunks_stored++, last->data, last->len);
+        rec.oid = f->oid;
+        rec.chunk_size = BLOCK_SIZE;
+    }
+    put_record(f, &rec);
+}
+
+/* Caches a configured error page in place of the origin's answer, as CloudFront does. */
+static void store_error_page(fetch_t *f, const edge_conf_error_page_t *page, int origin_status)
+{
+    h2o_header_t ct = {&H2O_TOKEN_CONTENT_TYPE->buf, NULL, h2o_iovec_init(H2O_STRLIT("text/html; charset=utf-8"))};
+    h2o_headers_t h = {&ct, 1, 1};
+    cache_ttl_out_t ttl = {.lifetime = (int64_t)page->error_caching_min_ttl, .flags = CACHE_TTL_ERROR_PAGE};
+    cache_record_t rec = {.status = (uint16_t)(page->response_code != 0 ? page->response_code : origin_status),
+                          .key = f->args.key,
+                          .body_len = page->body_len,
+                          .body = h2o_iovec_init(page->body, page->body_len)};
+
+    if (page->error_caching_min_ttl == 0)
+        return;
+    fill_times(f, &rec, &ttl);
+    encode_headers(f, &h, &rec.headers, &rec.vary);
+    put_record(f, &rec);
+}
+
+/* RFC 9111 §4.3.4: a 304 refreshes the stored headers; the body stays. */
+static void refresh_stale(fetch_t *f, const h2o_headers_t *fresh)
+{
+    h2o_headers_t merged = {NULL};
+    h2o_iovec_t block = f->stale.headers, name, value;
+
+    while (cache_record_next_header(&block, &name, &value)) {
+        if (find(fresh, name.base, name.len) != NULL)
+            continue;
+        h2o_iovec_t *n = h2o_mem_alloc_pool(&f->super.pool, sizeof(*n));
+        *n = name;
+        h2o_vector_reserve(&f->super.pool, &merged, merged.size + 1);
+        merged.entries[merged.size++] = (h2o_header_t){n, NULL, value};
+    }
+    for (size_t i = 0; i != fresh->size; ++i) {
+        h2o_vector_reserve(&f->super.pool, &merged, merged.size + 1);
+        merged.entries[merged.size++] = fresh->entries[i];
+    }
+
+    cache_ttl_in_t in;
+    ttl_input(f, f->stale.status, &merged, &in);
+    cache_ttl_decide(&in, f->args.behavior, &f->super.ttl);
+    f->super.record = f->stale;
+    fill_times(f, &f->super.record, &f->super.ttl);
+    encode_headers(f, &merged, &f->super.record.headers, &f->super.record.vary);
+    f->super.record.vary = f->stale.vary; /* the variant is the one that was stored */
+    f->super.not_modified = true;
+    if (f->super.ttl.store)
+        put_record(f, &f->super.record);
+    else
+        cache_store_delete(f->args.store, &f->args.hash);
+}
+
+/* --- the response head -------------------------------------------------------------------------- */
+
+static const edge_conf_error_page_t *error_page_for(fetch_t *f, int status, unsigned failure)
+{
+    const edge_conf_t *conf = f->args.conf;
+    if (conf == NULL)
+        return NULL;
+    for (size_t i = 0; i != conf->num_error_pages; ++i) {
+        const edge_conf_error_page_t *p = conf->error_pages + i;
+        if (failure != 0 && (p->failures & failure) != 0)
+            return p;
+        for (size_t j = 0; failure == 0 && j != p->num_statuses; ++j)
+            if (p->statuses[j] == status)
+                return p;
+    }
+    return NULL;
+}
+
+/* A stale object may stand in for an origin error unless it forbids it (RFC 9111 §4.2.4). */
+static bool stale_usable(fetch_t *f)
+{
+    return f->has_stale && cache_ttl_may_serve_stale(f->stale.flags);
+}
+
+/* Decides what becomes of the response once its head is in: 304 refresh, error page, store or pass. */
+static void on_head_decided(fetch_t *f)
+{
+    origin_fetch_t *o = &f->super;
+    bool storable_request = f->args.store != NULL;
+
+    o->state = ORIGIN_FETCH_BODY;
+    if (storable_request && f->has_stale && o->status == 304) {
+        refresh_stale(f, &o->headers);
+    } else if ((o->error_page = error_page_for(f, o->status, 0)) != NULL) {
+        if (storable_request && !(o->status >= 500 && stale_usable(f)))
+            store_error_page(f, o->error_page, o->status);
+    } else if (storable_request && !(o->status >= 500 && stale_usable(f))) {
+        cache_ttl_in_t in;
+        ttl_input(f, o->status, &o->headers, &in);
+        cache_ttl_decide(&in, f->args.behavior, &o->ttl);
+        if (o->ttl.store && f->close_delimited) {
+            o->ttl.store = false;
+            o->ttl.why = "close-delimited"; /* a truncated body would look complete */
+        }
+        o->stored = o->ttl.store;
+        o->initial_age = o->ttl.initial_age;
+    }
+    notify_head(f);
+}
+
+static int on_body(h2o_http1client_t *client, const char *errstr);
+
+static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *errstr, int minor_version, int status,
+                                       h2o_iovec_t msg, h2o_header_t *headers, size_t num_headers, int rlen)
+{
+    fetch_t *f = client->data;
+    static const char *const drop[] = {"content-length", "age", NULL};
+
+    if (errstr != NULL && errstr != h2o_http1client_error_is_eos) {
+        f->client = NULL;
+        bool timeout = strstr(errstr, "timeout") != NULL;
+        bool idempotent = h2o_memis(f->args.method.base, f->args.method.len, H2O_STRLIT("GET")) ||
+                          h2o_memis(f->args.method.base, f->args.method.len, H2O_STRLIT("HEAD"));
+        if (!timeout && idempotent && !f->retried_reset) {
+            /* most often a pooled keep-alive connection the origin had closed: try once more */
+            f->retried_reset = true;
+            h2o_timeout_link(f->args.loop, f->args.zero_timeout, &f->defer);
+            return NULL;
+        }
+        fail(f, timeout ? EDGE_CONF_FAIL_TIMEOUT : EDGE_CONF_FAIL_RESET, errstr);
+        return NULL;
+    }
+
+    origin_fetch_t *o = &f->super;
+    o->status = status;
+    o->reason = h2o_strdup(&o->pool, msg.base, msg.len);
+    f->close_delimited = true;
+    for (size_t i = 0; i != num_headers; ++i) {
+        /* libh2o frees non-token names and reuses the value buffer after this callback: copy both */
+        const h2o_token_t *token = h2o_lookup_token(headers[i].name->base, headers[i].name->len);
+        if (token == H2O_TOKEN_CONTENT_LENGTH) {
+            o->content_length = (int64_t)h2o_strtosize(headers[i].value.base, headers[i].value.len);
+            f->close_delimited = false;
+        } else if (token == H2O_TOKEN_TRANSFER_ENCODING) {
+            f->close_delimited = false;
+        }
+        headers[i].value = h2o_strdup(&o->pool, headers[i].value.base, headers[i].value.len);
+        if (token != NULL) {
+            headers[i].name = (h2o_iovec_t *)&token->buf;
+        } else {
+            h2o_iovec_t *n = h2o_mem_alloc_pool(&o->pool, sizeof(*n));
+            *n = h2o_strdup(&o->pool, headers[i].name->base, headers[i].name->len);
+            h2o_strtolower(n->base, n->len);
+            headers[i].name = n;
+        }
+    }
+    origin_fetch_filter_headers(&o->pool, &o->headers, headers, num_headers, drop);
+    if (errstr == h2o_http1client_error_is_eos) {
+        f->close_delimited = false; /* no body at all: nothing can be truncated */
+        o->content_length = o->content_length < 0 ? 0 : o->content_length;
+    }
+
+    retain(f);
+    f->in_client_cb = true;
+    on_head_decided(f);
+    if (errstr == h2o_http1client_error_is_eos) {
+        f->client = NULL;
+        finish_body(f, errstr);
+    }
+    f->in_client_cb = false;
+    /* the body is not needed when an error page or a 304 stands in for it, or nobody wants it */
+    bool cancel = f->cancel_requested || o->error_page != NULL || o->not_modified ||
+                  (h2o_linklist_is_empty(&f->subs) && !o->stored);
+    release(f);
+    if (errstr == h2o_http1client_error_is_eos)
+        return NULL;
+    if (cancel) {
+        f->client = NULL;
+        finish_body(f, "cancelled");
+        return NULL;
+    }
+    return on_body;
+}
+
+/* --- the body ------------------------------------------------------------------------------------ */
+
+/* The body ended: `errstr` is h2o_http1client_error_is_eos on success. Drops the exchange's reference. */
+static void finish_body(fetch_t *f, const char *errstr)
+{
+    origin_fetch_t *o = &f->super;
+    bool complete = errstr == h2o_http1client_error_is_eos &&
+                    (o->content_length < 0 || (uint64_t)o->content_length == o->received) && !o->error_page;
+
+    if (errstr == h2o_http1client_error_is_eos && o->content_length >= 0 && (uint64_t)o->content_length != o->received)
+        errstr = "body shorter than content-length";
+    if (o->error_page != NULL || o->not_modified) {
+        o->state = ORIGIN_FETCH_DONE; /* the origin's body was not wanted */
+    } else if (complete) {
+        o->state = ORIGIN_FETCH_DONE;
+        if (o->stored)
+            store_complete(f);
+    } else {
+        o->state = ORIGIN_FETCH_FAILED;
+        o->errstr = errstr;
+        if (strcmp(errstr, "cancelled") != 0)
+            edge_log_warn("origin: %.*s %.*s: body failed after %llu bytes: %s", (int)f->args.method.len, f->args.method.base,
+                          (int)f->args.path.len, f->args.path.base, (unsigned long long)o->received, errstr);
+        if (o->stored) {
+            o->stored = false;
+            if (f->oid != 0)
+                cache_store_discard(f->args.store, f->oid, f->chunks_stored);
+        }
+    }
+    if (f->file_fd >= 0) {
+        close(f->file_fd);
+        f->file_fd = -1;
+    }
+    notify_body(f);
+    if (f->active) {
+        f->active = false;
+        release(f);
+    }
+}
+
+static int on_body(h2o_http1client_t *client, const char *errstr)
+{
+    fetch_t *f = client->data;
+    h2o_buffer_t **input = &client->sock->input;
+
+    if ((*input)->size != 0) {
+        append_body(f, (*input)->bytes, (*input)->size);
+        h2o_buffer_consume(input, (*input)->size);
+    }
+    if (errstr != NULL) {
+        f->client = NULL; /* libh2o frees the client after this callback */
+        finish_body(f, errstr);
+        return 0;
+    }
+
+    retain(f);
+    f->in_client_cb = true;
+    notify_body(f);
+    f->in_client_cb = false;
+    bool cancel = f->cancel_requested;
+    if (!cancel && !f->paused && behind_window(f)) {
+        f->paused = true;
+        origin_http_pause(client, &f->saved_read);
+    }
+    release_blocks(f);
+    if (cancel) {
+        f->client = NULL;
+        finish_body(f, "cancelled");
+    }
+    release(f);
+    return cancel ? -1 : 0;
+}
+
+/* --- connecting ---------------------------------------------------------------------------------- */
+
+static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char *errstr, h2o_iovec_t **reqbufs,
+                                          size_t *reqbufcnt, int *method_is_head)
+{
+    fetch_t *f = client->data;
+
+    if (h2o_timeout_is_linked(&f->connect_timer))
+        h2o_timeout_unlink(&f->connect_timer);
+    if (errstr != NULL) {
+        f->client = NULL;
+        if (f->attempts < f->args.http->conf->connect_attempts) {
+            h2o_timeout_link(f->args.loop, f->args.zero_timeout, &f->defer);
+        } else {
+            fail(f, EDGE_CONF_FAIL_CONNECT, errstr);
+        }
+        return NULL;
+    }
+    *reqbufs = f->reqbufs;
+    *reqbufcnt = f->reqbufs[1].len != 0 ? 2 : 1;
+    *method_is_head = h2o_memis(f->args.method.base, f->args.method.len, H2O_STRLIT("HEAD"));
+    f->request_time = now_sec(f);
+    return on_head;
+}
+
+static void on_connect_timeout(h2o_timeout_entry_t *entry)
+{
+    fetch_t *f = H2O_STRUCT_FROM_MEMBER(fetch_t, connect_timer, entry);
+    if (f->client != NULL) {
+        h2o_http1client_cancel(f->client);
+        f->client = NULL;
+    }
+    if (f->attempts < f->args.http->conf->connect_attempts)
+        h2o_timeout_link(f->args.loop, f->args.zero_timeout, &f->defer);
+    else
+        fail(f, EDGE_CONF_FAIL_CONNECT, "connection timeout");
+}
+
+static void connect_http(fetch_t *f)
+{
+    origin_http_server_t *server = origin_http_pick(f->args.http);
+
+    if (f->reqbufs[0].base == NULL) {
+        h2o_iovec_t host = f->args.host.base != NULL ? f->args.host : server->authority;
+        f->reqbufs[0] = origin_http_serialize(&f->super.pool, f->args.method, f->args.path, host, f->args.headers,
+                                              f->args.num_headers, f->args.body.len != 0 ? f->args.body.len : SIZE_MAX);
+        f->reqbufs[1] = f->args.body;
+    }
+    ++f->attempts;
+    f->connect_timer.cb = on_connect_timeout;
+    h2o_timeout_link(f->args.loop, &f->args.http->connect_timeout, &f->connect_timer);
+    h2o_http1client_connect_with_pool(&f->client, f, &f->args.http->client_ctx, &server->pool, on_connect);
+}
+
+/* --- file:// --------------------------------------------------------------------------------------- */
+
+static void read_file_step(fetch_t *f)
+{
+    /* one block per loop turn, so a large file does not monopolise the loop */
+    uint8_t *buf = h2o_mem_alloc(BLOCK_SIZE);
+    ssize_t n = read(f->file_fd, buf, BLOCK_SIZE);
+    if (n > 0)
+        append_body(f, buf, (size_t)n);
+    free(buf);
+    if (n < 0) {
+        finish_body(f, "read error");
+        return;
+    }
+    if (n == 0 || f->super.received >= (uint64_t)f->super.content_length) {
+        finish_body(f, h2o_http1client_error_is_eos);
+        return;
+    }
+    notify_body(f);
+    release_blocks(f);
+    if (f->cancel_requested) {
+        finish_body(f, "cancelled");
+    } else if (behind_window(f)) {
+        f->paused = true;
+    } else {
+        h2o_timeout_link(f->args.loop, f->args.zero_timeout, &f->defer);
+    }
+}
+
+static void start_file(fetch_t *f)
+{
+    origin_fetch_t *o = &f->super;
+    origin_file_res_t res;
+
+    f->request_time = now_sec(f);
+    origin_file_lookup(f->args.file, f->args.method.base, f->args.method.len, f->args.path.base, f->args.path.len, &res);
+    o->status = res.status;
+    if (res.status != 200) {
+        const errorpages_page_t *page = errorpages_for_status(res.status);
+        o->content_length = page != NULL ? (int64_t)page->len : 0;
+        o->reason = h2o_iovec_init(H2O_STRLIT(res.status == 404 ? "Not Found" : "Error"));
+        h2o_add_header(&o->pool, &o->headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
+        if (res.status != 404) /* a 405 or a local 500 must not be cached for default_ttl */
+            h2o_add_header(&o->pool, &o->headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+        on_head_decided(f);
+        if (page != NULL && !o->error_page)
+            append_body(f, page->body, page->len);
+        finish_body(f, h2o_http1client_error_is_eos);
+        return;
+    }
+    char *date = h2o_mem_alloc_pool(&o->pool, H2O_TIMESTR_RFC1123_LEN + 1);
+    struct tm tm;
+    gmtime_r(&res.mtime, &tm);
+    h2o_time2str_rfc1123(date, &tm);
+    o->reason = h2o_iovec_init(H2O_STRLIT("OK"));
+    o->content_length = (int64_t)res.size;
+    h2o_header_t hs[] = {{&H2O_TOKEN_CONTENT_TYPE->buf, NULL, h2o_iovec_init(res.content_type, strlen(res.content_type))},
+                         {&H2O_TOKEN_LAST_MODIFIED->buf, NULL, h2o_iovec_init(date, H2O_TIMESTR_RFC1123_LEN)},
+                         {&H2O_TOKEN_ETAG->buf, NULL, h2o_strdup(&o->pool, res.etag, strlen(res.etag))}};
+    for (size_t i = 0; i != sizeof(hs) / sizeof(hs[0]); ++i) {
+        h2o_vector_reserve(&o->pool, &o->headers, o->headers.size + 1);
+        o->headers.entries[o->headers.size++] = hs[i];
+    }
+    f->file_fd = res.fd;
+    on_head_decided(f);
+    if (h2o_memis(f->args.method.base, f->args.method.len, H2O_STRLIT("HEAD")) || res.size == 0) {
+        finish_body(f, h2o_http1client_error_is_eos);
+        return;
+    }
+    f->file_reading = true;
+    h2o_timeout_link(f->args.loop, f->args.zero_timeout, &f->defer);
+}
+
+/* --- the state machine's entry points --------------------------------------------------------------- */
+
+static void on_defer(h2o_timeout_entry_t *entry)
+{
+    fetch_t *f = H2O_STRUCT_FROM_MEMBER(fetch_t, defer, entry);
+
+    if (f->super.state != ORIGIN_FETCH_CONNECT && f->super.state != ORIGIN_FETCH_BODY)
+        return;
+    if (f->file_reading) {
+        read_file_step(f);
+    } else if (f->args.file != NULL) {
+        start_file(f);
+    } else if (f->cancel_requested) {
+        fail(f, EDGE_CONF_FAIL_CONNECT, "cancelled");
+    } else {
+        connect_http(f);
+    }
+}
+
+static void fail(fetch_t *f, unsigned failure, const char *errstr)
+{
+    origin_fetch_t *o = &f->super;
+
+    o->state = ORIGIN_FETCH_FAILED;
+    o->failure = failure;
+    o->errstr = errstr;
+    if (strcmp(errstr, "cancelled") != 0)
+        edge_log_warn("origin: %.*s %.*s: %s", (int)f->args.method.len, f->args.method.base, (int)f->args.path.len,
+                      f->args.path.base, errstr);
+    o->error_page = error_page_for(f, 0, failure);
+    if (o->error_page != NULL && f->args.store != NULL && !stale_usable(f))
+        store_error_page(f, o->error_page, failure == EDGE_CONF_FAIL_TIMEOUT ? 504 : 502);
+    notify_head(f);
+    if (f->active) {
+        f->active = false;
+        release(f);
+    }
+}
+
+static h2o_header_t *copy_headers(h2o_mem_pool_t *pool, const h2o_header_t *src, size_t num)
+{
+    h2o_header_t *dst = h2o_mem_alloc_pool(pool, sizeof(*dst) * (num != 0 ? num : 1));
+    for (size_t i = 0; i != num; ++i) {
+        dst[i].name = src[i].name;
+        if (!h2o_iovec_is_token(src[i].name)) {
+            h2o_iovec_t *n = h2o_mem_alloc_pool(pool, sizeof(*n));
+            *n = h2o_strdup(pool, src[i].name->base, src[i].name->len);
+            dst[i].name = n;
+        }
+        dst[i].orig_name = NULL;
+        dst[i].value = h2o_strdup(pool, src[i].value.base, src[i].value.len);
+    }
+    return dst;
+}
+
+origin_fetch_t *origin_fetch_start(const origin_fetch_args_t *args)
+{
+    fetch_t *f = h2o_mem_alloc(sizeof(*f));
+    h2o_mem_pool_t *pool = &f->super.pool;
+
+    memset(f, 0, sizeof(*f));
+    f->super.magic = ORIGIN_FETCH_MAGIC;
+    f->super.state = ORIGIN_FETCH_CONNECT;
+    f->super.content_length = -1;
+    h2o_mem_init_pool(pool);
+    f->refcnt = 1;
+    f->active = true;
+    f->file_fd = -1;
+    h2o_linklist_init_anchor(&f->subs);
+    f->defer.cb = on_defer;
+
+    /* the fetch may outlive the request that started it: copy what it refers to */
+    f->args = *args;
+    f->args.method = h2o_strdup(pool, args->method.base, args->method.len);
+    f->args.path = h2o_strdup(pool, args->path.base, args->path.len);
+    if (args->host.base != NULL)
+        f->args.host = h2o_strdup(pool, args->host.base, args->host.len);
+    f->args.headers = copy_headers(pool, args->headers, args->num_headers);
+    f->args.body = args->body.len != 0 ? h2o_strdup(pool, args->body.base, args->body.len) : h2o_iovec_init(NULL, 0);
+    f->args.key = h2o_strdup(pool, args->key.base, args->key.len);
+    if (args->client_headers != NULL) {
+        f->client_headers.entries = copy_headers(pool, args->client_headers->entries, args->client_headers->size);
+        f->client_headers.size = f->client_headers.capacity = args->client_headers->size;
+    }
+    if (args->stale != NULL) {
+        f->has_stale = true;
+        f->stale = *args->stale;
+        f->stale.key = h2o_strdup(pool, args->stale->key.base, args->stale->key.len);
+        f->stale.headers = h2o_strdup(pool, args->stale->headers.base, args->stale->headers.len);
+        f->stale.vary = h2o_strdup(pool, args->stale->vary.base, args->stale->vary.len);
+        f->stale.body = h2o_strdup(pool, args->stale->body.base, args->stale->body.len);
+    }
+    f->args.client_headers = NULL;
+    f->args.stale = NULL;
+
+    h2o_timeout_link(args->loop, args->zero_timeout, &f->defer);
+    return &f->super;
+}
+
+/* --- subscribers ------------------------------------------------------------------------------------ */
+
+void origin_fetch_subscribe(origin_fetch_t *fetch, origin_fetch_sub_t *sub)
+{
+    fetch_t *f = (fetch_t *)fetch;
+    assert(fetch->magic == ORIGIN_FETCH_MAGIC);
+    sub->offset = 0;
+    h2o_linklist_insert(&f->subs, &sub->_link);
+    retain(f);
+}
+
+void origin_fetch_unsubscribe(origin_fetch_t *fetch, origin_fetch_sub_t *sub)
+{
+    fetch_t *f = (fetch_t *)fetch;
+    assert(fetch->magic == ORIGIN_FETCH_MAGIC);
+    h2o_linklist_unlink(&sub->_link);
+
+    if (h2o_linklist_is_empty(&f->subs) && f->active && !(fetch->state == ORIGIN_FETCH_BODY && fetch->stored) &&
+        !(fetch->state == ORIGIN_FETCH_CONNECT && f->args.store != NULL)) {
+        /* nobody wants the body and it is not going into the cache: stop the origin exchange */
+        if (f->in_client_cb) {
+            f->cancel_requested = true;
+        } else if (f->client != NULL) {
+            h2o_http1client_cancel(f->client);
+            f->client = NULL;
+            if (fetch->state == ORIGIN_FETCH_CONNECT) {
+                if (h2o_timeout_is_linked(&f->connect_timer))
+                    h2o_timeout_unlink(&f->connect_timer);
+                fetch->state = ORIGIN_FETCH_FAILED;
+                fetch->errstr = "cancelled";
+                f->active = false;
+                release(f);
+            } else {
+                finish_body(f, "cancelled");
+            }
+        } else {
+            f->cancel_requested = true; /* a file read or a deferred connect notices it */
+        }
+    } else {
+        release_blocks(f);
+        resume_if_caught_up(f);
+    }
+    release(f);
+}
+
+void origin_fetch_peek(origin_fetch_t *fetch, origin_fetch_sub_t *sub, h2o_iovec_t *vec)
+{
+    fetch_t *f = (fetch_t *)fetch;
+    size_t idx = (size_t)(sub->offset / BLOCK_SIZE), off = (size_t)(sub->offset % BLOCK_SIZE);
+
+    *vec = h2o_iovec_init(NULL, 0);
+    if (idx >= f->blocks.size || idx < f->first_block)
+        return;
+    block_t *b = f->blocks.entries + idx;
+    if (off < b->len)
+        *vec = h2o_iovec_init(b->data + off, b->len - off);
+}
+
+void origin_fetch_consume(origin_fetch_t *fetch, origin_fetch_sub_t *sub, size_t n)
+{
+    fetch_t *f = (fetch_t *)fetch;
+    sub->offset += n;
+    release_blocks(f);
+    resume_if_caught_up(f);
+}
+
+bool origin_fetch_sub_done(origin_fetch_t *fetch, origin_fetch_sub_t *sub)
+{
+    return fetch->state == ORIGIN_FETCH_DONE && sub->offset == fetch->received;
+}
+
+static void release(fetch_t *f)
+{
+    if (--f->refcnt != 0)
+        return;
+    if (h2o_timeout_is_linked(&f->defer))
+        h2o_timeout_unlink(&f->defer);
+    if (h2o_timeout_is_linked(&f->connect_timer))
+        h2o_timeout_unlink(&f->connect_timer);
+    if (f->client != NULL)
+        h2o_http1client_cancel(f->client);
+    if (f->file_fd >= 0)
+        close(f->file_fd);
+    for (size_t i = 0; i != f->blocks.size; ++i)
+        free(f->blocks.entries[i].data);
+    free(f->blocks.entries);
+    f->super.magic = 0;
+    h2o_mem_clear_pool(&f->super.pool);
+    free(f);
+}

@@ -1,0 +1,117 @@
+/*
+ * origin/fetch.h: the origin fetch, a state machine that owns one in-flight object.
+ *
+ *   CONNECT ──head──▶ BODY ──end──▶ DONE
+ *      │               │
+ *      └────error──────┴──error──▶ FAILED
+ *
+ * A fetch sends one request to an origin (http:// through the loop's origin_http_t, or file://), and
+ * hands what comes back to its subscribers — the client requests that wait for it — and, when the
+ * response may be stored, to the store, chunk by chunk as it arrives. Subscribers read the body from
+ * the fetch's blocks at their own pace; blocks are freed once every subscriber has sent them and the
+ * store has them, and the origin is paused while the slowest subscriber is more than a window behind,
+ * so memory per fetch stays bounded. When the last subscriber leaves, a fetch that stores continues
+ * into the cache; one that does not is cancelled.
+ *
+ * A body that ends early (reset, fewer bytes than Content-Length, read timeout) is never stored: its
+ * chunks are discarded and no record is written. A fetch lives on one loop and is used only there.
+ */
+#ifndef ORIGIN_FETCH_H
+#define ORIGIN_FETCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <h2o.h>
+#include "cache/key.h"
+#include "cache/record.h"
+#include "cache/store.h"
+#include "cache/ttl.h"
+#include "edge/config.h"
+#include "origin/file.h"
+#include "origin/http.h"
+
+#define ORIGIN_FETCH_MAGIC 0x46455443 /* "FETC" */
+
+typedef enum en_origin_fetch_state_t {
+    ORIGIN_FETCH_CONNECT, /* connecting, sending, or waiting for the response head */
+    ORIGIN_FETCH_BODY,    /* the head is in; the body is arriving */
+    ORIGIN_FETCH_DONE,    /* the body is complete */
+    ORIGIN_FETCH_FAILED   /* failed before the head (see failure) or in the body */
+} origin_fetch_state_t;
+
+typedef struct st_origin_fetch_sub_t origin_fetch_sub_t;
+struct st_origin_fetch_sub_t {
+    /** Called once, when the head is in or the fetch failed before it. */
+    void (*on_head)(origin_fetch_sub_t *sub);
+    /** Called when more body is available, and when the fetch ends (DONE or FAILED). */
+    void (*on_body)(origin_fetch_sub_t *sub);
+    uint64_t offset; /* body bytes this subscriber has consumed; advanced by origin_fetch_consume */
+    h2o_linklist_t _link;
+};
+
+typedef struct st_origin_fetch_args_t {
+    h2o_loop_t *loop;
+    h2o_timeout_t *zero_timeout; /* the loop's zero timeout: work deferred to the next loop turn */
+    origin_http_t *http;         /* exactly one of http and file */
+    origin_file_root_t *file;
+    h2o_iovec_t method;                /* as sent to the origin */
+    h2o_iovec_t path;                  /* path and query as sent */
+    h2o_iovec_t host;                  /* the Host header; {NULL, 0} for the server's own authority */
+    const h2o_header_t *headers;       /* request headers to forward; copied */
+    size_t num_headers;
+    h2o_iovec_t body;                  /* request body; copied */
+    const h2o_headers_t *client_headers; /* the client's request headers, for Vary; copied */
+    /* storage: store == NULL means the response is never stored */
+    cache_store_t *store;
+    cache_hash_t hash;
+    h2o_iovec_t key;
+    const edge_conf_behavior_t *behavior;
+    const edge_conf_t *conf;
+    const cache_record_t *stale; /* the stored object this request revalidates, or NULL; copied */
+} origin_fetch_args_t;
+
+typedef struct st_origin_fetch_t {
+    unsigned magic;
+    origin_fetch_state_t state;
+    /* the response, valid from on_head when failure == 0 */
+    int status;
+    h2o_iovec_t reason;
+    h2o_headers_t headers;  /* to forward: hop-by-hop, Content-Length and Age removed */
+    int64_t content_length; /* -1 when the origin did not say */
+    int64_t initial_age;    /* corrected initial age of the response (RFC 9111 §4.2.3) */
+    unsigned failure;       /* EDGE_CONF_FAIL_* when the fetch failed before the head */
+    const char *errstr;     /* what failed, for logs and Cache-Status detail */
+    bool stored;            /* the response is being stored */
+    cache_ttl_out_t ttl;    /* the storage decision, when the head is in */
+    bool not_modified;      /* a revalidation answered 304: `record` is the refreshed stored object */
+    cache_record_t record;  /* when not_modified */
+    const edge_conf_error_page_t *error_page; /* the response matched error_pages: send this page */
+    uint64_t received;      /* body bytes received so far */
+    h2o_mem_pool_t pool;    /* everything above lives here */
+} origin_fetch_t;
+
+/** Starts a fetch; nothing happens before the next loop turn, so subscribers can be added first. */
+origin_fetch_t *origin_fetch_start(const origin_fetch_args_t *args);
+/** Adds a subscriber (which holds a reference to the fetch until it unsubscribes). */
+void origin_fetch_subscribe(origin_fetch_t *fetch, origin_fetch_sub_t *sub);
+/** Removes a subscriber; may cancel and free the fetch. `fetch` must not be used afterwards. */
+void origin_fetch_unsubscribe(origin_fetch_t *fetch, origin_fetch_sub_t *sub);
+/**
+ * Points `*vec` at the body bytes available from `sub->offset` (one contiguous piece, possibly empty).
+ * The memory stays valid until the subscriber consumes it or unsubscribes.
+ */
+void origin_fetch_peek(origin_fetch_t *fetch, origin_fetch_sub_t *sub, h2o_iovec_t *vec);
+/** Marks `n` bytes as sent to the subscriber, releasing blocks and resuming the origin as it can. */
+void origin_fetch_consume(origin_fetch_t *fetch, origin_fetch_sub_t *sub, size_t n);
+/** True when the whole body has arrived and `sub` has consumed it all. */
+bool origin_fetch_sub_done(origin_fetch_t *fetch, origin_fetch_sub_t *sub);
+
+/**
+ * Copies `src` to `dst`, leaving out hop-by-hop fields (RFC 9110 §7.6.1), the fields named in
+ * Connection, and the names in `also_drop` (NULL-terminated, lower-case; may be NULL). Values are
+ * not copied: they must outlive `dst`.
+ */
+void origin_fetch_filter_headers(h2o_mem_pool_t *pool, h2o_headers_t *dst, const h2o_header_t *src, size_t num,
+                                 const char *const *also_drop);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * origin/http.h: the HTTP/1.1 origin connection, one per origin per event loop.
+ *
+ * Each loop keeps, for each configured origin, a keep-alive socket pool per server (libh2o's
+ * h2o_socketpool_t, whose idle sweeper is bound to one loop, hence one per loop) and an
+ * h2o_http1client_ctx_t whose I/O timeout is the origin's read_timeout. Servers are used in turn.
+ * Nothing here is shared between threads.
+ */
+#ifndef ORIGIN_HTTP_H
+#define ORIGIN_HTTP_H
+
+#include <h2o.h>
+#include "edge/config.h"
+
+typedef struct st_origin_http_server_t {
+    h2o_socketpool_t pool;
+    h2o_iovec_t authority; /* "host[:port]", the default Host header */
+} origin_http_server_t;
+
+typedef struct st_origin_http_t {
+    const edge_conf_origin_t *conf;
+    h2o_loop_t *loop;
+    h2o_http1client_ctx_t client_ctx;
+    h2o_timeout_t io_timeout;      /* read_timeout: time to first byte, and the longest gap */
+    h2o_timeout_t connect_timeout; /* connect_timeout, armed by the fetch around each attempt */
+    origin_http_server_t *servers;
+    size_t num_servers;
+    size_t next; /* round-robin cursor */
+} origin_http_t;
+
+/**
+ * Sets up `o` for the http:// servers of `conf` on `loop`. `getaddr_receiver` is the loop's hostname
+ * resolver queue (h2o_context_t.receivers.hostinfo_getaddr). Returns 0, or -1 when a server URL is not
+ * http:// (the config module has already validated them, so this is a programming error).
+ */
+int origin_http_init(origin_http_t *o, h2o_loop_t *loop, h2o_multithread_receiver_t *getaddr_receiver,
+                     const edge_conf_origin_t *conf);
+void origin_http_dispose(origin_http_t *o);
+/** The next server to use. */
+origin_http_server_t *origin_http_pick(origin_http_t *o);
+
+/**
+ * Serialises a request head into `pool`: the request line, "host: `host`", the `num` headers given
+ * (names as they are), "content-length" when `body_len` is not SIZE_MAX, and the blank line.
+ */
+h2o_iovec_t origin_http_serialize(h2o_mem_pool_t *pool, h2o_iovec_t method, h2o_iovec_t path, h2o_iovec_t host,
+                                  const h2o_header_t *headers, size_t num, size_t body_len);
+
+/**
+ * Stops reading the origin's response (backpressure: the clients are behind). libh2o 2.2.5 has no
+ * public pause for its HTTP/1 client, so this stops the socket's reads and remembers the client's read
+ * callback; origin_http_resume restarts it. XXX: the client's I/O timeout keeps running while paused,
+ * so a client slower than read_timeout still aborts an uncached transfer.
+ */
+void origin_http_pause(h2o_http1client_t *client, h2o_socket_cb *saved);
+void origin_http_resume(h2o_http1client_t *client, h2o_socket_cb saved);
+
+#endif

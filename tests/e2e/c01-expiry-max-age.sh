@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# c01-expiry-max-age: an object with max-age=1 is a HIT while fresh and goes back to the origin once
+# it has expired (2 s later); the fresh copy is then stored and served as a HIT again.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+start_origin O
+start_edge --origin "$ORIGIN_URL"
+
+script /c01 '"body": "short-lived", "headers": {"Cache-Control": "max-age=1"}'
+
+step "MISS, then HIT while fresh"
+fetch /c01
+assert_status 200
+assert_body short-lived
+assert_cache MISS 'edgecache; fwd=miss; stored'
+fetch /c01
+assert_status 200
+assert_body short-lived
+assert_cache HIT
+assert_ttl_between 0 1
+assert_header Age '[01]'
+assert_count /c01 1
+
+step "after expiry the origin is asked again"
+sleep 2
+script /c01 '"body": "second copy", "headers": {"Cache-Control": "max-age=60"}'
+fetch /c01
+assert_status 200
+assert_body "second copy"
+assert_header X-Cache MISS
+# RFC 9211 lets a cache say it had a stale copy (fwd=stale) or not (fwd=miss).
+assert_header Cache-Status 'edgecache; fwd=(miss|stale)(; fwd-status=200)?; stored'
+assert_count /c01 2
+
+step "the refreshed copy is a HIT"
+fetch /c01
+assert_body "second copy"
+assert_cache HIT
+assert_ttl_between 55 60
+assert_count /c01 2
+
+pass

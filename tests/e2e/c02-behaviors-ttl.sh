@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# c02-behaviors-ttl: per-path behaviors decide the TTL, first match wins: default_ttl applies when the
+# origin gives no lifetime; the origin's lifetime (s-maxage > max-age > Expires) applies otherwise,
+# clamped to [min_ttl, max_ttl]; default_ttl 0 means not cached. Visible as the ttl= of Cache-Status
+# and, after the clock moves, as the origin count.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+start_origin O
+cat >"$T/edge.yaml" <<YAML
+origins:
+  default: {servers: ["http://127.0.0.1:$O_PORT"]}
+behaviors:
+  - {path: "/default/*", default_ttl: 100}
+  - {path: "/max/*", max_ttl: 2}
+  - {path: "/min/*", min_ttl: 50}
+  - {path: "/zero/*", default_ttl: 0}
+  - {path: "*"}
+YAML
+start_edge -c "$T/edge.yaml"
+
+# hit_ttl PATH LO HI: MISS then HIT with LO <= ttl <= HI, one origin request.
+hit_ttl() {
+    fetch "$1"
+    assert_status 200
+    assert_cache MISS 'edgecache; fwd=miss; stored'
+    fetch "$1"
+    assert_status 200
+    assert_cache HIT 'edgecache; hit; ttl=[0-9]+'
+    assert_ttl_between "$2" "$3"
+    assert_count "$1" 1
+}
+
+step "no lifetime from the origin: default_ttl 100"
+script /default/none '"body": "x"'
+hit_ttl /default/none 98 100
+
+step "the origin's max-age beats default_ttl"
+script /default/maxage '"body": "x", "headers": {"Cache-Control": "max-age=30"}'
+hit_ttl /default/maxage 28 30
+
+step "s-maxage beats max-age"
+script /default/smaxage '"body": "x", "headers": {"Cache-Control": "max-age=10, s-maxage=40"}'
+hit_ttl /default/smaxage 38 40
+
+step "Expires when there is no max-age"
+expires=$("$PYTHON" -c 'import time, email.utils; print(email.utils.formatdate(time.time() + 20, usegmt=True))')
+script /default/expires "\"body\": \"x\", \"headers\": {\"Expires\": \"$expires\"}"
+hit_ttl /default/expires 17 20
+
+step "max-age beats Expires"
+script /default/both "\"body\": \"x\", \"headers\": {\"Expires\": \"$expires\", \"Cache-Control\": \"max-age=45\"}"
+hit_ttl /default/both 43 45
+
+step "max_ttl 2 clamps max-age=60"
+script /max/a '"body": "x", "headers": {"Cache-Control": "max-age=60"}'
+hit_ttl /max/a 0 2
+
+step "min_ttl 50 lifts max-age=1"
+script /min/a '"body": "x", "headers": {"Cache-Control": "max-age=1"}'
+hit_ttl /min/a 48 50
+
+step "the catch-all behavior keeps the built-in default_ttl (86400)"
+script /other '"body": "x"'
+hit_ttl /other 86398 86400
+
+step "default_ttl 0: an object without lifetime is not reused"
+script /zero/a '"body": "zero"'
+fetch /zero/a
+assert_status 200
+assert_body zero
+assert_header X-Cache MISS
+fetch /zero/a
+assert_status 200
+assert_body zero
+assert_header X-Cache MISS
+assert_count /zero/a 2
+
+step "three seconds later: /max/a (clamped to 2 s) has expired, /min/a (lifted to 50 s) has not"
+sleep 3
+fetch /max/a
+assert_status 200
+assert_header X-Cache MISS
+assert_count /max/a 2
+fetch /min/a
+assert_status 200
+assert_cache HIT
+assert_ttl_between 45 48
+assert_count /min/a 1
+
+pass

@@ -1,0 +1,392 @@
+# tests/e2e/lib.sh: the harness every end-to-end scenario sources.
+#
+# A scenario starts the real binary ($EDGECACHE) in front of one or more scripted origins
+# (tests/e2e/origin.py), talks to it with curl, and asserts on status, headers, body and the origin's
+# request count (what proves a HIT). Everything a scenario starts is killed on exit, whatever the
+# outcome, and everything lives in one temporary directory ($T), removed on exit unless E2E_KEEP=1.
+#
+# Exit codes follow the automake test driver: 0 pass, 1 fail, 77 skip, 99 hard error.
+#
+#   start_origin NAME          origin.py on a free port; exports NAME_PORT (the first one also
+#                              becomes ORIGIN_PORT / ORIGIN_URL, which the helpers below use)
+#   start_edge [ARGS...]       edgecache serve --listen 127.0.0.1:$EDGE_PORT --cache-dir $T/cache ARGS
+#   start_edge_raw [ARGS...]   edgecache serve --cache-dir $T/cache ARGS, EDGE_PORT chosen by the caller
+#   stop_edge                  SIGTERM, wait, assert exit status 0
+#   script PATH 'json fields'  POST /__script {"path": PATH, fields}
+#   origin_count PATH          requests the origin received for PATH (with a '?': that exact URL)
+#   fetch URL [CURL ARGS]      URL may be "/path" (the edge); sets STATUS HTTP_VERSION TIME_TOTAL
+#                              HDRS BODY (files); fails the test when curl itself fails
+#   try_fetch URL [CURL ARGS]  the same, but records curl's exit status in CURL_RC instead of failing
+#   header NAME                a response header of the last fetch (last header block, CR stripped)
+#   assert_*  fail  pass       see below
+
+set -Eeuo pipefail
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP_SRCDIR=${TOP_SRCDIR:-$(cd "$E2E_DIR/../.." && pwd)}
+if [[ -z ${EDGECACHE:-} ]]; then
+    if [[ -x ./edgecache ]]; then EDGECACHE=$PWD/edgecache; else EDGECACHE=$TOP_SRCDIR/edgecache; fi
+fi
+[[ $EDGECACHE == /* ]] || EDGECACHE=$PWD/$EDGECACHE
+TEST_NAME=$(basename "$0" .sh)
+PYTHON=${PYTHON:-python3}
+CURL_MAX_TIME=${CURL_MAX_TIME:-10}
+
+if [[ ! -x $EDGECACHE ]]; then
+    echo "SKIP: $TEST_NAME: no binary at $EDGECACHE" >&2
+    exit 77
+fi
+for tool in curl "$PYTHON"; do
+    command -v "$tool" >/dev/null || { echo "ERROR: $TEST_NAME: $tool is required" >&2; exit 99; }
+done
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/edgecache-e2e.$TEST_NAME.XXXXXX")
+PIDS=()
+EDGE_PID=
+EDGE_PORT=
+FETCH_N=0
+STATUS='' HTTP_VERSION='' TIME_TOTAL='' HDRS=/dev/null BODY=/dev/null CURL_RC=0
+
+# --- cleanup: kill everything this test started, whatever happened ------------------------------
+cleanup() {
+    local rc=$? pid i
+    trap - EXIT ERR
+    for pid in ${EDGE_PID:+"$EDGE_PID"} "${PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in ${EDGE_PID:+"$EDGE_PID"} "${PIDS[@]}"; do
+        for ((i = 0; i < 30; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    if [[ ${E2E_KEEP:-0} == 1 ]]; then
+        echo "kept $T" >&2
+    else
+        rm -rf "$T"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'echo "FAIL: $TEST_NAME: timed out (watchdog)" >&2; exit 124' TERM
+trap 'echo "ERROR: $TEST_NAME: line $LINENO: command failed: $BASH_COMMAND" >&2' ERR
+
+# A watchdog bounds the whole scenario: one process, gone with us.
+"$PYTHON" -c '
+import os, sys, time
+parent, limit = int(sys.argv[1]), float(sys.argv[2])
+end = time.time() + limit
+while time.time() < end:
+    time.sleep(0.5)
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:
+        sys.exit(0)
+os.kill(parent, 15)
+' $$ "${E2E_TIMEOUT:-60}" &
+PIDS+=($!)
+
+# --- reporting ------------------------------------------------------------------------------------
+log_tail() { # FILE LABEL
+    [[ -s $1 ]] || return 0
+    echo "--- $2 (last 30 lines of $1) ---" >&2
+    tail -n 30 "$1" >&2
+}
+
+fail() {
+    local where="${BASH_SOURCE[1]:-$0}:${BASH_LINENO[0]:-?}"
+    [[ ${FUNCNAME[1]:-} == assert_* ]] && where="${BASH_SOURCE[2]:-$0}:${BASH_LINENO[1]:-?}"
+    echo "FAIL: $TEST_NAME ($where): $*" >&2
+    if [[ -s $HDRS ]]; then
+        echo "--- last response: status=$STATUS curl_rc=$CURL_RC http=$HTTP_VERSION time=${TIME_TOTAL}s ---" >&2
+        tr -d '\r' <"$HDRS" >&2
+        if [[ -s $BODY ]]; then
+            echo "--- body (first 300 bytes of $(wc -c <"$BODY")) ---" >&2
+            head -c 300 "$BODY" | tr -c '[:print:]\n' '.' >&2
+            echo >&2
+        fi
+    fi
+    log_tail "$T/curl.err" "curl stderr"
+    log_tail "$T/edge.log" "edge log"
+    exit 1
+}
+
+# pass: the scenario's assertions held; a running edge must still stop cleanly (SIGTERM, exit 0), and
+# its log must hold no sanitizer report, before the scenario counts as passed.
+pass() {
+    [[ -z $EDGE_PID ]] || { assert_alive; stop_edge; }
+    if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer' "$T/edge.log" 2>/dev/null; then
+        fail "sanitizer report in the edge log"
+    fi
+    echo "PASS: $TEST_NAME${1:+: $1}"
+    exit 0
+}
+
+skip() {
+    echo "SKIP: $TEST_NAME: $*"
+    exit 77
+}
+
+step() { echo "== $*"; }
+
+# --- processes ------------------------------------------------------------------------------------
+free_port() {
+    "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# True once something accepts TCP connections on 127.0.0.1:PORT.
+port_open() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+start_origin() { # NAME
+    local name=$1 pf="$T/origin.$1.port" i port
+    "$PYTHON" "$E2E_DIR/origin.py" --port 0 --port-file "$pf" --parent-pid $$ >"$T/origin.$name.log" 2>&1 &
+    PIDS+=($!)
+    for ((i = 0; i < 100; i++)); do
+        [[ -s $pf ]] && break
+        sleep 0.1
+    done
+    [[ -s $pf ]] || { log_tail "$T/origin.$name.log" "origin $name"; fail "origin $name did not start"; }
+    port=$(<"$pf")
+    printf -v "${name}_PORT" '%s' "$port"
+    export "${name}_PORT"
+    if [[ -z ${ORIGIN_PORT:-} ]]; then
+        ORIGIN_PORT=$port
+        ORIGIN_URL=http://127.0.0.1:$port
+    fi
+}
+
+# Waits until the edge accepts connections on every port given (default $EDGE_PORT), or fails.
+wait_edge() {
+    local port i
+    for port in "${@:-$EDGE_PORT}"; do
+        for ((i = 0; i < 100; i++)); do
+            port_open "$port" && break
+            kill -0 "$EDGE_PID" 2>/dev/null || fail "edgecache exited during startup (port $port)"
+            sleep 0.1
+        done
+        port_open "$port" || fail "edgecache does not accept connections on port $port after 10 s"
+    done
+}
+
+start_edge_raw() { # ARGS... (the caller has set EDGE_PORT and put it on the command line or in the config)
+    [[ -z $EDGE_PID ]] || fail "start_edge: an edge is already running (pid $EDGE_PID)"
+    echo "+ edgecache serve --cache-dir $T/cache $*" >>"$T/edge.log"
+    "$EDGECACHE" serve --cache-dir "$T/cache" "$@" >>"$T/edge.log" 2>&1 &
+    EDGE_PID=$!
+}
+
+start_edge() { # [ARGS...]
+    local attempt
+    for attempt in 1 2 3; do
+        EDGE_PORT=$(free_port)
+        start_edge_raw --listen "127.0.0.1:$EDGE_PORT" "$@"
+        # Another process may take the port between free_port and the bind: try another one.
+        if ! wait_edge_quietly && grep -qi 'in use' "$T/edge.log"; then
+            wait "$EDGE_PID" 2>/dev/null || true
+            EDGE_PID=
+            continue
+        fi
+        wait_edge
+        return 0
+    done
+    fail "could not start edgecache on a free port"
+}
+
+wait_edge_quietly() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        port_open "$EDGE_PORT" && return 0
+        kill -0 "$EDGE_PID" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+stop_edge() { # [TIMEOUT_S]: SIGTERM, wait, assert a clean exit
+    local limit=${1:-10} i rc=0
+    [[ -n $EDGE_PID ]] || fail "stop_edge: no edge running"
+    kill -TERM "$EDGE_PID" 2>/dev/null || fail "stop_edge: edgecache (pid $EDGE_PID) was already gone"
+    for ((i = 0; i < limit * 10; i++)); do
+        kill -0 "$EDGE_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$EDGE_PID" 2>/dev/null; then
+        kill -KILL "$EDGE_PID" 2>/dev/null || true
+        wait "$EDGE_PID" 2>/dev/null || true
+        EDGE_PID=
+        fail "edgecache did not exit within ${limit}s of SIGTERM"
+    fi
+    wait "$EDGE_PID" || rc=$?
+    EDGE_PID=
+    [[ $rc == 0 ]] || fail "edgecache exited with status $rc after SIGTERM (expected 0)"
+}
+
+edge_alive() { [[ -n $EDGE_PID ]] && kill -0 "$EDGE_PID" 2>/dev/null; }
+
+# --- the origin's control endpoints ----------------------------------------------------------------
+script() { # PATH 'JSON FIELDS' [ORIGIN_PORT]
+    local path=$1 fields=${2:-} port=${3:-$ORIGIN_PORT} out
+    out=$(curl -sS --max-time 5 -X POST --data-binary "{\"path\": \"$path\"${fields:+, $fields}}" \
+        "http://127.0.0.1:$port/__script") || fail "script $path: origin unreachable"
+    [[ $out == ok ]] || fail "script $path: origin said: $out"
+}
+
+origin_count() { # PATH [ORIGIN_PORT]: with a '?' in PATH, that exact URL only
+    local path=$1 port=${2:-$ORIGIN_PORT} key=path
+    [[ $path == *\?* ]] && key=url
+    curl -sS --max-time 5 -G --data-urlencode "$key=$path" "http://127.0.0.1:$port/__count" ||
+        fail "origin_count: origin unreachable"
+}
+
+origin_requests() { # PATH [ORIGIN_PORT]: JSON list
+    curl -sS --max-time 5 -G --data-urlencode "path=$1" "http://127.0.0.1:${2:-$ORIGIN_PORT}/__requests" ||
+        fail "origin_requests: origin unreachable"
+}
+
+origin_reset() { curl -sS --max-time 5 -X POST "http://127.0.0.1:${1:-$ORIGIN_PORT}/__reset" >/dev/null; }
+
+# json_get EXPR: reads JSON on stdin, prints data EXPR, e.g. origin_requests /x | json_get '[-1]["method"]'
+json_get() {
+    "$PYTHON" -c 'import json, sys
+v = eval("d" + sys.argv[1], {"d": json.load(sys.stdin)})
+print(v if not isinstance(v, (dict, list)) else json.dumps(v))' "$1"
+}
+
+# The sha256 of the origin's N-byte body_size pattern.
+pattern_sha256() { "$PYTHON" "$E2E_DIR/origin.py" --emit "$1" | sha256sum | cut -d' ' -f1; }
+
+# --- client side -------------------------------------------------------------------------------------
+# try_fetch URL [CURL ARGS...]: URL "/path" means the edge over HTTP/1.1 cleartext.
+try_fetch() {
+    local url=$1 out
+    shift
+    [[ $url == /* ]] && url="http://127.0.0.1:$EDGE_PORT$url"
+    FETCH_N=$((FETCH_N + 1))
+    HDRS="$T/fetch.$FETCH_N.headers"
+    BODY="$T/fetch.$FETCH_N.body"
+    : >"$HDRS"
+    : >"$BODY"
+    CURL_RC=0
+    out=$(curl -sS --max-time "$CURL_MAX_TIME" -D "$HDRS" -o "$BODY" \
+        -w '%{http_code} %{http_version} %{time_total}' "$@" "$url" 2>"$T/curl.err") || CURL_RC=$?
+    read -r STATUS HTTP_VERSION TIME_TOTAL <<<"$out" || true
+    cp "$T/curl.err" "$T/fetch.$FETCH_N.curl-err"
+}
+
+fetch() {
+    try_fetch "$@"
+    [[ $CURL_RC == 0 ]] || fail "curl $* failed (exit $CURL_RC): $(cat "$T/curl.err")"
+}
+
+# header NAME: the value in the last response's last header block (so not a 100 Continue's).
+header() {
+    tr -d '\r' <"$HDRS" | awk -v name="$1" '
+        /^HTTP\// { n = 0; delete v; next }
+        { i = index($0, ":"); if (i == 0) next
+          k = tolower(substr($0, 1, i - 1)); val = substr($0, i + 1); sub(/^[ \t]+/, "", val)
+          if (k == tolower(name) && !(k in v)) v[k] = val }
+        END { if (tolower(name) in v) print v[tolower(name)] }'
+}
+
+has_header() {
+    tr -d '\r' <"$HDRS" | awk -v name="$1" '
+        /^HTTP\// { found = 0; next }
+        { i = index($0, ":"); if (i && tolower(substr($0, 1, i - 1)) == tolower(name)) found = 1 }
+        END { exit !found }'
+}
+
+body() { cat "$BODY"; }
+body_sha256() { sha256sum <"$BODY" | cut -d' ' -f1; }
+body_size() { wc -c <"$BODY" | tr -d ' '; }
+
+# The ttl=N parameter of the last response's Cache-Status, or empty.
+cache_ttl() { header Cache-Status | sed -n 's/.*;[[:space:]]*ttl=\(-\{0,1\}[0-9]*\).*/\1/p'; }
+
+# --- assertions ---------------------------------------------------------------------------------------
+assert_eq() { # EXPECTED ACTUAL [WHAT]
+    [[ $1 == "$2" ]] || fail "${3:-value}: expected '$1', got '$2'"
+}
+
+assert_match() { # REGEX ACTUAL [WHAT]: the whole of ACTUAL must match the extended regex
+    [[ $2 =~ ^($1)$ ]] || fail "${3:-value}: '$2' does not match /^($1)\$/"
+}
+
+assert_status() { # CODE-REGEX
+    [[ $STATUS =~ ^($1)$ ]] || fail "status: expected $1, got $STATUS"
+}
+
+assert_header() { # NAME VALUE-REGEX: present, and the whole value matches
+    has_header "$1" || fail "header $1: missing (expected /^($2)\$/)"
+    local v
+    v=$(header "$1")
+    [[ $v =~ ^($2)$ ]] || fail "header $1: '$v' does not match /^($2)\$/"
+}
+
+assert_no_header() { # NAME
+    ! has_header "$1" || fail "header $1: expected absent, got '$(header "$1")'"
+}
+
+assert_body() { # EXACT TEXT
+    local b
+    b=$(body)
+    [[ $b == "$1" ]] || fail "body: expected '$1', got '$(head -c 200 "$BODY")'"
+}
+
+assert_body_contains() { grep -qF -- "$1" "$BODY" || fail "body does not contain '$1'"; }
+assert_body_lacks() { ! grep -qF -- "$1" "$BODY" || fail "body contains '$1'"; }
+
+assert_count() { # PATH N [ORIGIN_PORT]: the origin received exactly N requests for PATH
+    local n
+    n=$(origin_count "$1" "${3:-}")
+    [[ $n == "$2" ]] || fail "origin count for $1: expected $2, got $n"
+}
+
+assert_cache() { # X-CACHE-VALUE [CACHE-STATUS-REGEX]: the edge's own verdict on the last response
+    assert_header X-Cache "$1"
+    [[ -z ${2:-} ]] || assert_header Cache-Status "$2"
+}
+
+assert_ttl_between() { # LO HI: the Cache-Status ttl= of the last response
+    local ttl
+    ttl=$(cache_ttl)
+    [[ $ttl =~ ^-?[0-9]+$ ]] || fail "Cache-Status '$(header Cache-Status)' has no ttl="
+    ((ttl >= $1 && ttl <= $2)) || fail "Cache-Status ttl=$ttl, expected between $1 and $2"
+}
+
+assert_alive() { edge_alive || fail "edgecache is no longer running"; }
+
+# Elapsed seconds as a decimal comparison: assert_time_between LO HI (uses TIME_TOTAL).
+assert_time_between() {
+    "$PYTHON" -c 'import sys; lo, hi, t = map(float, sys.argv[1:]); sys.exit(not lo <= t <= hi)' "$1" "$2" "$TIME_TOTAL" ||
+        fail "elapsed ${TIME_TOTAL}s, expected between $1 and $2 s"
+}
+
+# raw_request PORT TIMEOUT < request bytes: sends stdin as is on one connection, prints the response
+# bytes received until the server closes or TIMEOUT seconds pass. The exit status is 0 in both cases.
+raw_request() {
+    "$PYTHON" -c '
+import socket, sys, time
+port, timeout = int(sys.argv[1]), float(sys.argv[2])
+data = sys.stdin.buffer.read()
+s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+try:
+    s.sendall(data)
+except OSError:
+    pass
+out, end = b"", time.time() + timeout
+while time.time() < end:
+    s.settimeout(max(0.01, end - time.time()))
+    try:
+        b = s.recv(65536)
+    except socket.timeout:
+        break
+    except OSError:
+        break
+    if not b:
+        break
+    out += b
+sys.stdout.buffer.write(out)
+' "$1" "$2"
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# t02-sigterm-finishes-inflight: SIGTERM while a response is still coming from a slow origin lets that
+# response finish: the client gets the complete body (sha256), the edge then exits with status 0
+# promptly, stops accepting connections, and the object fetched during the shutdown was stored
+# (a restart on the same cache directory answers it as a HIT).
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+start_origin O
+start_edge --origin "$ORIGIN_URL"
+
+size=$((1024 * 1024))
+want=$(pattern_sha256 "$size")
+script /t02 "\"body_size\": $size, \"body_delay\": 1, \"headers\": {\"Cache-Control\": \"max-age=60\"}"
+
+step "a client starts a slow transfer"
+curl -sS --max-time 10 -o "$T/slow.body" -D "$T/slow.hdr" -w '%{http_code}' \
+    "http://127.0.0.1:$EDGE_PORT/t02" >"$T/slow.status" 2>"$T/slow.err" &
+client=$!
+for ((i = 0; i < 50; i++)); do
+    [[ $(origin_count /t02) == 1 ]] && break
+    sleep 0.05
+done
+assert_count /t02 1
+
+step "SIGTERM while the origin holds the body back"
+sleep 0.2
+started=$(date +%s.%N)
+pid=$EDGE_PID
+kill -TERM "$pid"
+
+rc=0
+wait "$client" || rc=$?
+[[ $rc == 0 ]] || fail "the in-flight client failed (curl exit $rc): $(cat "$T/slow.err")"
+assert_eq 200 "$(cat "$T/slow.status")" "in-flight status"
+assert_eq "$size" "$(wc -c <"$T/slow.body" | tr -d ' ')" "in-flight body size"
+assert_eq "$want" "$(sha256sum <"$T/slow.body" | cut -d' ' -f1)" "in-flight body sha256"
+
+step "the edge exits with status 0"
+stop_rc=0
+for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$pid" 2>/dev/null && fail "edgecache still running 10 s after SIGTERM"
+wait "$pid" || stop_rc=$?
+EDGE_PID=
+elapsed=$("$PYTHON" -c "import time; print('%.2f' % (time.time() - $started))")
+echo "   exited with status $stop_rc, ${elapsed}s after SIGTERM"
+[[ $stop_rc == 0 ]] || fail "edgecache exited with status $stop_rc after SIGTERM"
+! port_open "$EDGE_PORT" || fail "something still accepts connections on the edge port"
+
+step "the object completed during the shutdown was stored"
+start_edge --origin "$ORIGIN_URL"
+fetch /t02
+assert_status 200
+assert_cache HIT
+assert_eq "$want" "$(body_sha256)" "body sha256 after the restart"
+assert_count /t02 1
+
+step "an idle edge also stops at once with status 0"
+stop_edge 5
+
+pass

@@ -1,0 +1,713 @@
+/*
+ * tests/unit/check_edge_config.c: the configuration parser (edge/config.c).
+ *
+ * main() builds one temporary directory before the suite runs and passes it as basedir, so relative
+ * paths in the YAML below resolve there:
+ *
+ *     base/site/       a directory for file: origins
+ *     base/notadir     a plain file where a directory is expected
+ *     base/page.html   an error page; base/big.html is over the 1 MiB limit; base/504.html shadows the
+ *                      built-in page of that name
+ *     base/cert.pem, base/key.pem   TLS files (only their readability is checked)
+ *     base/conf/edge.yaml           for edge_config_load, with paths relative to base/conf
+ *
+ * Error tests assert on the exact "name:line:col: " prefix and on a distinctive part of the message, so
+ * that both the position and the wording an operator reads are pinned down.
+ */
+#include "edge/config.h"
+
+#include <check.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "errorpages/errorpages.h"
+
+static char base[64];
+
+static void write_file(const char *name, const char *content, size_t len)
+{
+    char path[PATH_MAX];
+    FILE *fp;
+
+    snprintf(path, sizeof(path), "%s/%s", base, name);
+    fp = fopen(path, "w");
+    if (fp == NULL || fwrite(content, 1, len, fp) != len || fclose(fp) != 0) {
+        perror(path);
+        exit(2);
+    }
+}
+
+static void make_dir(const char *name)
+{
+    char path[PATH_MAX];
+
+    snprintf(path, sizeof(path), "%s/%s", base, name);
+    if (mkdir(path, 0755) != 0) {
+        perror(path);
+        exit(2);
+    }
+}
+
+static int parse(edge_conf_t *conf, const char *yaml, char *err)
+{
+    return edge_config_parse(conf, "t.yaml", base, yaml, strlen(yaml), err);
+}
+
+/* A failed parse leaves nothing behind. */
+static void assert_empty(const edge_conf_t *conf)
+{
+    ck_assert_ptr_null(conf->source);
+    ck_assert_ptr_null(conf->listens);
+    ck_assert_ptr_null(conf->origins);
+    ck_assert_ptr_null(conf->behaviors);
+    ck_assert_ptr_null(conf->error_pages);
+    ck_assert_ptr_null(conf->cache.path);
+}
+
+/* --- valid configurations --------------------------------------------------------------------------------- */
+
+START_TEST(test_default_yaml)
+{
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN];
+
+    ck_assert_msg(edge_config_parse(&conf, "<embedded>", NULL, edge_config_default_yaml, strlen(edge_config_default_yaml), err) ==
+                      0,
+                  "%s", err);
+    ck_assert_str_eq(conf.source, "<embedded>");
+    ck_assert_uint_eq(conf.num_listens, 1);
+    ck_assert_str_eq(conf.listens[0].address, "127.0.0.1");
+    ck_assert_uint_eq(conf.listens[0].port, 8080);
+    ck_assert_ptr_null(conf.listens[0].tls_certificate);
+    ck_assert_str_eq(conf.cache.path, "edgecache-cache");
+    ck_assert_uint_eq(conf.num_origins, 1);
+    ck_assert_str_eq(conf.origins[0].name, "default");
+    ck_assert_uint_eq(conf.origins[0].num_servers, 1);
+    ck_assert_msg(strncmp(conf.origins[0].servers[0], "file:", 5) == 0 && strstr(conf.origins[0].servers[0], "sample-site") != NULL,
+                  "%s", conf.origins[0].servers[0]);
+    ck_assert_uint_eq(conf.num_behaviors, 1);
+    ck_assert_str_eq(conf.behaviors[0].path, "*");
+    ck_assert_uint_eq(conf.behaviors[0].default_ttl, 3600);
+    ck_assert_uint_eq(conf.behaviors[0].origin_index, 0);
+    ck_assert_uint_eq(conf.num_error_pages, 0);
+    edge_config_dispose(&conf);
+    assert_empty(&conf);
+}
+END_TEST
+
+START_TEST(test_full)
+{
+    static const char yaml[] = "listen:\n"
+                               "  - address: 0.0.0.0\n"
+                               "    port: 80\n"
+                               "  - address: '::1'\n"
+                               "    port: 443\n"
+                               "    tls:\n"
+                               "      certificate: cert.pem\n"
+                               "      key: key.pem\n"
+                               "threads: 4\n"
+                               "cache:\n"
+                               "  path: /var/cache/edge\n"
+                               "  max_size: 20G\n"
+                               "origins:\n"
+                               "  web:\n"
+                               "    servers: [http://10.0.0.1:8080, 'http://web.internal/', 'http://[::1]:81']\n"
+                               "    connect_timeout: 250ms\n"
+                               "    connect_attempts: 5\n"
+                               "    read_timeout: 1m\n"
+                               "    keepalive_timeout: 0\n"
+                               "    host_header: www.example.com\n"
+                               "  static:\n"
+                               "    servers: file:site\n"
+                               "behaviors:\n"
+                               "  - path: /images/*\n"
+                               "    origin: static\n"
+                               "    min_ttl: 60\n"
+                               "    default_ttl: 1h\n"
+                               "    max_ttl: 2d\n"
+                               "    query_string: none\n"
+                               "  - path: /api/*\n"
+                               "    origin: web\n"
+                               "    query_string: [page, id]\n"
+                               "  - path: '*'\n"
+                               "    origin: web\n"
+                               "error_pages:\n"
+                               "  - status: [502, 503, connect_error, timeout]\n"
+                               "    page: page.html\n"
+                               "    response_code: 503\n"
+                               "    error_caching_min_ttl: 30s\n"
+                               "  - status: reset\n"
+                               "    page: 502.html\n";
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN], expect[PATH_MAX];
+
+    ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
+    ck_assert_str_eq(conf.source, "t.yaml");
+
+    ck_assert_uint_eq(conf.num_listens, 2);
+    ck_assert_str_eq(conf.listens[0].address, "0.0.0.0");
+    ck_assert_uint_eq(conf.listens[0].port, 80);
+    ck_assert_ptr_null(conf.listens[0].tls_certificate);
+    ck_assert_ptr_null(conf.listens[0].tls_key);
+    ck_assert_str_eq(conf.listens[1].address, "::1");
+    ck_assert_uint_eq(conf.listens[1].port, 443);
+    snprintf(expect, sizeof(expect), "%s/cert.pem", base);
+    ck_assert_str_eq(conf.listens[1].tls_certificate, expect);
+    snprintf(expect, sizeof(expect), "%s/key.pem", base);
+    ck_assert_str_eq(conf.listens[1].tls_key, expect);
+
+    ck_assert_uint_eq(conf.threads, 4);
+    ck_assert_str_eq(conf.cache.path, "/var/cache/edge");
+    ck_assert_uint_eq(conf.cache.max_size, 20ull << 30);
+
+    ck_assert_uint_eq(conf.num_origins, 2);
+    ck_assert_str_eq(conf.origins[0].name, "web");
+    ck_assert_uint_eq(conf.origins[0].num_servers, 3);
+    ck_assert_str_eq(conf.origins[0].servers[0], "http://10.0.0.1:8080");
+    ck_assert_str_eq(conf.origins[0].servers[1], "http://web.internal"); /* the trailing '/' is dropped */
+    ck_assert_str_eq(conf.origins[0].servers[2], "http://[::1]:81");
+    ck_assert_uint_eq(conf.origins[0].connect_timeout_ms, 250);
+    ck_assert_uint_eq(conf.origins[0].connect_attempts, 5);
+    ck_assert_uint_eq(conf.origins[0].read_timeout_ms, 60000);
+    ck_assert_uint_eq(conf.origins[0].keepalive_timeout_ms, 0);
+    ck_assert_str_eq(conf.origins[0].host_header, "www.example.com");
+    ck_assert_str_eq(conf.origins[1].name, "static");
+    ck_assert_uint_eq(conf.origins[1].num_servers, 1);
+    snprintf(expect, sizeof(expect), "file://%s/site", base); /* resolved against basedir */
+    ck_assert_str_eq(conf.origins[1].servers[0], expect);
+    ck_assert_ptr_null(conf.origins[1].host_header);
+
+    ck_assert_uint_eq(conf.num_behaviors, 3); /* the last is "*": no implicit one */
+    ck_assert_str_eq(conf.behaviors[0].path, "/images/*");
+    ck_assert_uint_eq(conf.behaviors[0].origin_index, 1);
+    ck_assert_uint_eq(conf.behaviors[0].min_ttl, 60);
+    ck_assert_uint_eq(conf.behaviors[0].default_ttl, 3600);
+    ck_assert_uint_eq(conf.behaviors[0].max_ttl, 172800);
+    ck_assert_int_eq(conf.behaviors[0].query_string, EDGE_CONF_QS_NONE);
+    ck_assert_uint_eq(conf.behaviors[1].origin_index, 0);
+    ck_assert_int_eq(conf.behaviors[1].query_string, EDGE_CONF_QS_LIST);
+    ck_assert_uint_eq(conf.behaviors[1].num_query_names, 2);
+    ck_assert_str_eq(conf.behaviors[1].query_names[0], "id");
+    ck_assert_str_eq(conf.behaviors[1].query_names[1], "page");
+    ck_assert_str_eq(conf.behaviors[2].path, "*");
+    ck_assert_uint_eq(conf.behaviors[2].origin_index, 0);
+
+    ck_assert_uint_eq(conf.num_error_pages, 2);
+    ck_assert_uint_eq(conf.error_pages[0].num_statuses, 2);
+    ck_assert_int_eq(conf.error_pages[0].statuses[0], 502);
+    ck_assert_int_eq(conf.error_pages[0].statuses[1], 503);
+    ck_assert_uint_eq(conf.error_pages[0].failures, EDGE_CONF_FAIL_CONNECT | EDGE_CONF_FAIL_TIMEOUT);
+    ck_assert_str_eq(conf.error_pages[0].page, "page.html");
+    ck_assert_uint_eq(conf.error_pages[0].body_len, strlen("<p>sorry</p>\n"));
+    ck_assert_str_eq(conf.error_pages[0].body, "<p>sorry</p>\n");
+    ck_assert_int_eq(conf.error_pages[0].response_code, 503);
+    ck_assert_uint_eq(conf.error_pages[0].error_caching_min_ttl, 30);
+    ck_assert_uint_eq(conf.error_pages[1].num_statuses, 0);
+    ck_assert_uint_eq(conf.error_pages[1].failures, EDGE_CONF_FAIL_RESET);
+    ck_assert_int_eq(conf.error_pages[1].response_code, 0);
+    ck_assert_uint_eq(conf.error_pages[1].error_caching_min_ttl, 10);
+    edge_config_dispose(&conf);
+    assert_empty(&conf);
+}
+END_TEST
+
+START_TEST(test_defaults)
+{
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN];
+
+    ck_assert_msg(parse(&conf, "origin: http://127.0.0.1:9000\n", err) == 0, "%s", err);
+    ck_assert_uint_eq(conf.num_listens, 1);
+    ck_assert_str_eq(conf.listens[0].address, "127.0.0.1");
+    ck_assert_uint_eq(conf.listens[0].port, 8080);
+    ck_assert_uint_eq(conf.threads, 0);
+    ck_assert_str_eq(conf.cache.path, "edgecache-cache");
+    ck_assert_uint_eq(conf.cache.max_size, 1ull << 30);
+    ck_assert_uint_eq(conf.num_origins, 1);
+    ck_assert_str_eq(conf.origins[0].name, "default");
+    ck_assert_str_eq(conf.origins[0].servers[0], "http://127.0.0.1:9000");
+    ck_assert_uint_eq(conf.origins[0].connect_timeout_ms, 10000);
+    ck_assert_uint_eq(conf.origins[0].connect_attempts, 3);
+    ck_assert_uint_eq(conf.origins[0].read_timeout_ms, 30000);
+    ck_assert_uint_eq(conf.origins[0].keepalive_timeout_ms, 5000);
+    ck_assert_ptr_null(conf.origins[0].host_header);
+    ck_assert_uint_eq(conf.num_behaviors, 1);
+    ck_assert_str_eq(conf.behaviors[0].path, "*");
+    ck_assert_uint_eq(conf.behaviors[0].origin_index, 0);
+    ck_assert_uint_eq(conf.behaviors[0].min_ttl, 0);
+    ck_assert_uint_eq(conf.behaviors[0].default_ttl, 86400);
+    ck_assert_uint_eq(conf.behaviors[0].max_ttl, 31536000);
+    ck_assert_int_eq(conf.behaviors[0].query_string, EDGE_CONF_QS_ALL);
+    ck_assert_uint_eq(conf.num_error_pages, 0);
+    edge_config_dispose(&conf);
+
+    /* a default_ttl left out is clamped into [min_ttl, max_ttl] rather than contradicting them */
+    ck_assert_msg(
+        parse(&conf, "origin: http://a\nbehaviors:\n  - path: /x\n    max_ttl: 60\n  - path: /y\n    min_ttl: 2d\n", err) == 0,
+        "%s", err);
+    ck_assert_uint_eq(conf.behaviors[0].default_ttl, 60);
+    ck_assert_uint_eq(conf.behaviors[1].default_ttl, 172800);
+    edge_config_dispose(&conf);
+}
+END_TEST
+
+START_TEST(test_listen_forms)
+{
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN];
+
+    ck_assert_msg(parse(&conf, "listen: '[::1]:8443'\norigin: http://a\n", err) == 0, "%s", err);
+    ck_assert_uint_eq(conf.num_listens, 1);
+    ck_assert_str_eq(conf.listens[0].address, "::1");
+    ck_assert_uint_eq(conf.listens[0].port, 8443);
+    edge_config_dispose(&conf);
+
+    ck_assert_msg(parse(&conf, "listen: [127.0.0.1:80, '[::]:80', {address: 10.1.2.3, port: 81}]\norigin: http://a\n", err) == 0,
+                  "%s", err);
+    ck_assert_uint_eq(conf.num_listens, 3);
+    ck_assert_str_eq(conf.listens[0].address, "127.0.0.1");
+    ck_assert_uint_eq(conf.listens[0].port, 80);
+    ck_assert_str_eq(conf.listens[1].address, "::");
+    ck_assert_uint_eq(conf.listens[1].port, 80);
+    ck_assert_str_eq(conf.listens[2].address, "10.1.2.3");
+    ck_assert_uint_eq(conf.listens[2].port, 81);
+    edge_config_dispose(&conf);
+}
+END_TEST
+
+START_TEST(test_durations_and_sizes)
+{
+    static const struct {
+        const char *text;
+        uint64_t ms;
+    } durations[] = {{"7", 7000},     {"250ms", 250},    {"10s", 10000}, {"5m", 300000},
+                     {"1h", 3600000}, {"2d", 172800000}, {"3 s", 3000}};
+    static const struct {
+        const char *text;
+        uint64_t bytes;
+    } sizes[] = {{"1048576", 1048576}, {"2M", 2ull << 20},  {"1536KiB", 1536ull << 10}, {"3MB", 3ull << 20},
+                 {"20G", 20ull << 30}, {"1gb", 1ull << 30}, {"2TiB", 2ull << 40},       {"4 M", 4ull << 20}};
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN], yaml[256];
+
+    for (size_t i = 0; i != sizeof(durations) / sizeof(durations[0]); ++i) {
+        snprintf(yaml, sizeof(yaml), "origins:\n  o:\n    servers: http://a\n    read_timeout: %s\n", durations[i].text);
+        ck_assert_msg(parse(&conf, yaml, err) == 0, "%s: %s", durations[i].text, err);
+        ck_assert_uint_eq(conf.origins[0].read_timeout_ms, durations[i].ms);
+        edge_config_dispose(&conf);
+    }
+    for (size_t i = 0; i != sizeof(sizes) / sizeof(sizes[0]); ++i) {
+        snprintf(yaml, sizeof(yaml), "origin: http://a\ncache:\n  max_size: %s\n", sizes[i].text);
+        ck_assert_msg(parse(&conf, yaml, err) == 0, "%s: %s", sizes[i].text, err);
+        ck_assert_uint_eq(conf.cache.max_size, sizes[i].bytes);
+        edge_config_dispose(&conf);
+    }
+}
+END_TEST
+
+/* --- errors ----------------------------------------------------------------------------------------------- */
+
+static const struct {
+    const char *yaml;
+    const char *prefix; /* the message must start with this */
+    const char *part;   /* and contain this */
+} bad[] = {
+    /* input that is not a configuration at all */
+    {"", "t.yaml:1:1: ", "the configuration is empty"},
+    {"# only a comment\n", "t.yaml:1:1: ", "the configuration is empty"},
+    {"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "t.yaml:1:1: ", "UTF-8"},
+    {"origin: http://a\nthreads: 1\x01\n", "t.yaml:2:11: ", "control characters"},
+    {"just a string\n", "t.yaml:1:1: ", "expected a mapping of settings"},
+    {"origin: [http://a\n", "t.yaml:2:1: ", "line 1"},
+    {"origin: http://a\n---\norigin: http://b\n", "t.yaml:3:1: ", "a configuration is a single YAML document"},
+    {"origin: http://a\nthreads: \"1\\02\"\n", "t.yaml:2:10: ", "contains a NUL byte"},
+    /* unknown and duplicate keys */
+    {"origin: http://a\nbehaviours: []\n",
+     "t.yaml:2:1: ", "unknown key \"behaviours\" in the configuration (allowed: listen, threads"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    ttl: 5\n",
+     "t.yaml:4:5: ", "unknown key \"ttl\" in behavior (allowed: path, origin,"},
+    {"origin: http://a\ncache:\n  path: a\n  path: b\n", "t.yaml:4:3: ", "duplicate key \"path\" in cache (first at line 3)"},
+    {"origin: http://a\n? [a]\n: b\n", "t.yaml:2:3: ", "expected a key name, found a list"},
+    /* wrong types */
+    {"origin: http://a\ncache: /tmp\n", "t.yaml:2:8: ", "cache: expected a mapping, found a single value"},
+    {"origin: http://a\nthreads: {a: 1}\n", "t.yaml:2:10: ", "threads: expected a single value, found a mapping"},
+    {"origin: http://a\nthreads:\n", "t.yaml:2:9: ", "threads: expected a single value, found nothing"},
+    {"origin: http://a\nbehaviors: {path: x}\n", "t.yaml:2:12: ", "behaviors: expected a list, found a mapping"},
+    {"origins: [http://a]\n", "t.yaml:1:10: ", "origins: expected a mapping from names to origins, found a list"},
+    {"origin: http://a\nlisten: [[1]]\n", "t.yaml:2:10: ", "listen: expected \"ADDRESS:PORT\" or a mapping"},
+    /* numbers */
+    {"origin: http://a\nthreads: -1\n", "t.yaml:2:10: ", "threads: -1 is out of range (0..1024)"},
+    {"origin: http://a\nthreads: 5000\n", "t.yaml:2:10: ", "threads: 5000 is out of range (0..1024)"},
+    {"origin: http://a\nthreads: 0x10\n", "t.yaml:2:10: ", "threads: expected an integer, found \"0x10\""},
+    {"origin: http://a\nthreads: 99999999999999999999999\n", "t.yaml:2:10: ", "out of range"},
+    /* durations */
+    {"origins:\n  o:\n    servers: http://a\n    read_timeout: 10x\n",
+     "t.yaml:4:19: ", "read_timeout: invalid duration \"10x\": unknown unit"},
+    {"origins:\n  o:\n    servers: http://a\n    read_timeout: -5s\n", "t.yaml:4:19: ", "must not be negative"},
+    {"origins:\n  o:\n    servers: http://a\n    read_timeout: soon\n", "t.yaml:4:19: ", "invalid duration \"soon\""},
+    {"origins:\n  o:\n    servers: http://a\n    read_timeout: 99999999999999999999999s\n", "t.yaml:4:19: ", "too large"},
+    {"origins:\n  o:\n    servers: http://a\n    read_timeout: 40000d\n", "t.yaml:4:19: ", "too large"},
+    {"origins:\n  o:\n    servers: http://a\n    connect_timeout: 0\n", "t.yaml:4:22: ", "connect_timeout: must be more than 0"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    min_ttl: 1500ms\n",
+     "t.yaml:4:14: ", "min_ttl: must be a whole number of seconds"},
+    /* sizes */
+    {"origin: http://a\ncache:\n  max_size: 20Q\n", "t.yaml:3:13: ", "max_size: invalid size \"20Q\": unknown unit"},
+    {"origin: http://a\ncache:\n  max_size: big\n", "t.yaml:3:13: ", "invalid size \"big\""},
+    {"origin: http://a\ncache:\n  max_size: -1G\n", "t.yaml:3:13: ", "must not be negative"},
+    {"origin: http://a\ncache:\n  max_size: 99999999999T\n", "t.yaml:3:13: ", "too large"},
+    {"origin: http://a\ncache:\n  max_size: 1K\n", "t.yaml:3:13: ", "at least 1M"},
+    /* listeners */
+    {"origin: http://a\nlisten: 127.0.0.1:70000\n",
+     "t.yaml:2:9: ", "listen \"127.0.0.1:70000\": port \"70000\" is not in 1..65535"},
+    {"origin: http://a\nlisten: 127.0.0.1\n", "t.yaml:2:9: ", "expected \"ADDRESS:PORT\""},
+    {"origin: http://a\nlisten: localhost:80\n", "t.yaml:2:9: ", "\"localhost\" is not a numeric IPv4 or IPv6 address"},
+    {"origin: http://a\nlisten: '::1:80'\n", "t.yaml:2:9: ", "needs brackets"},
+    {"origin: http://a\nlisten:\n  - address: 0.0.0.0\n    port: 0\n", "t.yaml:4:11: ", "port: 0 is out of range (1..65535)"},
+    {"origin: http://a\nlisten:\n  - address: 0.0.0.0\n", "t.yaml:3:5: ", "listener: missing required key \"port\""},
+    {"origin: http://a\nlisten: []\n", "t.yaml:2:9: ", "at least one listener"},
+    {"origin: http://a\nlisten: [127.0.0.1:80, 127.0.0.1:80]\n", "t.yaml:2:24: ", "already listed at line 2"},
+    {"origin: http://a\nlisten:\n  - address: 0.0.0.0\n    port: 443\n    tls:\n      certificate: cert.pem\n",
+     "t.yaml:6:7: ", "tls: certificate without key"},
+    {"origin: http://a\nlisten:\n  - address: 0.0.0.0\n    port: 443\n    tls:\n      key: key.pem\n",
+     "t.yaml:6:7: ", "tls: key without certificate"},
+    {"origin: http://a\nlisten:\n  - address: 0.0.0.0\n    port: 443\n    tls: {certificate: nope.pem, key: key.pem}\n",
+     "t.yaml:5:24: ", "certificate: cannot read"},
+    /* origins */
+    {"threads: 1\n", "t.yaml:1:1: ", "no origin configured"},
+    {"origins: {}\n", "t.yaml:1:10: ", "no origin configured"},
+    {"origin: https://a\n", "t.yaml:1:9: ", "https origins are not supported yet"},
+    {"origin: ftp://a\n", "t.yaml:1:9: ", "unsupported URL"},
+    {"origin: http://a/b\n", "t.yaml:1:9: ", "a server URL has no path"},
+    {"origin: http://a:0\n", "t.yaml:1:9: ", "the port is not in 1..65535"},
+    {"origin: http://a:99999\n", "t.yaml:1:9: ", "the port is not in 1..65535"},
+    {"origin: http://\n", "t.yaml:1:9: ", "invalid host"},
+    {"origin: http://a b\n", "t.yaml:1:9: ", "invalid host"},
+    {"origin: http://u:p@a\n", "t.yaml:1:9: ", "credentials"},
+    {"origin: 'http://[zz]:80'\n", "t.yaml:1:9: ", "invalid IPv6 address"},
+    {"origin: file:nonexistent\n", "t.yaml:1:9: ", "No such file or directory"},
+    {"origin: file:notadir\n", "t.yaml:1:9: ", "not a directory"},
+    {"origin: file://host/dir\n", "t.yaml:1:9: ", "names no host"},
+    {"origins:\n  o:\n    servers: [file:site, http://a]\n", "t.yaml:3:14: ", "a file origin has exactly one server"},
+    {"origins:\n  o:\n    servers: []\n", "t.yaml:3:14: ", "at least one server"},
+    {"origins:\n  o:\n    read_timeout: 1s\n", "t.yaml:3:5: ", "origin \"o\": missing required key \"servers\""},
+    {"origins:\n  o:\n    servers: http://a\n  o:\n    servers: http://b\n",
+     "t.yaml:4:3: ", "duplicate origin \"o\" (first at line 2)"},
+    {"origins:\n  o:\n    servers: http://a\n    connect_attempts: 11\n",
+     "t.yaml:4:23: ", "connect_attempts: 11 is out of range (1..10)"},
+    {"origins:\n  o:\n    servers: http://a\n    host_header: 'a b'\n", "t.yaml:4:18: ", "is not a valid host"},
+    {"origins:\n  o:\n    servers: http://a\n    retries: 2\n", "t.yaml:4:5: ", "unknown key \"retries\" in origin \"o\""},
+    {"origin: http://a\norigins:\n  b:\n    servers: http://b\n", "t.yaml:1:9: ", "use either origin"},
+    /* behaviors */
+    {"origin: http://a\nbehaviors:\n  - path: /images/*\n  - path: /images/*.jpg\n",
+     "t.yaml:4:11: ", "behavior \"/images/*.jpg\" can never match: \"/images/*\" (line 3) comes first"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n  - path: /a\n",
+     "t.yaml:4:11: ", "behavior \"/a\" can never match: \"*\" (line 3) comes first"},
+    {"origin: http://a\nbehaviors:\n  - path: /a\n    origin: b\n", "t.yaml:4:13: ", "unknown origin \"b\" (configured: default)"},
+    {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\nbehaviors:\n  - path: /x\n", "t.yaml:5:5: ", "names no origin"},
+    {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\nbehaviors:\n  - path: /x\n    origin: a\n",
+     "t.yaml:5:3: ", "the last behavior is not \"*\""},
+    {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\n", "t.yaml:1:1: ", "the last behavior is not \"*\""},
+    {"origin: http://a\nbehaviors:\n  - origin: default\n", "t.yaml:3:5: ", "behavior: missing required key \"path\""},
+    {"origin: http://a\nbehaviors:\n  - path: ''\n", "t.yaml:3:11: ", "path: must not be empty"},
+    {"origin: http://a\nbehaviors:\n  - path: '/a b'\n", "t.yaml:3:11: ", "contains a space"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    min_ttl: 10\n    default_ttl: 5\n",
+     "t.yaml:5:18: ", "default_ttl 5 is below min_ttl 10"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    default_ttl: 100\n    max_ttl: 50\n",
+     "t.yaml:5:14: ", "max_ttl 50 is below default_ttl 100"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    min_ttl: 100\n    max_ttl: 50\n",
+     "t.yaml:5:14: ", "max_ttl 50 is below min_ttl 100"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    min_ttl: 40000000\n",
+     "t.yaml:4:14: ", "min_ttl 40000000 is above the default max_ttl"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    default_ttl: 40000000\n", "t.yaml:4:18: ", "is above the default max_ttl"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    query_string: some\n",
+     "t.yaml:4:19: ", "query_string: expected none, all, or a list"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    query_string: [a, 'b=c']\n",
+     "t.yaml:4:23: ", "\"b=c\" is not a parameter name"},
+    /* error pages */
+    {"origin: http://a\nerror_pages:\n  - status: 302\n    page: page.html\n",
+     "t.yaml:3:13: ", "status: 302 is out of range (400..599)"},
+    {"origin: http://a\nerror_pages:\n  - status: [500, 600]\n    page: page.html\n", "t.yaml:3:19: ", "600 is out of range"},
+    {"origin: http://a\nerror_pages:\n  - status: crash\n    page: page.html\n", "t.yaml:3:13: ", "unknown status \"crash\""},
+    {"origin: http://a\nerror_pages:\n  - status: []\n    page: page.html\n", "t.yaml:3:13: ", "at least one status"},
+    {"origin: http://a\nerror_pages:\n  - page: page.html\n", "t.yaml:3:5: ", "error page: missing required key \"status\""},
+    {"origin: http://a\nerror_pages:\n  - status: 502\n", "t.yaml:3:5: ", "error page: missing required key \"page\""},
+    {"origin: http://a\nerror_pages:\n  - status: 502\n    page: missing.html\n", "t.yaml:4:11: ", "page: cannot read"},
+    {"origin: http://a\nerror_pages:\n  - status: 502\n    page: site\n", "t.yaml:4:11: ", "not a regular file"},
+    {"origin: http://a\nerror_pages:\n  - status: 502\n    page: big.html\n", "t.yaml:4:11: ", "is larger than 1048576 bytes"},
+    {"origin: http://a\nerror_pages:\n  - status: 502\n    page: page.html\n    response_code: 100\n",
+     "t.yaml:5:20: ", "response_code: 100 is out of range (200..599)"},
+    {"origin: http://a\nerror_pages:\n  - {status: [502, timeout], page: page.html}\n  - {status: [timeout], page: page.html}\n",
+     "t.yaml:4:15: ", "status: timeout already has an error page (line 3)"},
+    {"origin: http://a\nerror_pages:\n  - {status: 502, page: page.html}\n  - {status: [503, 502], page: page.html}\n",
+     "t.yaml:4:20: ", "status: 502 already has an error page (line 3)"},
+};
+
+START_TEST(test_errors)
+{
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN];
+    const char *yaml = bad[_i].yaml;
+    /* the binary case holds NUL bytes: give its full length */
+    size_t len = yaml[0] == '\x89' ? 16 : strlen(yaml);
+
+    memset(&conf, 0xa5, sizeof(conf)); /* the parser must zero-fill it first */
+    ck_assert_int_eq(edge_config_parse(&conf, "t.yaml", base, yaml, len, err), -1);
+    ck_assert_msg(strncmp(err, bad[_i].prefix, strlen(bad[_i].prefix)) == 0, "case %d: expected prefix \"%s\", got \"%s\"", _i,
+                  bad[_i].prefix, err);
+    ck_assert_msg(strstr(err, bad[_i].part) != NULL, "case %d: expected \"%s\" in \"%s\"", _i, bad[_i].part, err);
+    assert_empty(&conf);
+}
+END_TEST
+
+/* --- overrides, matching, query names, error pages, loading ------------------------------------------------ */
+
+static const char two_origins[] = "listen: [127.0.0.1:80, 127.0.0.1:81]\n"
+                                  "cache: {path: /var/cache/a}\n"
+                                  "origins:\n"
+                                  "  a: {servers: http://a, host_header: a.example}\n"
+                                  "  b: {servers: [http://b1, http://b2]}\n"
+                                  "behaviors:\n"
+                                  "  - {path: /b/*, origin: b}\n"
+                                  "  - {path: '*', origin: a}\n";
+
+START_TEST(test_override)
+{
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN];
+
+    ck_assert_msg(parse(&conf, two_origins, err) == 0, "%s", err);
+    ck_assert_int_eq(edge_config_override(&conf, NULL, NULL, NULL, err), 0);
+    ck_assert_uint_eq(conf.num_listens, 2);
+    ck_assert_uint_eq(conf.num_origins, 2);
+
+    ck_assert_msg(edge_config_override(&conf, "[::1]:9090", "http://127.0.0.1:8000/", "/tmp/x", err) == 0, "%s", err);
+    ck_assert_uint_eq(conf.num_listens, 1);
+    ck_assert_str_eq(conf.listens[0].address, "::1");
+    ck_assert_uint_eq(conf.listens[0].port, 9090);
+    ck_assert_ptr_null(conf.listens[0].tls_certificate);
+    ck_assert_uint_eq(conf.num_origins, 1);
+    ck_assert_str_eq(conf.origins[0].name, "default");
+    ck_assert_uint_eq(conf.origins[0].num_servers, 1);
+    ck_assert_str_eq(conf.origins[0].servers[0], "http://127.0.0.1:8000");
+    ck_assert_uint_eq(conf.origins[0].connect_timeout_ms, 10000);
+    ck_assert_uint_eq(conf.origins[0].connect_attempts, 3);
+    ck_assert_ptr_null(conf.origins[0].host_header);
+    ck_assert_uint_eq(conf.num_behaviors, 2);
+    ck_assert_uint_eq(conf.behaviors[0].origin_index, 0);
+    ck_assert_uint_eq(conf.behaviors[1].origin_index, 0);
+    ck_assert_str_eq(conf.cache.path, "/tmp/x");
+
+    /* a bad override fails as a whole: the valid parts given with it are not applied */
+    ck_assert_int_eq(edge_config_override(&conf, "127.0.0.1:1", "https://x", NULL, err), -1);
+    ck_assert_msg(strstr(err, "https origins are not supported yet") != NULL, "%s", err);
+    ck_assert_uint_eq(conf.listens[0].port, 9090);
+    ck_assert_int_eq(edge_config_override(&conf, "localhost:80", NULL, NULL, err), -1);
+    ck_assert_msg(strstr(err, "listen \"localhost:80\": \"localhost\" is not a numeric") != NULL, "%s", err);
+    ck_assert_int_eq(edge_config_override(&conf, "1.2.3.4", NULL, NULL, err), -1);
+    ck_assert_int_eq(edge_config_override(&conf, NULL, "file:nonexistent-dir-for-test", NULL, err), -1);
+    ck_assert_msg(strstr(err, "No such file or directory") != NULL, "%s", err);
+    ck_assert_int_eq(edge_config_override(&conf, NULL, NULL, "", err), -1);
+    ck_assert_str_eq(conf.origins[0].servers[0], "http://127.0.0.1:8000");
+    ck_assert_str_eq(conf.cache.path, "/tmp/x");
+
+    /* a relative file origin resolves against the working directory */
+    ck_assert_int_eq(chdir(base), 0);
+    ck_assert_msg(edge_config_override(&conf, NULL, "file:site", NULL, err) == 0, "%s", err);
+    ck_assert_str_eq(conf.origins[0].servers[0], "file:site");
+    edge_config_dispose(&conf);
+}
+END_TEST
+
+START_TEST(test_match)
+{
+    static const char yaml[] = "origin: http://a\n"
+                               "behaviors:\n"
+                               "  - path: /images/*.jpg\n"
+                               "  - path: /images/*\n"
+                               "  - path: '*.css'\n"
+                               "  - path: /a?c\n";
+    static const struct {
+        const char *path;
+        size_t index;
+    } cases[] = {{"/images/x.jpg", 0},
+                 {"/images/a/b.jpg", 0},
+                 {"/images/x.png", 1},
+                 {"/images/", 1},
+                 {"/s/x.css", 2},
+                 {"/images/x.css", 1},
+                 {"/abc", 3},
+                 {"/ac", 4},
+                 {"/", 4},
+                 {"/abcd", 4}};
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN];
+
+    ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
+    ck_assert_uint_eq(conf.num_behaviors, 5); /* with the implicit "*" at the end */
+    ck_assert_str_eq(conf.behaviors[4].path, "*");
+    ck_assert_uint_eq(conf.behaviors[4].default_ttl, 86400);
+    for (size_t i = 0; i != sizeof(cases) / sizeof(cases[0]); ++i) {
+        const edge_conf_behavior_t *b = edge_config_match(&conf, cases[i].path, strlen(cases[i].path));
+        ck_assert_ptr_nonnull(b);
+        ck_assert_msg(b == &conf.behaviors[cases[i].index], "%s matched %s", cases[i].path, b->path);
+    }
+    /* the length is honoured: "/images/x.jpgXYZ" cut to 13 bytes is "/images/x.jpg" */
+    ck_assert_ptr_eq(edge_config_match(&conf, "/images/x.jpgXYZ", 13), &conf.behaviors[0]);
+    edge_config_dispose(&conf);
+}
+END_TEST
+
+START_TEST(test_query_names)
+{
+    static const char yaml[] = "origin: http://a\n"
+                               "behaviors:\n"
+                               "  - {path: /l, query_string: [utm, b, a, utm, c, a, b]}\n"
+                               "  - {path: /n, query_string: none}\n"
+                               "  - {path: /e, query_string: []}\n"
+                               "  - {path: '*', query_string: all}\n";
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN];
+
+    ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
+    ck_assert_int_eq(conf.behaviors[0].query_string, EDGE_CONF_QS_LIST);
+    ck_assert_uint_eq(conf.behaviors[0].num_query_names, 4);
+    ck_assert_str_eq(conf.behaviors[0].query_names[0], "a");
+    ck_assert_str_eq(conf.behaviors[0].query_names[1], "b");
+    ck_assert_str_eq(conf.behaviors[0].query_names[2], "c");
+    ck_assert_str_eq(conf.behaviors[0].query_names[3], "utm");
+    ck_assert_int_eq(conf.behaviors[1].query_string, EDGE_CONF_QS_NONE);
+    ck_assert_int_eq(conf.behaviors[2].query_string, EDGE_CONF_QS_NONE);
+    ck_assert_uint_eq(conf.behaviors[2].num_query_names, 0);
+    ck_assert_int_eq(conf.behaviors[3].query_string, EDGE_CONF_QS_ALL);
+    edge_config_dispose(&conf);
+}
+END_TEST
+
+START_TEST(test_error_pages)
+{
+    static const char yaml[] = "origin: http://a\n"
+                               "error_pages:\n"
+                               "  - {status: 502, page: 502.html}\n" /* built-in: no such file in base */
+                               "  - {status: 504, page: 504.html}\n" /* a file in base shadows the built-in */
+                               "  - {status: [404, 410], page: page.html}\n";
+    const errorpages_page_t *builtin = errorpages_by_name("502.html");
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN];
+
+    ck_assert_ptr_nonnull(builtin);
+    ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
+    ck_assert_uint_eq(conf.num_error_pages, 3);
+    ck_assert_str_eq(conf.error_pages[0].page, "502.html");
+    ck_assert_uint_eq(conf.error_pages[0].body_len, builtin->len);
+    ck_assert_int_eq(memcmp(conf.error_pages[0].body, builtin->body, builtin->len), 0);
+    ck_assert_str_eq(conf.error_pages[1].body, "<p>our own 504</p>\n");
+    ck_assert_uint_eq(conf.error_pages[2].num_statuses, 2);
+    ck_assert_int_eq(conf.error_pages[2].statuses[0], 404);
+    ck_assert_int_eq(conf.error_pages[2].statuses[1], 410);
+    ck_assert_uint_eq(conf.error_pages[2].failures, 0);
+    ck_assert_str_eq(conf.error_pages[2].body, "<p>sorry</p>\n");
+    edge_config_dispose(&conf);
+}
+END_TEST
+
+START_TEST(test_load)
+{
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN], path[PATH_MAX], expect[PATH_MAX + 64];
+
+    /* paths in a loaded file are relative to the file's directory */
+    snprintf(path, sizeof(path), "%s/conf/edge.yaml", base);
+    ck_assert_msg(edge_config_load(&conf, path, err) == 0, "%s", err);
+    ck_assert_str_eq(conf.source, path);
+    snprintf(expect, sizeof(expect), "file://%s/conf/../site", base);
+    ck_assert_str_eq(conf.origins[0].servers[0], expect);
+    ck_assert_str_eq(conf.error_pages[0].body, "<p>sorry</p>\n");
+    edge_config_dispose(&conf);
+
+    snprintf(path, sizeof(path), "%s/conf/bad.yaml", base);
+    ck_assert_int_eq(edge_config_load(&conf, path, err), -1);
+    snprintf(expect, sizeof(expect), "%s:2:10: threads: expected an integer", path);
+    ck_assert_msg(strncmp(err, expect, strlen(expect)) == 0, "%s", err);
+    assert_empty(&conf);
+
+    snprintf(path, sizeof(path), "%s/conf/empty.yaml", base);
+    ck_assert_int_eq(edge_config_load(&conf, path, err), -1);
+    snprintf(expect, sizeof(expect), "%s:1:1: the configuration is empty", path);
+    ck_assert_str_eq(err, expect);
+
+    snprintf(path, sizeof(path), "%s/conf/missing.yaml", base);
+    ck_assert_int_eq(edge_config_load(&conf, path, err), -1);
+    ck_assert_msg(strstr(err, path) != NULL && strstr(err, "No such file or directory") != NULL, "%s", err);
+    assert_empty(&conf);
+
+    snprintf(path, sizeof(path), "%s/site", base);
+    ck_assert_int_eq(edge_config_load(&conf, path, err), -1);
+    ck_assert_msg(strstr(err, "not a regular file") != NULL, "%s", err);
+}
+END_TEST
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("edge_config");
+    TCase *tc = tcase_create("config");
+
+    tcase_add_test(tc, test_default_yaml);
+    tcase_add_test(tc, test_full);
+    tcase_add_test(tc, test_defaults);
+    tcase_add_test(tc, test_listen_forms);
+    tcase_add_test(tc, test_durations_and_sizes);
+    tcase_add_loop_test(tc, test_errors, 0, (int)(sizeof(bad) / sizeof(bad[0])));
+    tcase_add_test(tc, test_override);
+    tcase_add_test(tc, test_match);
+    tcase_add_test(tc, test_query_names);
+    tcase_add_test(tc, test_error_pages);
+    tcase_add_test(tc, test_load);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr;
+    char *big;
+    int failed;
+
+    strcpy(base, "/tmp/check_edge_config.XXXXXX");
+    if (mkdtemp(base) == NULL) {
+        perror("mkdtemp");
+        return 2;
+    }
+    make_dir("site");
+    make_dir("conf");
+    write_file("notadir", "x", 1);
+    write_file("page.html", "<p>sorry</p>\n", 13);
+    write_file("504.html", "<p>our own 504</p>\n", 19);
+    write_file("cert.pem", "-----BEGIN CERTIFICATE-----\n", 28);
+    write_file("key.pem", "-----BEGIN PRIVATE KEY-----\n", 28);
+    if ((big = calloc(1, 1024 * 1024 + 1)) == NULL)
+        return 2;
+    write_file("big.html", big, 1024 * 1024 + 1);
+    free(big);
+#define EDGE_YAML "origin: file:../site\nerror_pages:\n  - {status: 500, page: ../page.html}\n"
+    write_file("conf/edge.yaml", EDGE_YAML, strlen(EDGE_YAML));
+#undef EDGE_YAML
+    write_file("conf/bad.yaml", "origin: http://a\nthreads: many\n", 31);
+    write_file("conf/empty.yaml", "", 0);
+
+    sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    nftw(base, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return failed == 0 ? 0 : 1;
+}
