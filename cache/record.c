@@ -6,6 +6,7 @@
  * block is walked once before the record is handed out, so code that iterates over a decoded record
  * can never read outside it. Fuzzed by tests/unit/check_cache_record.c with truncations and garbage.
  */
+#include <assert.h>
 #include <string.h>
 #include "cache/record.h"
 
@@ -79,6 +80,7 @@ size_t cache_record_encode(const cache_record_t *rec, uint8_t *dst)
     put32(&p, (uint32_t)rec->headers.len);
     put32(&p, (uint32_t)rec->vary.len);
     put32(&p, (uint32_t)rec->body.len);
+    assert(p - dst == CACHE_RECORD_HEADER_SIZE);
     const h2o_iovec_t *parts[] = {&rec->key, &rec->headers, &rec->vary, &rec->body};
     for (size_t i = 0; i != 4; ++i) {
         if (parts[i]->len != 0)
@@ -130,6 +132,7 @@ int cache_record_decode(cache_record_t *rec, const uint8_t *src, size_t len)
     uint64_t total = CACHE_RECORD_HEADER_SIZE;
     for (size_t i = 0; i != 4; ++i)
         total += lens[i] = get32(&p);
+    assert(p - src == CACHE_RECORD_HEADER_SIZE);
     if (total != len)
         return total > len ? CACHE_RECORD_E_SHORT : CACHE_RECORD_E_CORRUPT;
     h2o_iovec_t *parts[] = {&rec->key, &rec->headers, &rec->vary, &rec->body};

@@ -21,7 +21,7 @@
 #include <h2o.h>
 
 #define CACHE_RECORD_VERSION 1
-#define CACHE_RECORD_HEADER_SIZE 72
+#define CACHE_RECORD_HEADER_SIZE 76 /* the fixed part, up to and including inline_len */
 
 #define CACHE_RECORD_E_SHORT (-1)   /* fewer bytes than the header or the lengths it declares */
 #define CACHE_RECORD_E_VERSION (-2) /* a version this build does not know */
