@@ -52,7 +52,7 @@ start_edge -c "$T/edge.yaml"
 fetch /down/x
 assert_status 503
 assert_header X-Cache ERROR
-assert_header Cache-Status 'edgecache; fwd=miss; detail=.+'
+assert_cache ERROR 'edgecache; fwd=miss; detail=.+'
 assert_eq "$(cat "$T/oops.html")" "$(body)" "custom error page body"
 assert_time_between 0 2
 

@@ -24,7 +24,7 @@ script /e02/hang '"hang": true'
 fetch /e02/hang
 assert_status 504
 assert_header X-Cache ERROR
-assert_header Cache-Status 'edgecache; fwd=miss; detail=.+'
+assert_cache ERROR 'edgecache; fwd=miss; detail=.+'
 assert_time_between 0.8 3
 if [[ -n $page ]]; then assert_eq "$page" "$(body)" "body is errorpages/504.html"; else assert_body_contains 504; fi
 assert_count /e02/hang 1

@@ -343,9 +343,30 @@ assert_count() { # PATH N [ORIGIN_PORT]: the origin received exactly N requests 
     [[ $n == "$2" ]] || fail "origin count for $1: expected $2, got $n"
 }
 
-assert_cache() { # X-CACHE-VALUE [CACHE-STATUS-REGEX]: the edge's own verdict on the last response
+# assert_cache X-CACHE-VALUE [CACHE-STATUS]: the edge's own verdict on the last response. CACHE-STATUS
+# lists the RFC 9211 member the edge must have sent, as "edgecache; param; param=value-regex; ...": the
+# cache id must match and every parameter listed must be present (others may be too, e.g. fwd-status,
+# ttl, detail). "fwd=miss" also accepts the more specific "uri-miss" (RFC 9211 §2.2).
+assert_cache() {
     assert_header X-Cache "$1"
-    [[ -z ${2:-} ]] || assert_header Cache-Status "$2"
+    [[ -n ${2:-} ]] || return 0
+    local actual want p found a
+    actual=$(header Cache-Status)
+    IFS=';' read -ra want <<<"$2"
+    local -a have
+    IFS=';' read -ra have <<<"$actual"
+    [[ $(echo "${have[0]}" | xargs) == "$(echo "${want[0]}" | xargs)" ]] ||
+        fail "Cache-Status '$actual': cache id is not '${want[0]}'"
+    for p in "${want[@]:1}"; do
+        p=$(echo "$p" | xargs)
+        [[ $p == fwd=miss ]] && p='fwd=(uri-)?miss'
+        found=0
+        for a in "${have[@]:1}"; do
+            a=$(echo "$a" | xargs)
+            if [[ $a =~ ^($p)$ ]]; then found=1; break; fi
+        done
+        ((found)) || fail "Cache-Status '$actual' lacks the parameter /$p/"
+    done
 }
 
 assert_ttl_between() { # LO HI: the Cache-Status ttl= of the last response
