@@ -1,0 +1,809 @@
+/*
+ * tests/unit/check_cache_ttl.c: freshness decisions (cache/ttl.c).
+ *
+ * The decision tests are tables: each row is one origin response (status, Cache-Control text, Expires,
+ * Date, Age, validator, Set-Cookie, Vary: *) under one behavior (min/default/max TTL), and the outcome
+ * it must produce (store, lifetime, flags, why). A failing row names itself. Tests are named after the
+ * section of RFC 9111 (caching) or RFC 9110 (semantics) that they check.
+ *
+ * All times are relative to T; the response arrives at T, its Date is T and the request left at T
+ * unless a row says otherwise.
+ */
+#include "cache/ttl.h"
+
+#include <check.h>
+#include <string.h>
+
+#define T INT64_C(1700000000)
+#define DEFAULT_TTL 86400
+#define MAX_TTL 31536000
+
+typedef struct st_row_t {
+    const char *name;
+    /* the response */
+    int status;
+    const char *cc; /* Cache-Control field value, NULL when absent */
+    bool has_expires;
+    bool expires_invalid;
+    int64_t expires; /* relative to T */
+    bool no_date;
+    int64_t date; /* relative to T */
+    int64_t age;  /* the Age header; 0 in a row means absent (-1 is passed) */
+    bool validator, set_cookie, vary_star;
+    int64_t request_time, response_time; /* relative to T */
+    /* the behavior; a row that sets none of these gets 0 / 86400 / 31536000 */
+    bool ttls;
+    uint64_t min_ttl, default_ttl, max_ttl;
+    /* the outcome */
+    bool store;
+    int64_t lifetime;
+    unsigned flags;
+    const char *why; /* NULL when stored */
+    int64_t initial_age;
+} row_t;
+
+static void input_of(const row_t *r, cache_ttl_in_t *in, edge_conf_behavior_t *b)
+{
+    memset(in, 0, sizeof(*in));
+    in->status = r->status != 0 ? r->status : 200;
+    cache_ttl_cc_init(&in->cc);
+    if (r->cc != NULL)
+        cache_ttl_parse_cc(&in->cc, r->cc, strlen(r->cc));
+    in->has_expires = r->has_expires || r->expires_invalid;
+    in->expires_valid = r->has_expires && !r->expires_invalid;
+    in->expires = in->expires_valid ? T + r->expires : 0;
+    in->has_date = !r->no_date;
+    in->date = r->no_date ? 0 : T + r->date;
+    in->age = r->age != 0 ? r->age : -1;
+    in->has_validator = r->validator;
+    in->has_set_cookie = r->set_cookie;
+    in->vary_star = r->vary_star;
+    in->request_time = T + r->request_time;
+    in->response_time = T + r->response_time;
+
+    memset(b, 0, sizeof(*b));
+    b->query_string = EDGE_CONF_QS_ALL;
+    if (r->ttls) {
+        b->min_ttl = r->min_ttl;
+        b->default_ttl = r->default_ttl;
+        b->max_ttl = r->max_ttl;
+    } else {
+        b->min_ttl = 0;
+        b->default_ttl = DEFAULT_TTL;
+        b->max_ttl = MAX_TTL;
+    }
+}
+
+static void check_rows(const row_t *rows, size_t n, bool check_age)
+{
+    for (size_t i = 0; i != n; ++i) {
+        const row_t *r = rows + i;
+        cache_ttl_in_t in;
+        edge_conf_behavior_t b;
+        cache_ttl_out_t out;
+
+        input_of(r, &in, &b);
+        memset(&out, 0x5a, sizeof(out)); /* the call must set every field it reports */
+        cache_ttl_decide(&in, &b, &out);
+        ck_assert_msg(out.store == r->store, "[%s] store: got %d, expected %d (why: %s)", r->name, out.store, r->store,
+                      out.store ? "-" : out.why);
+        if (r->store) {
+            ck_assert_msg(out.lifetime == r->lifetime, "[%s] lifetime: got %lld, expected %lld", r->name, (long long)out.lifetime,
+                          (long long)r->lifetime);
+            ck_assert_msg(out.flags == r->flags, "[%s] flags: got 0x%x, expected 0x%x", r->name, out.flags, r->flags);
+        } else {
+            ck_assert_msg(out.why != NULL && strcmp(out.why, r->why) == 0, "[%s] why: got \"%s\", expected \"%s\"", r->name,
+                          out.why != NULL ? out.why : "(null)", r->why);
+        }
+        if (check_age)
+            ck_assert_msg(out.initial_age == r->initial_age, "[%s] initial_age: got %lld, expected %lld", r->name,
+                          (long long)out.initial_age, (long long)r->initial_age);
+    }
+}
+
+#define LIT(s) s, sizeof(s) - 1
+#define CHECK_ROWS(rows) check_rows(rows, sizeof(rows) / sizeof(rows[0]), false)
+#define CHECK_ROWS_AGE(rows) check_rows(rows, sizeof(rows) / sizeof(rows[0]), true)
+#define TTLS(mn, def, mx) .ttls = true, .min_ttl = (mn), .default_ttl = (def), .max_ttl = (mx)
+
+/* --- RFC 9111 §4.2.1: the origin's lifetime, then the behavior's clamp --------------------------- */
+
+START_TEST(test_rfc9111_4_2_1_smaxage_wins)
+{
+    static const row_t rows[] = {
+        {.name = "s-maxage over max-age and Expires", .cc = "max-age=100, s-maxage=200", .has_expires = true, .expires = 300,
+         .store = true, .lifetime = 200, .flags = CACHE_TTL_MUST_REVALIDATE},
+        {.name = "s-maxage smaller than max-age", .cc = "s-maxage=20, max-age=100", .store = true, .lifetime = 20,
+         .flags = CACHE_TTL_MUST_REVALIDATE},
+        {.name = "s-maxage=0 with a validator", .cc = "s-maxage=0, max-age=100", .validator = true, .store = true, .lifetime = 0,
+         .flags = CACHE_TTL_MUST_REVALIDATE},
+    };
+    CHECK_ROWS(rows);
+}
+END_TEST
+
+START_TEST(test_rfc9111_4_2_1_maxage_over_expires)
+{
+    static const row_t rows[] = {
+        {.name = "max-age over Expires", .cc = "max-age=100", .has_expires = true, .expires = 300, .store = true, .lifetime = 100},
+        {.name = "max-age over an earlier Expires", .cc = "max-age=100", .has_expires = true, .expires = -300, .store = true,
+         .lifetime = 100},
+        {.name = "max-age over an invalid Expires", .cc = "max-age=100", .expires_invalid = true, .store = true, .lifetime = 100},
+        {.name = "max-age=0 with a validator", .cc = "max-age=0", .validator = true, .store = true, .lifetime = 0},
+    };
+    CHECK_ROWS(rows);
+}
+END_TEST
+
+START_TEST(test_rfc9111_4_2_1_expires_minus_date)
+{
+    static const row_t rows[] = {
+        {.name = "Expires - Date", .has_expires = true, .expires = 300, .store = true, .lifetime = 300},
+        {.name = "Expires - Date, Date earlier than now", .has_expires = true, .expires = 300, .date = -100, .validator = true,
+         .store = true, .lifetime = 400},
+        {.name = "no Date: Expires - response time", .has_expires = true, .expires = 50, .no_date = true, .store = true,
+         .lifetime = 50},
+        {.name = "Expires == Date, with a validator", .has_expires = true, .expires = 0, .validator = true, .store = true,
+         .lifetime = 0},
+        {.name = "Expires in the past, with a validator", .has_expires = true, .expires = -10, .validator = true, .store = true,
+         .lifetime = 0},
+        {.name = "Expires in the past, no validator", .has_expires = true, .expires = -10, .store = false,
+         .why = "stale-without-validator"},
+        {.name = "Expires in the past beats default_ttl on a 200", .status = 200, .has_expires = true, .expires = -10,
+         .store = false, .why = "stale-without-validator"},
+    };
+    CHECK_ROWS(rows);
+}
+END_TEST
+
+START_TEST(test_rfc9111_5_3_expires_invalid_is_expired)
+{
+    static const row_t rows[] = {
+        {.name = "invalid Expires, validator", .expires_invalid = true, .validator = true, .store = true, .lifetime = 0},
+        {.name = "invalid Expires, no validator", .expires_invalid = true, .store = false, .why = "stale-without-validator"},
+        {.name = "invalid Expires, min_ttl", .expires_invalid = true, TTLS(30, 86400, 3600), .store = true, .lifetime = 30},
+        {.name = "invalid Expires on a 302 is explicit", .status = 302, .expires_invalid = true, .validator = true, .store = true,
+         .lifetime = 0},
+    };
+    CHECK_ROWS(rows);
+}
+END_TEST
+
+START_TEST(test_rfc9111_4_2_1_clamp_min_max)
+{
+    static const row_t rows[] = {
+        {.name = "max-age raised to min_ttl", .cc = "max-age=5", TTLS(60, 86400, 3600), .store = true, .lifetime = 60},
+        {.name = "max-age lowered to max_ttl", .cc = "max-age=100000", TTLS(0, 86400, 3600), .store = true, .lifetime = 3600},
+        {.name = "max-age within bounds", .cc = "max-age=600", TTLS(60, 86400, 3600), .store = true, .lifetime = 600},
+        {.name = "max-age at min_ttl", .cc = "max-age=60", TTLS(60, 86400, 3600), .store = true, .lifetime = 60},
+        {.name = "max-age at max_ttl", .cc = "max-age=3600", TTLS(60, 86400, 3600), .store = true, .lifetime = 3600},
+        {.name = "s-maxage lowered to max_ttl", .cc = "s-maxage=7200", TTLS(0, 86400, 3600), .store = true, .lifetime = 3600,
+         .flags = CACHE_TTL_MUST_REVALIDATE},
+        {.name = "Expires raised to min_ttl", .has_expires = true, .expires = 10, TTLS(60, 86400, 3600), .store = true,
+         .lifetime = 60},
+        {.name = "Expires lowered to max_ttl", .has_expires = true, .expires = 10000, TTLS(0, 86400, 3600), .store = true,
+         .lifetime = 3600},
+        {.name = "max-age=0 raised to min_ttl, no validator", .cc = "max-age=0", TTLS(60, 86400, 3600), .store = true,
+         .lifetime = 60},
+        {.name = "default_ttl is not the clamp for an origin lifetime", .cc = "max-age=100", TTLS(0, 10, 3600), .store = true,
+         .lifetime = 100},
+        {.name = "max_ttl 0 forces 0", .cc = "max-age=100", .validator = true, TTLS(0, 0, 0), .store = true, .lifetime = 0},
+    };
+    CHECK_ROWS(rows);
+}
+END_TEST
+
+/* --- RFC 9111 §4.2.2: no lifetime: default_ttl for heuristically cacheable statuses --------------- */
+
+START_TEST(test_rfc9111_4_2_2_default_ttl_heuristic_status)
+{
+    static const row_t rows[] = {
+        {.name = "200 no lifetime", .status = 200, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "203", .status = 203, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "204", .status = 204, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "300", .status = 300, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "301", .status = 301, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "308", .status = 308, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "404", .status = 404, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "405", .status = 405, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "410", .status = 410, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "414", .status = 414, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "501", .status = 501, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "200 behavior default_ttl", .status = 200, TTLS(0, 120, 3600), .store = true, .lifetime = 120},
+        {.name = "default_ttl below min_ttl", .status = 200, TTLS(300, 120, 3600), .store = true, .lifetime = 300},
+        {.name = "default_ttl 0, validator", .status = 200, .validator = true, TTLS(0, 0, 3600), .store = true, .lifetime = 0},
+        {.name = "default_ttl 0, no validator", .status = 200, TTLS(0, 0, 3600), .store = false,
+         .why = "stale-without-validator"},
+        {.name = "public alone is no lifetime", .status = 200, .cc = "public", .store = true, .lifetime = DEFAULT_TTL},
+    };
+    CHECK_ROWS(rows);
+}
+END_TEST
+
+START_TEST(test_rfc9111_4_2_2_no_lifetime_not_heuristic)
+{
+    static const row_t rows[] = {
+        {.name = "302 no lifetime", .status = 302, .store = false, .why = "no-lifetime"},
+        {.name = "307 no lifetime", .status = 307, .store = false, .why = "no-lifetime"},
+        {.name = "500 no lifetime", .status = 500, .validator = true, .store = false, .why = "no-lifetime"},
+        {.name = "503 no lifetime", .status = 503, .store = false, .why = "no-lifetime"},
+        {.name = "403 no lifetime", .status = 403, .store = false, .why = "no-lifetime"},
+        {.name = "302 with max-age", .status = 302, .cc = "max-age=60", .store = true, .lifetime = 60},
+        {.name = "500 with s-maxage", .status = 500, .cc = "s-maxage=5", .store = true, .lifetime = 5,
+         .flags = CACHE_TTL_MUST_REVALIDATE},
+        {.name = "307 with Expires", .status = 307, .has_expires = true, .expires = 30, .store = true, .lifetime = 30},
+        {.name = "302 min_ttl is not a lifetime", .status = 302, TTLS(60, 86400, 3600), .store = false, .why = "no-lifetime"},
+    };
+    CHECK_ROWS(rows);
+}
+END_TEST
+
+START_TEST(test_rfc9111_3_status_not_understood)
+{
+    static const row_t rows[] = {
+        {.name = "206 partial", .status = 206, .cc = "max-age=60", .store = false, .why = "status"},
+        {.name = "304", .status = 304, .cc = "max-age=60", .store = false, .why = "status"},
+        {.name = "100", .status = 100, .cc = "max-age=60", .store = false, .why = "status"},
+        {.name = "199", .status = 199, .cc = "max-age=60", .store = false, .why = "status"},
+        {.name = "600", .status = 600, .cc = "max-age=60", .store = false, .why = "status"},
+        {.name = "599 with max-age", .status = 599, .cc = "max-age=60", .store = true, .lifetime = 60},
+    };
+    CHECK_ROWS(rows);
+}
+END_TEST
+
+START_TEST(test_rfc9111_4_2_2_status_is_heuristic)
+{
+    static const int yes[] = {200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501};
+    static const int no[] = {0, 100, 201, 202, 206, 302, 303, 304, 307, 400, 401, 403, 500, 502, 503, 504, 999};
+    for (size_t i = 0; i != sizeof(yes) / sizeof(yes[0]); ++i)
+        ck_assert_msg(cache_ttl_status_is_heuristic(yes[i]), "%d should be heuristically cacheable", yes[i]);
+    for (size_t i = 0; i != sizeof(no) / sizeof(no[0]); ++i)
+        ck_assert_msg(!cache_ttl_status_is_heuristic(no[i]), "%d should not be heuristically cacheable", no[i]);
+}
+END_TEST
+
+/* --- RFC 9111 §3 and §5.2.2: what a shared cache never stores; no-cache ----------------------------- */
+
+START_TEST(test_rfc9111_5_2_2_5_no_store)
+{
+    static const row_t rows[] = {
+        {.name = "no-store", .cc = "no-store", .store = false, .why = "no-store"},
+        {.name = "no-store with max-age", .cc = "max-age=600, no-store", .validator = true, .store = false, .why = "no-store"},
+        {.name = "no-store with s-maxage and public", .cc = "public, s-maxage=600, no-store", .store = false, .why = "no-store"},
+        {.name = "no-store with min_ttl", .cc = "no-store", TTLS(60, 86400, 3600), .store = false, .why = "no-store"},
+    };
+    CHECK_ROWS(rows);
+}
+END_TEST
+
+START_TEST(test_rfc9111_5_2_2_7_private)
+{
+    static const row_t rows[] = {
+        {.name = "private", .cc = "private", .store = false, .why = "private"},
+        {.name = "private with max-age", .cc = "private, max-age=600", .store = false, .why = "private"},
+        {.name = "private=\"field\" is treated as private", .cc = "private=\"x-user\", max-age=600", .store = false,
+         .why = "private"},
+    };
+    CHECK_ROWS(rows);
+}
+END_TEST
+
+START_TEST(test_rfc9111_3_set_cookie)
+{
+    static const row_t rows[] = {
+        {.name = "Set-Cookie", .set_cookie = true, .store = false, .why = "set-cookie"},
+        {.name = "Set-Cookie with max-age", .cc = "max-age=600, public", .set_cookie = true, .store = false, .why = "set-cookie"},
+    };
+    CHECK_ROWS(rows);
+}
+END_TEST
+
+START_TEST(test_rfc9111_4_1_vary_star)
+{
+    static const row_t rows[] = {
+        {.name = "Vary: *", .vary_star = true, .store = false, .why = "vary-star"},
+        {.name = "Vary: * with max-age", .cc = "max-age=600", .validator = true, .vary_star = true, .store = false,
+         .why = "vary-star"},
+    };
+    CHECK_ROWS(rows);
+}
+END_TEST
+
+START_TEST(test_rfc9111_5_2_2_4_no_cache_stored_lifetime_zero)
+{
+    static const row_t rows[] = {
+        {.name = "no-cache, validator", .cc = "no-cache", .validator = true, .store = true, .lifetime = 0,
+         .flags = CACHE_TTL_NO_CACHE},
+        {.name = "no-cache with max-age", .cc = "no-cache, max-age=600", .validator = true, .store = true, .lifetime = 0,
+         .flags = CACHE_TTL_NO_CACHE},
+        {.name = "no-cache with min_ttl", .cc = "no-cache", .validator = true, TTLS(60, 86400, 3600), .store = true, .lifetime = 0,
+         .flags = CACHE_TTL_NO_CACHE},
+        {.name = "no-cache and must-revalidate", .cc = "no-cache, must-revalidate", .validator = true, .store = true,
+         .lifetime = 0, .flags = CACHE_TTL_NO_CACHE | CACHE_TTL_MUST_REVALIDATE},
+        {.name = "no-cache=\"field\" is treated as no-cache", .cc = "no-cache=\"set-cookie\", max-age=60", .validator = true,
+         .store = true, .lifetime = 0, .flags = CACHE_TTL_NO_CACHE},
+        {.name = "no-cache on a 302 with max-age", .status = 302, .cc = "max-age=60, no-cache", .validator = true, .store = true,
+         .lifetime = 0, .flags = CACHE_TTL_NO_CACHE},
+    };
+    CHECK_ROWS(rows);
+}
+END_TEST
+
+/* RFC 9111 §4: a response that is never fresh and has no validator can never be used */
+START_TEST(test_rfc9111_4_stale_without_validator)
+{
+    static const row_t rows[] = {
+        {.name = "no-cache, no validator", .cc = "no-cache", .store = false, .why = "stale-without-validator"},
+        {.name = "max-age=0, no validator", .cc = "max-age=0", .store = false, .why = "stale-without-validator"},
+        {.name = "max-age=0 and min_ttl 0, validator", .cc = "max-age=0", .validator = true, .store = true, .lifetime = 0},
+        {.name = "max-age=1, no validator", .cc = "max-age=1", .store = true, .lifetime = 1},
+    };
+    CHECK_ROWS(rows);
+}
+END_TEST
+
+/* --- RFC 9111 §4.2.4 / §5.2.2.2 / §5.2.2.8 / §5.2.2.10: never served stale ------------------------ */
+
+START_TEST(test_rfc9111_5_2_2_2_must_revalidate_flag)
+{
+    static const row_t rows[] = {
+        {.name = "must-revalidate", .cc = "max-age=60, must-revalidate", .store = true, .lifetime = 60,
+         .flags = CACHE_TTL_MUST_REVALIDATE},
+        {.name = "proxy-revalidate", .cc = "max-age=60, proxy-revalidate", .store = true, .lifetime = 60,
+         .flags = CACHE_TTL_MUST_REVALIDATE},
+        {.name = "s-maxage implies proxy-revalidate", .cc = "s-maxage=60", .store = true, .lifetime = 60,
+         .flags = CACHE_TTL_MUST_REVALIDATE},
+        {.name = "max-age alone", .cc = "max-age=60", .store = true, .lifetime = 60, .flags = 0},
+        {.name = "public, immutable", .cc = "public, max-age=60, immutable", .store = true, .lifetime = 60, .flags = 0},
+        {.name = "must-revalidate with default_ttl", .cc = "must-revalidate", .store = true, .lifetime = DEFAULT_TTL,
+         .flags = CACHE_TTL_MUST_REVALIDATE},
+    };
+    CHECK_ROWS(rows);
+}
+END_TEST
+
+START_TEST(test_rfc5861_stale_extensions_carried)
+{
+    cache_ttl_in_t in;
+    edge_conf_behavior_t b;
+    cache_ttl_out_t out;
+    row_t r = {.cc = "max-age=10, stale-while-revalidate=30, stale-if-error=600"};
+
+    input_of(&r, &in, &b);
+    cache_ttl_decide(&in, &b, &out);
+    ck_assert(out.store);
+    ck_assert_int_eq(out.stale_while_revalidate, 30);
+    ck_assert_int_eq(out.stale_if_error, 600);
+
+    r.cc = "max-age=10";
+    input_of(&r, &in, &b);
+    cache_ttl_decide(&in, &b, &out);
+    ck_assert_int_eq(out.stale_while_revalidate, 0);
+    ck_assert_int_eq(out.stale_if_error, 0);
+
+    r.cc = "max-age=10, stale-while-revalidate=abc, stale-if-error=-5";
+    input_of(&r, &in, &b);
+    cache_ttl_decide(&in, &b, &out);
+    ck_assert_int_eq(out.stale_while_revalidate, 0);
+    ck_assert_int_eq(out.stale_if_error, 0);
+}
+END_TEST
+
+START_TEST(test_rfc9111_4_2_4_may_serve_stale)
+{
+    ck_assert(cache_ttl_may_serve_stale(0));
+    ck_assert(!cache_ttl_may_serve_stale(CACHE_TTL_MUST_REVALIDATE));
+    ck_assert(!cache_ttl_may_serve_stale(CACHE_TTL_NO_CACHE));
+    ck_assert(!cache_ttl_may_serve_stale(CACHE_TTL_ERROR_PAGE));
+    ck_assert(!cache_ttl_may_serve_stale(CACHE_TTL_MUST_REVALIDATE | CACHE_TTL_NO_CACHE));
+}
+END_TEST
+
+/* --- RFC 9111 §4.2.3: the corrected initial age -------------------------------------------------- */
+
+START_TEST(test_rfc9111_4_2_3_corrected_initial_age)
+{
+    static const row_t rows[] = {
+        {.name = "fresh from the origin", .cc = "max-age=600", .store = true, .lifetime = 600, .initial_age = 0},
+        {.name = "apparent age from Date", .cc = "max-age=600", .date = -100, .store = true, .lifetime = 600, .initial_age = 100},
+        {.name = "Age header", .cc = "max-age=600", .age = 50, .store = true, .lifetime = 600, .initial_age = 50},
+        {.name = "Age plus response delay", .cc = "max-age=600", .age = 50, .request_time = -5, .store = true, .lifetime = 600,
+         .initial_age = 55},
+        {.name = "response delay alone", .cc = "max-age=600", .request_time = -7, .store = true, .lifetime = 600,
+         .initial_age = 7},
+        {.name = "apparent age larger than corrected", .cc = "max-age=600", .date = -100, .age = 10, .request_time = -2,
+         .store = true, .lifetime = 600, .initial_age = 100},
+        {.name = "corrected age larger than apparent", .cc = "max-age=600", .date = -10, .age = 100, .request_time = -2,
+         .store = true, .lifetime = 600, .initial_age = 102},
+        {.name = "Date in the future (skew)", .cc = "max-age=600", .date = 100, .store = true, .lifetime = 600, .initial_age = 0},
+        {.name = "no Date", .cc = "max-age=600", .no_date = true, .age = 20, .store = true, .lifetime = 600, .initial_age = 20},
+        {.name = "response before request (clock step)", .cc = "max-age=600", .request_time = 30, .store = true, .lifetime = 600,
+         .initial_age = 0},
+        {.name = "stale on arrival, no validator", .cc = "max-age=60", .age = 100, .store = false,
+         .why = "stale-without-validator", .initial_age = 100},
+        {.name = "exactly stale on arrival, no validator", .cc = "max-age=60", .age = 60, .store = false,
+         .why = "stale-without-validator", .initial_age = 60},
+        {.name = "stale on arrival, validator", .cc = "max-age=60", .age = 100, .validator = true, .store = true, .lifetime = 60,
+         .initial_age = 100},
+        {.name = "age also reported when not stored", .cc = "no-store", .age = 40, .store = false, .why = "no-store",
+         .initial_age = 40},
+    };
+    CHECK_ROWS_AGE(rows);
+}
+END_TEST
+
+START_TEST(test_rfc9111_4_2_3_current_age)
+{
+    ck_assert_int_eq(cache_ttl_current_age(0, T, T), 0);
+    ck_assert_int_eq(cache_ttl_current_age(10, T, T + 5), 15);
+    ck_assert_int_eq(cache_ttl_current_age(100, T, T + 3600), 3700);
+    ck_assert_int_eq(cache_ttl_current_age(10, T, T - 5), 10); /* a clock that stepped back adds nothing */
+}
+END_TEST
+
+/* --- RFC 9111 §5.2: Cache-Control parsing --------------------------------------------------------- */
+
+static cache_cc_t cc_of(const char *value)
+{
+    cache_cc_t cc;
+    cache_ttl_cc_init(&cc);
+    cache_ttl_parse_cc(&cc, value, strlen(value));
+    return cc;
+}
+
+START_TEST(test_rfc9111_5_2_cc_init)
+{
+    cache_cc_t cc;
+    memset(&cc, 0x77, sizeof(cc));
+    cache_ttl_cc_init(&cc);
+    ck_assert_uint_eq(cc.flags, 0);
+    ck_assert_int_eq(cc.max_age, -1);
+    ck_assert_int_eq(cc.s_maxage, -1);
+    ck_assert_int_eq(cc.stale_while_revalidate, -1);
+    ck_assert_int_eq(cc.stale_if_error, -1);
+
+    cc = cc_of("");
+    ck_assert_uint_eq(cc.flags, 0);
+    ck_assert_int_eq(cc.max_age, -1);
+}
+END_TEST
+
+START_TEST(test_rfc9111_5_2_cc_all_flags)
+{
+    cache_cc_t cc = cc_of("no-store, no-cache, private, public, must-revalidate, proxy-revalidate, immutable, no-transform");
+    ck_assert_uint_eq(cc.flags, CACHE_CC_NO_STORE | CACHE_CC_NO_CACHE | CACHE_CC_PRIVATE | CACHE_CC_PUBLIC |
+                                    CACHE_CC_MUST_REVALIDATE | CACHE_CC_PROXY_REVALIDATE | CACHE_CC_IMMUTABLE |
+                                    CACHE_CC_NO_TRANSFORM);
+    ck_assert_int_eq(cc.max_age, -1);
+    ck_assert_uint_eq(cc_of("immutable").flags, CACHE_CC_IMMUTABLE);
+    ck_assert_uint_eq(cc_of("no-transform").flags, CACHE_CC_NO_TRANSFORM);
+}
+END_TEST
+
+START_TEST(test_rfc9111_5_2_cc_numeric)
+{
+    cache_cc_t cc = cc_of("max-age=60, s-maxage=30, stale-while-revalidate=10, stale-if-error=600");
+    ck_assert_int_eq(cc.max_age, 60);
+    ck_assert_int_eq(cc.s_maxage, 30);
+    ck_assert_int_eq(cc.stale_while_revalidate, 10);
+    ck_assert_int_eq(cc.stale_if_error, 600);
+    ck_assert_uint_eq(cc.flags, 0);
+    ck_assert_int_eq(cc_of("max-age=0").max_age, 0);
+}
+END_TEST
+
+START_TEST(test_rfc9111_5_2_cc_case_insensitive)
+{
+    cache_cc_t cc = cc_of("Max-Age=60, NO-STORE, Private, S-MAXAGE=5, No-Cache");
+    ck_assert_int_eq(cc.max_age, 60);
+    ck_assert_int_eq(cc.s_maxage, 5);
+    ck_assert_uint_eq(cc.flags, CACHE_CC_NO_STORE | CACHE_CC_PRIVATE | CACHE_CC_NO_CACHE);
+}
+END_TEST
+
+START_TEST(test_rfc9111_5_2_cc_quoted_values)
+{
+    ck_assert_int_eq(cc_of("max-age=\"60\"").max_age, 60);
+    ck_assert_int_eq(cc_of("s-maxage = \"30\"").s_maxage, 30);
+    /* a comma inside a quoted string does not end the directive */
+    cache_cc_t cc = cc_of("no-cache=\"set-cookie, x-foo\", max-age=5");
+    ck_assert_uint_eq(cc.flags, CACHE_CC_NO_CACHE);
+    ck_assert_int_eq(cc.max_age, 5);
+    /* nor does an escaped quote */
+    cc = cc_of("private=\"a\\\", max-age=1\", max-age=7");
+    ck_assert_uint_eq(cc.flags, CACHE_CC_PRIVATE);
+    ck_assert_int_eq(cc.max_age, 7);
+    /* an unterminated quote must not read past the value */
+    cc = cc_of("no-store, private=\"x, max-age=9");
+    ck_assert_uint_eq(cc.flags, CACHE_CC_NO_STORE | CACHE_CC_PRIVATE);
+}
+END_TEST
+
+START_TEST(test_rfc9111_4_2_1_cc_duplicates_keep_smaller)
+{
+    ck_assert_int_eq(cc_of("max-age=60, max-age=30").max_age, 30);
+    ck_assert_int_eq(cc_of("max-age=30, max-age=60").max_age, 30);
+    ck_assert_int_eq(cc_of("s-maxage=100, s-maxage=10, s-maxage=50").s_maxage, 10);
+    ck_assert_int_eq(cc_of("stale-if-error=100, stale-if-error=10").stale_if_error, 10);
+
+    /* across field lines: one call per line */
+    cache_cc_t cc;
+    cache_ttl_cc_init(&cc);
+    cache_ttl_parse_cc(&cc, LIT("max-age=60, public"));
+    cache_ttl_parse_cc(&cc, LIT("max-age=20"));
+    cache_ttl_parse_cc(&cc, LIT("max-age=40, no-transform"));
+    ck_assert_int_eq(cc.max_age, 20);
+    ck_assert_uint_eq(cc.flags, CACHE_CC_PUBLIC | CACHE_CC_NO_TRANSFORM);
+}
+END_TEST
+
+START_TEST(test_rfc9111_1_2_2_cc_invalid_numbers_conservative)
+{
+    /* an invalid lifetime is read as "already stale" (0), never as "absent" (which would let default_ttl apply) */
+    ck_assert_int_eq(cc_of("max-age=abc").max_age, 0);
+    ck_assert_int_eq(cc_of("max-age=").max_age, 0);
+    ck_assert_int_eq(cc_of("max-age").max_age, 0);
+    ck_assert_int_eq(cc_of("max-age=-1").max_age, 0);
+    ck_assert_int_eq(cc_of("max-age=1.5").max_age, 0);
+    ck_assert_int_eq(cc_of("max-age=60s").max_age, 0);
+    ck_assert_int_eq(cc_of("max-age=\"\"").max_age, 0);
+    ck_assert_int_eq(cc_of("s-maxage=x").s_maxage, 0);
+    ck_assert_int_eq(cc_of("max-age=60, max-age=abc").max_age, 0);
+    ck_assert_int_eq(cc_of("max-age=abc, max-age=60").max_age, 0);
+    /* the stale-* extensions only widen what may be served, so an invalid one is simply absent */
+    ck_assert_int_eq(cc_of("stale-while-revalidate=abc").stale_while_revalidate, -1);
+    ck_assert_int_eq(cc_of("stale-if-error").stale_if_error, -1);
+}
+END_TEST
+
+START_TEST(test_rfc9111_1_2_2_cc_delta_seconds_saturate)
+{
+    ck_assert_int_eq(cc_of("max-age=2147483648").max_age, INT64_C(2147483648));
+    ck_assert_int_eq(cc_of("max-age=99999999999999999999999").max_age, INT64_C(2147483648));
+    ck_assert_int_eq(cc_of("max-age=2147483647").max_age, INT64_C(2147483647));
+}
+END_TEST
+
+START_TEST(test_rfc9111_5_2_cc_junk)
+{
+    cache_cc_t cc = cc_of(" ,, max-age=60 ,,, no-cache ,");
+    ck_assert_int_eq(cc.max_age, 60);
+    ck_assert_uint_eq(cc.flags, CACHE_CC_NO_CACHE);
+
+    cc = cc_of("\tno-store\t");
+    ck_assert_uint_eq(cc.flags, CACHE_CC_NO_STORE);
+
+    cc = cc_of("max-age=60 garbage here, public");
+    ck_assert_int_eq(cc.max_age, 60);
+    ck_assert_uint_eq(cc.flags, CACHE_CC_PUBLIC);
+
+    cc = cc_of("foo=bar, x, max-age=5, =7, ==, y=\"z\"");
+    ck_assert_int_eq(cc.max_age, 5);
+    ck_assert_uint_eq(cc.flags, 0);
+
+    cc = cc_of(",,,,");
+    ck_assert_uint_eq(cc.flags, 0);
+    ck_assert_int_eq(cc.max_age, -1);
+}
+END_TEST
+
+START_TEST(test_rfc9111_5_2_cc_names_exact)
+{
+    /* a name that merely starts like a directive is another directive */
+    ck_assert_int_eq(cc_of("max-ages=5").max_age, -1);
+    ck_assert_int_eq(cc_of("x-max-age=5").max_age, -1);
+    ck_assert_uint_eq(cc_of("no-stores").flags, 0);
+    ck_assert_uint_eq(cc_of("no-store-x, privately").flags, 0);
+    ck_assert_uint_eq(cc_of("no").flags, 0);
+}
+END_TEST
+
+START_TEST(test_rfc9111_5_2_cc_length_bounds_input)
+{
+    /* only `len` bytes are the field value */
+    cache_cc_t cc;
+    cache_ttl_cc_init(&cc);
+    cache_ttl_parse_cc(&cc, "max-age=60, no-store", 11);
+    ck_assert_int_eq(cc.max_age, 60);
+    ck_assert_uint_eq(cc.flags, 0);
+    cache_ttl_cc_init(&cc);
+    cache_ttl_parse_cc(&cc, "max-age=123", 9);
+    ck_assert_int_eq(cc.max_age, 1);
+}
+END_TEST
+
+/* --- RFC 9110 §5.6.7: HTTP dates ------------------------------------------------------------------ */
+
+static bool date_of(const char *s, int64_t *t)
+{
+    *t = -12345;
+    return cache_ttl_parse_date(s, strlen(s), t);
+}
+
+START_TEST(test_rfc9110_5_6_7_three_formats)
+{
+    static const char *dates[] = {
+        "Sun, 06 Nov 1994 08:49:37 GMT",  /* IMF-fixdate */
+        "Sunday, 06-Nov-94 08:49:37 GMT", /* RFC 850 */
+        "Sun Nov  6 08:49:37 1994",       /* asctime */
+    };
+    for (size_t i = 0; i != sizeof(dates) / sizeof(dates[0]); ++i) {
+        int64_t t;
+        ck_assert_msg(date_of(dates[i], &t), "\"%s\" rejected", dates[i]);
+        ck_assert_msg(t == 784111777, "\"%s\" gave %lld", dates[i], (long long)t);
+    }
+}
+END_TEST
+
+START_TEST(test_rfc9110_5_6_7_more_dates)
+{
+    static const struct {
+        const char *s;
+        int64_t t;
+    } dates[] = {
+        {"Thu, 01 Jan 1970 00:00:00 GMT", 0},
+        {"Tue, 14 Nov 2023 22:13:20 GMT", 1700000000},
+        {"Wed Nov 16 08:49:37 1994", 784111777 + 10 * 86400}, /* asctime with a two-digit day */
+        {"Thursday, 01-Jan-70 00:00:00 GMT", 0},
+        {"Saturday, 01-Jan-00 00:00:00 GMT", 946684800}, /* a two-digit year in this century */
+        {"  Sun, 06 Nov 1994 08:49:37 GMT  ", 784111777}, /* optional whitespace around the field value */
+        {"Sun, 31 Dec 2023 23:59:59 GMT", 1704067199},
+    };
+    for (size_t i = 0; i != sizeof(dates) / sizeof(dates[0]); ++i) {
+        int64_t t;
+        ck_assert_msg(date_of(dates[i].s, &t), "\"%s\" rejected", dates[i].s);
+        ck_assert_msg(t == dates[i].t, "\"%s\" gave %lld, expected %lld", dates[i].s, (long long)t, (long long)dates[i].t);
+    }
+}
+END_TEST
+
+START_TEST(test_rfc9110_5_6_7_garbage_rejected)
+{
+    static const char *bad[] = {
+        "",
+        "garbage",
+        "0",
+        "-1",
+        "1700000000",
+        "Sun, 06 Nov 1994 08:49:37 PST",
+        "Sun, 06 Nov 1994 08:49:37",
+        "Sun, 06 Nov 1994 08:49:37 GMTX",
+        "Sun, 06 Nov 1994 08:49:37 GMT junk",
+        "Sun, 6 Nov 1994 08:49:37 GMT",
+        "Sun, 06 Nov 94 08:49:37 GMT",
+        "Sun, 06 Foo 1994 08:49:37 GMT",
+        "Sun, 06 nov 1994 08:49:37 GMT",
+        "Sun, 32 Nov 1994 08:49:37 GMT",
+        "Sun, 00 Nov 1994 08:49:37 GMT",
+        "Sun, 06 Nov 1994 24:49:37 GMT",
+        "Sun, 06 Nov 1994 08:60:37 GMT",
+        "Sun, 06 Nov 1994 08:49:61 GMT",
+        "Sun, 06 Nov 1994 08-49-37 GMT",
+        "Sun, 06 Nov 1994",
+        "Sun,06 Nov 1994 08:49:37 GMT",
+        "Sunday, 06-Nov-1994 08:49:37 GMT",
+        "Sunday, 06-Nov-94 08:49:37",
+        "Sunday, 6-Nov-94 08:49:37 GMT",
+        "Sun Nov  6 08:49:37",
+        "Sun Nov  6 08:49:37 94",
+        "Sun Xyz  6 08:49:37 1994",
+        "Sun Nov  6 08:49:37 1994 GMT",
+        "Sun Nov 6 08:49:37 1994",
+        ",",
+        ", ",
+        "Sun, ",
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    };
+    for (size_t i = 0; i != sizeof(bad) / sizeof(bad[0]); ++i) {
+        int64_t t;
+        ck_assert_msg(!date_of(bad[i], &t), "\"%s\" accepted as %lld", bad[i], (long long)t);
+    }
+}
+END_TEST
+
+START_TEST(test_rfc9110_5_6_7_length_bounds_input)
+{
+    int64_t t = 0;
+    static const char s[] = "Sun, 06 Nov 1994 08:49:37 GMTxyz";
+    ck_assert(cache_ttl_parse_date(s, sizeof(s) - 4, &t));
+    ck_assert_int_eq(t, 784111777);
+    /* a truncated date: every proper prefix is rejected */
+    for (size_t len = 0; len != sizeof("Sun, 06 Nov 1994 08:49:37 GMT") - 1; ++len)
+        ck_assert_msg(!cache_ttl_parse_date(s, len, &t), "prefix of %zu bytes accepted", len);
+    static const char a[] = "Sun Nov  6 08:49:37 1994";
+    for (size_t len = 0; len != sizeof(a) - 1; ++len)
+        ck_assert_msg(!cache_ttl_parse_date(a, len, &t), "asctime prefix of %zu bytes accepted", len);
+}
+END_TEST
+
+/* --- RFC 9111 §5.1: Age --------------------------------------------------------------------------- */
+
+START_TEST(test_rfc9111_5_1_age)
+{
+    static const struct {
+        const char *s;
+        int64_t age;
+    } rows[] = {
+        {"10", 10},  {"0", 0},    {"-1", -1},  {"1,2", -1}, {" 5 ", 5},  {"\t7\t", 7},
+        {"", -1},    {" ", -1},   {"abc", -1}, {"+5", -1},  {"5 6", -1}, {"1.5", -1},
+        {"99999999999999999999", INT64_C(2147483648)},
+    };
+    for (size_t i = 0; i != sizeof(rows) / sizeof(rows[0]); ++i)
+        ck_assert_msg(cache_ttl_parse_age(rows[i].s, strlen(rows[i].s)) == rows[i].age, "Age \"%s\": got %lld, expected %lld",
+                      rows[i].s, (long long)cache_ttl_parse_age(rows[i].s, strlen(rows[i].s)), (long long)rows[i].age);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("cache_ttl");
+    TCase *tc;
+
+    tc = tcase_create("lifetime");
+    tcase_add_test(tc, test_rfc9111_4_2_1_smaxage_wins);
+    tcase_add_test(tc, test_rfc9111_4_2_1_maxage_over_expires);
+    tcase_add_test(tc, test_rfc9111_4_2_1_expires_minus_date);
+    tcase_add_test(tc, test_rfc9111_5_3_expires_invalid_is_expired);
+    tcase_add_test(tc, test_rfc9111_4_2_1_clamp_min_max);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("heuristic");
+    tcase_add_test(tc, test_rfc9111_4_2_2_default_ttl_heuristic_status);
+    tcase_add_test(tc, test_rfc9111_4_2_2_no_lifetime_not_heuristic);
+    tcase_add_test(tc, test_rfc9111_3_status_not_understood);
+    tcase_add_test(tc, test_rfc9111_4_2_2_status_is_heuristic);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("storage");
+    tcase_add_test(tc, test_rfc9111_5_2_2_5_no_store);
+    tcase_add_test(tc, test_rfc9111_5_2_2_7_private);
+    tcase_add_test(tc, test_rfc9111_3_set_cookie);
+    tcase_add_test(tc, test_rfc9111_4_1_vary_star);
+    tcase_add_test(tc, test_rfc9111_5_2_2_4_no_cache_stored_lifetime_zero);
+    tcase_add_test(tc, test_rfc9111_4_stale_without_validator);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("revalidate");
+    tcase_add_test(tc, test_rfc9111_5_2_2_2_must_revalidate_flag);
+    tcase_add_test(tc, test_rfc5861_stale_extensions_carried);
+    tcase_add_test(tc, test_rfc9111_4_2_4_may_serve_stale);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("age");
+    tcase_add_test(tc, test_rfc9111_4_2_3_corrected_initial_age);
+    tcase_add_test(tc, test_rfc9111_4_2_3_current_age);
+    tcase_add_test(tc, test_rfc9111_5_1_age);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("cache_control");
+    tcase_add_test(tc, test_rfc9111_5_2_cc_init);
+    tcase_add_test(tc, test_rfc9111_5_2_cc_all_flags);
+    tcase_add_test(tc, test_rfc9111_5_2_cc_numeric);
+    tcase_add_test(tc, test_rfc9111_5_2_cc_case_insensitive);
+    tcase_add_test(tc, test_rfc9111_5_2_cc_quoted_values);
+    tcase_add_test(tc, test_rfc9111_4_2_1_cc_duplicates_keep_smaller);
+    tcase_add_test(tc, test_rfc9111_1_2_2_cc_invalid_numbers_conservative);
+    tcase_add_test(tc, test_rfc9111_1_2_2_cc_delta_seconds_saturate);
+    tcase_add_test(tc, test_rfc9111_5_2_cc_junk);
+    tcase_add_test(tc, test_rfc9111_5_2_cc_names_exact);
+    tcase_add_test(tc, test_rfc9111_5_2_cc_length_bounds_input);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("dates");
+    tcase_add_test(tc, test_rfc9110_5_6_7_three_formats);
+    tcase_add_test(tc, test_rfc9110_5_6_7_more_dates);
+    tcase_add_test(tc, test_rfc9110_5_6_7_garbage_rejected);
+    tcase_add_test(tc, test_rfc9110_5_6_7_length_bounds_input);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
