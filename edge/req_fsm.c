@@ -16,6 +16,7 @@
  *   record is a miss, and the fetch that follows replaces it.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,6 +61,7 @@ typedef struct st_edge_req_t {
     size_t inflight; /* bytes of the outstanding send from the fetch */
     bool sending;
     bool stopped;
+    h2o_timeout_entry_t watch; /* HTTP/1 only: polls for a client that hung up while we wait */
 } edge_req_t;
 
 static void run(edge_req_t *er);
@@ -371,6 +373,38 @@ static void origin_request_headers(edge_req_t *er, bool cacheable, h2o_headers_t
     }
 }
 
+/* libh2o 2.2.5 does not read an HTTP/1 connection while its request is being handled, so a client that
+ * hangs up while we wait on the origin goes unnoticed (HTTP/2 streams are reset and disposed at once).
+ * While in WAIT, peek at the socket once a second: end-of-file or an error means the client is gone. */
+static bool client_gone(h2o_req_t *req)
+{
+    h2o_socket_t *sock = req->conn->callbacks->get_socket != NULL ? req->conn->callbacks->get_socket(req->conn) : NULL;
+    char c;
+    if (sock == NULL)
+        return false;
+    ssize_t n = recv(h2o_socket_get_fd(sock), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+static void on_watch(h2o_timeout_entry_t *entry)
+{
+    edge_req_t *er = H2O_STRUCT_FROM_MEMBER(edge_req_t, watch, entry);
+    if (er->state != EDGE_REQ_WAIT)
+        return;
+    if (!client_gone(er->req)) {
+        h2o_timeout_link(er->req->conn->ctx->loop, &er->req->conn->ctx->one_sec_timeout, &er->watch);
+        return;
+    }
+    /* leave the fetch (it is cancelled unless it is filling the cache), and answer into the closed
+     * socket: the failed write makes libh2o close the connection and dispose of the request */
+    unsubscribe(er);
+    er->state = EDGE_REQ_DONE;
+    er->req->res.status = 499; /* nginx's "client closed request", for the access log */
+    er->req->res.reason = "Client Closed Request";
+    er->req->res.content_length = 0;
+    h2o_send_inline(er->req, "", 0);
+}
+
 static void start_fetch(edge_req_t *er, bool cacheable)
 {
     h2o_req_t *req = er->req;
@@ -405,6 +439,10 @@ static void start_fetch(edge_req_t *er, bool cacheable)
     er->sub.on_body = on_fetch_body;
     origin_fetch_subscribe(er->fetch, &er->sub);
     ++er->thread->counters.origin_requests;
+    if (req->version < 0x200) {
+        er->watch.cb = on_watch;
+        h2o_timeout_link(req->conn->ctx->loop, &req->conn->ctx->one_sec_timeout, &er->watch);
+    }
 }
 
 /* --- the steps ---------------------------------------------------------------------------------------- */
@@ -536,6 +574,8 @@ static step_result_t step_WAIT(edge_req_t *er)
 
     if (f->state == ORIGIN_FETCH_CONNECT)
         return SUSPEND; /* on_fetch_head resumes */
+    if (h2o_timeout_is_linked(&er->watch))
+        h2o_timeout_unlink(&er->watch);
     if (f->failure != 0 || f->error_page != NULL)
         er->state = EDGE_REQ_ERROR;
     else if (f->not_modified)
@@ -681,6 +721,8 @@ static void run(edge_req_t *er)
 static void on_dispose(void *p)
 {
     edge_req_t *er = p;
+    if (h2o_timeout_is_linked(&er->watch))
+        h2o_timeout_unlink(&er->watch);
     unsubscribe(er);
     er->magic = 0;
 }
