@@ -8,6 +8,7 @@
  *
  * This file and edge/server.c are the only libcrypto/libssl users: hashing here, TLS there.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
@@ -34,23 +35,25 @@ static int cmp_param(const void *_a, const void *_b)
     return a->len < b->len ? -1 : a->len > b->len;
 }
 
-static int listed(const edge_conf_behavior_t *b, const char *name, size_t len)
+static bool listed(const edge_conf_behavior_t *b, const char *name, size_t len)
 {
     size_t lo = 0, hi = b->num_query_names;
-    while (lo < hi) { /* query_names is sorted by the config module */
+    while (lo < hi) { /* query_names is sorted (strcmp) by the config module */
         size_t mid = (lo + hi) / 2;
         const char *n = b->query_names[mid];
-        int r = strncmp(n, name, len);
+        size_t nlen = strlen(n);
+        /* compare as byte strings of their own lengths: a name may hold any byte, NUL included */
+        int r = memcmp(n, name, nlen < len ? nlen : len);
         if (r == 0)
-            r = n[len] == '\0' ? 0 : 1;
+            r = nlen < len ? -1 : nlen > len;
         if (r == 0)
-            return 1;
+            return true;
         if (r < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return 0;
+    return false;
 }
 
 h2o_iovec_t cache_key_build(h2o_mem_pool_t *pool, h2o_iovec_t path, h2o_iovec_t query, const edge_conf_behavior_t *behavior)

@@ -36,7 +36,7 @@ typedef struct st_cache_record_t {
     uint32_t lifetime;
     uint32_t stale_while_revalidate;
     uint32_t stale_if_error;
-    uint64_t oid;        /* names the body chunks; 0 when the body is inline */
+    uint64_t oid; /* names the body chunks; 0 when the body is inline */
     uint64_t body_len;
     uint32_t chunk_size; /* 0 when the body is inline */
     h2o_iovec_t key;

@@ -7,8 +7,12 @@
  *   bound (the hit-path prototype measured +595 MiB in 40 s with one transaction per response).
  * - Only the writer thread opens write transactions, and it applies messages in queue order, so the
  *   chunks of an object are committed no later than the record that names them.
- * - MDB_MAP_FULL never escapes: the batch is retried without the puts that do not fit, and the oids of
- *   dropped chunks are remembered so that the record naming them is dropped too.
+ * - A record that names chunks is written only when its first and last chunks are in the database, so
+ *   a chunk that did not fit can never leave a record without its body.
+ * - The map keeps headroom. LMDB deletes copy-on-write, so a map full to the last page cannot even
+ *   delete; the writer therefore evicts objects (chosen at random: XXX, least-recently-used order is the
+ *   size-budget work) before a batch that would take the map past HIGH_WATER, down to LOW_WATER. MDB_MAP_FULL never reaches a
+ * caller: a batch that still does not fit is retried after a larger eviction, then with deletions only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +32,8 @@
 #include "edge/log.h"
 
 #define SYNC_INTERVAL_SEC 5
-#define DROPPED_MAX 256
+#define HIGH_WATER 0.85 /* evict when more than this share of the map is in use... */
+#define LOW_WATER 0.70  /* ...down to this share */
 
 static char oid_hwm_key[] = "oid_hwm"; /* in the info database: the highest oid ever used, plus one */
 
@@ -55,9 +60,11 @@ struct st_cache_store_t {
     pthread_cond_t committed; /* broadcast after each batch */
     msg_t *head, **tail;
     uint64_t queued_seq, committed_seq; /* messages queued / applied so far, for cache_store_flush */
+    size_t queued_bytes;                /* payload bytes in the queue */
     int stopping;
-    uint64_t dropped[DROPPED_MAX]; /* oids whose chunks did not fit (MDB_MAP_FULL) */
-    size_t dropped_next;
+    /* writer thread only */
+    size_t map_pages;
+    uint64_t evicted_objects;
 };
 
 struct st_cache_store_reader_t {
@@ -197,6 +204,7 @@ static void enqueue(cache_store_t *s, msg_type_t type, const cache_hash_t *hash,
     *s->tail = m;
     s->tail = &m->next;
     ++s->queued_seq;
+    s->queued_bytes += len;
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->mutex);
 }
@@ -236,12 +244,12 @@ void cache_store_flush(cache_store_t *s)
     pthread_mutex_unlock(&s->mutex);
 }
 
-static bool was_dropped(cache_store_t *s, uint64_t oid)
+static bool chunk_exists(cache_store_t *s, MDB_txn *txn, uint64_t oid, uint32_t index)
 {
-    for (size_t i = 0; i != DROPPED_MAX; ++i)
-        if (s->dropped[i] == oid)
-            return true;
-    return false;
+    uint8_t kb[12];
+    MDB_val k = {sizeof(kb), kb}, v;
+    chunk_key(kb, oid, index);
+    return mdb_get(txn, s->chunks, &k, &v) == 0;
 }
 
 static void delete_chunks(cache_store_t *s, MDB_txn *txn, uint64_t oid, uint32_t n)
@@ -272,10 +280,8 @@ static int apply(cache_store_t *s, MDB_txn *txn, msg_t *m, bool deletes_only, ui
     case MSG_CHUNK: {
         uint8_t kb[12];
         MDB_val k = {sizeof(kb), kb}, v = {m->len, m->data};
-        if (deletes_only || was_dropped(s, m->oid)) {
-            s->dropped[s->dropped_next++ % DROPPED_MAX] = m->oid;
+        if (deletes_only)
             return 0;
-        }
         chunk_key(kb, m->oid, m->index);
         if (m->oid >= *oid_hwm)
             *oid_hwm = m->oid + 1;
@@ -286,8 +292,14 @@ static int apply(cache_store_t *s, MDB_txn *txn, msg_t *m, bool deletes_only, ui
         cache_record_t rec;
         if (deletes_only || cache_record_decode(&rec, m->data, m->len) != 0)
             return 0;
-        if (rec.oid != 0 && was_dropped(s, rec.oid))
-            return 0; /* its body did not fit: never store a record without its chunks */
+        if (rec.oid != 0 && rec.chunk_size != 0) {
+            uint32_t n = (uint32_t)((rec.body_len + rec.chunk_size - 1) / rec.chunk_size);
+            if (n == 0 || !chunk_exists(s, txn, rec.oid, 0) || !chunk_exists(s, txn, rec.oid, n - 1)) {
+                /* its body did not fit: never store a record without its chunks, and drop what did fit */
+                delete_chunks(s, txn, rec.oid, n);
+                return 0;
+            }
+        }
         delete_old_body(s, txn, &k, rec.oid);
         return mdb_put(txn, s->objects, &k, &v, 0);
     }
@@ -302,6 +314,98 @@ static int apply(cache_store_t *s, MDB_txn *txn, msg_t *m, bool deletes_only, ui
     }
     }
     return 0;
+}
+
+/* Pages in use: the high-water page of the file minus the pages on LMDB's free list. */
+static double map_usage(cache_store_t *s)
+{
+    MDB_envinfo info;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    size_t free_pages = 0;
+
+    mdb_env_info(s->env, &info);
+    if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
+        return 0;
+    if (mdb_cursor_open(txn, 0 /* FREE_DBI */, &cur) == 0) {
+        while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
+            if (v.mv_size >= sizeof(size_t))
+                free_pages += *(const size_t *)v.mv_data; /* an ID list: its first word is its length */
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    size_t used = info.me_last_pgno + 1 > free_pages ? info.me_last_pgno + 1 - free_pages : 0;
+    return (double)used / (double)s->map_pages;
+}
+
+/* Deletes objects from a random point of the key space on, until about `pages` pages are freed. */
+static void evict(cache_store_t *s, size_t pages)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    uint8_t start[CACHE_KEY_HASH_LEN];
+    MDB_val k = {sizeof(start), start}, v;
+    size_t freed = 0, n = 0, page_size = (size_t)sysconf(_SC_PAGESIZE);
+    bool wrapped = false;
+    int rc;
+
+    for (size_t i = 0; i != sizeof(start); ++i)
+        start[i] = (uint8_t)rand();
+    if (mdb_txn_begin(s->env, NULL, 0, &txn) != 0)
+        return;
+    if (mdb_cursor_open(txn, s->objects, &cur) != 0) {
+        mdb_txn_abort(txn);
+        return;
+    }
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (freed < pages) {
+        if (rc == MDB_NOTFOUND && !wrapped) {
+            wrapped = true;
+            rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+            continue;
+        }
+        if (rc != 0)
+            break;
+        cache_record_t rec;
+        size_t bytes = v.mv_size;
+        if (cache_record_decode(&rec, v.mv_data, v.mv_size) == 0 && rec.chunk_size != 0) {
+            bytes += rec.body_len;
+            delete_chunks(s, txn, rec.oid, (uint32_t)((rec.body_len + rec.chunk_size - 1) / rec.chunk_size));
+        }
+        if (mdb_cursor_del(cur, 0) != 0)
+            break;
+        freed += (bytes + page_size - 1) / page_size;
+        ++n;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+        if (rc == 0 && wrapped && memcmp(k.mv_data, start, sizeof(start)) >= 0)
+            break; /* went all the way round */
+        if (rc != 0)
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if ((rc = mdb_txn_commit(txn)) == 0) {
+        s->evicted_objects += n;
+        edge_log_info("store: evicted %zu objects (about %zu MiB) to keep room in the map", n, freed * page_size >> 20);
+    } else {
+        edge_log_error("store: eviction failed: %s", mdb_strerror(rc));
+    }
+}
+
+/* Makes room before a batch of about `batch_bytes`: the map stays under HIGH_WATER with the batch in it
+ * (counted twice: copy-on-write touches branch pages too), or, with `force`, frees a tenth of it more. */
+static void keep_headroom(cache_store_t *s, size_t batch_bytes, bool force)
+{
+    double usage = map_usage(s), batch = 2.0 * (double)batch_bytes / (double)sysconf(_SC_PAGESIZE) / (double)s->map_pages;
+    if (!force && usage + batch <= HIGH_WATER)
+        return;
+    double target = LOW_WATER - batch;
+    if (force && target > usage - 0.1)
+        target = usage - 0.1;
+    if (target < 0)
+        target = 0;
+    if (usage > target)
+        evict(s, (size_t)((usage - target) * (double)s->map_pages) + 1);
 }
 
 static int commit_batch(cache_store_t *s, msg_t *batch, bool deletes_only)
@@ -347,16 +451,21 @@ static void *writer_main(void *arg)
         /* take the whole queue: one transaction per batch, however many messages arrived */
         msg_t *batch = s->head;
         uint64_t seq = s->queued_seq;
+        size_t batch_bytes = s->queued_bytes;
+        s->queued_bytes = 0;
         s->head = NULL;
         s->tail = &s->head;
         pthread_mutex_unlock(&s->mutex);
 
         if (batch != NULL) {
+            keep_headroom(s, batch_bytes, false);
             int rc = commit_batch(s, batch, false);
             if (rc == MDB_MAP_FULL) {
-                /* XXX: no eviction yet (the size budget is its own piece of work); until then, what does not
-                 * fit is dropped and deletions still go through */
-                edge_log_warn("store: the cache is full (%s); objects in this batch are not stored", mdb_strerror(rc));
+                keep_headroom(s, batch_bytes, true); /* make room, then try once more */
+                rc = commit_batch(s, batch, false);
+            }
+            if (rc == MDB_MAP_FULL) {
+                edge_log_warn("store: the cache is full (%s); the objects of this batch are not stored", mdb_strerror(rc));
                 rc = commit_batch(s, batch, true);
             }
             if (rc != 0)
@@ -450,6 +559,9 @@ cache_store_t *cache_store_open(const char *dir, uint64_t map_size, unsigned max
         goto Fail;
     }
     atomic_init(&s->next_oid, initial_oid(s));
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    s->map_pages = info.me_mapsize / (size_t)sysconf(_SC_PAGESIZE);
     pthread_mutex_init(&s->mutex, NULL);
     pthread_cond_init(&s->cond, NULL);
     pthread_cond_init(&s->committed, NULL);

@@ -33,7 +33,8 @@ typedef struct st_cache_store_t cache_store_t;
 typedef struct st_cache_store_reader_t cache_store_reader_t;
 
 /**
- * Opens (creating when needed) the store in directory `dir` with a map of `map_size` bytes, takes the
+ * Opens (creating when needed) the store in directory `dir` with a map of `map_size` bytes (objects are
+ * evicted to keep it below 85 % full, because LMDB needs free pages even to delete), takes the
  * directory's lock file (one edgecache per cache directory), and starts the writer thread. `max_readers`
  * bounds concurrent read transactions (one per loop, plus margin). Returns NULL with a message in
  * `err` (`errlen` bytes).
@@ -57,13 +58,19 @@ int cache_store_get(cache_store_reader_t *reader, const cache_hash_t *hash, h2o_
  */
 int cache_store_read_chunk(cache_store_reader_t *reader, uint64_t oid, uint32_t index, void *dst, size_t cap, size_t *len);
 
-/** A new object id for a chunked body, unique for the life of the store. Any thread. */
+/**
+ * A new object id for a chunked body. Never the id of chunks that are or were stored (the high-water mark
+ * of stored chunks persists); an id handed out but never used for a stored chunk may come back after a
+ * restart, which is harmless. Any thread.
+ */
 uint64_t cache_store_new_oid(cache_store_t *store);
 /** Queues chunk `index` of `oid` (copied). Any thread. */
 void cache_store_put_chunk(cache_store_t *store, uint64_t oid, uint32_t index, const void *data, size_t len);
 /**
  * Queues the record (copied) under `hash`. The chunks of the record it replaces are deleted, unless the
- * new record names the same oid (a 304 refreshing headers). Any thread.
+ * new record names the same oid (a 304 refreshing headers). A record that does not decode, or whose
+ * first or last chunk is not stored (it did not fit), is dropped, and what did fit of its chunks with it.
+ * Any thread.
  */
 void cache_store_put_record(cache_store_t *store, const cache_hash_t *hash, const void *record, size_t len);
 /** Queues the deletion of `nchunks` chunks of `oid`, the remains of a fetch that did not complete. */

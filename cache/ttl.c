@@ -92,8 +92,8 @@ void cache_ttl_parse_cc(cache_cc_t *cc, const char *value, size_t len)
 #define IS(lit) (namelen == sizeof(lit) - 1 && strncasecmp(name, lit, namelen) == 0)
         if (IS("max-age") || IS("s-maxage") || IS("stale-while-revalidate") || IS("stale-if-error")) {
             int64_t v = arg != NULL ? parse_delta(arg, arglen) : -1;
-            int64_t *slot = IS("max-age")    ? &cc->max_age
-                            : IS("s-maxage") ? &cc->s_maxage
+            int64_t *slot = IS("max-age")                  ? &cc->max_age
+                            : IS("s-maxage")               ? &cc->s_maxage
                             : IS("stale-while-revalidate") ? &cc->stale_while_revalidate
                                                            : &cc->stale_if_error;
             if (v >= 0)
@@ -156,6 +156,7 @@ bool cache_ttl_parse_date(const char *s, size_t len, int64_t *t)
 {
     const char *p = s, *end = s + len, *comma;
     struct tm tm = {0};
+    bool two_digit_year = false;
 
     while (p < end && *p == ' ')
         ++p;
@@ -183,7 +184,8 @@ bool cache_ttl_parse_date(const char *s, size_t len, int64_t *t)
             if (!lit(&p, end, "-") || !digits(&p, end, 2, &yy) || !lit(&p, end, " ") || !hms(&p, end, &tm) ||
                 !lit(&p, end, " GMT") || p != end)
                 return false;
-            tm.tm_year = yy < 70 ? yy + 100 : yy;
+            tm.tm_year = yy; /* 19yy for now; moved into the 50-year window below */
+            two_digit_year = true;
         }
     } else {
         /* asctime: Sun Nov  6 08:49:37 1994 */
@@ -207,7 +209,26 @@ bool cache_ttl_parse_date(const char *s, size_t len, int64_t *t)
     }
     if (tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
         return false;
-    *t = (int64_t)timegm(&tm);
+    int mday = tm.tm_mday, mon = tm.tm_mon;
+    int64_t v = (int64_t)timegm(&tm);
+    if (two_digit_year) {
+        /* RFC 9110 §5.6.7: a two-digit year more than 50 years in the future is in the past century */
+        struct tm now;
+        time_t n = time(NULL);
+        gmtime_r(&n, &now);
+        int year = now.tm_year - now.tm_year % 100 + tm.tm_year % 100;
+        if (year > now.tm_year + 50)
+            year -= 100;
+        else if (year <= now.tm_year - 50)
+            year += 100;
+        tm.tm_year = year;
+        tm.tm_mday = mday;
+        tm.tm_mon = mon;
+        v = (int64_t)timegm(&tm);
+    }
+    if (tm.tm_mday != mday || tm.tm_mon != mon)
+        return false; /* timegm normalised an impossible date such as 31 Feb */
+    *t = v;
     return true;
 }
 
@@ -223,7 +244,17 @@ int64_t cache_ttl_parse_age(const char *s, size_t len)
 bool cache_ttl_status_is_heuristic(int status)
 {
     switch (status) {
-    case 200: case 203: case 204: case 300: case 301: case 308: case 404: case 405: case 410: case 414: case 501:
+    case 200:
+    case 203:
+    case 204:
+    case 300:
+    case 301:
+    case 308:
+    case 404:
+    case 405:
+    case 410:
+    case 414:
+    case 501:
         return true;
     default:
         return false;

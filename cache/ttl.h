@@ -49,7 +49,7 @@ typedef struct st_cache_ttl_in_t {
     int64_t expires;
     bool has_date;
     int64_t date;
-    int64_t age; /* the Age header, -1 when absent or invalid */
+    int64_t age;        /* the Age header, -1 when absent or invalid */
     bool has_validator; /* ETag or Last-Modified */
     bool has_set_cookie;
     bool vary_star;
@@ -59,10 +59,10 @@ typedef struct st_cache_ttl_in_t {
 
 typedef struct st_cache_ttl_out_t {
     bool store;
-    const char *why; /* when !store: a short reason for logs and Cache-Status detail ("no-store", ...) */
-    int64_t lifetime;    /* seconds of freshness from the response's generation, after clamping */
-    int64_t initial_age; /* corrected initial age at response_time */
-    unsigned flags;      /* CACHE_TTL_* */
+    const char *why;                /* when !store: a short reason for logs and Cache-Status detail ("no-store", ...) */
+    int64_t lifetime;               /* seconds of freshness from the response's generation, after clamping */
+    int64_t initial_age;            /* corrected initial age at response_time */
+    unsigned flags;                 /* CACHE_TTL_* */
     int64_t stale_while_revalidate; /* 0 when absent */
     int64_t stale_if_error;
 } cache_ttl_out_t;
@@ -71,8 +71,9 @@ typedef struct st_cache_ttl_out_t {
 void cache_ttl_cc_init(cache_cc_t *cc);
 /**
  * Adds the directives of one Cache-Control field line to `cc` (call once per line). Directive names are
- * case-insensitive; an invalid number leaves the directive absent; duplicate numeric directives keep
- * the smaller value, the conservative one.
+ * case-insensitive; an invalid max-age or s-maxage counts as 0 (stale: the conservative reading), an
+ * invalid stale-while-revalidate or stale-if-error as absent; duplicate numeric directives keep the
+ * smaller value, the conservative one.
  */
 void cache_ttl_parse_cc(cache_cc_t *cc, const char *value, size_t len);
 /**

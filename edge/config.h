@@ -48,9 +48,9 @@ typedef struct st_edge_conf_origin_t {
 } edge_conf_origin_t;
 
 typedef struct st_edge_conf_behavior_t {
-    char *path;          /* pattern: '*' any run of characters (crosses '/'), '?' exactly one; case-sensitive */
-    size_t origin_index; /* index into edge_conf_t.origins */
-    uint64_t min_ttl;    /* seconds, default 0 */
+    char *path;           /* pattern: '*' any run of characters (crosses '/'), '?' exactly one; case-sensitive */
+    size_t origin_index;  /* index into edge_conf_t.origins */
+    uint64_t min_ttl;     /* seconds, default 0 */
     uint64_t default_ttl; /* seconds, default 86400 (if not given, clamped into min..max): used when the origin gives no lifetime */
     uint64_t max_ttl;     /* seconds, default 31536000 */
     edge_conf_qs_t query_string; /* default EDGE_CONF_QS_ALL */
@@ -61,16 +61,16 @@ typedef struct st_edge_conf_behavior_t {
 typedef struct st_edge_conf_error_page_t {
     int *statuses; /* origin statuses (400..599) this entry applies to */
     size_t num_statuses;
-    unsigned failures;    /* EDGE_CONF_FAIL_* bits, from the names connect_error, timeout, reset */
-    char *page;           /* the file name as written */
-    char *body;           /* the page's content, loaded at parse time (a built-in page or a file) */
+    unsigned failures; /* EDGE_CONF_FAIL_* bits, from the names connect_error, timeout, reset */
+    char *page;        /* the file name as written */
+    char *body;        /* the page's content, loaded at parse time (a built-in page or a file) */
     size_t body_len;
-    int response_code;    /* status sent to the client; 0 = the origin's status (502 / 504 for failures) */
+    int response_code;              /* status sent to the client; 0 = the origin's status (502 / 504 for failures) */
     uint64_t error_caching_min_ttl; /* seconds, default 10 */
 } edge_conf_error_page_t;
 
 typedef struct st_edge_conf_t {
-    char *source; /* the file name, or "<embedded>" */
+    char *source;                /* the file name, or "<embedded>" */
     edge_conf_listen_t *listens; /* default: one cleartext listener on 127.0.0.1:8080 */
     size_t num_listens;
     unsigned threads; /* default 0 = one per core */

@@ -19,7 +19,7 @@ void edge_log(edge_log_level_t level, const char *fmt, ...) __attribute__((forma
 #define edge_log_info(...) edge_log(EDGE_LOG_INFO, __VA_ARGS__)
 #define edge_log_debug(...)                                                                                                        \
     do {                                                                                                                           \
-        if (edge_log_level >= EDGE_LOG_DEBUG)                                                                                     \
+        if (edge_log_level >= EDGE_LOG_DEBUG)                                                                                      \
             edge_log(EDGE_LOG_DEBUG, __VA_ARGS__);                                                                                 \
     } while (0)
 

@@ -35,12 +35,9 @@ static int load(edge_conf_t *conf, const char *file, char *err)
 
 static int cmd(int argc, char **argv, bool serve)
 {
-    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
-                                             {"listen", required_argument, NULL, 'l'},
-                                             {"origin", required_argument, NULL, 'o'},
-                                             {"cache-dir", required_argument, NULL, 'd'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'}, {"listen", required_argument, NULL, 'l'},
+                                             {"origin", required_argument, NULL, 'o'}, {"cache-dir", required_argument, NULL, 'd'},
+                                             {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     const char *file = NULL, *listen = NULL, *origin = NULL, *cache_dir = NULL;
     char err[EDGE_CONF_ERRLEN];
     edge_conf_t conf;

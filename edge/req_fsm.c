@@ -81,28 +81,50 @@ const char *edge_req_state_name(edge_req_state_t state)
 static const char *reason_of(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 203: return "Non-Authoritative Information";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 300: return "Multiple Choices";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 410: return "Gone";
-    case 414: return "URI Too Long";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return status < 300 ? "OK" : status < 400 ? "Redirect" : status < 500 ? "Client Error" : "Server Error";
+    case 200:
+        return "OK";
+    case 203:
+        return "Non-Authoritative Information";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 300:
+        return "Multiple Choices";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 410:
+        return "Gone";
+    case 414:
+        return "URI Too Long";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return status < 300 ? "OK" : status < 400 ? "Redirect" : status < 500 ? "Client Error" : "Server Error";
     }
 }
 
@@ -131,8 +153,7 @@ static void add_cache_headers(edge_req_t *er, int64_t age, const char *x_cache, 
     h2o_iovec_t a = fmt(&req->pool, "%lld", (long long)(age > 0 ? age : 0));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_AGE, NULL, a.base, a.len);
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-cache"), 0, NULL, x_cache, strlen(x_cache));
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("cache-status"), 0, NULL, cache_status.base,
-                          cache_status.len);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("cache-status"), 0, NULL, cache_status.base, cache_status.len);
 }
 
 /* Adds one stored or forwarded header to the response; Date and Age are the server's own. */
@@ -194,7 +215,8 @@ static bool client_not_modified(edge_req_t *er, const cache_record_t *rec)
     if ((i = h2o_find_header(&req->headers, H2O_TOKEN_IF_MODIFIED_SINCE, -1)) != -1) {
         h2o_iovec_t lm = record_header(rec, H2O_STRLIT("last-modified"));
         int64_t ims, mtime;
-        return lm.base != NULL && cache_ttl_parse_date(req->headers.entries[i].value.base, req->headers.entries[i].value.len, &ims) &&
+        return lm.base != NULL &&
+               cache_ttl_parse_date(req->headers.entries[i].value.base, req->headers.entries[i].value.len, &ims) &&
                cache_ttl_parse_date(lm.base, lm.len, &mtime) && mtime <= ims;
     }
     return false;
@@ -331,9 +353,18 @@ static void origin_request_headers(edge_req_t *er, bool cacheable, h2o_headers_t
     static const char *const drop_always[] = {"host", "content-length", "expect", "x-forwarded-for", "x-forwarded-proto", NULL};
     /* a fetch that fills the cache asks for the whole, unconditional object; the client's conditions are
      * answered from the stored copy */
-    static const char *const drop_cacheable[] = {"host",     "content-length",      "expect",   "x-forwarded-for",
-                                                 "x-forwarded-proto", "if-none-match", "if-modified-since", "if-match",
-                                                 "if-unmodified-since", "if-range", "range", NULL};
+    static const char *const drop_cacheable[] = {"host",
+                                                 "content-length",
+                                                 "expect",
+                                                 "x-forwarded-for",
+                                                 "x-forwarded-proto",
+                                                 "if-none-match",
+                                                 "if-modified-since",
+                                                 "if-match",
+                                                 "if-unmodified-since",
+                                                 "if-range",
+                                                 "range",
+                                                 NULL};
     h2o_req_t *req = er->req;
     h2o_mem_pool_t *pool = &req->pool;
 
@@ -348,9 +379,9 @@ static void origin_request_headers(edge_req_t *er, bool cacheable, h2o_headers_t
     else if (sslen != 0 && ss.ss_family == AF_INET6)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof(addr));
     ssize_t xff = h2o_find_header(&req->headers, H2O_TOKEN_X_FORWARDED_FOR, -1);
-    h2o_iovec_t v = xff != -1 ? fmt(pool, "%.*s, %s", (int)req->headers.entries[xff].value.len, req->headers.entries[xff].value.base,
-                                    addr)
-                              : h2o_strdup(pool, addr, SIZE_MAX);
+    h2o_iovec_t v =
+        xff != -1 ? fmt(pool, "%.*s, %s", (int)req->headers.entries[xff].value.len, req->headers.entries[xff].value.base, addr)
+                  : h2o_strdup(pool, addr, SIZE_MAX);
     h2o_add_header(pool, out, H2O_TOKEN_X_FORWARDED_FOR, NULL, v.base, v.len);
     const char *proto = req->scheme == &H2O_URL_SCHEME_HTTPS ? "https" : "http";
     h2o_add_header_by_str(pool, out, H2O_STRLIT("x-forwarded-proto"), 0, NULL, proto, strlen(proto));
@@ -455,8 +486,9 @@ static step_result_t step_RECV(edge_req_t *er)
     ++er->thread->counters.requests;
     er->is_head = method_is(req, H2O_STRLIT("HEAD"));
     er->behavior = edge_config_match(conf, req->path_normalized.base, req->path_normalized.len);
-    h2o_iovec_t query = req->query_at != SIZE_MAX ? h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1)
-                                                  : h2o_iovec_init(NULL, 0);
+    h2o_iovec_t query = req->query_at != SIZE_MAX
+                            ? h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1)
+                            : h2o_iovec_init(NULL, 0);
     er->key = cache_key_build(&req->pool, req->path_normalized, query, er->behavior);
     cache_key_hash(er->key, &er->hash);
 

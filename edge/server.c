@@ -93,7 +93,7 @@ static SSL_CTX *make_ssl_ctx(const edge_conf_listen_t *l, char *err, size_t errl
         goto Fail;
     h2o_ssl_register_alpn_protocols(ctx, h2o_http2_alpn_protocols);
     return ctx;
-Fail: {
+Fail : {
     char buf[256];
     ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
     snprintf(err, errlen, "TLS for %s:%u (%s, %s): %s", l->address, l->port, l->tls_certificate, l->tls_key, buf);

@@ -36,10 +36,10 @@ typedef struct st_fetch_t {
     cache_record_t stale;
     bool has_stale;
     h2o_linklist_t subs;
-    h2o_timeout_entry_t defer;  /* on the loop's zero timeout: start, or the next file read */
+    h2o_timeout_entry_t defer; /* on the loop's zero timeout: start, or the next file read */
     h2o_timeout_entry_t connect_timer;
-    unsigned attempts;          /* connection attempts made */
-    bool retried_reset;         /* one retry after a reset before any response byte */
+    unsigned attempts;  /* connection attempts made */
+    bool retried_reset; /* one retry after a reset before any response byte */
     h2o_http1client_t *client;
     h2o_iovec_t reqbufs[2];
     bool in_client_cb;
@@ -173,8 +173,8 @@ static void append_body(fetch_t *f, const void *src, size_t len)
 void origin_fetch_filter_headers(h2o_mem_pool_t *pool, h2o_headers_t *dst, const h2o_header_t *src, size_t num,
                                  const char *const *also_drop)
 {
-    static const char *const hop_by_hop[] = {"connection", "keep-alive", "proxy-connection", "te", "trailer",
-                                             "transfer-encoding", "upgrade", NULL};
+    static const char *const hop_by_hop[] = {"connection", "keep-alive",        "proxy-connection", "te",
+                                             "trailer",    "transfer-encoding", "upgrade",          NULL};
     const h2o_iovec_t *connection = NULL;
 
     for (size_t i = 0; i != num; ++i)
@@ -478,8 +478,8 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
     }
     f->in_client_cb = false;
     /* the body is not needed when an error page or a 304 stands in for it, or nobody wants it */
-    bool cancel = f->cancel_requested || o->error_page != NULL || o->not_modified ||
-                  (h2o_linklist_is_empty(&f->subs) && !o->stored);
+    bool cancel =
+        f->cancel_requested || o->error_page != NULL || o->not_modified || (h2o_linklist_is_empty(&f->subs) && !o->stored);
     release(f);
     if (errstr == h2o_http1client_error_is_eos)
         return NULL;
@@ -566,8 +566,8 @@ static int on_body(h2o_http1client_t *client, const char *errstr)
 
 /* --- connecting ---------------------------------------------------------------------------------- */
 
-static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char *errstr, h2o_iovec_t **reqbufs,
-                                          size_t *reqbufcnt, int *method_is_head)
+static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char *errstr, h2o_iovec_t **reqbufs, size_t *reqbufcnt,
+                                          int *method_is_head)
 {
     fetch_t *f = client->data;
 

@@ -54,12 +54,12 @@ typedef struct st_origin_fetch_args_t {
     h2o_timeout_t *zero_timeout; /* the loop's zero timeout: work deferred to the next loop turn */
     origin_http_t *http;         /* exactly one of http and file */
     origin_file_root_t *file;
-    h2o_iovec_t method;                /* as sent to the origin */
-    h2o_iovec_t path;                  /* path and query as sent */
-    h2o_iovec_t host;                  /* the Host header; {NULL, 0} for the server's own authority */
-    const h2o_header_t *headers;       /* request headers to forward; copied */
+    h2o_iovec_t method;          /* as sent to the origin */
+    h2o_iovec_t path;            /* path and query as sent */
+    h2o_iovec_t host;            /* the Host header; {NULL, 0} for the server's own authority */
+    const h2o_header_t *headers; /* request headers to forward; copied */
     size_t num_headers;
-    h2o_iovec_t body;                  /* request body; copied */
+    h2o_iovec_t body;                    /* request body; copied */
     const h2o_headers_t *client_headers; /* the client's request headers, for Vary; copied */
     /* storage: store == NULL means the response is never stored */
     cache_store_t *store;
@@ -76,18 +76,18 @@ typedef struct st_origin_fetch_t {
     /* the response, valid from on_head when failure == 0 */
     int status;
     h2o_iovec_t reason;
-    h2o_headers_t headers;  /* to forward: hop-by-hop, Content-Length and Age removed */
-    int64_t content_length; /* -1 when the origin did not say */
-    int64_t initial_age;    /* corrected initial age of the response (RFC 9111 §4.2.3) */
-    unsigned failure;       /* EDGE_CONF_FAIL_* when the fetch failed before the head */
-    const char *errstr;     /* what failed, for logs and Cache-Status detail */
-    bool stored;            /* the response is being stored */
-    cache_ttl_out_t ttl;    /* the storage decision, when the head is in */
-    bool not_modified;      /* a revalidation answered 304: `record` is the refreshed stored object */
-    cache_record_t record;  /* when not_modified */
+    h2o_headers_t headers;                    /* to forward: hop-by-hop, Content-Length and Age removed */
+    int64_t content_length;                   /* -1 when the origin did not say */
+    int64_t initial_age;                      /* corrected initial age of the response (RFC 9111 §4.2.3) */
+    unsigned failure;                         /* EDGE_CONF_FAIL_* when the fetch failed before the head */
+    const char *errstr;                       /* what failed, for logs and Cache-Status detail */
+    bool stored;                              /* the response is being stored */
+    cache_ttl_out_t ttl;                      /* the storage decision, when the head is in */
+    bool not_modified;                        /* a revalidation answered 304: `record` is the refreshed stored object */
+    cache_record_t record;                    /* when not_modified */
     const edge_conf_error_page_t *error_page; /* the response matched error_pages: send this page */
-    uint64_t received;      /* body bytes received so far */
-    h2o_mem_pool_t pool;    /* everything above lives here */
+    uint64_t received;                        /* body bytes received so far */
+    h2o_mem_pool_t pool;                      /* everything above lives here */
 } origin_fetch_t;
 
 /** Starts a fetch; nothing happens before the next loop turn, so subscribers can be added first. */

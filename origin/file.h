@@ -17,7 +17,7 @@
 typedef struct st_origin_file_root_t origin_file_root_t;
 
 typedef struct st_origin_file_res_t {
-    int status; /* 200; 404 (absent or refused); 405 (not GET or HEAD); 500 (out of descriptors, memory, I/O error) */
+    int status;               /* 200; 404 (absent or refused); 405 (not GET or HEAD); 500 (out of descriptors, memory, I/O error) */
     int fd;                   /* status 200: an open descriptor the caller owns and must close; else -1 */
     uint64_t size;            /* status 200: the file's size */
     time_t mtime;             /* status 200: the Last-Modified time */

@@ -23,8 +23,7 @@ int origin_http_init(origin_http_t *o, h2o_loop_t *loop, h2o_multithread_receive
     o->servers = h2o_mem_alloc(sizeof(*o->servers) * (conf->num_servers != 0 ? conf->num_servers : 1));
     for (size_t i = 0; i != conf->num_servers; ++i) {
         h2o_url_t url;
-        if (strncmp(conf->servers[i], "http://", 7) != 0 ||
-            h2o_url_parse(conf->servers[i], strlen(conf->servers[i]), &url) != 0) {
+        if (strncmp(conf->servers[i], "http://", 7) != 0 || h2o_url_parse(conf->servers[i], strlen(conf->servers[i]), &url) != 0) {
             origin_http_dispose(o);
             return -1;
         }

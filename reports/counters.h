@@ -20,7 +20,7 @@
     X(errors, "responses that were an error page or a synthetic error")                                                            \
     X(bad_requests, "requests refused as malformed")                                                                               \
     X(origin_requests, "requests sent to origins")                                                                                 \
-    X(origin_failures, "origin exchanges that failed (connect, timeout, reset, truncated body)")                                    \
+    X(origin_failures, "origin exchanges that failed (connect, timeout, reset, truncated body)")                                   \
     X(stored_objects, "responses queued for storage")                                                                              \
     X(corrupt_records, "stored records found corrupt, treated as misses and replaced")                                             \
     X(body_bytes_sent, "response body bytes sent to clients")

@@ -178,6 +178,24 @@ START_TEST(test_list_value_does_not_count_as_name)
 }
 END_TEST
 
+/*
+ * A query parameter whose name holds a NUL ("a\0xyz") is not the listed "a": names are compared as byte
+ * strings of their own lengths (an earlier strncmp-based search counted it as listed and read past the
+ * listed name). The listed name is padded with NULs so a wrong answer shows in every build, not only
+ * under ASan.
+ */
+START_TEST(test_list_name_with_nul_byte)
+{
+    static char padded[8] = "a"; /* "a" followed by seven NULs */
+    const char *names[] = {padded};
+    edge_conf_behavior_t b = behavior(EDGE_CONF_QS_LIST, names, 1);
+    static const char query[] = "a\0xyz=1";
+    h2o_iovec_t key = cache_key_build(&pool, h2o_iovec_init(H2O_STRLIT("/p")), h2o_iovec_init(query, sizeof(query) - 1), &b);
+    ck_assert_msg(h2o_memis(key.base, key.len, H2O_STRLIT("/p")),
+                  "the parameter \"a\\0xyz\" was taken for the listed \"a\": key has %zu bytes", key.len);
+}
+END_TEST
+
 /* --- when nothing remains ------------------------------------------------------------------------- */
 
 START_TEST(test_no_question_mark_when_nothing_remains)
@@ -368,6 +386,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_list_prefix_names_do_not_match);
     tcase_add_test(tc, test_list_listed_prefix_of_query_name);
     tcase_add_test(tc, test_list_value_does_not_count_as_name);
+    tcase_add_test(tc, test_list_name_with_nul_byte);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("no_query");

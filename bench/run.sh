@@ -1,0 +1,800 @@
+#!/usr/bin/env bash
+# bench/run.sh: edgecache against nginx proxy_cache and Varnish, on this machine, over loopback only.
+#
+# Method
+#   - One nginx instance is the origin (its own prefix and config in a temp dir, never the system
+#     service). It serves generated objects with "Cache-Control: max-age=3600": /1k.bin, /256k.bin,
+#     /4m.bin, /z/0../z/N-1 (distinct 4 KB files for the Zipf mix), /u/K (any K: the same 1 KB body
+#     under a million names), /cold/... (1 KB, a unique query per request) and /herd/... (256 KB sent at
+#     1 MB/s, so the origin takes ~0.25 s and concurrent clients overlap). Its access log has one line
+#     per request: the origin's request count.
+#   - Three proxies in front of it, each on its own 127.0.0.1 port: nginx proxy_cache (worker_processes
+#     = edgecache threads, sendfile, keepalive to the origin, proxy_cache_lock), Varnish (malloc storage)
+#     and edgecache (threads = one per core unless --threads). nginx and edgecache also get a TLS
+#     listener (self-signed ECDSA certificate, HTTP/1.1 and HTTP/2 via ALPN). Varnish has no TLS: n/a.
+#   - Warm-up: every hit object is requested through every proxy, then a second pass must add 0 origin
+#     requests. Before and after every run the origin's request count is read: a hit workload must add
+#     nothing ("origin" column).
+#   - Rounds: each round runs every workload against every proxy, the proxy order rotated per round.
+#     Each cell is the median over the rounds (each metric separately). Load comes from wrk (HTTP/1.1,
+#     cleartext and TLS) and h2load (HTTP/2 over TLS) on the same machine, so the proxies and the
+#     clients share the cores: req/s is bounded by the client as well, and "req/CPU-s" (requests per
+#     CPU-second of the proxy's own processes, utime+stime from /proc/PID/stat of the process and its
+#     descendants, read around each run) is the figure that compares the proxies' own cost.
+#   - Full mode also fills 1,000,000 objects through each proxy (wrk with a counter script, bounded by
+#     --fill-max seconds per proxy) and then measures uniform 1 KB hits over them, to compare with the
+#     same workload over 10,000 objects. Last, the RSS of each proxy holding 10,000 idle keep-alive
+#     connections (python3 client).
+#   - Output: a Markdown table on stdout, also written to bench/results/latest.md with the machine.
+#     Progress goes to stderr. Exit 1 when a proxy did not answer (a run with no requests or with
+#     non-2xx answers) or a hit workload reached the origin; timings are never asserted.
+#
+# Usage: bench/run.sh [--quick] [--rounds N] [--duration S] [--threads N] [--edgecache PATH]
+#                     [--port BASE] [--fill-max S] [--no-tls] [--no-rss] [--keep]
+set -euo pipefail
+
+# ---------------------------------------------------------------------------------------- options
+top=$(cd "$(dirname "$0")/.." && pwd)
+quick=0 rounds="" duration="" threads="" keep=0 do_tls=1 do_rss=1 fill_max=300
+edgecache=${EDGECACHE:-} base_port=${BENCH_PORT:-18400}
+usage() { sed -n '/^# Usage:/,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+    case $1 in
+    --quick) quick=1 ;;
+    --rounds) rounds=$2; shift ;;
+    --duration) duration=$2; shift ;;
+    --threads) threads=$2; shift ;;
+    --edgecache) edgecache=$2; shift ;;
+    --port) base_port=$2; shift ;;
+    --fill-max) fill_max=$2; shift ;;
+    --no-tls) do_tls=0 ;;
+    --no-rss) do_rss=0 ;;
+    --keep) keep=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+    esac
+    shift
+done
+is_uint() { case $1 in '' | *[!0-9]*) return 1 ;; esac; }
+if [ $quick = 1 ]; then
+    : "${rounds:=1}" "${duration:=1}"
+    n_zipf=200 n_small=200 n_big=2000 n_idle=1000 varnish_mem=256m zone=16m
+else
+    : "${rounds:=3}" "${duration:=5}"
+    n_zipf=10000 n_small=10000 n_big=1000000 n_idle=10000 varnish_mem=4g zone=256m
+fi
+: "${threads:=$(nproc)}"
+for v in rounds duration threads base_port fill_max; do
+    is_uint "${!v}" && [ "${!v}" -gt 0 ] || { echo "run.sh: --${v//_/-} needs a positive integer" >&2; exit 2; }
+done
+
+wrk_threads=2 conns=64         # wrk -t/-c for the throughput runs
+lat_conns=20 lat_delay_ms=10   # the paced latency run: 20 connections x one request per 10 ms ~ 2,000 req/s
+h2_conns=16 h2_streams=4       # h2load -c/-m
+herd_clients=500
+proxies=(nginx varnish edgecache)
+
+log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# ------------------------------------------------------------------------------------------ set-up
+install_missing() {
+    local p missing=()
+    for p in nginx varnish wrk nghttp2-client python3 openssl curl; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return
+    [ "$(id -u)" = 0 ] || die "missing packages (${missing[*]}); run as root to install them"
+    log "installing ${missing[*]}"
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+}
+install_missing
+export PATH=$PATH:/usr/sbin:/sbin
+if [ -z "$edgecache" ]; then
+    edgecache=$top/build/edgecache
+    [ -x "$edgecache" ] || { log "building edgecache"; sh "$top/tools/build.sh" build >/dev/null; }
+fi
+[ -x "$edgecache" ] || die "no edgecache binary at $edgecache"
+hard=$(ulimit -Hn)
+[ "$hard" = unlimited ] && hard=65536
+ulimit -n "$hard"
+[ "$hard" -ge $((n_idle + 200)) ] || { log "ulimit -n is $hard: idle connections cut to $((hard - 200))"; n_idle=$((hard - 200)); }
+
+tmp=$(mktemp -d /tmp/edgecache-bench.XXXXXX)
+chmod 755 "$tmp" # nginx workers (www-data) and varnishd (vcache) must reach their files
+pids=()          # every long-lived process started here
+cleanup() {
+    local pid all=()
+    trap - EXIT INT TERM
+    set +e
+    for pid in "${pids[@]}"; do all+=($(tree_pids "$pid")); done
+    [ ${#all[@]} -gt 0 ] && kill -TERM "${all[@]}" 2>/dev/null
+    for _ in $(seq 50); do
+        kill -0 "${all[@]}" 2>/dev/null || break
+        sleep 0.2
+    done
+    [ ${#all[@]} -gt 0 ] && kill -KILL "${all[@]}" 2>/dev/null
+    wait 2>/dev/null
+    if [ $keep = 1 ]; then log "kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# PID and all its descendants, one per line.
+tree_pids() {
+    ps -e -o pid= -o ppid= | awk -v root="$1" '
+        { kids[$2] = kids[$2] " " $1 }
+        END { q[1] = root; n = 1
+              for (i = 1; i <= n; i++) { print q[i]; m = split(kids[q[i]], k, " "); for (j = 1; j <= m; j++) q[++n] = k[j] } }'
+}
+# "pid:ticks" for each process of the tree (utime+stime include all of its threads).
+cpu_snap() {
+    local p out=""
+    for p in $(tree_pids "$1"); do
+        [ -r "/proc/$p/stat" ] && out="$out $p:$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }')"
+    done
+    echo "$out"
+}
+# CPU seconds between two snapshots; a process that appeared counts from 0.
+cpu_secs() {
+    awk -v a="$1" -v b="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+        n = split(a, x, " "); for (i = 1; i <= n; i++) { split(x[i], f, ":"); t[f[1]] = f[2] }
+        n = split(b, x, " "); s = 0; for (i = 1; i <= n; i++) { split(x[i], f, ":"); s += f[2] - t[f[1]] }
+        printf "%.2f", s / hz }'
+}
+rss_kb() { local p s=0; for p in $(tree_pids "$1"); do s=$((s + $(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0))); done; echo $s; }
+
+port_free() { ! ss -Htln "sport = :$1" | grep -q .; }
+pick_ports() {
+    local try p ok
+    for try in $(seq 0 20); do
+        ok=1
+        for p in $(seq $((base_port + try * 10)) $((base_port + try * 10 + 6))); do port_free "$p" || ok=0; done
+        if [ $ok = 1 ]; then base_port=$((base_port + try * 10)); return; fi
+    done
+    die "no 7 free consecutive ports from $base_port"
+}
+pick_ports
+p_origin=$base_port
+declare -A port=([nginx]=$((base_port + 1)) [varnish]=$((base_port + 2)) [edgecache]=$((base_port + 3)))
+declare -A tls_port=([nginx]=$((base_port + 4)) [edgecache]=$((base_port + 5)))
+p_varnish_admin=$((base_port + 6))
+declare -A pid_of=()
+
+start() { # NAME CMD...: runs CMD in the background, its output in $tmp/logs/NAME.log
+    local name=$1
+    shift
+    "$@" >"$tmp/logs/$name.log" 2>&1 &
+    pids+=($!)
+    pid_of[$name]=$!
+}
+wait_http() { # NAME URL: up to 15 s for a 200
+    local i
+    for i in $(seq 75); do
+        curl -skf -o /dev/null --max-time 2 "$2" && return 0
+        kill -0 "${pid_of[$1]}" 2>/dev/null || { tail -n 20 "$tmp/logs/$1.log" >&2; die "$1 exited"; }
+        sleep 0.2
+    done
+    tail -n 20 "$tmp/logs/$1.log" >&2
+    die "$1 does not answer $2"
+}
+
+# ------------------------------------------------------------------------------------- the origin
+mkdir -p "$tmp"/{www/z,logs,ngx-origin,ngx-proxy/cache,varnish,edgecache-cache,lua}
+head -c 1024 /dev/urandom >"$tmp/www/1k.bin"
+head -c $((256 * 1024)) /dev/urandom >"$tmp/www/256k.bin"
+head -c $((4 * 1024 * 1024)) /dev/urandom >"$tmp/www/4m.bin"
+python3 - "$tmp/www/z" "$n_zipf" <<'EOF'
+import os, sys
+for i in range(int(sys.argv[2])):
+    with open(os.path.join(sys.argv[1], str(i)), "wb") as f:
+        f.write(os.urandom(4096))
+EOF
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+origin_log=$tmp/logs/origin-access.log
+: >"$origin_log"
+nginx_user=""
+[ "$(id -u)" = 0 ] && nginx_user="user www-data;" && chown -R www-data "$tmp/ngx-proxy/cache"
+
+cat >"$tmp/ngx-origin/nginx.conf" <<EOF
+$nginx_user
+daemon off;
+worker_processes 1;
+pid $tmp/ngx-origin/nginx.pid;
+error_log $tmp/logs/origin-error.log warn;
+events { worker_connections 8192; }
+http {
+    log_format tiny '\$request_uri';
+    access_log $origin_log tiny;
+    client_body_temp_path $tmp/ngx-origin/body; proxy_temp_path $tmp/ngx-origin/proxy;
+    fastcgi_temp_path $tmp/ngx-origin/fcgi; uwsgi_temp_path $tmp/ngx-origin/uwsgi; scgi_temp_path $tmp/ngx-origin/scgi;
+    default_type application/octet-stream;
+    sendfile on;
+    keepalive_requests 1000000;
+    open_file_cache max=20000;
+    server {
+        listen 127.0.0.1:$p_origin;
+        root $tmp/www;
+        add_header Cache-Control "max-age=3600";
+        location /u/ { rewrite ^ /1k.bin break; }
+        location /cold/ { rewrite ^ /1k.bin break; }
+        location /herd/ { limit_rate 1m; rewrite ^ /256k.bin break; }
+    }
+}
+EOF
+start origin nginx -p "$tmp/ngx-origin" -c "$tmp/ngx-origin/nginx.conf" -e "$tmp/logs/origin-error.log"
+wait_http origin "http://127.0.0.1:$p_origin/1k.bin"
+origin_count() { wc -l <"$origin_log"; }
+
+# ------------------------------------------------------------------------------------ the proxies
+tls_nginx="" tls_edge=""
+if [ $do_tls = 1 ]; then
+    tls_nginx="listen 127.0.0.1:${tls_port[nginx]} ssl http2;
+        ssl_certificate $tmp/cert.pem; ssl_certificate_key $tmp/key.pem;
+        ssl_session_cache shared:SSL:10m;"
+    tls_edge="  - {address: 127.0.0.1, port: ${tls_port[edgecache]}, tls: {certificate: $tmp/cert.pem, key: $tmp/key.pem}}"
+fi
+cat >"$tmp/ngx-proxy/nginx.conf" <<EOF
+$nginx_user
+daemon off;
+worker_processes $threads;
+worker_rlimit_nofile $hard;
+pid $tmp/ngx-proxy/nginx.pid;
+error_log $tmp/logs/nginx-error.log warn;
+events { worker_connections $((hard / 2)); }
+http {
+    access_log off;
+    client_body_temp_path $tmp/ngx-proxy/body; proxy_temp_path $tmp/ngx-proxy/proxy;
+    fastcgi_temp_path $tmp/ngx-proxy/fcgi; uwsgi_temp_path $tmp/ngx-proxy/uwsgi; scgi_temp_path $tmp/ngx-proxy/scgi;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    proxy_cache_path $tmp/ngx-proxy/cache levels=1:2 keys_zone=bench:$zone max_size=50g inactive=1d use_temp_path=off;
+    upstream origin { server 127.0.0.1:$p_origin; keepalive 64; }
+    server {
+        listen 127.0.0.1:${port[nginx]};
+        $tls_nginx
+        location / {
+            proxy_pass http://origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_cache bench;
+            proxy_cache_key \$request_uri;
+            proxy_cache_lock on;
+            add_header X-Cache \$upstream_cache_status;
+        }
+    }
+}
+EOF
+cat >"$tmp/edgecache.yaml" <<EOF
+listen:
+  - {address: 127.0.0.1, port: ${port[edgecache]}}
+$tls_edge
+threads: $threads
+cache: {path: $tmp/edgecache-cache, max_size: 16G}
+origin: http://127.0.0.1:$p_origin
+EOF
+"$edgecache" check -c "$tmp/edgecache.yaml" >/dev/null || die "edgecache refuses $tmp/edgecache.yaml"
+
+start nginx nginx -p "$tmp/ngx-proxy" -c "$tmp/ngx-proxy/nginx.conf" -e "$tmp/logs/nginx-error.log"
+start varnish varnishd -F -a "127.0.0.1:${port[varnish]}" -b "127.0.0.1:$p_origin" -s "malloc,$varnish_mem" \
+    -n "$tmp/varnish" -T "127.0.0.1:$p_varnish_admin"
+start edgecache "$edgecache" serve -c "$tmp/edgecache.yaml"
+for p in "${proxies[@]}"; do wait_http "$p" "http://127.0.0.1:${port[$p]}/1k.bin"; done
+if [ $do_tls = 1 ]; then
+    for p in nginx edgecache; do wait_http "$p" "https://127.0.0.1:${tls_port[$p]}/1k.bin"; done
+fi
+log "origin :$p_origin, nginx :${port[nginx]}, varnish :${port[varnish]}, edgecache :${port[edgecache]}" \
+    "(TLS: nginx :${tls_port[nginx]}, edgecache :${tls_port[edgecache]}); $threads threads; temp $tmp"
+
+# ------------------------------------------------------------------------------------ wrk scripts
+cat >"$tmp/lua/done.lua" <<'EOF'
+function done(summary, latency, requests)
+    local e = summary.errors
+    io.write(string.format("BENCH requests=%.0f duration_us=%.0f bytes=%.0f p50_us=%.0f p99_us=%.0f sockerr=%.0f status=%.0f\n",
+        summary.requests, summary.duration, summary.bytes, latency:percentile(50), latency:percentile(99),
+        e.connect + e.read + e.write + e.timeout, e.status))
+end
+EOF
+# Each thread gets an id (for seeds and unique keys).
+cat >"$tmp/lua/ids.lua" <<'EOF'
+local nthreads = 0
+function setup(thread)
+    nthreads = nthreads + 1
+    thread:set("id", nthreads)
+end
+EOF
+cat "$tmp/lua/done.lua" >"$tmp/lua/static.lua"
+{ # paced: args DELAY_MS
+    cat "$tmp/lua/done.lua"
+    echo 'function init(args) pause = tonumber(args[1]) end'
+    echo 'function delay() return pause end'
+} >"$tmp/lua/paced.lua"
+{ # Zipf over N keys PREFIX0..PREFIX(N-1), rank r -> key r-1; args PREFIX N S
+    cat "$tmp/lua/ids.lua" "$tmp/lua/done.lua"
+    cat <<'EOF'
+local cdf, reqs, n = {}, {}, 0
+function init(args)
+    local prefix, s = args[1], tonumber(args[3])
+    n = tonumber(args[2])
+    math.randomseed(7919 * id + os.time())
+    local sum = 0
+    for i = 1, n do sum = sum + 1 / i ^ s; cdf[i] = sum end
+    for i = 1, n do cdf[i] = cdf[i] / sum; reqs[i] = wrk.format("GET", prefix .. (i - 1)) end
+end
+function request()
+    local u, lo, hi = math.random(), 1, n
+    while lo < hi do
+        local mid = math.floor((lo + hi) / 2)
+        if cdf[mid] < u then lo = mid + 1 else hi = mid end
+    end
+    return reqs[lo]
+end
+EOF
+} >"$tmp/lua/zipf.lua"
+{ # uniform over N keys, built per request (the same client cost for 10k and 1M keys); args PREFIX N
+    cat "$tmp/lua/ids.lua" "$tmp/lua/done.lua"
+    cat <<'EOF'
+function init(args)
+    prefix, n = args[1], tonumber(args[2])
+    math.randomseed(104729 * id + os.time())
+end
+function request() return wrk.format("GET", prefix .. math.random(0, n - 1)) end
+EOF
+} >"$tmp/lua/uniform.lua"
+{ # a unique query per request; args PREFIX TAG
+    cat "$tmp/lua/ids.lua" "$tmp/lua/done.lua"
+    cat <<'EOF'
+local i = 0
+function init(args) prefix = args[1] .. args[2] .. "-" .. id .. "-" end
+function request()
+    i = i + 1
+    return wrk.format("GET", prefix .. i)
+end
+EOF
+} >"$tmp/lua/cold.lua"
+{ # fill: keys START..START+COUNT-1 split over the threads, each once; then the thread's first key again
+  # (a hit) until the script sees the origin's count reach COUNT and stops wrk. args PREFIX START COUNT THREADS
+    cat "$tmp/lua/ids.lua" "$tmp/lua/done.lua"
+    cat <<'EOF'
+function init(args)
+    local start, count, nt = tonumber(args[2]), tonumber(args[3]), tonumber(args[4])
+    local per = math.ceil(count / nt)
+    prefix = args[1]
+    lo = start + (id - 1) * per
+    hi = math.min(start + count, lo + per)
+    if lo >= hi then lo, hi = start, start end
+    nxt = lo
+end
+function request()
+    local k = lo
+    if nxt < hi then k = nxt; nxt = nxt + 1 end
+    return wrk.format("GET", prefix .. k)
+end
+EOF
+} >"$tmp/lua/fill.lua"
+
+# ----------------------------------------------------------------------------------------- runs
+results=$tmp/results.tsv
+: >"$results"
+# record PHASE WORKLOAD PROXY ROUND REQUESTS SECONDS BYTES P50_MS P99_MS CPU_S ORIGIN SOCKERR STATUSERR
+record() { local IFS=$'\t'; echo "$*" >>"$results"; }
+
+base_url() { # PROXY SCHEME
+    if [ "$2" = https ]; then echo "https://127.0.0.1:${tls_port[$1]}"; else echo "http://127.0.0.1:${port[$1]}"; fi
+}
+bench_kv() { sed -n 's/.*\b'"$2"'=\([0-9.-]*\).*/\1/p' "$1" | tail -n 1; }
+
+# run_wrk PHASE WORKLOAD PROXY ROUND SCHEME PATH LUA CONNS [LUA ARGS...]
+run_wrk() {
+    local phase=$1 wl=$2 proxy=$3 round=$4 scheme=$5 path=$6 lua=$7 c=$8
+    shift 8
+    local out=$tmp/logs/run.out o0 o1 c0 c1 t
+    o0=$(origin_count)
+    c0=$(cpu_snap "${pid_of[$proxy]}")
+    timeout -s INT $((duration + 20)) wrk -t$wrk_threads -c"$c" -d"${duration}s" --timeout 10s \
+        -s "$tmp/lua/$lua.lua" "$(base_url "$proxy" "$scheme")$path" -- "$@" >"$out" 2>&1 || true
+    c1=$(cpu_snap "${pid_of[$proxy]}")
+    o1=$(origin_count)
+    t=$(cpu_secs "$c0" "$c1")
+    if ! grep -q '^BENCH ' "$out"; then
+        log "  $wl $proxy: wrk failed: $(tr '\n' ' ' <"$out" | cut -c1-300)"
+        record "$phase" "$wl" "$proxy" "$round" 0 "$duration" 0 0 0 "$t" $((o1 - o0)) 1 0
+        return
+    fi
+    record "$phase" "$wl" "$proxy" "$round" "$(bench_kv "$out" requests)" \
+        "$(awk -v d="$(bench_kv "$out" duration_us)" 'BEGIN { print d / 1e6 }')" "$(bench_kv "$out" bytes)" \
+        "$(awk -v v="$(bench_kv "$out" p50_us)" 'BEGIN { print v / 1000 }')" \
+        "$(awk -v v="$(bench_kv "$out" p99_us)" 'BEGIN { print v / 1000 }')" \
+        "$t" $((o1 - o0)) "$(bench_kv "$out" sockerr)" "$(bench_kv "$out" status)"
+}
+
+# run_h2 PHASE WORKLOAD PROXY ROUND PATH: h2load over TLS (ALPN h2), p99 from its per-request log.
+run_h2() {
+    local phase=$1 wl=$2 proxy=$3 round=$4 path=$5
+    local out=$tmp/logs/run.out reqlog=$tmp/logs/h2.log o0 o1 c0 c1 t ok secs bytes failed
+    rm -f "$reqlog"
+    o0=$(origin_count)
+    c0=$(cpu_snap "${pid_of[$proxy]}")
+    timeout -s INT $((duration + 20)) h2load -t$wrk_threads -c$h2_conns -m$h2_streams -D "$duration" \
+        --log-file="$reqlog" "$(base_url "$proxy" https)$path" >"$out" 2>&1 || true
+    c1=$(cpu_snap "${pid_of[$proxy]}")
+    o1=$(origin_count)
+    t=$(cpu_secs "$c0" "$c1")
+    ok=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$out")
+    failed=$(sed -n 's/^requests: .* \([0-9]*\) failed, \([0-9]*\) errored, \([0-9]*\) timeout.*/\1 \2 \3/p' "$out" |
+        awk '{ print $1 + $2 + $3 }')
+    secs=$(sed -n 's/^finished in \([0-9.]*\)\(m\{0,1\}s\),.*/\1 \2/p' "$out" | awk '{ print $2 == "ms" ? $1 / 1000 : $1 }')
+    bytes=$(sed -n 's/^traffic: [^(]*(\([0-9]*\)) total.*/\1/p' "$out")
+    if [ -z "$ok" ] || [ -z "$secs" ] || [ ! -s "$reqlog" ]; then
+        log "  $wl $proxy: h2load failed: $(tr '\n' ' ' <"$out" | cut -c1-300)"
+        record "$phase" "$wl" "$proxy" "$round" 0 "$duration" 0 0 0 "$t" $((o1 - o0)) 1 0
+        return
+    fi
+    local pct
+    pct=$(awk -F'\t' '$2 == 200 { print $3 }' "$reqlog" | sort -n |
+        awk '{ v[NR] = $1 } END { if (NR) printf "%s %s", v[int(NR * 0.5 + 0.5)] / 1000, v[int(NR * 0.99 + 0.5)] / 1000; else print "0 0" }')
+    record "$phase" "$wl" "$proxy" "$round" "$ok" "$secs" "${bytes:-0}" ${pct% *} ${pct#* } "$t" $((o1 - o0)) \
+        "${failed:-0}" "$(awk -F'\t' '$2 != 200' "$reqlog" | wc -l)"
+}
+
+# Herd: many clients ask for one object nobody has fetched yet, all at once.
+cat >"$tmp/herd.py" <<'EOF'
+import selectors, socket, sys, time
+host, port, path, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+deadline = time.time() + 30
+socks = [socket.create_connection((host, port), timeout=10) for _ in range(n)]
+req = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n" % (path, host, port)).encode()
+for s in socks:
+    s.sendall(req)
+    s.setblocking(False)
+sel = selectors.DefaultSelector()
+bufs = {}
+for s in socks:
+    sel.register(s, selectors.EVENT_READ)
+    bufs[s] = bytearray()
+statuses = []
+while bufs and time.time() < deadline:
+    for key, _ in sel.select(timeout=1):
+        s = key.fileobj
+        try:
+            data = s.recv(262144)
+        except ConnectionError:
+            data = b""
+        if data:
+            bufs[s] += data
+            continue
+        sel.unregister(s)
+        s.close()
+        first = bytes(bufs.pop(s)[:64]).split(b" ")
+        statuses.append(first[1].decode() if len(first) > 1 and first[0].startswith(b"HTTP/") else "none")
+ok = statuses.count("200")
+print("HERD ok=%d other=%d unfinished=%d" % (ok, len(statuses) - ok, len(bufs)))
+EOF
+
+run_herd() { # PHASE PROXY ROUND
+    local proxy=$2 round=$3 o0 o1 out
+    o0=$(origin_count)
+    out=$(timeout 60 python3 "$tmp/herd.py" 127.0.0.1 "${port[$proxy]}" "/herd/$proxy-r$round-$RANDOM" $herd_clients 2>&1 || true)
+    sleep 0.5 # a late origin request would still be counted
+    o1=$(origin_count)
+    local ok=${out#*ok=}
+    ok=${ok%% *}
+    is_uint "$ok" || { log "  herd $proxy: $out"; ok=0; }
+    record "$1" herd "$proxy" "$round" "$ok" 0 0 0 0 0 $((o1 - o0)) 0 $((herd_clients - ok))
+}
+
+# fill PROXY PREFIX START COUNT LABEL: each key once through the proxy; bounded by --fill-max.
+fill() {
+    local proxy=$1 prefix=$2 start=$3 count=$4 label=$5 o0 n target wpid t0 last=0 now
+    o0=$(origin_count)
+    target=$((o0 + count))
+    t0=$(date +%s)
+    wrk -t$wrk_threads -c32 -d"${fill_max}s" --timeout 10s -s "$tmp/lua/fill.lua" \
+        "http://127.0.0.1:${port[$proxy]}$prefix" -- "$prefix" "$start" "$count" $wrk_threads >"$tmp/logs/fill.out" 2>&1 &
+    wpid=$!
+    pids+=($wpid)
+    while kill -0 $wpid 2>/dev/null; do
+        sleep 0.2
+        n=$(origin_count)
+        now=$(date +%s)
+        if [ "$n" -ge $target ]; then
+            sleep 0.5
+            kill -INT $wpid 2>/dev/null || true
+            break
+        fi
+        if [ $count -ge 100000 ] && [ $((now - last)) -ge 10 ]; then
+            last=$now
+            [ $now -gt $t0 ] && log "  fill $label via $proxy: $((n - o0)) / $count ($(((n - o0) / (now - t0))) objects/s)"
+        fi
+    done
+    wait $wpid 2>/dev/null || true
+    n=$(origin_count)
+    [ $count -ge 100000 ] && log "  fill $label via $proxy: $((n - o0)) / $count in $(($(date +%s) - t0)) s"
+    [ $((n - o0)) -ge $count ] || log "  fill $label via $proxy: only $((n - o0)) of $count objects reached the origin"
+}
+
+# check_pass PROXY PREFIX START COUNT: every key once more, sequentially (curl, keep-alive); prints origin requests.
+check_pass() {
+    local proxy=$1 prefix=$2 start=$3 count=$4 o0 cfg=$tmp/curl.cfg i
+    o0=$(origin_count)
+    for ((i = start; i < start + count; i++)); do
+        printf 'url = "http://127.0.0.1:%s%s%s"\noutput = /dev/null\n' "${port[$proxy]}" "$prefix" "$i"
+    done >"$cfg"
+    timeout 120 curl -s -K "$cfg" || true
+    echo $(($(origin_count) - o0))
+}
+
+# --------------------------------------------------------------------------------------- warm-up
+hot_paths=(/1k.bin /256k.bin /4m.bin)
+warm_total=0
+for p in "${proxies[@]}"; do
+    for path in "${hot_paths[@]}"; do curl -s -o /dev/null "http://127.0.0.1:${port[$p]}$path"; done
+    fill "$p" /z/ 0 $n_zipf "zipf set"
+    fill "$p" /u/ 0 $n_small "1 KB set"
+done
+sleep 1
+for p in "${proxies[@]}"; do
+    o0=$(origin_count)
+    for path in "${hot_paths[@]}"; do curl -s -o /dev/null "http://127.0.0.1:${port[$p]}$path"; done
+    if [ $do_tls = 1 ] && [ -n "${tls_port[$p]:-}" ]; then
+        for path in "${hot_paths[@]}"; do curl -sk -o /dev/null "https://127.0.0.1:${tls_port[$p]}$path"; done
+    fi
+    hot=$(($(origin_count) - o0))
+    z=$(check_pass "$p" /z/ 0 $n_zipf)
+    u=$(check_pass "$p" /u/ 0 $n_small)
+    log "warm-up check, second pass through $p: origin requests: hot objects $hot, zipf set $z, 1 KB set $u (want 0 0 0)"
+    record warmup check "$p" 0 0 0 0 0 0 0 $((hot + z + u)) 0 0
+done
+
+# ---------------------------------------------------------------------------------------- rounds
+# WORKLOAD:KIND; KIND hit = must not reach the origin. cold runs last in a round so that the stores
+# hold only the hit sets while the hit workloads run in round 1.
+workloads=(hot1k 256k 4m zipf small latency herd)
+[ $do_tls = 1 ] && workloads+=(tls1-1k tls1-4m tls2-1k tls2-4m)
+workloads+=(cold)
+run_one() { # PHASE WORKLOAD PROXY ROUND
+    local ph=$1 wl=$2 p=$3 r=$4
+    case $wl in
+    hot1k) run_wrk "$ph" "$wl" "$p" "$r" http /1k.bin static $conns ;;
+    256k) run_wrk "$ph" "$wl" "$p" "$r" http /256k.bin static $conns ;;
+    4m) run_wrk "$ph" "$wl" "$p" "$r" http /4m.bin static $conns ;;
+    zipf) run_wrk "$ph" "$wl" "$p" "$r" http /z/0 zipf $conns /z/ $n_zipf 0.99 ;;
+    small) run_wrk "$ph" "$wl" "$p" "$r" http /u/0 uniform $conns /u/ $n_small ;;
+    big) run_wrk "$ph" "$wl" "$p" "$r" http /u/0 uniform $conns /u/ $n_big ;;
+    latency) run_wrk "$ph" "$wl" "$p" "$r" http /1k.bin paced $lat_conns $lat_delay_ms ;;
+    cold) run_wrk "$ph" "$wl" "$p" "$r" http /cold/1k cold $conns "/cold/1k?k=" "$p-r$r" ;;
+    herd) run_herd "$ph" "$p" "$r" ;;
+    tls1-1k) run_wrk "$ph" "$wl" "$p" "$r" https /1k.bin static $conns ;;
+    tls1-4m) run_wrk "$ph" "$wl" "$p" "$r" https /4m.bin static $conns ;;
+    tls2-1k) run_h2 "$ph" "$wl" "$p" "$r" /1k.bin ;;
+    tls2-4m) run_h2 "$ph" "$wl" "$p" "$r" /4m.bin ;;
+    esac
+}
+rotated() { # ROUND: the proxies, rotated by ROUND
+    local i n=${#proxies[@]}
+    for ((i = 0; i < n; i++)); do echo "${proxies[$(((i + $1) % n))]}"; done
+}
+run_rounds() { # PHASE WORKLOAD...
+    local ph=$1 r wl p
+    shift
+    for ((r = 1; r <= rounds; r++)); do
+        log "$ph round $r/$rounds"
+        for wl in "$@"; do
+            for p in $(rotated $r); do
+                case $wl in tls*) [ -n "${tls_port[$p]:-}" ] || continue ;; esac
+                run_one "$ph" "$wl" "$p" "$r"
+            done
+        done
+    done
+}
+t_start=$(date +%s)
+run_rounds main "${workloads[@]}"
+
+# ------------------------------------------------------------------- 1M objects stored (vs 10,000)
+log "filling $n_big objects of 1 KB through each proxy (at most $fill_max s each)"
+for p in "${proxies[@]}"; do fill "$p" /u/ $n_small $((n_big - n_small)) "$n_big-object set"; done
+sleep 1
+run_rounds big big
+
+# ------------------------------------------------------------------- RSS with idle connections
+cat >"$tmp/idle.py" <<'EOF'
+import selectors, socket, sys, time
+host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+pids = sys.argv[4:]
+def rss():
+    total = 0
+    for p in pids:
+        try:
+            for line in open("/proc/%s/status" % p):
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+before = rss()
+req = ("GET /1k.bin HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (host, port)).encode()
+socks = []
+t0 = time.time()
+for _ in range(n):
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(req)
+    s.setblocking(False)
+    socks.append(s)
+sel = selectors.DefaultSelector()
+need = {}
+for s in socks:
+    sel.register(s, selectors.EVENT_READ)
+    need[s] = bytearray()
+answered = 0
+while need and time.time() < t0 + 60:
+    for key, _ in sel.select(timeout=1):
+        s = key.fileobj
+        try:
+            data = s.recv(65536)
+        except ConnectionError:
+            data = b""
+        b = need[s]
+        b += data
+        end = b.find(b"\r\n\r\n")
+        if not data or (end >= 0 and len(b) >= end + 4 + 1024):
+            sel.unregister(s)
+            del need[s]
+            answered += bool(data)
+time.sleep(1)
+after = rss()
+open_ = 0
+for s in socks:
+    try:
+        open_ += s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+    except BlockingIOError:
+        open_ += 1
+    except OSError:
+        pass
+print("IDLE answered=%d open=%d rss_before_kb=%d rss_after_kb=%d secs=%.1f" % (answered, open_, before, after, time.time() - t0))
+EOF
+if [ $do_rss = 1 ]; then
+    for p in "${proxies[@]}"; do
+        out=$(timeout 120 python3 "$tmp/idle.py" 127.0.0.1 "${port[$p]}" $n_idle $(tree_pids "${pid_of[$p]}") 2>&1 || true)
+        log "idle connections, $p: $out"
+        echo "$p $out" >>"$tmp/idle.txt"
+        sleep 1
+    done
+fi
+log "measurements took $(($(date +%s) - t_start)) s"
+
+# ---------------------------------------------------------------------------------------- report
+mkdir -p "$top/bench/results"
+BENCH_MODE=$([ $quick = 1 ] && echo quick || echo full) BENCH_ROUNDS=$rounds BENCH_DURATION=$duration \
+    BENCH_THREADS=$threads N_ZIPF=$n_zipf N_SMALL=$n_small N_BIG=$n_big N_IDLE=$n_idle \
+    BENCH_LOAD="wrk -t$wrk_threads -c$conns; latency: wrk -c$lat_conns, one request per ${lat_delay_ms} ms per connection; h2load -t$wrk_threads -c$h2_conns -m$h2_streams; herd: $herd_clients clients" \
+    BENCH_VERSIONS="$("$edgecache" --version 2>&1 | head -n 1); $(nginx -v 2>&1 | sed 's/.*: //'); $(varnishd -V 2>&1 | head -n 1 | sed 's/ revision.*//;s/(//'); $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }'); h2load $(h2load --version | awk '{ print $2 }')" \
+    BENCH_VARNISH_MEM=$varnish_mem \
+    python3 - "$results" "$tmp/idle.txt" "$top/bench/results/latest.md" <<'EOF'
+import os, platform, statistics, subprocess, sys, time
+from collections import defaultdict
+results, idle_path, out_path = sys.argv[1:4]
+E = os.environ
+n_zipf, n_small, n_big = (int(E[k]) for k in ("N_ZIPF", "N_SMALL", "N_BIG"))
+labels = {
+    "hot1k": ("1 KB hot hit", "hit"), "256k": ("256 KB hit", "hit"), "4m": ("4 MB hit", "hit"),
+    "zipf": ("Zipf(0.99) over %s × 4 KB" % f"{n_zipf:,}", "hit"),
+    "small": ("1 KB uniform over %s stored" % f"{n_small:,}", "hit"),
+    "big": ("1 KB uniform over %s stored" % f"{n_big:,}", "hit"),
+    "latency": ("1 KB hit, paced ~2k req/s (latency)", "hit"),
+    "cold": ("cold miss, unique query (1 KB)", "miss"),
+    "tls1-1k": ("TLS HTTP/1.1 1 KB hit", "hit"), "tls1-4m": ("TLS HTTP/1.1 4 MB hit", "hit"),
+    "tls2-1k": ("TLS HTTP/2 1 KB hit (h2load)", "hit"), "tls2-4m": ("TLS HTTP/2 4 MB hit (h2load)", "hit"),
+}
+order = ["hot1k", "256k", "4m", "zipf", "small", "big", "cold", "latency", "tls1-1k", "tls1-4m", "tls2-1k", "tls2-4m"]
+proxies = ["nginx", "varnish", "edgecache"]
+rows = defaultdict(list)
+herd = defaultdict(list)
+warm = {}
+for line in open(results):
+    f = line.rstrip("\n").split("\t")
+    phase, wl, proxy, rnd = f[:4]
+    req, secs, nbytes, p50, p99, cpu, origin, sockerr, staterr = (float(x) for x in f[4:13])
+    if phase == "warmup":
+        warm[proxy] = int(origin)
+    elif wl == "herd":
+        herd[proxy].append((int(origin), int(req), int(staterr)))
+    else:
+        rows[(wl, proxy)].append(dict(req=req, rps=req / secs if secs else 0, mbs=nbytes / secs / 1e6 if secs else 0,
+                                      p99=p99, cpu=cpu, rpc=req / cpu if cpu > 0 else 0, origin=int(origin),
+                                      sockerr=int(sockerr), staterr=int(staterr)))
+med = lambda runs, k: statistics.median(r[k] for r in runs)
+def num(v):
+    if v >= 100000: return "%.0fk" % (v / 1000)
+    if v >= 10000: return "%.1fk" % (v / 1000)
+    if v >= 100: return "%.0f" % v
+    return "%.2f" % v if v < 10 else "%.1f" % v
+def ratio(v, base):
+    return " (%.2f×)" % (v / base) if base else ""
+failures = []
+lines = ["| workload | proxy | req/s | MB/s | p99 ms | req/CPU-s | origin reqs | errors |",
+         "|---|---|---|---|---|---|---|---|"]
+summary = {}
+for wl in order:
+    if not any((wl, p) in rows for p in proxies):
+        continue
+    label, kind = labels[wl]
+    base = rows.get((wl, "nginx"))
+    for p in proxies:
+        runs = rows.get((wl, p))
+        if runs is None:
+            lines.append("| %s | %s | n/a | n/a | n/a | n/a | n/a | n/a |" % (label, p))
+            continue
+        rps, mbs, p99, rpc = (med(runs, k) for k in ("rps", "mbs", "p99", "rpc"))
+        b = {k: med(base, k) for k in ("rps", "mbs", "p99", "rpc")} if base else {}
+        show = p != "nginx" and base
+        origin = sum(r["origin"] for r in runs)
+        errors = sum(r["sockerr"] + r["staterr"] for r in runs)
+        summary[(wl, p)] = dict(rps=rps, rpc=rpc, p99=p99, b=b)
+        lines.append("| %s | %s | %s%s | %s%s | %.2f%s | %s%s | %d | %s |" % (
+            label, p, num(rps), ratio(rps, b.get("rps")) if show else "", num(mbs), ratio(mbs, b.get("mbs")) if show else "",
+            p99, ratio(p99, b.get("p99")) if show else "", num(rpc), ratio(rpc, b.get("rpc")) if show else "", origin,
+            "%d (%d non-2xx)" % (errors, sum(r["staterr"] for r in runs)) if errors else "0"))
+        if any(r["req"] == 0 for r in runs) or any(r["staterr"] for r in runs):
+            failures.append("%s via %s: a run had no requests or non-2xx answers" % (label, p))
+        if kind == "hit" and origin:
+            failures.append("%s via %s: a hit workload sent %d requests to the origin" % (label, p, origin))
+for p, n in warm.items():
+    if n:
+        failures.append("warm-up second pass via %s: %d origin requests (want 0)" % (p, n))
+herd_lines = ["| proxy | origin requests per round (want 1) | clients answered 200 |", "|---|---|---|"]
+for p in proxies:
+    if p in herd:
+        herd_lines.append("| %s | %s | %s |" % (p, ", ".join(str(o) for o, _, _ in herd[p]),
+                                               ", ".join("%d/%d" % (ok, ok + bad) for _, ok, bad in herd[p])))
+        if any(ok == 0 for _, ok, _ in herd[p]):
+            failures.append("herd via %s: no client got a 200" % p)
+idle_lines = []
+if os.path.exists(idle_path):
+    idle_lines = ["| proxy | connections open | RSS before | RSS with them | per connection |", "|---|---|---|---|---|"]
+    for line in open(idle_path):
+        p, rest = line.split(" ", 1)
+        kv = dict(x.split("=") for x in rest.split() if "=" in x)
+        if "open" not in kv:
+            idle_lines.append("| %s | failed: %s | | | |" % (p, rest.strip()))
+            failures.append("idle connections via %s: %s" % (p, rest.strip()))
+            continue
+        o, b, a = int(kv["open"]), int(kv["rss_before_kb"]), int(kv["rss_after_kb"])
+        idle_lines.append("| %s | %s of %s | %.1f MB | %.1f MB | %.1f KB |" % (
+            p, f"{o:,}", f"{int(E['N_IDLE']):,}", b / 1024, a / 1024, (a - b) / max(o, 1)))
+targets = [("hot1k", "rpc", 1.5, "hot 1 KB req/CPU-s"), ("zipf", "rpc", 1.5, "Zipf req/CPU-s"),
+           ("256k", "rpc", 1.0, "256 KB req/CPU-s"), ("4m", "rpc", 1.0, "4 MB req/CPU-s"),
+           ("cold", "rpc", 1.5, "cold misses req/CPU-s"), ("latency", "p99", None, "paced p99")]
+target_lines = []
+for wl, k, want, name in targets:
+    s = summary.get((wl, "edgecache"))
+    if not s or not s["b"].get(k):
+        continue
+    r = s[k] / s["b"][k]
+    if want:
+        target_lines.append("- %s: edgecache %.2f× nginx (target ≥ %.1f×)" % (name, r, want))
+    else:
+        target_lines.append("- %s: edgecache %.2f ms, nginx %.2f ms (target ≤ nginx)" % (name, s[k], s["b"][k]))
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+doc = ["# edgecache benchmark (%s mode)" % E["BENCH_MODE"], "",
+       "- machine: %d cores (nproc), %s, %s %s, %s" % (os.cpu_count(), cpu, platform.system(), platform.release(),
+                                                        time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())),
+       "- versions: %s" % E["BENCH_VERSIONS"],
+       "- %s rounds × %s s per run, median per cell; %s event loops / worker processes; varnish -s malloc,%s" % (
+           E["BENCH_ROUNDS"], E["BENCH_DURATION"], E["BENCH_THREADS"], E["BENCH_VARNISH_MEM"]),
+       "- load: %s; everything on 127.0.0.1, clients and proxies share the cores" % E["BENCH_LOAD"],
+       "- (×) = ratio to nginx proxy_cache (for p99 lower is better); req/CPU-s = requests per CPU-second of the",
+       "  proxy's own processes; origin reqs = origin requests during the runs, summed over rounds (0 for hits);",
+       "  MB = 10^6 bytes; errors = socket errors + non-2xx, summed over rounds", "",
+       *lines, "", "## 500 concurrent clients on one cold object (the origin takes ~0.25 s)", "", *herd_lines]
+if idle_lines:
+    doc += ["", "## RSS with idle keep-alive connections (target for edgecache: < 200 MB)", "", *idle_lines]
+doc += ["", "## Targets (context only, not asserted)", "", *target_lines, "", "## Checks", ""]
+doc += ["- FAIL: " + f for f in failures] or ["- every proxy answered every run; every hit workload added 0 origin requests"]
+text = "\n".join(doc) + "\n"
+sys.stdout.write(text)
+open(out_path, "w").write(text)
+sys.exit(1 if failures else 0)
+EOF
