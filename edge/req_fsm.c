@@ -31,6 +31,10 @@
 #include "origin/fetch.h"
 
 #define EDGE_REQ_MAGIC 0x45524551 /* "EREQ" */
+/* Limits on what a client may send, in the spirit of CloudFront's (20 KB of headers, 8 KB of URL):
+ * libh2o alone accepts about 400 KB of headers, all of which we would copy and forward. */
+#define MAX_REQUEST_HEADER_BYTES (32 * 1024)
+#define MAX_URL_BYTES (8 * 1024)
 
 typedef enum en_step_result_t { NEXT, SUSPEND } step_result_t;
 
@@ -61,6 +65,7 @@ typedef struct st_edge_req_t {
     size_t inflight; /* bytes of the outstanding send from the fetch */
     bool sending;
     bool stopped;
+    bool no_join;              /* fetch on our own: the fetch we joined had a response that may not be shared */
     h2o_timeout_entry_t watch; /* HTTP/1 only: polls for a client that hung up while we wait */
 } edge_req_t;
 
@@ -295,17 +300,16 @@ static void send_from_fetch(edge_req_t *er)
 
     if (er->sending || er->stopped || f == NULL)
         return;
-    origin_fetch_peek(f, &er->sub, &vec);
+    origin_fetch_state_t next = origin_fetch_peek(f, &er->sub, &vec);
     if (vec.len != 0) {
-        bool last = f->state == ORIGIN_FETCH_DONE && er->sub.offset + vec.len == f->received;
         er->sending = true;
         er->inflight = vec.len;
         er->thread->counters.body_bytes_sent += vec.len;
-        h2o_send(er->req, &vec, 1, last ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
-    } else if (f->state == ORIGIN_FETCH_DONE) {
+        h2o_send(er->req, &vec, 1, next == ORIGIN_FETCH_DONE ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+    } else if (next == ORIGIN_FETCH_DONE) {
         er->sending = true;
         h2o_send(er->req, NULL, 0, H2O_SEND_STATE_FINAL);
-    } else if (f->state == ORIGIN_FETCH_FAILED) {
+    } else if (next == ORIGIN_FETCH_FAILED) {
         /* the client must see an aborted transfer: a truncated body must never look complete */
         er->sending = true;
         h2o_send(er->req, NULL, 0, H2O_SEND_STATE_ERROR);
@@ -336,8 +340,9 @@ static void on_generator_stop(h2o_generator_t *self, h2o_req_t *req)
 static void on_fetch_head(origin_fetch_sub_t *sub)
 {
     edge_req_t *er = H2O_STRUCT_FROM_MEMBER(edge_req_t, sub, sub);
-    assert(er->magic == EDGE_REQ_MAGIC && er->state == EDGE_REQ_WAIT);
-    run(er);
+    assert(er->magic == EDGE_REQ_MAGIC);
+    if (er->state == EDGE_REQ_WAIT) /* WAIT may already have seen the head, when it came before we looked */
+        run(er);
 }
 
 static void on_fetch_body(origin_fetch_sub_t *sub)
@@ -436,6 +441,21 @@ static void on_watch(h2o_timeout_entry_t *entry)
     h2o_send_inline(er->req, "", 0);
 }
 
+static void init_sub(edge_req_t *er)
+{
+    er->sub.on_head = on_fetch_head;
+    er->sub.on_body = on_fetch_body;
+    er->sub.receiver = &er->thread->fetch_receiver;
+}
+
+static void watch_client(edge_req_t *er)
+{
+    if (er->req->version < 0x200 && !h2o_timeout_is_linked(&er->watch)) {
+        er->watch.cb = on_watch;
+        h2o_timeout_link(er->req->conn->ctx->loop, &er->req->conn->ctx->one_sec_timeout, &er->watch);
+    }
+}
+
 static void start_fetch(edge_req_t *er, bool cacheable)
 {
     h2o_req_t *req = er->req;
@@ -448,6 +468,7 @@ static void start_fetch(edge_req_t *er, bool cacheable)
     origin_fetch_args_t args = {
         .loop = req->conn->ctx->loop,
         .zero_timeout = &req->conn->ctx->zero_timeout,
+        .receiver = &er->thread->fetch_receiver,
         .http = server->file_roots[origin] == NULL ? er->thread->http + origin : NULL,
         .file = server->file_roots[origin],
         /* a HEAD that may fill the cache fetches the whole object */
@@ -466,14 +487,22 @@ static void start_fetch(edge_req_t *er, bool cacheable)
         .stale = er->have_rec ? &er->rec : NULL,
     };
     er->fetch = origin_fetch_start(&args);
-    er->sub.on_head = on_fetch_head;
-    er->sub.on_body = on_fetch_body;
+    init_sub(er);
     origin_fetch_subscribe(er->fetch, &er->sub);
     ++er->thread->counters.origin_requests;
-    if (req->version < 0x200) {
-        er->watch.cb = on_watch;
-        h2o_timeout_link(req->conn->ctx->loop, &req->conn->ctx->one_sec_timeout, &er->watch);
+    watch_client(er);
+}
+
+/* A miss first joins a fetch of the same object already in flight, on any loop (request collapsing). */
+static void join_or_start_fetch(edge_req_t *er)
+{
+    init_sub(er);
+    if (!er->no_join && (er->fetch = origin_fetch_join(&er->hash, &er->sub)) != NULL) {
+        ++er->thread->counters.collapsed;
+        watch_client(er);
+        return;
     }
+    start_fetch(er, true);
 }
 
 /* --- the steps ---------------------------------------------------------------------------------------- */
@@ -484,6 +513,22 @@ static step_result_t step_RECV(edge_req_t *er)
     const edge_conf_t *conf = er->thread->server->conf;
 
     ++er->thread->counters.requests;
+    size_t header_bytes = 0;
+    for (size_t i = 0; i != req->headers.size; ++i)
+        header_bytes += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
+    if (header_bytes > MAX_REQUEST_HEADER_BYTES || req->path.len > MAX_URL_BYTES) {
+        ++er->thread->counters.bad_requests;
+        int status = req->path.len > MAX_URL_BYTES ? 414 : 431;
+        const char *reason = status == 414 ? "URI Too Long" : "Request Header Fields Too Large";
+        req->res.status = status;
+        req->res.reason = reason;
+        req->http1_is_persistent = 0;
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/plain; charset=utf-8"));
+        req->res.content_length = strlen(reason);
+        h2o_send_inline(req, reason, strlen(reason));
+        er->state = EDGE_REQ_DONE;
+        return NEXT;
+    }
     er->is_head = method_is(req, H2O_STRLIT("HEAD"));
     er->behavior = edge_config_match(conf, req->path_normalized.base, req->path_normalized.len);
     h2o_iovec_t query = req->query_at != SIZE_MAX
@@ -580,14 +625,14 @@ static step_result_t step_HIT(edge_req_t *er)
 static step_result_t step_MISS(edge_req_t *er)
 {
     ++er->thread->counters.misses;
-    start_fetch(er, true);
+    join_or_start_fetch(er);
     er->state = EDGE_REQ_WAIT;
     return NEXT;
 }
 
 static step_result_t step_REVALIDATE(edge_req_t *er)
 {
-    start_fetch(er, true);
+    join_or_start_fetch(er);
     er->state = EDGE_REQ_WAIT;
     return NEXT;
 }
@@ -604,10 +649,17 @@ static step_result_t step_WAIT(edge_req_t *er)
 {
     origin_fetch_t *f = er->fetch;
 
-    if (f->state == ORIGIN_FETCH_CONNECT)
+    if (!origin_fetch_head_ready(f))
         return SUSPEND; /* on_fetch_head resumes */
     if (h2o_timeout_is_linked(&er->watch))
         h2o_timeout_unlink(&er->watch);
+    if (er->sub.joined && !origin_fetch_shared(f)) {
+        /* the response turned out not to be storable: it is not ours to share; fetch on our own, at once */
+        unsubscribe(er);
+        er->no_join = true;
+        start_fetch(er, true);
+        return SUSPEND;
+    }
     if (f->failure != 0 || f->error_page != NULL)
         er->state = EDGE_REQ_ERROR;
     else if (f->not_modified)
@@ -635,8 +687,8 @@ static step_result_t step_DELIVER(edge_req_t *er)
     }
     h2o_iovec_t cs;
     if (f->stored)
-        cs = fmt(&req->pool, "edgecache; fwd=%s; fwd-status=%d; stored; ttl=%lld", er->fwd, f->status,
-                 (long long)(f->ttl.lifetime - f->ttl.initial_age));
+        cs = fmt(&req->pool, "edgecache; fwd=%s; fwd-status=%d; stored; ttl=%lld%s", er->fwd, f->status,
+                 (long long)(f->ttl.lifetime - f->ttl.initial_age), er->sub.joined ? "; collapsed" : "");
     else if (f->ttl.why != NULL)
         cs = fmt(&req->pool, "edgecache; fwd=%s; fwd-status=%d; detail=%s", er->fwd, f->status, f->ttl.why);
     else

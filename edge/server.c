@@ -29,6 +29,7 @@
 #include "edge/log.h"
 #include "edge/req_fsm.h"
 #include "edge/server.h"
+#include "origin/fetch.h"
 #include "reports/stats.h"
 
 #define GRACE_PERIOD_MS 30000
@@ -142,6 +143,7 @@ static void *thread_main(void *arg)
 
     /* set-up: the loop, the listeners, a store reader, the origins */
     h2o_context_init(&t->ctx, h2o_evloop_create(), &s->h2o);
+    h2o_multithread_register_receiver(t->ctx.queue, &t->fetch_receiver, origin_fetch_receive);
     t->reader = cache_store_reader_new(s->store);
     t->http = h2o_mem_alloc(sizeof(*t->http) * conf->num_origins);
     for (size_t i = 0; i != conf->num_origins; ++i) {

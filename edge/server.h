@@ -28,7 +28,8 @@ typedef struct st_edge_thread_t {
     h2o_accept_ctx_t *accept_ctxs; /* one per listener */
     h2o_socket_t **listeners;
     cache_store_reader_t *reader;
-    origin_http_t *http; /* one per configured origin; unused for file:// origins */
+    origin_http_t *http;                       /* one per configured origin; unused for file:// origins */
+    h2o_multithread_receiver_t fetch_receiver; /* origin fetches on other loops wake this one's requests */
     reports_counters_t counters;
 } edge_thread_t;
 

@@ -1,9 +1,17 @@
 /*
  * origin/fetch.c: the origin fetch state machine (see fetch.h for the states).
  *
- * Ownership. A fetch is reference-counted: one reference for the origin exchange while it runs, one per
- * subscriber, and one held around every loop over the subscribers (a callback may unsubscribe, even
- * the last one). It is freed when the count reaches zero.
+ * Ownership. A fetch is reference-counted (atomically): one reference for the origin exchange while it
+ * runs, one per subscriber, one per control message queued to the owner, and one held around every loop
+ * over the subscribers (a callback may unsubscribe, even the last one). It is freed when the count
+ * reaches zero, on whichever loop that happens; by then the exchange is over and no timer is linked.
+ *
+ * Threads. Everything the owner's origin exchange touches runs on the owner's loop. What subscribers on
+ * other loops may read or change — the subscriber list, the blocks, `received`, `state` and the head —
+ * is guarded by `mutex` (recursive: callbacks of subscribers on the owner's loop run with it held and
+ * call back into peek/consume). The head fields are written before `state` leaves CONNECT and never
+ * after, so once origin_fetch_head_ready() has said true they may be read without the lock. Lock order:
+ * a fetch's mutex, then the in-flight table's, then a libh2o message queue's.
  *
  * Invariants that are easy to break:
  * - Only one thing ever calls into libh2o's HTTP client from inside its own callbacks: the return value.
@@ -12,6 +20,8 @@
  * - The record of a chunked body is queued after its last chunk, and only when the body is complete.
  * - Body blocks are CACHE_STORE_CHUNK_SIZE bytes and aligned on chunk boundaries, so block i is chunk i.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,9 +38,23 @@ typedef struct st_block_t {
     size_t len;
 } block_t;
 
+typedef enum en_wakeup_kind_t { WAKE_SUB, WAKE_OWNER } wakeup_kind_t;
+
+/* A message to a loop: wake a subscriber there, or ask the owner to re-check (cancel, resume). */
+typedef struct st_origin_fetch_wakeup_t {
+    h2o_multithread_message_t super;
+    wakeup_kind_t kind;
+    origin_fetch_sub_t *sub;  /* WAKE_SUB: NULL once the subscriber has left (the receiver frees it) */
+    struct st_fetch_t *fetch; /* WAKE_OWNER */
+    atomic_bool queued;
+} wakeup_t;
+
 typedef struct st_fetch_t {
     origin_fetch_t super;
-    unsigned refcnt;
+    atomic_uint refcnt;
+    pthread_mutex_t mutex;
+    wakeup_t ctl; /* the owner's control message; holds a reference while queued */
+    bool in_table;
     origin_fetch_args_t args; /* pointers inside refer to copies in super.pool */
     h2o_headers_t client_headers;
     cache_record_t stale;
@@ -48,7 +72,8 @@ typedef struct st_fetch_t {
     h2o_socket_cb saved_read;
     int file_fd;
     bool file_reading;
-    bool active; /* the origin exchange still holds its reference */
+    bool active;  /* the origin exchange still holds its reference */
+    bool storing; /* chunks go to the store (super.stored, until the body fails) */
     bool close_delimited;
     int64_t request_time;
     /* body */
@@ -61,6 +86,54 @@ typedef struct st_fetch_t {
 static void release(fetch_t *f);
 static void fail(fetch_t *f, unsigned failure, const char *errstr);
 static void finish_body(fetch_t *f, const char *errstr);
+static void owner_check(fetch_t *f);
+
+/* --- the in-flight table: key hash → fetch, for collapsing ---------------------------------------- */
+
+#define TABLE_SIZE 1024 /* buckets; chains are short: only fetches in flight are listed */
+
+typedef struct st_table_entry_t {
+    struct st_table_entry_t *next;
+    fetch_t *fetch;
+} table_entry_t;
+
+static pthread_mutex_t table_mutex = PTHREAD_MUTEX_INITIALIZER;
+static table_entry_t *table[TABLE_SIZE];
+
+static size_t bucket_of(const cache_hash_t *h)
+{
+    return ((size_t)h->bytes[0] << 8 | h->bytes[1]) % TABLE_SIZE;
+}
+
+static void table_add(fetch_t *f)
+{
+    table_entry_t *e = h2o_mem_alloc(sizeof(*e));
+    size_t b = bucket_of(&f->args.hash);
+    e->fetch = f;
+    pthread_mutex_lock(&table_mutex);
+    e->next = table[b];
+    table[b] = e;
+    f->in_table = true;
+    pthread_mutex_unlock(&table_mutex);
+}
+
+/* Takes the fetch out of the table (idempotent); called with f->mutex held or on the owner's loop. */
+static void table_remove(fetch_t *f)
+{
+    if (!f->in_table)
+        return;
+    pthread_mutex_lock(&table_mutex);
+    for (table_entry_t **p = &table[bucket_of(&f->args.hash)]; *p != NULL; p = &(*p)->next) {
+        if ((*p)->fetch == f) {
+            table_entry_t *e = *p;
+            *p = e->next;
+            free(e);
+            break;
+        }
+    }
+    f->in_table = false;
+    pthread_mutex_unlock(&table_mutex);
+}
 
 /* --- helpers ------------------------------------------------------------------------------------ */
 
@@ -71,29 +144,70 @@ static int64_t now_sec(fetch_t *f)
 
 static void retain(fetch_t *f)
 {
-    ++f->refcnt;
+    atomic_fetch_add(&f->refcnt, 1);
 }
 
-static void notify_head(fetch_t *f)
+static bool on_owner_loop(fetch_t *f, origin_fetch_sub_t *sub)
+{
+    return sub->receiver == f->args.receiver;
+}
+
+/* Wakes every subscriber: those on the owner's loop are called now, the others through their loop. */
+static void notify(fetch_t *f)
 {
     retain(f);
+    pthread_mutex_lock(&f->mutex);
     for (h2o_linklist_t *l = f->subs.next, *next; l != &f->subs; l = next) {
         next = l->next;
         origin_fetch_sub_t *sub = H2O_STRUCT_FROM_MEMBER(origin_fetch_sub_t, _link, l);
-        sub->on_head(sub);
+        if (on_owner_loop(f, sub)) {
+            if (!sub->_head_seen) {
+                sub->_head_seen = true;
+                sub->on_head(sub);
+            } else {
+                sub->on_body(sub);
+            }
+        } else if (!atomic_exchange(&sub->_wakeup->queued, true)) {
+            h2o_multithread_send_message(sub->receiver, &sub->_wakeup->super);
+        }
     }
+    pthread_mutex_unlock(&f->mutex);
     release(f);
 }
 
-static void notify_body(fetch_t *f)
+/* Asks the owner's loop to re-check the fetch (from another loop). Called with f->mutex held. */
+static void wake_owner(fetch_t *f)
 {
-    retain(f);
-    for (h2o_linklist_t *l = f->subs.next, *next; l != &f->subs; l = next) {
-        next = l->next;
-        origin_fetch_sub_t *sub = H2O_STRUCT_FROM_MEMBER(origin_fetch_sub_t, _link, l);
-        sub->on_body(sub);
+    if (!atomic_exchange(&f->ctl.queued, true)) {
+        retain(f);
+        h2o_multithread_send_message(f->args.receiver, &f->ctl.super);
     }
-    release(f);
+}
+
+void origin_fetch_receive(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    while (!h2o_linklist_is_empty(messages)) {
+        wakeup_t *w = H2O_STRUCT_FROM_MEMBER(wakeup_t, super.link, messages->next);
+        h2o_linklist_unlink(&w->super.link);
+        atomic_store(&w->queued, false);
+        if (w->kind == WAKE_OWNER) {
+            owner_check(w->fetch);
+            release(w->fetch);
+            continue;
+        }
+        origin_fetch_sub_t *sub = w->sub;
+        if (sub == NULL) {
+            free(w); /* the subscriber left while this was queued */
+            continue;
+        }
+        /* the callback may unsubscribe (and free w): touch nothing after it */
+        if (!sub->_head_seen) {
+            sub->_head_seen = true;
+            sub->on_head(sub);
+        } else {
+            sub->on_body(sub);
+        }
+    }
 }
 
 static uint64_t min_offset(fetch_t *f)
@@ -118,7 +232,7 @@ static void release_blocks(fetch_t *f)
         /* a stored object's last partial block is kept for the record (an inline body) */
         if (!full || end > min)
             break;
-        if (f->super.stored && f->first_block >= f->chunks_stored)
+        if (f->storing && f->first_block >= f->chunks_stored)
             break;
         free(b->data);
         b->data = NULL;
@@ -131,6 +245,7 @@ static bool behind_window(fetch_t *f)
     return !h2o_linklist_is_empty(&f->subs) && f->super.received - min_offset(f) > WINDOW;
 }
 
+/* On the owner's loop only. */
 static void resume_if_caught_up(fetch_t *f)
 {
     if (!f->paused || behind_window(f))
@@ -146,6 +261,7 @@ static void resume_if_caught_up(fetch_t *f)
 static void append_body(fetch_t *f, const void *src, size_t len)
 {
     const uint8_t *p = src;
+    pthread_mutex_lock(&f->mutex);
     while (len != 0) {
         block_t *b;
         if (f->blocks.size == 0 || f->blocks.entries[f->blocks.size - 1].len == BLOCK_SIZE) {
@@ -162,12 +278,13 @@ static void append_body(fetch_t *f, const void *src, size_t len)
         p += n;
         len -= n;
         f->super.received += n;
-        if (b->len == BLOCK_SIZE && f->super.stored) {
+        if (b->len == BLOCK_SIZE && f->storing) {
             if (f->oid == 0)
                 f->oid = cache_store_new_oid(f->args.store);
             cache_store_put_chunk(f->args.store, f->oid, f->chunks_stored++, b->data, b->len);
         }
     }
+    pthread_mutex_unlock(&f->mutex);
 }
 
 void origin_fetch_filter_headers(h2o_mem_pool_t *pool, h2o_headers_t *dst, const h2o_header_t *src, size_t num,
@@ -397,7 +514,6 @@ static void on_head_decided(fetch_t *f)
     origin_fetch_t *o = &f->super;
     bool storable_request = f->args.store != NULL;
 
-    o->state = ORIGIN_FETCH_BODY;
     if (storable_request && f->has_stale && o->status == 304) {
         refresh_stale(f, &o->headers);
     } else if ((o->error_page = error_page_for(f, o->status, 0)) != NULL) {
@@ -411,10 +527,15 @@ static void on_head_decided(fetch_t *f)
             o->ttl.store = false;
             o->ttl.why = "close-delimited"; /* a truncated body would look complete */
         }
-        o->stored = o->ttl.store;
+        o->stored = f->storing = o->ttl.store;
         o->initial_age = o->ttl.initial_age;
     }
-    notify_head(f);
+    pthread_mutex_lock(&f->mutex);
+    if (!o->stored && !o->not_modified && o->error_page == NULL)
+        table_remove(f);          /* not shareable: later misses must not join it */
+    o->state = ORIGIN_FETCH_BODY; /* publishes the head: it is immutable from here on */
+    pthread_mutex_unlock(&f->mutex);
+    notify(f);
 }
 
 static int on_body(h2o_http1client_t *client, const char *errstr);
@@ -478,8 +599,10 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
     }
     f->in_client_cb = false;
     /* the body is not needed when an error page or a 304 stands in for it, or nobody wants it */
+    pthread_mutex_lock(&f->mutex);
     bool cancel =
         f->cancel_requested || o->error_page != NULL || o->not_modified || (h2o_linklist_is_empty(&f->subs) && !o->stored);
+    pthread_mutex_unlock(&f->mutex);
     release(f);
     if (errstr == h2o_http1client_error_is_eos)
         return NULL;
@@ -493,6 +616,20 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
 
 /* --- the body ------------------------------------------------------------------------------------ */
 
+/* The origin exchange is over: no timer of the owner's loop stays linked, so the fetch may now be freed
+ * on any loop. Drops the exchange's reference. */
+static void end_exchange(fetch_t *f)
+{
+    if (!f->active)
+        return;
+    if (h2o_timeout_is_linked(&f->defer))
+        h2o_timeout_unlink(&f->defer);
+    if (h2o_timeout_is_linked(&f->connect_timer))
+        h2o_timeout_unlink(&f->connect_timer);
+    f->active = false;
+    release(f);
+}
+
 /* The body ended: `errstr` is h2o_http1client_error_is_eos on success. Drops the exchange's reference. */
 static void finish_body(fetch_t *f, const char *errstr)
 {
@@ -502,33 +639,31 @@ static void finish_body(fetch_t *f, const char *errstr)
 
     if (errstr == h2o_http1client_error_is_eos && o->content_length >= 0 && (uint64_t)o->content_length != o->received)
         errstr = "body shorter than content-length";
+    origin_fetch_state_t state = ORIGIN_FETCH_DONE;
     if (o->error_page != NULL || o->not_modified) {
-        o->state = ORIGIN_FETCH_DONE; /* the origin's body was not wanted */
+        /* the origin's body was not wanted */
     } else if (complete) {
-        o->state = ORIGIN_FETCH_DONE;
-        if (o->stored)
+        if (f->storing)
             store_complete(f);
     } else {
-        o->state = ORIGIN_FETCH_FAILED;
-        o->errstr = errstr;
+        state = ORIGIN_FETCH_FAILED;
         if (strcmp(errstr, "cancelled") != 0)
             edge_log_warn("origin: %.*s %.*s: body failed after %llu bytes: %s", (int)f->args.method.len, f->args.method.base,
                           (int)f->args.path.len, f->args.path.base, (unsigned long long)o->received, errstr);
-        if (o->stored) {
-            o->stored = false;
-            if (f->oid != 0)
-                cache_store_discard(f->args.store, f->oid, f->chunks_stored);
-        }
+        if (f->storing && f->oid != 0)
+            cache_store_discard(f->args.store, f->oid, f->chunks_stored);
     }
+    pthread_mutex_lock(&f->mutex);
+    f->storing = false;
+    o->state = state;
+    table_remove(f);
+    pthread_mutex_unlock(&f->mutex);
     if (f->file_fd >= 0) {
         close(f->file_fd);
         f->file_fd = -1;
     }
-    notify_body(f);
-    if (f->active) {
-        f->active = false;
-        release(f);
-    }
+    notify(f);
+    end_exchange(f);
 }
 
 static int on_body(h2o_http1client_t *client, const char *errstr)
@@ -548,14 +683,16 @@ static int on_body(h2o_http1client_t *client, const char *errstr)
 
     retain(f);
     f->in_client_cb = true;
-    notify_body(f);
+    notify(f);
     f->in_client_cb = false;
+    pthread_mutex_lock(&f->mutex);
     bool cancel = f->cancel_requested;
     if (!cancel && !f->paused && behind_window(f)) {
         f->paused = true;
         origin_http_pause(client, &f->saved_read);
     }
     release_blocks(f);
+    pthread_mutex_unlock(&f->mutex);
     if (cancel) {
         f->client = NULL;
         finish_body(f, "cancelled");
@@ -636,15 +773,16 @@ static void read_file_step(fetch_t *f)
         finish_body(f, h2o_http1client_error_is_eos);
         return;
     }
-    notify_body(f);
+    notify(f);
+    pthread_mutex_lock(&f->mutex);
     release_blocks(f);
-    if (f->cancel_requested) {
+    bool cancel = f->cancel_requested, pause = !cancel && behind_window(f);
+    f->paused = pause;
+    pthread_mutex_unlock(&f->mutex);
+    if (cancel)
         finish_body(f, "cancelled");
-    } else if (behind_window(f)) {
-        f->paused = true;
-    } else {
+    else if (!pause)
         h2o_timeout_link(f->args.loop, f->args.zero_timeout, &f->defer);
-    }
 }
 
 static void start_file(fetch_t *f)
@@ -714,7 +852,6 @@ static void fail(fetch_t *f, unsigned failure, const char *errstr)
 {
     origin_fetch_t *o = &f->super;
 
-    o->state = ORIGIN_FETCH_FAILED;
     o->failure = failure;
     o->errstr = errstr;
     if (strcmp(errstr, "cancelled") != 0)
@@ -723,11 +860,12 @@ static void fail(fetch_t *f, unsigned failure, const char *errstr)
     o->error_page = error_page_for(f, 0, failure);
     if (o->error_page != NULL && f->args.store != NULL && !stale_usable(f))
         store_error_page(f, o->error_page, failure == EDGE_CONF_FAIL_TIMEOUT ? 504 : 502);
-    notify_head(f);
-    if (f->active) {
-        f->active = false;
-        release(f);
-    }
+    pthread_mutex_lock(&f->mutex);
+    o->state = ORIGIN_FETCH_FAILED; /* publishes the outcome */
+    table_remove(f);
+    pthread_mutex_unlock(&f->mutex);
+    notify(f);
+    end_exchange(f);
 }
 
 static h2o_header_t *copy_headers(h2o_mem_pool_t *pool, const h2o_header_t *src, size_t num)
@@ -750,13 +888,21 @@ origin_fetch_t *origin_fetch_start(const origin_fetch_args_t *args)
 {
     fetch_t *f = h2o_mem_alloc(sizeof(*f));
     h2o_mem_pool_t *pool = &f->super.pool;
+    pthread_mutexattr_t attr;
 
     memset(f, 0, sizeof(*f));
     f->super.magic = ORIGIN_FETCH_MAGIC;
     f->super.state = ORIGIN_FETCH_CONNECT;
     f->super.content_length = -1;
     h2o_mem_init_pool(pool);
-    f->refcnt = 1;
+    atomic_init(&f->refcnt, 1);
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&f->mutex, &attr);
+    pthread_mutexattr_destroy(&attr);
+    f->ctl.kind = WAKE_OWNER;
+    f->ctl.fetch = f;
+    atomic_init(&f->ctl.queued, false);
     f->active = true;
     f->file_fd = -1;
     h2o_linklist_init_anchor(&f->subs);
@@ -786,89 +932,193 @@ origin_fetch_t *origin_fetch_start(const origin_fetch_args_t *args)
     f->args.client_headers = NULL;
     f->args.stale = NULL;
 
+    if (f->args.store != NULL)
+        table_add(f);
     h2o_timeout_link(args->loop, args->zero_timeout, &f->defer);
     return &f->super;
 }
 
 /* --- subscribers ------------------------------------------------------------------------------------ */
 
+static void subscribe_locked(fetch_t *f, origin_fetch_sub_t *sub)
+{
+    sub->offset = 0;
+    sub->_head_seen = false;
+    sub->_wakeup = NULL;
+    if (!on_owner_loop(f, sub)) {
+        sub->_wakeup = h2o_mem_alloc(sizeof(*sub->_wakeup));
+        memset(sub->_wakeup, 0, sizeof(*sub->_wakeup));
+        sub->_wakeup->kind = WAKE_SUB;
+        sub->_wakeup->sub = sub;
+        atomic_init(&sub->_wakeup->queued, false);
+    }
+    h2o_linklist_insert(&f->subs, &sub->_link);
+    retain(f);
+}
+
 void origin_fetch_subscribe(origin_fetch_t *fetch, origin_fetch_sub_t *sub)
 {
     fetch_t *f = (fetch_t *)fetch;
     assert(fetch->magic == ORIGIN_FETCH_MAGIC);
-    sub->offset = 0;
-    h2o_linklist_insert(&f->subs, &sub->_link);
-    retain(f);
+    pthread_mutex_lock(&f->mutex);
+    sub->joined = false;
+    subscribe_locked(f, sub);
+    pthread_mutex_unlock(&f->mutex);
+}
+
+origin_fetch_t *origin_fetch_join(const cache_hash_t *hash, origin_fetch_sub_t *sub)
+{
+    fetch_t *f = NULL;
+
+    pthread_mutex_lock(&table_mutex);
+    for (table_entry_t *e = table[bucket_of(hash)]; e != NULL; e = e->next) {
+        if (memcmp(e->fetch->args.hash.bytes, hash->bytes, sizeof(hash->bytes)) == 0) {
+            f = e->fetch;
+            retain(f); /* alive while listed: its exchange holds a reference until it leaves the table */
+            break;
+        }
+    }
+    pthread_mutex_unlock(&table_mutex);
+    if (f == NULL)
+        return NULL;
+
+    /* joinable while it may still be shared and its body is all in memory from the first byte */
+    pthread_mutex_lock(&f->mutex);
+    origin_fetch_t *o = &f->super;
+    bool ok = f->in_table && o->state != ORIGIN_FETCH_FAILED && f->first_block == 0 &&
+              (o->state == ORIGIN_FETCH_CONNECT || o->stored || o->error_page != NULL);
+    if (ok) {
+        sub->joined = true;
+        subscribe_locked(f, sub);
+    }
+    pthread_mutex_unlock(&f->mutex);
+    release(f);
+    return ok ? o : NULL;
+}
+
+bool origin_fetch_head_ready(origin_fetch_t *fetch)
+{
+    fetch_t *f = (fetch_t *)fetch;
+    pthread_mutex_lock(&f->mutex);
+    bool ready = fetch->state != ORIGIN_FETCH_CONNECT;
+    pthread_mutex_unlock(&f->mutex);
+    return ready;
+}
+
+bool origin_fetch_shared(origin_fetch_t *fetch)
+{
+    return fetch->stored || fetch->not_modified || fetch->error_page != NULL || fetch->failure != 0;
+}
+
+/* Whether nobody wants the rest: then the exchange stops, unless it is filling the cache (or may: before
+ * the head, a fetch with a store goes on to learn whether it can). Called with f->mutex held. */
+static bool unwanted(fetch_t *f)
+{
+    origin_fetch_t *o = &f->super;
+    return h2o_linklist_is_empty(&f->subs) && f->active && !(o->state == ORIGIN_FETCH_BODY && f->storing) &&
+           !(o->state == ORIGIN_FETCH_CONNECT && f->args.store != NULL);
+}
+
+/* On the owner's loop: cancel an unwanted exchange, or resume a paused one. */
+static void owner_check(fetch_t *f)
+{
+    origin_fetch_t *o = &f->super;
+
+    pthread_mutex_lock(&f->mutex);
+    bool cancel = unwanted(f);
+    if (!cancel) {
+        release_blocks(f);
+        resume_if_caught_up(f);
+    }
+    pthread_mutex_unlock(&f->mutex);
+    if (!cancel)
+        return;
+    if (f->in_client_cb) {
+        f->cancel_requested = true;
+    } else if (f->client != NULL) {
+        h2o_http1client_cancel(f->client);
+        f->client = NULL;
+        if (o->state == ORIGIN_FETCH_CONNECT) {
+            pthread_mutex_lock(&f->mutex);
+            o->state = ORIGIN_FETCH_FAILED;
+            o->errstr = "cancelled";
+            table_remove(f);
+            pthread_mutex_unlock(&f->mutex);
+            end_exchange(f);
+        } else {
+            finish_body(f, "cancelled");
+        }
+    } else {
+        f->cancel_requested = true; /* a file read or a deferred connect notices it */
+    }
 }
 
 void origin_fetch_unsubscribe(origin_fetch_t *fetch, origin_fetch_sub_t *sub)
 {
     fetch_t *f = (fetch_t *)fetch;
-    assert(fetch->magic == ORIGIN_FETCH_MAGIC);
-    h2o_linklist_unlink(&sub->_link);
+    bool owner = on_owner_loop(f, sub);
 
-    if (h2o_linklist_is_empty(&f->subs) && f->active && !(fetch->state == ORIGIN_FETCH_BODY && fetch->stored) &&
-        !(fetch->state == ORIGIN_FETCH_CONNECT && f->args.store != NULL)) {
-        /* nobody wants the body and it is not going into the cache: stop the origin exchange */
-        if (f->in_client_cb) {
-            f->cancel_requested = true;
-        } else if (f->client != NULL) {
-            h2o_http1client_cancel(f->client);
-            f->client = NULL;
-            if (fetch->state == ORIGIN_FETCH_CONNECT) {
-                if (h2o_timeout_is_linked(&f->connect_timer))
-                    h2o_timeout_unlink(&f->connect_timer);
-                fetch->state = ORIGIN_FETCH_FAILED;
-                fetch->errstr = "cancelled";
-                f->active = false;
-                release(f);
-            } else {
-                finish_body(f, "cancelled");
-            }
-        } else {
-            f->cancel_requested = true; /* a file read or a deferred connect notices it */
-        }
-    } else {
-        release_blocks(f);
-        resume_if_caught_up(f);
+    assert(fetch->magic == ORIGIN_FETCH_MAGIC);
+    pthread_mutex_lock(&f->mutex);
+    h2o_linklist_unlink(&sub->_link);
+    if (!owner)
+        wake_owner(f); /* it decides whether the exchange is still wanted */
+    pthread_mutex_unlock(&f->mutex);
+    if (owner)
+        owner_check(f);
+    if (sub->_wakeup != NULL) {
+        /* a wake-up still queued to this loop is freed by the receiver when it sees no subscriber */
+        if (atomic_load(&sub->_wakeup->queued))
+            sub->_wakeup->sub = NULL;
+        else
+            free(sub->_wakeup);
+        sub->_wakeup = NULL;
     }
     release(f);
 }
 
-void origin_fetch_peek(origin_fetch_t *fetch, origin_fetch_sub_t *sub, h2o_iovec_t *vec)
+origin_fetch_state_t origin_fetch_peek(origin_fetch_t *fetch, origin_fetch_sub_t *sub, h2o_iovec_t *vec)
 {
     fetch_t *f = (fetch_t *)fetch;
     size_t idx = (size_t)(sub->offset / BLOCK_SIZE), off = (size_t)(sub->offset % BLOCK_SIZE);
+    origin_fetch_state_t state;
 
     *vec = h2o_iovec_init(NULL, 0);
-    if (idx >= f->blocks.size || idx < f->first_block)
-        return;
-    block_t *b = f->blocks.entries + idx;
-    if (off < b->len)
-        *vec = h2o_iovec_init(b->data + off, b->len - off);
+    pthread_mutex_lock(&f->mutex);
+    state = fetch->state;
+    if (idx < f->blocks.size && idx >= f->first_block) {
+        block_t *b = f->blocks.entries + idx;
+        if (off < b->len)
+            *vec = h2o_iovec_init(b->data + off, b->len - off);
+    }
+    if (state == ORIGIN_FETCH_DONE && sub->offset + vec->len != fetch->received)
+        state = ORIGIN_FETCH_BODY; /* more after this piece */
+    pthread_mutex_unlock(&f->mutex);
+    return state;
 }
 
 void origin_fetch_consume(origin_fetch_t *fetch, origin_fetch_sub_t *sub, size_t n)
 {
     fetch_t *f = (fetch_t *)fetch;
-    sub->offset += n;
-    release_blocks(f);
-    resume_if_caught_up(f);
-}
+    bool owner = on_owner_loop(f, sub);
 
-bool origin_fetch_sub_done(origin_fetch_t *fetch, origin_fetch_sub_t *sub)
-{
-    return fetch->state == ORIGIN_FETCH_DONE && sub->offset == fetch->received;
+    pthread_mutex_lock(&f->mutex);
+    sub->offset += n;
+    if (owner) {
+        release_blocks(f);
+        resume_if_caught_up(f);
+    } else if (f->paused || f->blocks.size > f->first_block + 1) {
+        wake_owner(f); /* blocks may be freed, or the origin resumed, only there */
+    }
+    pthread_mutex_unlock(&f->mutex);
 }
 
 static void release(fetch_t *f)
 {
-    if (--f->refcnt != 0)
+    if (atomic_fetch_sub(&f->refcnt, 1) != 1)
         return;
-    if (h2o_timeout_is_linked(&f->defer))
-        h2o_timeout_unlink(&f->defer);
-    if (h2o_timeout_is_linked(&f->connect_timer))
-        h2o_timeout_unlink(&f->connect_timer);
+    /* the exchange is over (end_exchange unlinked its timers) and nothing is queued for it */
+    assert(!f->active);
     if (f->client != NULL)
         h2o_http1client_cancel(f->client);
     if (f->file_fd >= 0)
@@ -876,6 +1126,7 @@ static void release(fetch_t *f)
     for (size_t i = 0; i != f->blocks.size; ++i)
         free(f->blocks.entries[i].data);
     free(f->blocks.entries);
+    pthread_mutex_destroy(&f->mutex);
     f->super.magic = 0;
     h2o_mem_clear_pool(&f->super.pool);
     free(f);

@@ -14,7 +14,15 @@
  * into the cache; one that does not is cancelled.
  *
  * A body that ends early (reset, fewer bytes than Content-Length, read timeout) is never stored: its
- * chunks are discarded and no record is written. A fetch lives on one loop and is used only there.
+ * chunks are discarded and no record is written.
+ *
+ * Request collapsing. A fetch that may fill the cache is entered in a process-wide in-flight table under
+ * its key hash, and a miss on any loop joins it (origin_fetch_join) instead of asking the origin again.
+ * The fetch runs on the loop that started it (its owner); subscribers on other loops read its blocks
+ * under the fetch's lock and are woken through their own loop's receiver (origin_fetch_receive), so
+ * every subscriber's callbacks run on its own loop. Control that needs the owner's loop (cancel, resume)
+ * is sent to the owner the same way. A response that turns out not to be storable is never shared: a
+ * joined subscriber learns so from its on_head (origin_fetch_shared() is false) and fetches on its own.
  */
 #ifndef ORIGIN_FETCH_H
 #define ORIGIN_FETCH_H
@@ -41,18 +49,25 @@ typedef enum en_origin_fetch_state_t {
 
 typedef struct st_origin_fetch_sub_t origin_fetch_sub_t;
 struct st_origin_fetch_sub_t {
-    /** Called once, when the head is in or the fetch failed before it. */
+    /** Called once on the subscriber's loop, when the head is in or the fetch failed before it. */
     void (*on_head)(origin_fetch_sub_t *sub);
-    /** Called when more body is available, and when the fetch ends (DONE or FAILED). */
+    /** Called on the subscriber's loop when more body is available, and when the fetch ends. */
     void (*on_body)(origin_fetch_sub_t *sub);
+    /** The subscriber's loop's receiver (see origin_fetch_receive). */
+    h2o_multithread_receiver_t *receiver;
     uint64_t offset; /* body bytes this subscriber has consumed; advanced by origin_fetch_consume */
+    bool joined;     /* it joined another request's fetch (Cache-Status "collapsed") */
+    /* private */
     h2o_linklist_t _link;
+    struct st_origin_fetch_wakeup_t *_wakeup; /* how the owner wakes a subscriber on another loop */
+    bool _head_seen;
 };
 
 typedef struct st_origin_fetch_args_t {
     h2o_loop_t *loop;
-    h2o_timeout_t *zero_timeout; /* the loop's zero timeout: work deferred to the next loop turn */
-    origin_http_t *http;         /* exactly one of http and file */
+    h2o_timeout_t *zero_timeout;          /* the loop's zero timeout: work deferred to the next loop turn */
+    h2o_multithread_receiver_t *receiver; /* the loop's receiver (see origin_fetch_receive) */
+    origin_http_t *http;                  /* exactly one of http and file */
     origin_file_root_t *file;
     h2o_iovec_t method;          /* as sent to the origin */
     h2o_iovec_t path;            /* path and query as sent */
@@ -90,21 +105,44 @@ typedef struct st_origin_fetch_t {
     h2o_mem_pool_t pool;                      /* everything above lives here */
 } origin_fetch_t;
 
-/** Starts a fetch; nothing happens before the next loop turn, so subscribers can be added first. */
+/**
+ * Starts a fetch on the calling loop; nothing happens before the next loop turn, so subscribers can be
+ * added first. A fetch with a store is entered in the in-flight table, for origin_fetch_join.
+ */
 origin_fetch_t *origin_fetch_start(const origin_fetch_args_t *args);
-/** Adds a subscriber (which holds a reference to the fetch until it unsubscribes). */
+/**
+ * Joins the in-flight fetch for `hash`, if there is one whose body is still complete in memory from
+ * its first byte, by subscribing `sub` to it (sub->joined is set). Returns the fetch, or NULL. Any loop.
+ */
+origin_fetch_t *origin_fetch_join(const cache_hash_t *hash, origin_fetch_sub_t *sub);
+/** Adds a subscriber (which holds a reference to the fetch until it unsubscribes). Any loop. */
 void origin_fetch_subscribe(origin_fetch_t *fetch, origin_fetch_sub_t *sub);
-/** Removes a subscriber; may cancel and free the fetch. `fetch` must not be used afterwards. */
+/** Removes a subscriber; may cancel and free the fetch. `fetch` must not be used afterwards. Any loop. */
 void origin_fetch_unsubscribe(origin_fetch_t *fetch, origin_fetch_sub_t *sub);
 /**
- * Points `*vec` at the body bytes available from `sub->offset` (one contiguous piece, possibly empty).
- * The memory stays valid until the subscriber consumes it or unsubscribes.
+ * True once the head is in (or the fetch failed before it): from then on the response fields above are
+ * immutable and may be read from any loop. Before, only `state` may change.
  */
-void origin_fetch_peek(origin_fetch_t *fetch, origin_fetch_sub_t *sub, h2o_iovec_t *vec);
+bool origin_fetch_head_ready(origin_fetch_t *fetch);
+/**
+ * True when the response may be shared with joined subscribers: it is being stored, it refreshed the
+ * stored object (304), it is an error page, or the origin failed.
+ */
+bool origin_fetch_shared(origin_fetch_t *fetch);
+/**
+ * The callback to register, once per loop, for the receiver given in args.receiver and sub->receiver:
+ * it runs the wake-ups and control messages that other loops send to this one.
+ */
+void origin_fetch_receive(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
+/**
+ * Points `*vec` at the body bytes available from `sub->offset` (one contiguous piece, possibly empty;
+ * the memory stays valid until the subscriber consumes it or unsubscribes) and says what follows it:
+ * ORIGIN_FETCH_BODY, more may come; ORIGIN_FETCH_DONE, the body ends after `*vec`; ORIGIN_FETCH_FAILED,
+ * the body will never be complete.
+ */
+origin_fetch_state_t origin_fetch_peek(origin_fetch_t *fetch, origin_fetch_sub_t *sub, h2o_iovec_t *vec);
 /** Marks `n` bytes as sent to the subscriber, releasing blocks and resuming the origin as it can. */
 void origin_fetch_consume(origin_fetch_t *fetch, origin_fetch_sub_t *sub, size_t n);
-/** True when the whole body has arrived and `sub` has consumed it all. */
-bool origin_fetch_sub_done(origin_fetch_t *fetch, origin_fetch_sub_t *sub);
 
 /**
  * Copies `src` to `dst`, leaving out hop-by-hop fields (RFC 9110 §7.6.1), the fields named in

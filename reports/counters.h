@@ -19,6 +19,7 @@
     X(passes, "requests forwarded without using the cache (methods, Authorization)")                                               \
     X(errors, "responses that were an error page or a synthetic error")                                                            \
     X(bad_requests, "requests refused as malformed")                                                                               \
+    X(collapsed, "misses that joined a fetch of the same object already in flight")                                                \
     X(origin_requests, "requests sent to origins")                                                                                 \
     X(origin_failures, "origin exchanges that failed (connect, timeout, reset, truncated body)")                                   \
     X(stored_objects, "responses queued for storage")                                                                              \

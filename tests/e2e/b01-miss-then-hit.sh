@@ -25,7 +25,7 @@ fetch /b01
 assert_status 200
 assert_body "hello b01"
 assert_cache HIT 'edgecache; hit; ttl=[0-9]+'
-assert_ttl_between 55 60
+assert_lifetime 60
 assert_header Age '[0-9]+'
 assert_header Content-Type 'text/plain; charset=utf-8'
 assert_header X-Custom kept

@@ -15,6 +15,7 @@ never_stored() { # PATH CACHE-CONTROL
         assert_status 200
         assert_body "body of $1"
         assert_cache MISS 'edgecache; fwd=miss'
+        assert_not_stored
         assert_header Cache-Control "$2"
         assert_count "$1" "$i"
     done

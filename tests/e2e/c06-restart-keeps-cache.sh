@@ -35,7 +35,7 @@ fetch /c06/small
 assert_status 200
 assert_body persisted
 assert_cache HIT
-assert_ttl_between 590 600
+assert_lifetime 600
 assert_header Content-Type text/plain
 assert_header X-Kept yes
 assert_header Age '[0-9]+'

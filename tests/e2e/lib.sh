@@ -94,8 +94,14 @@ log_tail() { # FILE LABEL
 }
 
 fail() {
-    local where="${BASH_SOURCE[1]:-$0}:${BASH_LINENO[0]:-?}"
-    [[ ${FUNCNAME[1]:-} == assert_* ]] && where="${BASH_SOURCE[2]:-$0}:${BASH_LINENO[1]:-?}"
+    # Name the scenario's line, not the helper's: the first caller outside this file.
+    local where="$0" i
+    for ((i = 1; i < ${#BASH_SOURCE[@]}; i++)); do
+        if [[ ${BASH_SOURCE[i]} != */lib.sh ]]; then
+            where="${BASH_SOURCE[i]}:${BASH_LINENO[i - 1]}"
+            break
+        fi
+    done
     echo "FAIL: $TEST_NAME ($where): $*" >&2
     if [[ -s $HDRS ]]; then
         echo "--- last response: status=$STATUS curl_rc=$CURL_RC http=$HTTP_VERSION time=${TIME_TOTAL}s ---" >&2
@@ -228,7 +234,7 @@ edge_alive() { [[ -n $EDGE_PID ]] && kill -0 "$EDGE_PID" 2>/dev/null; }
 # --- the origin's control endpoints ----------------------------------------------------------------
 script() { # PATH 'JSON FIELDS' [ORIGIN_PORT]
     local path=$1 fields=${2:-} port=${3:-$ORIGIN_PORT} out
-    out=$(curl -sS --max-time 5 -X POST --data-binary "{\"path\": \"$path\"${fields:+, $fields}}" \
+    out=$(curl -sS --max-time 10 -X POST --data-binary "{\"path\": \"$path\"${fields:+, $fields}}" \
         "http://127.0.0.1:$port/__script") || fail "script $path: origin unreachable"
     [[ $out == ok ]] || fail "script $path: origin said: $out"
 }
@@ -236,16 +242,20 @@ script() { # PATH 'JSON FIELDS' [ORIGIN_PORT]
 origin_count() { # PATH [ORIGIN_PORT]: with a '?' in PATH, that exact URL only
     local path=$1 port=${2:-$ORIGIN_PORT} key=path
     [[ $path == *\?* ]] && key=url
-    curl -sS --max-time 5 -G --data-urlencode "$key=$path" "http://127.0.0.1:$port/__count" ||
+    curl -sS --max-time 10 -G --data-urlencode "$key=$path" "http://127.0.0.1:$port/__count" ||
         fail "origin_count: origin unreachable"
 }
 
+origin_total() { # [ORIGIN_PORT]: every request the origin received, malformed ones included
+    curl -sS --max-time 10 "http://127.0.0.1:${1:-$ORIGIN_PORT}/__count" || fail "origin_total: origin unreachable"
+}
+
 origin_requests() { # PATH [ORIGIN_PORT]: JSON list
-    curl -sS --max-time 5 -G --data-urlencode "path=$1" "http://127.0.0.1:${2:-$ORIGIN_PORT}/__requests" ||
+    curl -sS --max-time 10 -G --data-urlencode "path=$1" "http://127.0.0.1:${2:-$ORIGIN_PORT}/__requests" ||
         fail "origin_requests: origin unreachable"
 }
 
-origin_reset() { curl -sS --max-time 5 -X POST "http://127.0.0.1:${1:-$ORIGIN_PORT}/__reset" >/dev/null; }
+origin_reset() { curl -sS --max-time 10 -X POST "http://127.0.0.1:${1:-$ORIGIN_PORT}/__reset" >/dev/null; }
 
 # json_get EXPR: reads JSON on stdin, prints data EXPR, e.g. origin_requests /x | json_get '[-1]["method"]'
 json_get() {
@@ -350,14 +360,15 @@ assert_count() { # PATH N [ORIGIN_PORT]: the origin received exactly N requests 
 assert_cache() {
     assert_header X-Cache "$1"
     [[ -n ${2:-} ]] || return 0
-    local actual want p found a
+    local actual p found a
     actual=$(header Cache-Status)
-    IFS=';' read -ra want <<<"$2"
+    local -a wanted
+    IFS=';' read -ra wanted <<<"$2"
     local -a have
     IFS=';' read -ra have <<<"$actual"
-    [[ $(echo "${have[0]}" | xargs) == "$(echo "${want[0]}" | xargs)" ]] ||
-        fail "Cache-Status '$actual': cache id is not '${want[0]}'"
-    for p in "${want[@]:1}"; do
+    [[ $(echo "${have[0]}" | xargs) == "$(echo "${wanted[0]}" | xargs)" ]] ||
+        fail "Cache-Status '$actual': cache id is not '${wanted[0]}'"
+    for p in "${wanted[@]:1}"; do
         p=$(echo "$p" | xargs)
         [[ $p == fwd=miss ]] && p='fwd=(uri-)?miss'
         found=0
@@ -367,6 +378,25 @@ assert_cache() {
         done
         ((found)) || fail "Cache-Status '$actual' lacks the parameter /$p/"
     done
+}
+
+assert_not_stored() { # the last response's Cache-Status must not say "stored"
+    local cs
+    cs=$(header Cache-Status)
+    [[ ! $cs =~ (^|;)[[:space:]]*stored([[:space:]]*(;|$)) ]] || fail "Cache-Status '$cs' says stored"
+}
+
+# assert_lifetime L: the object's freshness lifetime as the last response shows it, ttl= of Cache-Status
+# plus Age, is L (within rounding: L-2..L+1). Unlike a bound on ttl alone, this holds however long a
+# loaded machine took between storing the object and this request.
+assert_lifetime() {
+    local ttl age
+    ttl=$(cache_ttl)
+    age=$(header Age)
+    [[ $ttl =~ ^-?[0-9]+$ ]] || fail "Cache-Status '$(header Cache-Status)' has no ttl="
+    [[ $age =~ ^[0-9]+$ ]] || fail "Age '$age' is not a number"
+    ((ttl + age >= $1 - 2 && ttl + age <= $1 + 1)) ||
+        fail "lifetime ttl=$ttl + Age=$age = $((ttl + age)), expected $1 (-2..+1)"
 }
 
 assert_ttl_between() { # LO HI: the Cache-Status ttl= of the last response

@@ -16,7 +16,8 @@ Control endpoints (called directly on the origin port, never through the edge; n
     POST /__script    JSON object, fields below. A later script for the same path replaces the earlier.
     GET  /__count?path=/x        requests received for path /x (any method, any query), as text
     GET  /__count?url=/x?a=1     requests received for exactly that path and query
-    GET  /__count                every request received
+    GET  /__count                every request received, malformed ones included
+    GET  /__count?rejected=1     requests received that the origin could not parse (answered 4xx)
     GET  /__requests?path=/x     JSON list of {method, path (with query), headers (names lower-cased),
                                  body_len, body_sha256, body (the first 4096 bytes, as latin-1 text)}
     POST /__reset                forgets every count, record and script
@@ -44,6 +45,7 @@ X-Origin-Count: the count for its path, this request included.
 
 import argparse
 import hashlib
+import http.client
 import json
 import os
 import select
@@ -83,9 +85,17 @@ class State:
         self.count_by_url = {}
         self.requests = {}
         self.total = 0
+        self.rejected = 0
 
 
 STATE = State()
+
+
+# Be a permissive origin: accept request lines and header blocks far larger than the stdlib's 64 KiB /
+# 100 headers, so that a request the edge should have refused is counted here, not silently rejected.
+http.client._MAXLINE = 1 << 20
+http.client._MAXHEADERS = 100000
+MAX_REQUEST_LINE = 1 << 20
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -95,6 +105,34 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):  # quiet
         pass
+
+    def handle_one_request(self):
+        # The stdlib's, with a 1 MiB request line instead of 64 KiB.
+        try:
+            self.raw_requestline = self.rfile.readline(MAX_REQUEST_LINE + 1)
+            if len(self.raw_requestline) > MAX_REQUEST_LINE:
+                self.requestline = self.request_version = self.command = ""
+                self.send_error(414)
+                return
+            if not self.raw_requestline:
+                self.close_connection = True
+                return
+            if not self.parse_request():
+                return
+            getattr(self, "do_" + self.command, self.do_unknown)()
+            self.wfile.flush()
+        except TimeoutError:
+            self.close_connection = True
+
+    def do_unknown(self):
+        self.handle_any()
+
+    def send_error(self, code, message=None, explain=None):
+        # Whatever the stdlib rejects (a malformed request line or header) still counts as received.
+        with STATE.lock:
+            STATE.total += 1
+            STATE.rejected += 1
+        super().send_error(code, message, explain)
 
     # Every method goes through one place.
     def do_GET(self):
@@ -277,6 +315,8 @@ class Handler(BaseHTTPRequestHandler):
                     n = STATE.count_by_path.get(q["path"][0], 0)
                 elif "url" in q:
                     n = STATE.count_by_url.get(q["url"][0], 0)
+                elif "rejected" in q:
+                    n = STATE.rejected
                 else:
                     n = STATE.total
             return self.reply(200, "%d\n" % n)
