@@ -7,6 +7,9 @@
  *   bound (the hit-path prototype measured +595 MiB in 40 s with one transaction per response).
  * - Only the writer thread opens write transactions, and it applies messages in queue order, so the
  *   chunks of an object are committed no later than the record that names them.
+ * - Readers see every write as soon as it is queued: records, deletions and chunks that the writer has
+ *   not committed yet are found in the pending index first. Otherwise an object just fetched would be a
+ *   miss again until the next commit, and a second origin request would follow.
  * - A record that names chunks is written only when its first and last chunks are in the database, so
  *   a chunk that did not fit can never leave a record without its body.
  * - The map keeps headroom. LMDB deletes copy-on-write, so a map full to the last page cannot even
@@ -32,6 +35,7 @@
 #include "edge/log.h"
 
 #define SYNC_INTERVAL_SEC 5
+#define PENDING_BUCKETS 1024
 #define HIGH_WATER 0.85 /* evict when more than this share of the map is in use... */
 #define LOW_WATER 0.70  /* ...down to this share */
 
@@ -41,6 +45,7 @@ typedef enum en_msg_type_t { MSG_CHUNK, MSG_RECORD, MSG_DISCARD, MSG_DELETE } ms
 
 typedef struct st_msg_t {
     struct st_msg_t *next;
+    h2o_linklist_t pending; /* in the pending index until committed (records, deletions, chunks) */
     msg_type_t type;
     cache_hash_t hash;
     uint64_t oid;
@@ -59,8 +64,10 @@ struct st_cache_store_t {
     pthread_cond_t cond;      /* signalled when a message is queued or stopping is set */
     pthread_cond_t committed; /* broadcast after each batch */
     msg_t *head, **tail;
-    uint64_t queued_seq, committed_seq; /* messages queued / applied so far, for cache_store_flush */
-    size_t queued_bytes;                /* payload bytes in the queue */
+    uint64_t queued_seq, committed_seq;      /* messages queued / applied so far, for cache_store_flush */
+    size_t queued_bytes;                     /* payload bytes in the queue */
+    h2o_linklist_t pending[PENDING_BUCKETS]; /* queued, uncommitted writes by key, newest first */
+    atomic_size_t num_pending;               /* readers skip the index (and its lock) when it is empty */
     int stopping;
     /* writer thread only */
     size_t map_pages;
@@ -105,6 +112,42 @@ static uint64_t chunk_key_oid(const uint8_t *buf)
     return oid;
 }
 
+/* --- the pending index: writes queued but not committed yet -------------------------------------- */
+
+static size_t pending_bucket_of_hash(const cache_hash_t *h)
+{
+    return ((size_t)h->bytes[0] << 8 | h->bytes[1]) % PENDING_BUCKETS;
+}
+
+static size_t pending_bucket_of_chunk(uint64_t oid, uint32_t index)
+{
+    return (size_t)((oid * 31 + index) % PENDING_BUCKETS);
+}
+
+/* The newest pending write to the object `hash`, or NULL. With s->mutex held. */
+static msg_t *pending_record(cache_store_t *s, const cache_hash_t *hash)
+{
+    h2o_linklist_t *anchor = s->pending + pending_bucket_of_hash(hash);
+    for (h2o_linklist_t *l = anchor->next; l != anchor; l = l->next) {
+        msg_t *m = H2O_STRUCT_FROM_MEMBER(msg_t, pending, l);
+        if ((m->type == MSG_RECORD || m->type == MSG_DELETE) && memcmp(m->hash.bytes, hash->bytes, sizeof(hash->bytes)) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+/* The newest pending chunk `index` of `oid`, or NULL. With s->mutex held. */
+static msg_t *pending_chunk(cache_store_t *s, uint64_t oid, uint32_t index)
+{
+    h2o_linklist_t *anchor = s->pending + pending_bucket_of_chunk(oid, index);
+    for (h2o_linklist_t *l = anchor->next; l != anchor; l = l->next) {
+        msg_t *m = H2O_STRUCT_FROM_MEMBER(msg_t, pending, l);
+        if (m->type == MSG_CHUNK && m->oid == oid && m->index == index)
+            return m;
+    }
+    return NULL;
+}
+
 /* --- reads ------------------------------------------------------------------------------------- */
 
 cache_store_reader_t *cache_store_reader_new(cache_store_t *store)
@@ -141,6 +184,19 @@ int cache_store_get(cache_store_reader_t *r, const cache_hash_t *hash, h2o_mem_p
     MDB_val k = {CACHE_KEY_HASH_LEN, (void *)hash->bytes}, v;
     int rc, ret;
 
+    if (atomic_load_explicit(&r->store->num_pending, memory_order_acquire) != 0) {
+        pthread_mutex_lock(&r->store->mutex);
+        msg_t *m = pending_record(r->store, hash);
+        ret = m == NULL ? 1 : m->type == MSG_RECORD ? 0 : CACHE_STORE_ENOTFOUND;
+        if (ret == 0) {
+            out->base = h2o_mem_alloc_pool(pool, m->len);
+            out->len = m->len;
+            memcpy(out->base, m->data, m->len);
+        }
+        pthread_mutex_unlock(&r->store->mutex); /* m may be freed by the writer from here on */
+        if (ret != 1)
+            return ret;
+    }
     if ((ret = begin_read(r)) != 0)
         return ret;
     if ((rc = mdb_get(r->txn, r->store->objects, &k, &v)) == 0) {
@@ -165,6 +221,18 @@ int cache_store_read_chunk(cache_store_reader_t *r, uint64_t oid, uint32_t index
     int rc, ret;
 
     chunk_key(kb, oid, index);
+    if (atomic_load_explicit(&r->store->num_pending, memory_order_acquire) != 0) {
+        pthread_mutex_lock(&r->store->mutex);
+        msg_t *m = pending_chunk(r->store, oid, index);
+        if (m != NULL && m->len <= cap) {
+            memcpy(dst, m->data, m->len);
+            *len = m->len;
+        }
+        ret = m == NULL ? 1 : m->len <= cap ? 0 : CACHE_STORE_ETOOBIG;
+        pthread_mutex_unlock(&r->store->mutex);
+        if (ret != 1)
+            return ret;
+    }
     if ((ret = begin_read(r)) != 0)
         return ret;
     if ((rc = mdb_get(r->txn, r->store->chunks, &k, &v)) == 0) {
@@ -192,6 +260,7 @@ static void enqueue(cache_store_t *s, msg_type_t type, const cache_hash_t *hash,
 {
     msg_t *m = h2o_mem_alloc(offsetof(msg_t, data) + len);
     m->next = NULL;
+    m->pending = (h2o_linklist_t){NULL, NULL};
     m->type = type;
     if (hash != NULL)
         m->hash = *hash;
@@ -203,6 +272,12 @@ static void enqueue(cache_store_t *s, msg_type_t type, const cache_hash_t *hash,
     pthread_mutex_lock(&s->mutex);
     *s->tail = m;
     s->tail = &m->next;
+    if (type == MSG_RECORD || type == MSG_DELETE || type == MSG_CHUNK) {
+        h2o_linklist_t *anchor =
+            s->pending + (type == MSG_CHUNK ? pending_bucket_of_chunk(oid, index) : pending_bucket_of_hash(hash));
+        h2o_linklist_insert(anchor->next, &m->pending); /* newest first */
+        atomic_fetch_add_explicit(&s->num_pending, 1, memory_order_release);
+    }
     ++s->queued_seq;
     s->queued_bytes += len;
     pthread_cond_signal(&s->cond);
@@ -472,6 +547,15 @@ static void *writer_main(void *arg)
                 edge_log_error("store: write transaction failed: %s", mdb_strerror(rc));
             dirty = true;
         }
+        /* committed (or dropped): out of the pending index, so readers go to LMDB */
+        pthread_mutex_lock(&s->mutex);
+        for (msg_t *m = batch; m != NULL; m = m->next) {
+            if (h2o_linklist_is_linked(&m->pending)) {
+                h2o_linklist_unlink(&m->pending);
+                atomic_fetch_sub_explicit(&s->num_pending, 1, memory_order_release);
+            }
+        }
+        pthread_mutex_unlock(&s->mutex);
         while (batch != NULL) {
             msg_t *next = batch->next;
             free(batch);
@@ -566,6 +650,9 @@ cache_store_t *cache_store_open(const char *dir, uint64_t map_size, unsigned max
     pthread_cond_init(&s->cond, NULL);
     pthread_cond_init(&s->committed, NULL);
     s->tail = &s->head;
+    for (size_t i = 0; i != PENDING_BUCKETS; ++i)
+        h2o_linklist_init_anchor(s->pending + i);
+    atomic_init(&s->num_pending, 0);
     if ((rc = pthread_create(&s->writer, NULL, writer_main, s)) != 0) {
         snprintf(err, errlen, "cannot start the writer thread: %s", strerror(rc));
         goto Fail;
