@@ -36,6 +36,7 @@ Script fields (only "path" is required; scripts match the path without its query
     chunked         send the body with Transfer-Encoding: chunked (64 KiB chunks)
     content_length  declare this Content-Length whatever the body's real size, send the body, close
     reset_after     send this many body bytes, then reset the connection (SO_LINGER 0 + close)
+    stall_after     send this many body bytes, flush, wait "stall" seconds (default 2), send the rest
     hang            accept the request and never answer (until the client goes away)
 
 Without a script, a path answers 200, Content-Type: text/plain, Cache-Control: max-age=60 and the
@@ -242,8 +243,15 @@ class Handler(BaseHTTPRequestHandler):
         if reset_after is not None:
             limit = min(size, int(reset_after))
         off = 0
+        stall_after = s.get("stall_after")
         while off < limit:
             n = min(CHUNK, limit - off)
+            if stall_after is not None and off < int(stall_after):
+                n = min(n, int(stall_after) - off)
+            elif stall_after is not None and off == int(stall_after):
+                self.wfile.flush()
+                time.sleep(float(s.get("stall", 2)))
+                stall_after = None
             data = get_body(off, n)
             if chunked:
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))

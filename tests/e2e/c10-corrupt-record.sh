@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# c10-corrupt-record: a record damaged on disk (LMDB has no checksums of its own) is treated as a
+# miss, logged, and replaced by the next fetch; the edge never crashes on it. Two damages: an
+# unknown record version, and a length field that points past the end of the record.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+start_origin O
+start_edge --origin "$ORIGIN_URL"
+
+# damage DB KEY HOW: finds the record of KEY in the LMDB data file (its fixed 76-byte header, version 1,
+# status 200, is followed by the key text) and breaks it in place.
+damage() {
+    "$PYTHON" - "$1" "$2" "$3" <<'PY'
+import sys
+path, key, how = sys.argv[1], sys.argv[2].encode(), sys.argv[3]
+data = bytearray(open(path, "rb").read())
+hits = 0
+i = data.find(key)
+while i != -1:
+    h = i - 76
+    if h >= 0 and data[h:h + 4] == b"\x01\x00\xc8\x00" and int.from_bytes(data[h + 60:h + 64], "little") == len(key):
+        if how == "version":
+            data[h:h + 2] = b"\xff\xff"
+        else:  # the headers length: far past the end of the record
+            data[h + 64:h + 68] = (0x7fffffff).to_bytes(4, "little")
+        hits += 1
+    i = data.find(key, i + 1)
+open(path, "r+b").write(data)
+sys.exit(0 if hits == 1 else 1)
+PY
+}
+
+for how in version length; do
+    step "$how: stored, then damaged on disk while the edge is down"
+    script /c10/$how "\"body\": \"good $how\", \"headers\": {\"Cache-Control\": \"max-age=600\"}"
+    fetch /c10/$how
+    assert_cache MISS 'edgecache; fwd=miss; stored'
+    fetch /c10/$how
+    assert_cache HIT
+    stop_edge
+    damage "$T/cache/data.mdb" /c10/$how $how || fail "could not find the record of /c10/$how in data.mdb"
+
+    step "$how: after a restart, a miss (logged), then replaced"
+    start_edge --origin "$ORIGIN_URL"
+    fetch /c10/$how
+    assert_status 200
+    assert_body "good $how"
+    assert_cache MISS
+    assert_count /c10/$how 2
+    grep -q "treated as a miss and replaced" "$T/edge.log" || fail "the corrupt record was not logged"
+    fetch /c10/$how
+    assert_status 200
+    assert_body "good $how"
+    assert_cache HIT
+    assert_count /c10/$how 2
+done
+pass
