@@ -456,6 +456,8 @@ static void watch_client(edge_req_t *er)
     }
 }
 
+/* Starts the origin fetch for this request: a PASS has one of its own (`cacheable` false); a MISS or a
+ * REVALIDATE joins one already in flight for the same object, on any loop, unless `no_join`. */
 static void start_fetch(edge_req_t *er, bool cacheable)
 {
     h2o_req_t *req = er->req;
@@ -486,23 +488,18 @@ static void start_fetch(edge_req_t *er, bool cacheable)
         .conf = server->conf,
         .stale = er->have_rec ? &er->rec : NULL,
     };
-    er->fetch = origin_fetch_start(&args);
     init_sub(er);
-    origin_fetch_subscribe(er->fetch, &er->sub);
-    ++er->thread->counters.origin_requests;
-    watch_client(er);
-}
-
-/* A miss first joins a fetch of the same object already in flight, on any loop (request collapsing). */
-static void join_or_start_fetch(edge_req_t *er)
-{
-    init_sub(er);
-    if (!er->no_join && (er->fetch = origin_fetch_join(&er->hash, &er->sub)) != NULL) {
-        ++er->thread->counters.collapsed;
-        watch_client(er);
-        return;
+    if (cacheable && !er->no_join) {
+        er->fetch = origin_fetch_join_or_start(&args, &er->sub);
+    } else {
+        er->fetch = origin_fetch_start(&args);
+        origin_fetch_subscribe(er->fetch, &er->sub);
     }
-    start_fetch(er, true);
+    if (er->sub.joined)
+        ++er->thread->counters.collapsed;
+    else
+        ++er->thread->counters.origin_requests;
+    watch_client(er);
 }
 
 /* --- the steps ---------------------------------------------------------------------------------------- */
@@ -625,14 +622,14 @@ static step_result_t step_HIT(edge_req_t *er)
 static step_result_t step_MISS(edge_req_t *er)
 {
     ++er->thread->counters.misses;
-    join_or_start_fetch(er);
+    start_fetch(er, true);
     er->state = EDGE_REQ_WAIT;
     return NEXT;
 }
 
 static step_result_t step_REVALIDATE(edge_req_t *er)
 {
-    join_or_start_fetch(er);
+    start_fetch(er, true);
     er->state = EDGE_REQ_WAIT;
     return NEXT;
 }

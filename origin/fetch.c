@@ -87,6 +87,7 @@ static void release(fetch_t *f);
 static void fail(fetch_t *f, unsigned failure, const char *errstr);
 static void finish_body(fetch_t *f, const char *errstr);
 static void owner_check(fetch_t *f);
+static void retain(fetch_t *f);
 
 /* --- the in-flight table: key hash → fetch, for collapsing ---------------------------------------- */
 
@@ -105,16 +106,28 @@ static size_t bucket_of(const cache_hash_t *h)
     return ((size_t)h->bytes[0] << 8 | h->bytes[1]) % TABLE_SIZE;
 }
 
-static void table_add(fetch_t *f)
+/* With table_mutex held. */
+static void table_add_locked(fetch_t *f)
 {
     table_entry_t *e = h2o_mem_alloc(sizeof(*e));
     size_t b = bucket_of(&f->args.hash);
     e->fetch = f;
-    pthread_mutex_lock(&table_mutex);
     e->next = table[b];
     table[b] = e;
     f->in_table = true;
-    pthread_mutex_unlock(&table_mutex);
+}
+
+/* With table_mutex held: the listed fetch for `hash`, retained, or NULL. A listed fetch is alive: its
+ * exchange holds a reference until it leaves the table. */
+static fetch_t *table_find_locked(const cache_hash_t *hash)
+{
+    for (table_entry_t *e = table[bucket_of(hash)]; e != NULL; e = e->next) {
+        if (memcmp(e->fetch->args.hash.bytes, hash->bytes, sizeof(hash->bytes)) == 0) {
+            retain(e->fetch);
+            return e->fetch;
+        }
+    }
+    return NULL;
 }
 
 /* Takes the fetch out of the table (idempotent); called with f->mutex held or on the owner's loop. */
@@ -884,7 +897,7 @@ static h2o_header_t *copy_headers(h2o_mem_pool_t *pool, const h2o_header_t *src,
     return dst;
 }
 
-origin_fetch_t *origin_fetch_start(const origin_fetch_args_t *args)
+static fetch_t *create(const origin_fetch_args_t *args)
 {
     fetch_t *f = h2o_mem_alloc(sizeof(*f));
     h2o_mem_pool_t *pool = &f->super.pool;
@@ -931,9 +944,17 @@ origin_fetch_t *origin_fetch_start(const origin_fetch_args_t *args)
     }
     f->args.client_headers = NULL;
     f->args.stale = NULL;
+    return f;
+}
 
-    if (f->args.store != NULL)
-        table_add(f);
+origin_fetch_t *origin_fetch_start(const origin_fetch_args_t *args)
+{
+    fetch_t *f = create(args);
+    if (f->args.store != NULL) {
+        pthread_mutex_lock(&table_mutex);
+        table_add_locked(f);
+        pthread_mutex_unlock(&table_mutex);
+    }
     h2o_timeout_link(args->loop, args->zero_timeout, &f->defer);
     return &f->super;
 }
@@ -966,34 +987,45 @@ void origin_fetch_subscribe(origin_fetch_t *fetch, origin_fetch_sub_t *sub)
     pthread_mutex_unlock(&f->mutex);
 }
 
-origin_fetch_t *origin_fetch_join(const cache_hash_t *hash, origin_fetch_sub_t *sub)
+/* Subscribes `sub` to `f` if it can still be shared from its first byte; drops the caller's reference. */
+static bool try_join(fetch_t *f, origin_fetch_sub_t *sub)
 {
-    fetch_t *f = NULL;
-
-    pthread_mutex_lock(&table_mutex);
-    for (table_entry_t *e = table[bucket_of(hash)]; e != NULL; e = e->next) {
-        if (memcmp(e->fetch->args.hash.bytes, hash->bytes, sizeof(hash->bytes)) == 0) {
-            f = e->fetch;
-            retain(f); /* alive while listed: its exchange holds a reference until it leaves the table */
-            break;
-        }
-    }
-    pthread_mutex_unlock(&table_mutex);
-    if (f == NULL)
-        return NULL;
-
-    /* joinable while it may still be shared and its body is all in memory from the first byte */
-    pthread_mutex_lock(&f->mutex);
     origin_fetch_t *o = &f->super;
+    pthread_mutex_lock(&f->mutex);
     bool ok = f->in_table && o->state != ORIGIN_FETCH_FAILED && f->first_block == 0 &&
-              (o->state == ORIGIN_FETCH_CONNECT || o->stored || o->error_page != NULL);
+              (o->state == ORIGIN_FETCH_CONNECT || o->stored || o->not_modified || o->error_page != NULL);
     if (ok) {
         sub->joined = true;
         subscribe_locked(f, sub);
     }
     pthread_mutex_unlock(&f->mutex);
     release(f);
-    return ok ? o : NULL;
+    return ok;
+}
+
+origin_fetch_t *origin_fetch_join_or_start(const origin_fetch_args_t *args, origin_fetch_sub_t *sub)
+{
+    fetch_t *f, *mine = NULL;
+
+    /* look up and, when nothing is in flight, list a new fetch in one critical section: two loops that
+     * miss at the same moment must not both start one */
+    pthread_mutex_lock(&table_mutex);
+    if ((f = table_find_locked(&args->hash)) == NULL) {
+        mine = create(args);
+        table_add_locked(mine);
+    }
+    pthread_mutex_unlock(&table_mutex);
+
+    if (f != NULL && try_join(f, sub))
+        return &f->super;
+    if (mine == NULL) { /* the one in flight can no longer be shared from its start: a fetch of our own */
+        origin_fetch_t *own = origin_fetch_start(args);
+        origin_fetch_subscribe(own, sub);
+        return own;
+    }
+    h2o_timeout_link(args->loop, args->zero_timeout, &mine->defer);
+    origin_fetch_subscribe(&mine->super, sub);
+    return &mine->super;
 }
 
 bool origin_fetch_head_ready(origin_fetch_t *fetch)

@@ -111,10 +111,12 @@ typedef struct st_origin_fetch_t {
  */
 origin_fetch_t *origin_fetch_start(const origin_fetch_args_t *args);
 /**
- * Joins the in-flight fetch for `hash`, if there is one whose body is still complete in memory from
- * its first byte, by subscribing `sub` to it (sub->joined is set). Returns the fetch, or NULL. Any loop.
+ * Subscribes `sub` to the fetch in flight for args->hash, if there is one whose body is still all in
+ * memory from its first byte (sub->joined is then true), or else to a new fetch started as
+ * origin_fetch_start does. The lookup and the listing of a new fetch are one atomic step, so concurrent
+ * misses on different loops start one fetch between them. Returns the fetch subscribed to.
  */
-origin_fetch_t *origin_fetch_join(const cache_hash_t *hash, origin_fetch_sub_t *sub);
+origin_fetch_t *origin_fetch_join_or_start(const origin_fetch_args_t *args, origin_fetch_sub_t *sub);
 /** Adds a subscriber (which holds a reference to the fetch until it unsubscribes). Any loop. */
 void origin_fetch_subscribe(origin_fetch_t *fetch, origin_fetch_sub_t *sub);
 /** Removes a subscriber; may cancel and free the fetch. `fetch` must not be used afterwards. Any loop. */
