@@ -471,8 +471,11 @@ static void start_fetch(edge_req_t *er, bool cacheable)
         .loop = req->conn->ctx->loop,
         .zero_timeout = &req->conn->ctx->zero_timeout,
         .receiver = &er->thread->fetch_receiver,
-        .http = server->file_roots[origin] == NULL ? er->thread->http + origin : NULL,
-        .file = server->file_roots[origin],
+        .router = server->router,
+        .http = er->thread->http,
+        .file_roots = server->file_roots,
+        .origin_index = origin,
+        .group_index = er->behavior->group_index,
         /* a HEAD that may fill the cache fetches the whole object */
         .method = cacheable ? h2o_iovec_init(H2O_STRLIT("GET")) : req->method,
         .path = req->path,

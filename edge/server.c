@@ -104,6 +104,34 @@ Fail : {
 }
 }
 
+/* The client TLS context of an https:// origin: the system CA store or tls.ca_file, and peer
+ * verification unless tls.verify is false (libh2o then also accepts a name mismatch). */
+static SSL_CTX *make_origin_ssl_ctx(const edge_conf_origin_t *o, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL)
+        goto Fail;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (o->tls.verify) {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+        if ((o->tls.ca_file != NULL ? SSL_CTX_load_verify_locations(ctx, o->tls.ca_file, NULL)
+                                    : SSL_CTX_set_default_verify_paths(ctx)) != 1)
+            goto Fail;
+    } else {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    }
+    return ctx;
+Fail : {
+    char buf[256];
+    ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
+    snprintf(err, errlen, "origin %s: TLS set-up%s%s: %s", o->name, o->tls.ca_file != NULL ? " with " : "",
+             o->tls.ca_file != NULL ? o->tls.ca_file : "", buf);
+    if (ctx != NULL)
+        SSL_CTX_free(ctx);
+    return NULL;
+}
+}
+
 /* --- the loops ------------------------------------------------------------------------------------ */
 
 static void on_accept(h2o_socket_t *listener, const char *err)
@@ -147,11 +175,13 @@ static void *thread_main(void *arg)
     t->reader = cache_store_reader_new(s->store);
     t->http = h2o_mem_alloc(sizeof(*t->http) * conf->num_origins);
     for (size_t i = 0; i != conf->num_origins; ++i) {
-        if (s->file_roots[i] == NULL)
-            origin_http_init(t->http + i, t->ctx.loop, &t->ctx.receivers.hostinfo_getaddr, conf->origins + i);
-        else
-            memset(t->http + i, 0, sizeof(t->http[i]));
+        memset(t->http + i, 0, sizeof(t->http[i]));
+        if (s->file_roots[i] == NULL && origin_http_init(t->http + i, t->ctx.loop, &t->ctx.receivers.hostinfo_getaddr,
+                                                         conf->origins + i, s->origin_ssl_ctxs[i], err, sizeof(err)) != 0)
+            edge_log_error("thread %u: %s", t->index, err);
     }
+    if (t->index == 0)
+        t->checker = origin_checker_start(s->router, &t->ctx);
     t->accept_ctxs = h2o_mem_alloc(sizeof(*t->accept_ctxs) * conf->num_listens);
     t->listeners = h2o_mem_alloc(sizeof(*t->listeners) * conf->num_listens);
     for (size_t i = 0; i != conf->num_listens; ++i) {
@@ -183,8 +213,9 @@ static void *thread_main(void *arg)
     }
 
     /* tear-down */
+    origin_checker_stop(t->checker);
     for (size_t i = 0; i != conf->num_origins; ++i)
-        if (s->file_roots[i] == NULL)
+        if (s->file_roots[i] == NULL && t->http[i].servers != NULL)
             origin_http_dispose(t->http + i);
     cache_store_reader_free(t->reader);
     cache_key_thread_dispose();
@@ -201,6 +232,12 @@ static void *thread_main(void *arg)
 
 static void teardown(edge_server_t *s)
 {
+    origin_router_free(s->router);
+    for (size_t i = 0; s->origin_ssl_ctxs != NULL && i != s->conf->num_origins; ++i)
+        if (s->origin_ssl_ctxs[i] != NULL)
+            SSL_CTX_free(s->origin_ssl_ctxs[i]);
+    free(s->origin_ssl_ctxs);
+    cache_key_thread_dispose(); /* the balancers hashed on this thread */
     for (size_t i = 0; s->file_roots != NULL && i != s->conf->num_origins; ++i)
         if (s->file_roots[i] != NULL)
             origin_file_close(s->file_roots[i]);
@@ -248,13 +285,20 @@ int edge_server_run(const edge_conf_t *conf)
     s->listen_fds = calloc(conf->num_listens, sizeof(*s->listen_fds));
     s->threads = calloc(s->num_threads, sizeof(*s->threads));
 
+    s->origin_ssl_ctxs = calloc(conf->num_origins, sizeof(*s->origin_ssl_ctxs));
     for (size_t i = 0; i != conf->num_origins; ++i) {
         if (strncmp(conf->origins[i].servers[0], "file:", 5) == 0 &&
             (s->file_roots[i] = origin_file_open(conf->origins[i].servers[0], err, sizeof(err))) == NULL) {
             edge_log_error("origin %s: %s", conf->origins[i].name, err);
             goto Exit;
         }
+        if (strncmp(conf->origins[i].servers[0], "https://", 8) == 0 &&
+            (s->origin_ssl_ctxs[i] = make_origin_ssl_ctx(conf->origins + i, err, sizeof(err))) == NULL) {
+            edge_log_error("%s", err);
+            goto Exit;
+        }
     }
+    s->router = origin_router_new(conf, s->origin_ssl_ctxs);
     for (size_t i = 0; i != conf->num_listens; ++i) {
         const edge_conf_listen_t *l = conf->listens + i;
         if (l->tls_certificate != NULL && (s->ssl_ctxs[i] = make_ssl_ctx(l, err, sizeof(err))) == NULL) {

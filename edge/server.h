@@ -16,6 +16,7 @@
 #include "edge/config.h"
 #include "origin/file.h"
 #include "origin/http.h"
+#include "origin/router.h"
 #include "reports/counters.h"
 
 typedef struct st_edge_server_t edge_server_t;
@@ -30,6 +31,7 @@ typedef struct st_edge_thread_t {
     cache_store_reader_t *reader;
     origin_http_t *http;                       /* one per configured origin; unused for file:// origins */
     h2o_multithread_receiver_t fetch_receiver; /* origin fetches on other loops wake this one's requests */
+    origin_checker_t *checker;                 /* the active health checks run on the first loop */
     reports_counters_t counters;
 } edge_thread_t;
 
@@ -37,6 +39,8 @@ struct st_edge_server_t {
     const edge_conf_t *conf;
     cache_store_t *store;
     origin_file_root_t **file_roots; /* one per configured origin; NULL for http:// origins */
+    SSL_CTX **origin_ssl_ctxs;       /* one per configured origin; client TLS for https:// origins, else NULL */
+    origin_router_t *router;
     h2o_globalconf_t h2o;
     SSL_CTX **ssl_ctxs; /* one per listener; NULL for cleartext */
     int *listen_fds;    /* the first thread's sockets, bound before any thread starts */

@@ -62,8 +62,14 @@ typedef struct st_fetch_t {
     h2o_linklist_t subs;
     h2o_timeout_entry_t defer; /* on the loop's zero timeout: start, or the next file read */
     h2o_timeout_entry_t connect_timer;
-    unsigned attempts;  /* connection attempts made */
+    unsigned attempts;  /* connection attempts made to the current origin */
     bool retried_reset; /* one retry after a reset before any response byte */
+    size_t origin;      /* the origin being tried: args.origin_index, or a group's secondary */
+    bool target_chosen; /* origin is decided (the breaker was asked) */
+    bool on_secondary;  /* failed over (or the breaker skipped the primary) */
+    bool breaker_probe; /* the breaker let this request probe the primary: report how it went */
+    size_t server;      /* the server of the current attempt, or SIZE_MAX */
+    uint64_t exclude;   /* servers that failed to connect for this request */
     h2o_http1client_t *client;
     h2o_iovec_t reqbufs[2];
     bool in_client_cb;
@@ -88,6 +94,9 @@ static void fail(fetch_t *f, unsigned failure, const char *errstr);
 static void finish_body(fetch_t *f, const char *errstr);
 static void owner_check(fetch_t *f);
 static void retain(fetch_t *f);
+static void origin_failed(fetch_t *f, unsigned failure, const char *errstr);
+static void failover(fetch_t *f, const char *why);
+static void breaker_report(fetch_t *f, bool ok);
 
 /* --- the in-flight table: key hash → fetch, for collapsing ---------------------------------------- */
 
@@ -153,6 +162,27 @@ static void table_remove(fetch_t *f)
 static int64_t now_sec(fetch_t *f)
 {
     return (int64_t)(h2o_now(f->args.loop) / 1000);
+}
+
+static bool idempotent(fetch_t *f)
+{
+    return h2o_memis(f->args.method.base, f->args.method.len, H2O_STRLIT("GET")) ||
+           h2o_memis(f->args.method.base, f->args.method.len, H2O_STRLIT("HEAD")) ||
+           h2o_memis(f->args.method.base, f->args.method.len, H2O_STRLIT("OPTIONS"));
+}
+
+static const edge_conf_group_t *group_of(fetch_t *f)
+{
+    return f->args.group_index != SIZE_MAX ? f->args.conf->groups + f->args.group_index : NULL;
+}
+
+/* The exchange with the current server is over: it no longer counts as outstanding. */
+static void leave_server(fetch_t *f)
+{
+    if (f->server != SIZE_MAX) {
+        --f->args.http[f->origin].outstanding[f->server];
+        f->server = SIZE_MAX;
+    }
 }
 
 static void retain(fetch_t *f)
@@ -562,17 +592,33 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
     if (errstr != NULL && errstr != h2o_http1client_error_is_eos) {
         f->client = NULL;
         bool timeout = strstr(errstr, "timeout") != NULL;
-        bool idempotent = h2o_memis(f->args.method.base, f->args.method.len, H2O_STRLIT("GET")) ||
-                          h2o_memis(f->args.method.base, f->args.method.len, H2O_STRLIT("HEAD"));
-        if (!timeout && idempotent && !f->retried_reset) {
+        if (!timeout && idempotent(f) && !f->retried_reset) {
             /* most often a pooled keep-alive connection the origin had closed: try once more */
             f->retried_reset = true;
+            leave_server(f);
             h2o_timeout_link(f->args.loop, f->args.zero_timeout, &f->defer);
             return NULL;
         }
-        fail(f, timeout ? EDGE_CONF_FAIL_TIMEOUT : EDGE_CONF_FAIL_RESET, errstr);
+        /* a slow answer says nothing of the server's health (only connection errors count passively) */
+        origin_failed(f, timeout ? EDGE_CONF_FAIL_TIMEOUT : EDGE_CONF_FAIL_RESET, errstr);
         return NULL;
     }
+    if (f->server != SIZE_MAX)
+        origin_router_report(f->args.router, f->origin, f->server, true, true, "answered");
+    const edge_conf_group_t *group = group_of(f);
+    if (group != NULL && !f->on_secondary && idempotent(f)) {
+        for (size_t i = 0; i != group->num_failover_on; ++i) {
+            if (group->failover_on[i] == status) {
+                char what[64];
+                snprintf(what, sizeof(what), "status %d", status);
+                f->client = NULL; /* returning NULL makes libh2o close it */
+                failover(f, what);
+                return NULL;
+            }
+        }
+    }
+    if (group != NULL && !f->on_secondary)
+        breaker_report(f, true);
 
     origin_fetch_t *o = &f->super;
     o->status = status;
@@ -635,6 +681,7 @@ static void end_exchange(fetch_t *f)
 {
     if (!f->active)
         return;
+    leave_server(f);
     if (h2o_timeout_is_linked(&f->defer))
         h2o_timeout_unlink(&f->defer);
     if (h2o_timeout_is_linked(&f->connect_timer))
@@ -716,6 +763,59 @@ static int on_body(h2o_http1client_t *client, const char *errstr)
 
 /* --- connecting ---------------------------------------------------------------------------------- */
 
+static void breaker_report(fetch_t *f, bool ok)
+{
+    const edge_conf_group_t *g = group_of(f);
+    if (g == NULL)
+        return;
+    if (origin_breaker_report(f->args.router->breakers[f->args.group_index], ok, h2o_now(f->args.loop)))
+        edge_log_warn("origin group %s: circuit breaker %s for primary %s", g->name, ok ? "closed" : "opened",
+                      f->args.conf->origins[g->primary].name);
+}
+
+/* Moves to the group's secondary after the primary failed for this request. */
+static void failover(fetch_t *f, const char *why)
+{
+    const edge_conf_group_t *g = group_of(f);
+    leave_server(f);
+    breaker_report(f, false);
+    edge_log_warn("origin group %s: %.*s failed over to %s: %s", g->name, (int)f->args.path.len, f->args.path.base,
+                  f->args.conf->origins[g->secondary].name, why);
+    f->on_secondary = true;
+    f->origin = g->secondary;
+    f->attempts = 0;
+    f->exclude = 0;
+    f->retried_reset = false;
+    h2o_timeout_link(f->args.loop, f->args.zero_timeout, &f->defer);
+}
+
+/* The current origin could not answer (before the head): fail over when a group allows it, else fail. */
+static void origin_failed(fetch_t *f, unsigned failure, const char *errstr)
+{
+    leave_server(f);
+    if (group_of(f) != NULL && !f->on_secondary && idempotent(f)) {
+        failover(f, errstr);
+        return;
+    }
+    if (group_of(f) != NULL && !f->on_secondary)
+        breaker_report(f, false); /* a primary that fails a POST counts too, though it cannot fail over */
+    fail(f, failure, errstr);
+}
+
+/* One connection attempt failed: try again (another server when there is one) or give up. */
+static void attempt_failed(fetch_t *f, const char *errstr)
+{
+    if (f->server != SIZE_MAX) {
+        origin_router_report(f->args.router, f->origin, f->server, false, true, errstr);
+        f->exclude |= (uint64_t)1 << f->server;
+    }
+    leave_server(f);
+    if (f->attempts < f->args.conf->origins[f->origin].connect_attempts)
+        h2o_timeout_link(f->args.loop, f->args.zero_timeout, &f->defer);
+    else
+        origin_failed(f, EDGE_CONF_FAIL_CONNECT, errstr);
+}
+
 static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char *errstr, h2o_iovec_t **reqbufs, size_t *reqbufcnt,
                                           int *method_is_head)
 {
@@ -725,11 +825,7 @@ static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char 
         h2o_timeout_unlink(&f->connect_timer);
     if (errstr != NULL) {
         f->client = NULL;
-        if (f->attempts < f->args.http->conf->connect_attempts) {
-            h2o_timeout_link(f->args.loop, f->args.zero_timeout, &f->defer);
-        } else {
-            fail(f, EDGE_CONF_FAIL_CONNECT, errstr);
-        }
+        attempt_failed(f, errstr);
         return NULL;
     }
     *reqbufs = f->reqbufs;
@@ -746,26 +842,46 @@ static void on_connect_timeout(h2o_timeout_entry_t *entry)
         h2o_http1client_cancel(f->client);
         f->client = NULL;
     }
-    if (f->attempts < f->args.http->conf->connect_attempts)
-        h2o_timeout_link(f->args.loop, f->args.zero_timeout, &f->defer);
-    else
-        fail(f, EDGE_CONF_FAIL_CONNECT, "connection timeout");
+    attempt_failed(f, "connection timeout");
 }
 
 static void connect_http(fetch_t *f)
 {
-    origin_http_server_t *server = origin_http_pick(f->args.http);
+    origin_router_origin_t *ro = f->args.router->origins + f->origin;
+    origin_http_t *http = f->args.http + f->origin;
+    size_t server = origin_balancer_pick(ro->balancer, ro->health, http->outstanding, &http->cursor, &f->args.hash, f->exclude);
 
-    if (f->reqbufs[0].base == NULL) {
-        h2o_iovec_t host = f->args.host.base != NULL ? f->args.host : server->authority;
-        f->reqbufs[0] = origin_http_serialize(&f->super.pool, f->args.method, f->args.path, host, f->args.headers,
-                                              f->args.num_headers, f->args.body.len != 0 ? f->args.body.len : SIZE_MAX);
-        f->reqbufs[1] = f->args.body;
+    if (server == ORIGIN_BALANCER_NONE && f->exclude != 0) {
+        f->exclude = 0; /* every server failed once for this request: the remaining attempts may retry them */
+        server = origin_balancer_pick(ro->balancer, ro->health, http->outstanding, &http->cursor, &f->args.hash, 0);
     }
+    if (server == ORIGIN_BALANCER_NONE) {
+        origin_failed(f, EDGE_CONF_FAIL_CONNECT, "no healthy server");
+        return;
+    }
+    h2o_iovec_t host = f->args.host.base != NULL ? f->args.host : http->servers[server].authority;
+    f->reqbufs[0] = origin_http_serialize(&f->super.pool, f->args.method, f->args.path, host, f->args.headers, f->args.num_headers,
+                                          f->args.body.len != 0 ? f->args.body.len : SIZE_MAX);
+    f->reqbufs[1] = f->args.body;
     ++f->attempts;
+    f->server = server;
+    ++http->outstanding[server];
     f->connect_timer.cb = on_connect_timeout;
-    h2o_timeout_link(f->args.loop, &f->args.http->connect_timeout, &f->connect_timer);
-    h2o_http1client_connect_with_pool(&f->client, f, &f->args.http->client_ctx, &server->pool, on_connect);
+    h2o_timeout_link(f->args.loop, &http->connect_timeout, &f->connect_timer);
+    h2o_http1client_connect_with_pool(&f->client, f, &http->client_ctx, &http->servers[server].pool, on_connect);
+}
+
+/* Decides which origin this request tries first: the behavior's, or a group's primary unless its
+ * breaker is open (then the secondary, at once; after the cool-down one request probes the primary). */
+static void choose_origin(fetch_t *f)
+{
+    const edge_conf_group_t *g = group_of(f);
+    f->target_chosen = true;
+    f->origin = f->args.origin_index;
+    if (g != NULL && !origin_breaker_allow(f->args.router->breakers[f->args.group_index], h2o_now(f->args.loop))) {
+        f->on_secondary = true;
+        f->origin = g->secondary;
+    }
 }
 
 /* --- file:// --------------------------------------------------------------------------------------- */
@@ -804,7 +920,8 @@ static void start_file(fetch_t *f)
     origin_file_res_t res;
 
     f->request_time = now_sec(f);
-    origin_file_lookup(f->args.file, f->args.method.base, f->args.method.len, f->args.path.base, f->args.path.len, &res);
+    origin_file_lookup(f->args.file_roots[f->origin], f->args.method.base, f->args.method.len, f->args.path.base, f->args.path.len,
+                       &res);
     o->status = res.status;
     if (res.status != 200) {
         const errorpages_page_t *page = errorpages_for_status(res.status);
@@ -852,12 +969,15 @@ static void on_defer(h2o_timeout_entry_t *entry)
         return;
     if (f->file_reading) {
         read_file_step(f);
-    } else if (f->args.file != NULL) {
-        start_file(f);
     } else if (f->cancel_requested) {
         fail(f, EDGE_CONF_FAIL_CONNECT, "cancelled");
     } else {
-        connect_http(f);
+        if (!f->target_chosen)
+            choose_origin(f);
+        if (f->args.file_roots[f->origin] != NULL)
+            start_file(f);
+        else
+            connect_http(f);
     }
 }
 
@@ -918,6 +1038,7 @@ static fetch_t *create(const origin_fetch_args_t *args)
     atomic_init(&f->ctl.queued, false);
     f->active = true;
     f->file_fd = -1;
+    f->server = SIZE_MAX;
     h2o_linklist_init_anchor(&f->subs);
     f->defer.cb = on_defer;
 

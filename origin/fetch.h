@@ -16,6 +16,13 @@
  * A body that ends early (reset, fewer bytes than Content-Length, read timeout) is never stored: its
  * chunks are discarded and no record is written.
  *
+ * Routing. Each attempt goes to a server the origin's balancer picks among those UP (origin/router.h);
+ * connection errors and timeouts count against the server's health, and a failed connection is tried
+ * again (on another server when there is one) up to connect_attempts. For an origin group, a GET, HEAD
+ * or OPTIONS whose primary fails (connection, timeout, or a status in failover_on) fails over to the
+ * secondary, and the group's circuit breaker skips a primary that keeps failing. All of this happens
+ * before the head is published, so subscribers only ever see the final answer.
+ *
  * Request collapsing. A fetch that may fill the cache is entered in a process-wide in-flight table under
  * its key hash, and a miss on any loop joins it (origin_fetch_join) instead of asking the origin again.
  * The fetch runs on the loop that started it (its owner); subscribers on other loops read its blocks
@@ -37,6 +44,7 @@
 #include "edge/config.h"
 #include "origin/file.h"
 #include "origin/http.h"
+#include "origin/router.h"
 
 #define ORIGIN_FETCH_MAGIC 0x46455443 /* "FETC" */
 
@@ -65,14 +73,17 @@ struct st_origin_fetch_sub_t {
 
 typedef struct st_origin_fetch_args_t {
     h2o_loop_t *loop;
-    h2o_timeout_t *zero_timeout;          /* the loop's zero timeout: work deferred to the next loop turn */
-    h2o_multithread_receiver_t *receiver; /* the loop's receiver (see origin_fetch_receive) */
-    origin_http_t *http;                  /* exactly one of http and file */
-    origin_file_root_t *file;
-    h2o_iovec_t method;          /* as sent to the origin */
-    h2o_iovec_t path;            /* path and query as sent */
-    h2o_iovec_t host;            /* the Host header; {NULL, 0} for the server's own authority */
-    const h2o_header_t *headers; /* request headers to forward; copied */
+    h2o_timeout_t *zero_timeout;           /* the loop's zero timeout: work deferred to the next loop turn */
+    h2o_multithread_receiver_t *receiver;  /* the loop's receiver (see origin_fetch_receive) */
+    origin_router_t *router;               /* where requests go: balancers, health, breakers */
+    origin_http_t *http;                   /* the loop's HTTP state, parallel to conf->origins */
+    origin_file_root_t *const *file_roots; /* parallel to conf->origins; NULL entries for http(s) origins */
+    size_t origin_index;                   /* the behavior's origin (of a group: the primary) */
+    size_t group_index;                    /* the behavior's origin group, or SIZE_MAX */
+    h2o_iovec_t method;                    /* as sent to the origin */
+    h2o_iovec_t path;                      /* path and query as sent */
+    h2o_iovec_t host;                      /* the Host header; {NULL, 0} for the server's own authority */
+    const h2o_header_t *headers;           /* request headers to forward; copied */
     size_t num_headers;
     h2o_iovec_t body;                    /* request body; copied */
     const h2o_headers_t *client_headers; /* the client's request headers, for Vary; copied */

@@ -5,12 +5,14 @@
  * sweeper to the loop given to h2o_socketpool_set_timeout, and its timeouts are per loop too, so sharing
  * one between loops would corrupt both.
  */
+#include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "origin/http.h"
 
 int origin_http_init(origin_http_t *o, h2o_loop_t *loop, h2o_multithread_receiver_t *getaddr_receiver,
-                     const edge_conf_origin_t *conf)
+                     const edge_conf_origin_t *conf, SSL_CTX *ssl_ctx, char *err, size_t errlen)
 {
     memset(o, 0, sizeof(*o));
     o->conf = conf;
@@ -20,17 +22,41 @@ int origin_http_init(origin_http_t *o, h2o_loop_t *loop, h2o_multithread_receive
     o->client_ctx.loop = loop;
     o->client_ctx.getaddr_receiver = getaddr_receiver;
     o->client_ctx.io_timeout = &o->io_timeout;
+    o->client_ctx.ssl_ctx = ssl_ctx;
     o->servers = h2o_mem_alloc(sizeof(*o->servers) * (conf->num_servers != 0 ? conf->num_servers : 1));
+    o->outstanding = calloc(conf->num_servers != 0 ? conf->num_servers : 1, sizeof(*o->outstanding));
     for (size_t i = 0; i != conf->num_servers; ++i) {
         h2o_url_t url;
-        if (strncmp(conf->servers[i], "http://", 7) != 0 || h2o_url_parse(conf->servers[i], strlen(conf->servers[i]), &url) != 0) {
+        if (h2o_url_parse(conf->servers[i], strlen(conf->servers[i]), &url) != 0 || url.scheme == NULL) {
+            snprintf(err, errlen, "origin %s: cannot parse %s", conf->name, conf->servers[i]);
             origin_http_dispose(o);
             return -1;
         }
-        origin_http_server_t *s = o->servers + o->num_servers++;
-        h2o_socketpool_init_by_hostport(&s->pool, url.host, h2o_url_get_port(&url), 0, SIZE_MAX);
+        int is_ssl = url.scheme == &H2O_URL_SCHEME_HTTPS;
+        origin_http_server_t *s = o->servers + o->num_servers;
+        if (is_ssl && conf->tls.sni != NULL) {
+            /* libh2o names the peer by the pool's host for SNI and the certificate check: connect by
+             * address, and name the pool after the SNI host */
+            struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *res;
+            char host[256], port[8];
+            snprintf(host, sizeof(host), "%.*s", (int)url.host.len, url.host.base);
+            snprintf(port, sizeof(port), "%u", (unsigned)h2o_url_get_port(&url));
+            int rc = getaddrinfo(host, port, &hints, &res);
+            if (rc != 0) {
+                snprintf(err, errlen, "origin %s: cannot resolve %s: %s", conf->name, host, gai_strerror(rc));
+                origin_http_dispose(o);
+                return -1;
+            }
+            h2o_socketpool_init_by_address(&s->pool, res->ai_addr, res->ai_addrlen, 1, SIZE_MAX);
+            freeaddrinfo(res);
+            free(s->pool.peer.host.base);
+            s->pool.peer.host = h2o_strdup(NULL, conf->tls.sni, SIZE_MAX);
+        } else {
+            h2o_socketpool_init_by_hostport(&s->pool, url.host, h2o_url_get_port(&url), is_ssl, SIZE_MAX);
+        }
         h2o_socketpool_set_timeout(&s->pool, loop, conf->keepalive_timeout_ms);
         s->authority = url.authority;
+        ++o->num_servers;
     }
     return 0;
 }
@@ -40,15 +66,12 @@ void origin_http_dispose(origin_http_t *o)
     for (size_t i = 0; i != o->num_servers; ++i)
         h2o_socketpool_dispose(&o->servers[i].pool);
     free(o->servers);
+    free(o->outstanding);
     h2o_timeout_dispose(o->loop, &o->io_timeout);
     h2o_timeout_dispose(o->loop, &o->connect_timeout);
     o->servers = NULL;
+    o->outstanding = NULL;
     o->num_servers = 0;
-}
-
-origin_http_server_t *origin_http_pick(origin_http_t *o)
-{
-    return o->servers + o->next++ % o->num_servers;
 }
 
 h2o_iovec_t origin_http_serialize(h2o_mem_pool_t *pool, h2o_iovec_t method, h2o_iovec_t path, h2o_iovec_t host,

@@ -2,9 +2,10 @@
  * origin/http.h: the HTTP/1.1 origin connection, one per origin per event loop.
  *
  * Each loop keeps, for each configured origin, a keep-alive socket pool per server (libh2o's
- * h2o_socketpool_t, whose idle sweeper is bound to one loop, hence one per loop) and an
- * h2o_http1client_ctx_t whose I/O timeout is the origin's read_timeout. Servers are used in turn.
- * Nothing here is shared between threads.
+ * h2o_socketpool_t, whose idle sweeper is bound to one loop, hence one per loop), an
+ * h2o_http1client_ctx_t whose I/O timeout is the origin's read_timeout, and the loop's share of the
+ * balancing state (requests in flight per server, the round-robin cursor). Which server to use is the
+ * router's choice (origin/router.h). Nothing here is shared between threads.
  */
 #ifndef ORIGIN_HTTP_H
 #define ORIGIN_HTTP_H
@@ -25,19 +26,20 @@ typedef struct st_origin_http_t {
     h2o_timeout_t connect_timeout; /* connect_timeout, armed by the fetch around each attempt */
     origin_http_server_t *servers;
     size_t num_servers;
-    size_t next; /* round-robin cursor */
+    uint32_t *outstanding; /* requests in flight per server, on this loop (least_outstanding) */
+    size_t cursor;         /* round-robin cursor, on this loop */
 } origin_http_t;
 
 /**
- * Sets up `o` for the http:// servers of `conf` on `loop`. `getaddr_receiver` is the loop's hostname
- * resolver queue (h2o_context_t.receivers.hostinfo_getaddr). Returns 0, or -1 when a server URL is not
- * http:// (the config module has already validated them, so this is a programming error).
+ * Sets up `o` for the http:// or https:// servers of `conf` on `loop`. `getaddr_receiver` is the loop's
+ * hostname resolver queue (h2o_context_t.receivers.hostinfo_getaddr); `ssl_ctx` is the origin's client
+ * TLS context (https:// only). With tls.sni set, the server's address is resolved here, once, and the
+ * connection names the SNI host instead (for the handshake and the certificate check). Returns 0, or -1
+ * with a message in `err` (a host that does not resolve for SNI).
  */
 int origin_http_init(origin_http_t *o, h2o_loop_t *loop, h2o_multithread_receiver_t *getaddr_receiver,
-                     const edge_conf_origin_t *conf);
+                     const edge_conf_origin_t *conf, SSL_CTX *ssl_ctx, char *err, size_t errlen);
 void origin_http_dispose(origin_http_t *o);
-/** The next server to use. */
-origin_http_server_t *origin_http_pick(origin_http_t *o);
 
 /**
  * Serialises a request head into `pool`: the request line, "host: `host`", the `num` headers given

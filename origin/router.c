@@ -1,0 +1,202 @@
+/*
+ * origin/router.c: the shared state of origins and groups, and the active health checker.
+ *
+ * The checker keeps one probe per server of every origin that has a health_check. A probe is a plain
+ * HTTP/1.1 request on a fresh connection (never a pooled one: a check must see whether the server accepts
+ * connections, not whether an old one still works), bounded by the check's timeout through the client
+ * context's I/O timeout. The invariant that is easy to break: a probe is re-armed only when its previous
+ * exchange has ended, so a slow server never has two checks in flight.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "edge/log.h"
+#include "origin/router.h"
+
+origin_router_t *origin_router_new(const edge_conf_t *conf, SSL_CTX **ssl_ctxs)
+{
+    origin_router_t *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    r->conf = conf;
+    r->origins = calloc(conf->num_origins != 0 ? conf->num_origins : 1, sizeof(*r->origins));
+    r->breakers = calloc(conf->num_groups != 0 ? conf->num_groups : 1, sizeof(*r->breakers));
+    for (size_t i = 0; i != conf->num_origins; ++i) {
+        const edge_conf_origin_t *o = conf->origins + i;
+        r->origins[i].conf = o;
+        r->origins[i].ssl_ctx = ssl_ctxs != NULL ? ssl_ctxs[i] : NULL;
+        if (strncmp(o->servers[0], "file:", 5) == 0)
+            continue;
+        r->origins[i].balancer = origin_balancer_new(o->balance, (const char *const *)o->servers, o->num_servers);
+        r->origins[i].health = origin_health_new(o->num_servers, o->health.unhealthy_threshold, o->health.healthy_threshold);
+    }
+    for (size_t i = 0; i != conf->num_groups; ++i)
+        r->breakers[i] = origin_breaker_new(conf->groups[i].breaker_failures, conf->groups[i].breaker_cooldown_ms);
+    return r;
+}
+
+void origin_router_free(origin_router_t *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i != r->conf->num_origins; ++i) {
+        origin_balancer_free(r->origins[i].balancer);
+        origin_health_free(r->origins[i].health);
+    }
+    for (size_t i = 0; i != r->conf->num_groups; ++i)
+        origin_breaker_free(r->breakers[i]);
+    free(r->origins);
+    free(r->breakers);
+    free(r);
+}
+
+void origin_router_report(origin_router_t *r, size_t origin, size_t server, bool ok, bool passive, const char *what)
+{
+    origin_router_origin_t *o = r->origins + origin;
+    if (o->health == NULL || (passive && o->conf->health.path == NULL))
+        return;
+    if (origin_health_report(o->health, server, ok))
+        edge_log_warn("origin %s: server %s is %s (%s)", o->conf->name, o->conf->servers[server], ok ? "UP" : "DOWN", what);
+}
+
+/* --- the active checker ------------------------------------------------------------------------------ */
+
+typedef struct st_probe_t {
+    struct st_origin_checker_t *checker;
+    size_t origin, server;
+    h2o_timeout_entry_t timer; /* the next check, on the origin's interval timeout */
+    h2o_http1client_t *client; /* the check in flight, or NULL */
+    h2o_iovec_t request;
+    h2o_url_t url;
+} probe_t;
+
+typedef struct st_check_origin_t {
+    h2o_timeout_t interval;
+    h2o_timeout_t io_timeout;
+    h2o_http1client_ctx_t client_ctx;
+} check_origin_t;
+
+struct st_origin_checker_t {
+    origin_router_t *router;
+    h2o_context_t *ctx;
+    check_origin_t *origins; /* parallel to conf->origins; used only for those with checks */
+    probe_t *probes;
+    size_t num_probes;
+};
+
+static void probe_done(probe_t *p, bool ok, const char *what)
+{
+    origin_router_report(p->checker->router, p->origin, p->server, ok, false, what);
+    p->client = NULL;
+    h2o_timeout_link(p->checker->ctx->loop, &p->checker->origins[p->origin].interval, &p->timer);
+}
+
+static h2o_http1client_head_cb on_probe_connect(h2o_http1client_t *client, const char *errstr, h2o_iovec_t **reqbufs,
+                                                size_t *reqbufcnt, int *method_is_head);
+
+static h2o_http1client_body_cb on_probe_head(h2o_http1client_t *client, const char *errstr, int minor_version, int status,
+                                             h2o_iovec_t msg, h2o_header_t *headers, size_t num_headers, int rlen)
+{
+    probe_t *p = client->data;
+    char what[64];
+    if (errstr != NULL && errstr != h2o_http1client_error_is_eos) {
+        probe_done(p, false, errstr);
+        return NULL;
+    }
+    snprintf(what, sizeof(what), "health check answered %d", status);
+    probe_done(p, status >= 200 && status < 400, what);
+    return NULL; /* the body is not needed; libh2o closes the connection */
+}
+
+static h2o_http1client_head_cb on_probe_connect(h2o_http1client_t *client, const char *errstr, h2o_iovec_t **reqbufs,
+                                                size_t *reqbufcnt, int *method_is_head)
+{
+    probe_t *p = client->data;
+    if (errstr != NULL) {
+        probe_done(p, false, errstr);
+        return NULL;
+    }
+    *reqbufs = &p->request;
+    *reqbufcnt = 1;
+    *method_is_head = 0;
+    return on_probe_head;
+}
+
+static void on_probe_timer(h2o_timeout_entry_t *entry)
+{
+    probe_t *p = H2O_STRUCT_FROM_MEMBER(probe_t, timer, entry);
+    check_origin_t *co = p->checker->origins + p->origin;
+    if (p->client != NULL)
+        return; /* cannot happen: re-armed only when the previous check ended */
+    h2o_http1client_connect(&p->client, p, &co->client_ctx, p->url.host, h2o_url_get_port(&p->url),
+                            p->url.scheme == &H2O_URL_SCHEME_HTTPS, on_probe_connect);
+}
+
+origin_checker_t *origin_checker_start(origin_router_t *r, h2o_context_t *ctx)
+{
+    const edge_conf_t *conf = r->conf;
+    size_t n = 0;
+
+    for (size_t i = 0; i != conf->num_origins; ++i)
+        if (conf->origins[i].health.path != NULL && r->origins[i].health != NULL)
+            n += conf->origins[i].num_servers;
+    if (n == 0)
+        return NULL;
+
+    origin_checker_t *c = calloc(1, sizeof(*c));
+    c->router = r;
+    c->ctx = ctx;
+    c->origins = calloc(conf->num_origins, sizeof(*c->origins));
+    c->probes = calloc(n, sizeof(*c->probes));
+    for (size_t i = 0; i != conf->num_origins; ++i) {
+        const edge_conf_origin_t *o = conf->origins + i;
+        if (o->health.path == NULL || r->origins[i].health == NULL)
+            continue;
+        check_origin_t *co = c->origins + i;
+        h2o_timeout_init(ctx->loop, &co->interval, o->health.interval_ms);
+        h2o_timeout_init(ctx->loop, &co->io_timeout, o->health.timeout_ms);
+        co->client_ctx.loop = ctx->loop;
+        co->client_ctx.getaddr_receiver = &ctx->receivers.hostinfo_getaddr;
+        co->client_ctx.io_timeout = &co->io_timeout;
+        co->client_ctx.ssl_ctx = r->origins[i].ssl_ctx;
+        for (size_t s = 0; s != o->num_servers; ++s) {
+            probe_t *p = c->probes + c->num_probes++;
+            p->checker = c;
+            p->origin = i;
+            p->server = s;
+            p->timer.cb = on_probe_timer;
+            h2o_url_parse(o->servers[s], strlen(o->servers[s]), &p->url);
+            char buf[2048];
+            int len = snprintf(buf, sizeof(buf),
+                               "GET %s HTTP/1.1\r\nhost: %.*s\r\nuser-agent: edgecache-health-check\r\nconnection: close\r\n\r\n",
+                               o->health.path, (int)p->url.authority.len, p->url.authority.base);
+            p->request = h2o_strdup(NULL, buf, len > 0 && (size_t)len < sizeof(buf) ? (size_t)len : 0);
+            /* the first round right away, so a dead server is known before the first interval ends */
+            h2o_timeout_link(ctx->loop, &ctx->zero_timeout, &p->timer);
+        }
+    }
+    return c;
+}
+
+void origin_checker_stop(origin_checker_t *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i != c->num_probes; ++i) {
+        probe_t *p = c->probes + i;
+        if (h2o_timeout_is_linked(&p->timer))
+            h2o_timeout_unlink(&p->timer);
+        if (p->client != NULL)
+            h2o_http1client_cancel(p->client);
+        free(p->request.base);
+    }
+    for (size_t i = 0; i != c->router->conf->num_origins; ++i) {
+        if (c->router->conf->origins[i].health.path != NULL && c->router->origins[i].health != NULL) {
+            h2o_timeout_dispose(c->ctx->loop, &c->origins[i].interval);
+            h2o_timeout_dispose(c->ctx->loop, &c->origins[i].io_timeout);
+        }
+    }
+    free(c->probes);
+    free(c->origins);
+    free(c);
+}
