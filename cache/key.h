@@ -28,6 +28,14 @@ typedef struct st_cache_hash_t {
  */
 h2o_iovec_t cache_key_build(h2o_mem_pool_t *pool, h2o_iovec_t path, h2o_iovec_t query, const edge_conf_behavior_t *behavior);
 
+/**
+ * Appends to `key` the request's values of the behavior's cache_key_headers (each as "\n<name>: <value>",
+ * in the sorted order of the names; an absent header as an empty value, several lines of one field
+ * joined by ", "). Returns `key` itself when the behavior names none. The result lives in `pool`.
+ */
+h2o_iovec_t cache_key_add_headers(h2o_mem_pool_t *pool, h2o_iovec_t key, const edge_conf_behavior_t *behavior,
+                                  const h2o_headers_t *headers);
+
 /** SHA-256 of `key`. Uses a per-thread digest context, so it never allocates after the first call. */
 void cache_key_hash(h2o_iovec_t key, cache_hash_t *out);
 

@@ -5,7 +5,8 @@
  * The parse has two steps. libyaml first builds the whole document tree, so a syntax error is reported
  * before anything is interpreted; then each mapping is checked against a table of the keys it allows
  * (collect()) and its values are interpreted. Sections are interpreted in a fixed order, not in the order
- * they are written, because behaviors name origins and must see them all. Every message names the node it
+ * they are written (origins, then origin_groups, then behaviors), because each names the ones before it and
+ * must see them all. Every message names the node it
  * is about as "name:line:col:" (1-based), so an operator can jump to it.
  *
  * The invariant that is easy to break: every allocation hangs off `conf` the moment it is made (arrays are
@@ -14,6 +15,7 @@
  * call that can fail.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -423,9 +425,10 @@ static int split_hostport(const char *s, char **addr, uint16_t *port, char *msg,
     return 0;
 }
 
-static int http_url(const char *url, char **out, char *msg, size_t msglen)
+/* "http://host[:port]" or "https://host[:port]"; `host` points after the "//". */
+static int host_url(const char *url, const char *host, char **out, char *msg, size_t msglen)
 {
-    const char *host = url + strlen("http://"), *end = host + strcspn(host, "/?#");
+    const char *end = host + strcspn(host, "/?#");
     char auth[300], *port = NULL;
     unsigned char v6[sizeof(struct in6_addr)];
 
@@ -519,23 +522,29 @@ static int file_url(const char *url, const char *basedir, char **out, char *msg,
     return 0;
 }
 
-/* Validates an origin server URL and stores its normalized form in *out (malloc'd): "http://host[:port]"
- * without a trailing '/', or "file:///abs/dir" / "file:rel/dir" with a relative directory resolved against
- * `basedir`, which must exist. */
-static int parse_url(const char *url, const char *basedir, char **out, bool *is_file, char *msg, size_t msglen)
+typedef enum en_scheme_t { SCHEME_HTTP, SCHEME_HTTPS, SCHEME_FILE } scheme_t;
+static const char *const scheme_names[] = {[SCHEME_HTTP] = "http://", [SCHEME_HTTPS] = "https://", [SCHEME_FILE] = "file:"};
+
+/* Validates an origin server URL and stores its normalized form in *out (malloc'd): "http://host[:port]" or
+ * "https://host[:port]" without a trailing '/', or "file:///abs/dir" / "file:rel/dir" with a relative directory
+ * resolved against `basedir`, which must exist. The scheme is matched case-sensitively, as it always was for
+ * http://. */
+static int parse_url(const char *url, const char *basedir, char **out, scheme_t *scheme, char *msg, size_t msglen)
 {
-    *is_file = false;
-    if (strncmp(url, "http://", 7) == 0)
-        return http_url(url, out, msg, msglen);
-    if (strncasecmp(url, "https://", 8) == 0) {
-        snprintf(msg, msglen, "origin \"%s\": https origins are not supported yet", url);
-        return -1;
+    if (strncmp(url, "http://", 7) == 0) {
+        *scheme = SCHEME_HTTP;
+        return host_url(url, url + 7, out, msg, msglen);
+    }
+    if (strncmp(url, "https://", 8) == 0) {
+        *scheme = SCHEME_HTTPS;
+        return host_url(url, url + 8, out, msg, msglen);
     }
     if (strncmp(url, "file:", 5) == 0) {
-        *is_file = true;
+        *scheme = SCHEME_FILE;
         return file_url(url, basedir, out, msg, msglen);
     }
-    snprintf(msg, msglen, "origin \"%s\": unsupported URL (use \"http://host[:port]\" or \"file:///dir\")", url);
+    snprintf(msg, msglen, "origin \"%s\": unsupported URL (use \"http://host[:port]\", \"https://host[:port]\" or \"file:///dir\")",
+             url);
     return -1;
 }
 
@@ -701,14 +710,16 @@ static int parse_listen(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n, const
 
 /* --- cache ----------------------------------------------------------------------------------------------- */
 
-enum { C_PATH, C_MAX_SIZE };
-static const char *const cache_keys[] = {[C_PATH] = "path", [C_MAX_SIZE] = "max_size"};
+enum { C_PATH, C_MAX_SIZE, C_BACKGROUND_FETCH_MAX };
+static const char *const cache_keys[] = {
+    [C_PATH] = "path", [C_MAX_SIZE] = "max_size", [C_BACKGROUND_FETCH_MAX] = "background_fetch_max"};
 
 static int parse_cache(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n, const yaml_node_t *root)
 {
     yaml_node_t *v[NKEYS(cache_keys)] = {NULL};
 
     conf->cache.max_size = (uint64_t)1 << 30;
+    conf->cache.background_fetch_max = (uint64_t)64 << 20;
     if (n != NULL && collect(c, n, "cache", cache_keys, NKEYS(cache_keys), v) != 0)
         return -1;
     if (v[C_PATH] != NULL) {
@@ -723,33 +734,167 @@ static int parse_cache(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n, const 
         if (conf->cache.max_size < MIN_CACHE_SIZE)
             return fail(c, v[C_MAX_SIZE], "max_size: must be at least 1M");
     }
+    /* 0 is allowed: a miss whose last client went away is always cancelled */
+    if (v[C_BACKGROUND_FETCH_MAX] != NULL &&
+        size(c, v[C_BACKGROUND_FETCH_MAX], "background_fetch_max", &conf->cache.background_fetch_max) != 0)
+        return -1;
     return 0;
 }
 
 /* --- origins --------------------------------------------------------------------------------------------- */
 
-enum { O_SERVERS, O_CONNECT_TIMEOUT, O_CONNECT_ATTEMPTS, O_READ_TIMEOUT, O_KEEPALIVE_TIMEOUT, O_HOST_HEADER };
+enum {
+    O_SERVERS,
+    O_CONNECT_TIMEOUT,
+    O_CONNECT_ATTEMPTS,
+    O_READ_TIMEOUT,
+    O_KEEPALIVE_TIMEOUT,
+    O_HOST_HEADER,
+    O_BALANCE,
+    O_HEALTH_CHECK,
+    O_TLS
+};
 static const char *const origin_keys[] = {
     [O_SERVERS] = "servers",           [O_CONNECT_TIMEOUT] = "connect_timeout",     [O_CONNECT_ATTEMPTS] = "connect_attempts",
-    [O_READ_TIMEOUT] = "read_timeout", [O_KEEPALIVE_TIMEOUT] = "keepalive_timeout", [O_HOST_HEADER] = "host_header"};
+    [O_READ_TIMEOUT] = "read_timeout", [O_KEEPALIVE_TIMEOUT] = "keepalive_timeout", [O_HOST_HEADER] = "host_header",
+    [O_BALANCE] = "balance",           [O_HEALTH_CHECK] = "health_check",           [O_TLS] = "tls"};
+static const char *const balance_names[] = {[EDGE_CONF_BALANCE_ROUND_ROBIN] = "round_robin",
+                                            [EDGE_CONF_BALANCE_LEAST_OUTSTANDING] = "least_outstanding",
+                                            [EDGE_CONF_BALANCE_CONSISTENT_HASH] = "consistent_hash"};
+enum { H_PATH, H_INTERVAL, H_TIMEOUT, H_UNHEALTHY_THRESHOLD, H_HEALTHY_THRESHOLD };
+static const char *const health_keys[] = {[H_PATH] = "path",
+                                          [H_INTERVAL] = "interval",
+                                          [H_TIMEOUT] = "timeout",
+                                          [H_UNHEALTHY_THRESHOLD] = "unhealthy_threshold",
+                                          [H_HEALTHY_THRESHOLD] = "healthy_threshold"};
+enum { OT_CA_FILE, OT_SNI, OT_VERIFY };
+static const char *const origin_tls_keys[] = {[OT_CA_FILE] = "ca_file", [OT_SNI] = "sni", [OT_VERIFY] = "verify"};
 
+/* Every place that creates an origin calls this, so that no origin is ever left with verify = false (the zero
+ * of calloc) without an operator having written "verify: false". */
 static void origin_defaults(edge_conf_origin_t *o)
 {
     o->connect_timeout_ms = 10000;
     o->connect_attempts = 3;
     o->read_timeout_ms = 30000;
     o->keepalive_timeout_ms = 5000;
+    o->balance = EDGE_CONF_BALANCE_ROUND_ROBIN;
+    o->health.interval_ms = 10000;
+    o->health.timeout_ms = 5000;
+    o->health.unhealthy_threshold = 2;
+    o->health.healthy_threshold = 3;
+    o->tls.verify = true;
 }
 
-static int server(ctx_t *c, const yaml_node_t *n, const char *what, char **out, bool *is_file)
+static int server(ctx_t *c, const yaml_node_t *n, const char *what, char **out, scheme_t *scheme)
 {
     char msg[MSGLEN];
     const char *url;
 
     if (str(c, n, what, &url) != 0)
         return -1;
-    if (parse_url(url, c->basedir, out, is_file, msg, sizeof(msg)) != 0)
+    if (parse_url(url, c->basedir, out, scheme, msg, sizeof(msg)) != 0)
         return fail(c, n, "%s", msg);
+    return 0;
+}
+
+/* A value sent verbatim in a header or a request line: a space or a control character would let it inject one. */
+static bool has_space_or_control(const char *s)
+{
+    for (; *s != '\0'; ++s)
+        if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f)
+            return true;
+    return false;
+}
+
+static int boolean(ctx_t *c, const yaml_node_t *n, const char *what, bool *out)
+{
+    const char *s;
+
+    if (str(c, n, what, &s) != 0)
+        return -1;
+    if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 || strcmp(s, "TRUE") == 0)
+        *out = true;
+    else if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0 || strcmp(s, "FALSE") == 0)
+        *out = false;
+    else
+        return fail(c, n, "%s: expected true or false, found \"%s\"", what, s);
+    return 0;
+}
+
+static int balance(ctx_t *c, edge_conf_origin_t *o, const yaml_node_t *n)
+{
+    const char *s;
+
+    if (str(c, n, "balance", &s) != 0)
+        return -1;
+    for (size_t i = 0; i != NKEYS(balance_names); ++i) {
+        if (strcmp(s, balance_names[i]) == 0) {
+            o->balance = (edge_conf_balance_t)i;
+            return 0;
+        }
+    }
+    return fail(c, n, "balance: unknown method \"%s\" (use round_robin, least_outstanding or consistent_hash)", s);
+}
+
+/* A check probes each server on its own, so a file origin has nothing to probe. The timeout must be below the
+ * interval, or a slow server would have two probes in flight. */
+static int health_check(ctx_t *c, edge_conf_origin_t *o, scheme_t scheme, const yaml_node_t *n)
+{
+    yaml_node_t *v[NKEYS(health_keys)];
+    uint64_t threshold;
+
+    if (scheme == SCHEME_FILE)
+        return fail(c, n, "health_check: origin \"%s\" serves files: there is no server to check", o->name);
+    if (collect(c, n, "health_check", health_keys, NKEYS(health_keys), v) != 0)
+        return -1;
+    if (v[H_PATH] == NULL)
+        return fail(c, n, "health_check needs a path (e.g. \"path: /healthz\")");
+    if (dupstr(c, v[H_PATH], "path", &o->health.path) != 0)
+        return -1;
+    if (o->health.path[0] != '/' || has_space_or_control(o->health.path))
+        return fail(c, v[H_PATH], "path: \"%s\" must start with '/' and contain no space or control character", o->health.path);
+    if (v[H_INTERVAL] != NULL && timeout_ms(c, v[H_INTERVAL], "interval", &o->health.interval_ms) != 0)
+        return -1;
+    if (v[H_TIMEOUT] != NULL && timeout_ms(c, v[H_TIMEOUT], "timeout", &o->health.timeout_ms) != 0)
+        return -1;
+    if (o->health.timeout_ms >= o->health.interval_ms)
+        return fail(c, v[H_TIMEOUT] != NULL ? v[H_TIMEOUT] : v[H_INTERVAL],
+                    "health_check: the timeout (%" PRIu64 "ms%s) must be below the interval (%" PRIu64 "ms%s)",
+                    o->health.timeout_ms, v[H_TIMEOUT] != NULL ? "" : ", the default", o->health.interval_ms,
+                    v[H_INTERVAL] != NULL ? "" : ", the default");
+    if (v[H_UNHEALTHY_THRESHOLD] != NULL) {
+        if (integer(c, v[H_UNHEALTHY_THRESHOLD], "unhealthy_threshold", 1, 100, &threshold) != 0)
+            return -1;
+        o->health.unhealthy_threshold = (unsigned)threshold;
+    }
+    if (v[H_HEALTHY_THRESHOLD] != NULL) {
+        if (integer(c, v[H_HEALTHY_THRESHOLD], "healthy_threshold", 1, 100, &threshold) != 0)
+            return -1;
+        o->health.healthy_threshold = (unsigned)threshold;
+    }
+    return 0;
+}
+
+static int origin_tls(ctx_t *c, edge_conf_origin_t *o, scheme_t scheme, const yaml_node_t *n)
+{
+    yaml_node_t *v[NKEYS(origin_tls_keys)];
+
+    /* silently ignored TLS settings would make an operator believe the origin is verified */
+    if (scheme != SCHEME_HTTPS)
+        return fail(c, n, "tls: the servers of origin \"%s\" are not https://", o->name);
+    if (collect(c, n, "tls", origin_tls_keys, NKEYS(origin_tls_keys), v) != 0)
+        return -1;
+    if (v[OT_CA_FILE] != NULL && tls_file(c, v[OT_CA_FILE], "ca_file", &o->tls.ca_file) != 0)
+        return -1;
+    if (v[OT_SNI] != NULL) {
+        if (dupstr(c, v[OT_SNI], "sni", &o->tls.sni) != 0)
+            return -1;
+        if (has_space_or_control(o->tls.sni))
+            return fail(c, v[OT_SNI], "sni: \"%s\" is not a valid host name", o->tls.sni);
+    }
+    if (v[OT_VERIFY] != NULL && boolean(c, v[OT_VERIFY], "verify", &o->tls.verify) != 0)
+        return -1;
     return 0;
 }
 
@@ -758,7 +903,8 @@ static int parse_origin(ctx_t *c, edge_conf_origin_t *o, const yaml_node_t *n)
     yaml_node_t *v[NKEYS(origin_keys)], *s;
     char what[EDGE_CONF_ERRLEN];
     uint64_t attempts;
-    bool any_file = false;
+    size_t count;
+    scheme_t scheme = SCHEME_HTTP;
 
     origin_defaults(o);
     snprintf(what, sizeof(what), "origin \"%s\"", o->name);
@@ -767,20 +913,25 @@ static int parse_origin(ctx_t *c, edge_conf_origin_t *o, const yaml_node_t *n)
     if ((s = v[O_SERVERS]) == NULL)
         return missing(c, n, what, "servers");
 
-    /* servers: a list of URLs, or a single one */
-    o->num_servers = s->type == YAML_SEQUENCE_NODE ? num_items(s) : 1;
-    if (o->num_servers == 0)
+    /* servers: a list of URLs, or a single one, all of one scheme: a pool's servers are interchangeable, and
+     * the tls settings apply to all of them */
+    if ((count = s->type == YAML_SEQUENCE_NODE ? num_items(s) : 1) == 0)
         return fail(c, s, "servers: at least one server is needed");
-    if ((o->servers = calloc(o->num_servers, sizeof(*o->servers))) == NULL)
+    if ((o->servers = calloc(count, sizeof(*o->servers))) == NULL)
         return nomem(c, s);
+    o->num_servers = count;
     for (size_t i = 0; i != o->num_servers; ++i) {
-        bool is_file;
-        if (server(c, s->type == YAML_SEQUENCE_NODE ? item(c, s, i) : s, "servers", &o->servers[i], &is_file) != 0)
+        yaml_node_t *e = s->type == YAML_SEQUENCE_NODE ? item(c, s, i) : s;
+        scheme_t this;
+        if (server(c, e, "servers", &o->servers[i], &this) != 0)
             return -1;
-        any_file |= is_file;
+        if (i != 0 && (this == SCHEME_FILE || scheme == SCHEME_FILE))
+            return fail(c, s, "servers: a file origin has exactly one server");
+        if (i != 0 && this != scheme)
+            return fail(c, e, "servers: \"%s\" is %s but \"%s\" is %s: the servers of an origin are all http:// or all https://",
+                        o->servers[i], scheme_names[this], o->servers[0], scheme_names[scheme]);
+        scheme = this;
     }
-    if (any_file && o->num_servers != 1)
-        return fail(c, s, "servers: a file origin has exactly one server");
 
     if (v[O_CONNECT_TIMEOUT] != NULL && timeout_ms(c, v[O_CONNECT_TIMEOUT], "connect_timeout", &o->connect_timeout_ms) != 0)
         return -1;
@@ -798,11 +949,15 @@ static int parse_origin(ctx_t *c, edge_conf_origin_t *o, const yaml_node_t *n)
     if (v[O_HOST_HEADER] != NULL) {
         if (dupstr(c, v[O_HOST_HEADER], "host_header", &o->host_header) != 0)
             return -1;
-        /* it is sent verbatim: a space or a control character would let it inject header lines */
-        for (const char *p = o->host_header; *p != '\0'; ++p)
-            if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
-                return fail(c, v[O_HOST_HEADER], "host_header: \"%s\" is not a valid host", o->host_header);
+        if (has_space_or_control(o->host_header))
+            return fail(c, v[O_HOST_HEADER], "host_header: \"%s\" is not a valid host", o->host_header);
     }
+    if (v[O_BALANCE] != NULL && balance(c, o, v[O_BALANCE]) != 0)
+        return -1;
+    if (v[O_HEALTH_CHECK] != NULL && health_check(c, o, scheme, v[O_HEALTH_CHECK]) != 0)
+        return -1;
+    if (v[O_TLS] != NULL && origin_tls(c, o, scheme, v[O_TLS]) != 0)
+        return -1;
     return 0;
 }
 
@@ -840,7 +995,7 @@ static int parse_origins(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)
 /* `origin: URL`: the shorthand for one origin named "default". */
 static int parse_origin_shorthand(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)
 {
-    bool is_file;
+    scheme_t scheme;
 
     if ((conf->origins = calloc(1, sizeof(*conf->origins))) == NULL)
         return nomem(c, n);
@@ -849,18 +1004,13 @@ static int parse_origin_shorthand(ctx_t *c, edge_conf_t *conf, const yaml_node_t
     if ((conf->origins[0].name = strdup("default")) == NULL || (conf->origins[0].servers = calloc(1, sizeof(char *))) == NULL)
         return nomem(c, n);
     conf->origins[0].num_servers = 1;
-    return server(c, n, "origin", &conf->origins[0].servers[0], &is_file);
+    return server(c, n, "origin", &conf->origins[0].servers[0], &scheme);
 }
 
-/* The origin a behavior without `origin` uses: the only one, or the one named "default". */
-static bool default_origin(const edge_conf_t *conf, size_t *index)
+static bool find_origin(const edge_conf_t *conf, const char *name, size_t *index)
 {
-    if (conf->num_origins == 1) {
-        *index = 0;
-        return true;
-    }
     for (size_t i = 0; i != conf->num_origins; ++i) {
-        if (strcmp(conf->origins[i].name, "default") == 0) {
+        if (strcmp(conf->origins[i].name, name) == 0) {
             *index = i;
             return true;
         }
@@ -868,15 +1018,211 @@ static bool default_origin(const edge_conf_t *conf, size_t *index)
     return false;
 }
 
+/* Groups are named before any is interpreted, so a name is never NULL here. */
+static bool find_group(const edge_conf_t *conf, const char *name, size_t *index)
+{
+    for (size_t i = 0; i != conf->num_groups; ++i) {
+        if (strcmp(conf->groups[i].name, name) == 0) {
+            *index = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* "a, b, g" for an error message: the origins, then the groups when `with_groups`. */
+static void list_names(const edge_conf_t *conf, bool with_groups, char *buf, size_t len)
+{
+    size_t count = conf->num_origins + (with_groups ? conf->num_groups : 0);
+
+    buf[0] = '\0';
+    for (size_t i = 0; i != count; ++i) {
+        size_t used = strlen(buf);
+        const char *name = i < conf->num_origins ? conf->origins[i].name : conf->groups[i - conf->num_origins].name;
+        snprintf(buf + used, len - used, "%s%s", i == 0 ? "" : ", ", name);
+    }
+}
+
+/* The origin a behavior without `origin` uses: the only one, or the one named "default". (A group needs two
+ * origins, so "the only one" never hides a group.) */
+static bool default_origin(const edge_conf_t *conf, size_t *index)
+{
+    if (conf->num_origins == 1) {
+        *index = 0;
+        return true;
+    }
+    return find_origin(conf, "default", index);
+}
+
+/* --- origin groups --------------------------------------------------------------------------------------- */
+
+enum { G_PRIMARY, G_SECONDARY, G_FAILOVER_ON, G_CIRCUIT_BREAKER };
+static const char *const group_keys[] = {
+    [G_PRIMARY] = "primary", [G_SECONDARY] = "secondary", [G_FAILOVER_ON] = "failover_on", [G_CIRCUIT_BREAKER] = "circuit_breaker"};
+enum { CB_FAILURES, CB_COOL_DOWN };
+static const char *const breaker_keys[] = {[CB_FAILURES] = "failures", [CB_COOL_DOWN] = "cool_down"};
+/* CloudFront's set: statuses that say the origin, not the request, is at fault (or that it lost the object) */
+static const int failover_allowed[] = {400, 403, 404, 416, 500, 502, 503, 504};
+static const int failover_default[] = {500, 502, 503, 504};
+
+static int member(ctx_t *c, const edge_conf_t *conf, const yaml_node_t *n, const char *what, size_t *index)
+{
+    char names[256];
+    const char *name;
+    size_t g;
+
+    if (str(c, n, what, &name) != 0)
+        return -1;
+    if (find_origin(conf, name, index))
+        return 0;
+    if (find_group(conf, name, &g))
+        return fail(c, n, "%s: \"%s\" is an origin group; a group's members are origins", what, name);
+    list_names(conf, false, names, sizeof(names));
+    return fail(c, n, "%s: unknown origin \"%s\" (configured: %s)", what, name, names);
+}
+
+static int cmp_ints(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* A single status or a list; stored sorted and without duplicates. */
+static int failover_on(ctx_t *c, edge_conf_group_t *g, const yaml_node_t *n)
+{
+    size_t count = n->type == YAML_SEQUENCE_NODE ? num_items(n) : 1, out = 0;
+
+    if (count == 0)
+        return fail(c, n, "failover_on: at least one status is needed (leave it out for 500, 502, 503, 504)");
+    if ((g->failover_on = calloc(count, sizeof(*g->failover_on))) == NULL)
+        return nomem(c, n);
+    for (size_t i = 0; i != count; ++i) {
+        const yaml_node_t *e = n->type == YAML_SEQUENCE_NODE ? item(c, n, i) : n;
+        uint64_t status;
+        size_t j;
+        if (integer(c, e, "failover_on", 100, 599, &status) != 0)
+            return -1;
+        for (j = 0; j != NKEYS(failover_allowed) && failover_allowed[j] != (int)status; ++j)
+            ;
+        if (j == NKEYS(failover_allowed))
+            return fail(c, e, "failover_on: %d cannot fail over (allowed: 400, 403, 404, 416, 500, 502, 503, 504)", (int)status);
+        g->failover_on[g->num_failover_on++] = (int)status;
+    }
+    qsort(g->failover_on, g->num_failover_on, sizeof(*g->failover_on), cmp_ints);
+    for (size_t i = 0; i != g->num_failover_on; ++i)
+        if (out == 0 || g->failover_on[out - 1] != g->failover_on[i])
+            g->failover_on[out++] = g->failover_on[i];
+    g->num_failover_on = out;
+    return 0;
+}
+
+static int circuit_breaker(ctx_t *c, edge_conf_group_t *g, const yaml_node_t *n)
+{
+    yaml_node_t *v[NKEYS(breaker_keys)];
+    uint64_t failures;
+
+    if (collect(c, n, "circuit_breaker", breaker_keys, NKEYS(breaker_keys), v) != 0)
+        return -1;
+    if (v[CB_FAILURES] != NULL) {
+        if (integer(c, v[CB_FAILURES], "failures", 0, 1000, &failures) != 0)
+            return -1;
+        g->breaker_failures = (unsigned)failures;
+    }
+    if (v[CB_COOL_DOWN] != NULL && timeout_ms(c, v[CB_COOL_DOWN], "cool_down", &g->breaker_cooldown_ms) != 0)
+        return -1;
+    return 0;
+}
+
+static int parse_group(ctx_t *c, const edge_conf_t *conf, edge_conf_group_t *g, const yaml_node_t *n)
+{
+    yaml_node_t *v[NKEYS(group_keys)];
+    char what[EDGE_CONF_ERRLEN];
+
+    g->breaker_failures = 5;
+    g->breaker_cooldown_ms = 30000;
+    snprintf(what, sizeof(what), "origin group \"%s\"", g->name);
+    if (collect(c, n, what, group_keys, NKEYS(group_keys), v) != 0)
+        return -1;
+    if (v[G_PRIMARY] == NULL)
+        return missing(c, n, what, "primary");
+    if (v[G_SECONDARY] == NULL)
+        return missing(c, n, what, "secondary");
+    if (member(c, conf, v[G_PRIMARY], "primary", &g->primary) != 0 ||
+        member(c, conf, v[G_SECONDARY], "secondary", &g->secondary) != 0)
+        return -1;
+    if (g->primary == g->secondary)
+        return fail(c, v[G_SECONDARY], "secondary: \"%s\" is also the primary: failing over to it would change nothing",
+                    conf->origins[g->secondary].name);
+    if (v[G_FAILOVER_ON] != NULL) {
+        if (failover_on(c, g, v[G_FAILOVER_ON]) != 0)
+            return -1;
+    } else {
+        if ((g->failover_on = malloc(sizeof(failover_default))) == NULL)
+            return nomem(c, n);
+        memcpy(g->failover_on, failover_default, sizeof(failover_default));
+        g->num_failover_on = NKEYS(failover_default);
+    }
+    if (v[G_CIRCUIT_BREAKER] != NULL && circuit_breaker(c, g, v[G_CIRCUIT_BREAKER]) != 0)
+        return -1;
+    return 0;
+}
+
+/* `origin_groups`: a mapping from name to group. Every name is taken before any group is interpreted, so that a
+ * member naming a later group is told it is a group, not that it is unknown. */
+static int parse_groups(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)
+{
+    size_t count, index;
+
+    if (n->type != YAML_MAPPING_NODE)
+        return fail(c, n, "origin_groups: expected a mapping from names to groups, found %s", kind(n));
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; ++p) {
+        const char *name;
+        yaml_node_t *k = get(c, p->key);
+        if (k->type != YAML_SCALAR_NODE || str(c, k, "origin_groups", &name) != 0)
+            return fail(c, k, "origin_groups: expected a group name, found %s", kind(k));
+        for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < p; ++q) {
+            yaml_node_t *prev = get(c, q->key);
+            if (strcmp((const char *)prev->data.scalar.value, name) == 0)
+                return fail(c, k, "duplicate origin group \"%s\" (first at line %zu)", name, line(prev));
+        }
+        /* a behavior's "origin" names either, so one name must not mean both */
+        if (find_origin(conf, name, &index))
+            return fail(c, k, "duplicate name \"%s\": origins and origin groups share their names", name);
+    }
+    count = n->data.mapping.pairs.top - n->data.mapping.pairs.start;
+    if (count == 0)
+        return 0;
+    if ((conf->groups = calloc(count, sizeof(*conf->groups))) == NULL)
+        return nomem(c, n);
+    conf->num_groups = count;
+    for (size_t i = 0; i != count; ++i)
+        if (dupstr(c, get(c, n->data.mapping.pairs.start[i].key), "origin_groups", &conf->groups[i].name) != 0)
+            return -1;
+    for (size_t i = 0; i != count; ++i)
+        if (parse_group(c, conf, &conf->groups[i], get(c, n->data.mapping.pairs.start[i].value)) != 0)
+            return -1;
+    return 0;
+}
+
 /* --- behaviors ------------------------------------------------------------------------------------------- */
 
-enum { B_PATH, B_ORIGIN, B_MIN_TTL, B_DEFAULT_TTL, B_MAX_TTL, B_QUERY_STRING };
-static const char *const behavior_keys[] = {[B_PATH] = "path",       [B_ORIGIN] = "origin",
-                                            [B_MIN_TTL] = "min_ttl", [B_DEFAULT_TTL] = "default_ttl",
-                                            [B_MAX_TTL] = "max_ttl", [B_QUERY_STRING] = "query_string"};
+enum { B_PATH, B_ORIGIN, B_MIN_TTL, B_DEFAULT_TTL, B_MAX_TTL, B_QUERY_STRING, B_FORWARD_HEADERS, B_CACHE_KEY_HEADERS };
+static const char *const behavior_keys[] = {[B_PATH] = "path",
+                                            [B_ORIGIN] = "origin",
+                                            [B_MIN_TTL] = "min_ttl",
+                                            [B_DEFAULT_TTL] = "default_ttl",
+                                            [B_MAX_TTL] = "max_ttl",
+                                            [B_QUERY_STRING] = "query_string",
+                                            [B_FORWARD_HEADERS] = "forward_headers",
+                                            [B_CACHE_KEY_HEADERS] = "cache_key_headers"};
+/* RFC 9110 7.6.1: they describe one connection, and the proxy never forwards them */
+static const char *const hop_by_hop[] = {"connection", "keep-alive",        "proxy-connection", "te",
+                                         "trailer",    "transfer-encoding", "upgrade"};
 
 static void behavior_defaults(edge_conf_behavior_t *b)
 {
+    b->group_index = SIZE_MAX;
     b->min_ttl = 0;
     b->default_ttl = 86400;
     b->max_ttl = 31536000;
@@ -905,14 +1251,14 @@ static int query_string(ctx_t *c, edge_conf_behavior_t *b, const yaml_node_t *n)
     }
     if (n->type != YAML_SEQUENCE_NODE)
         return fail(c, n, "query_string: expected none, all, or a list of parameter names");
-    b->num_query_names = num_items(n);
-    if (b->num_query_names == 0) {
+    if (num_items(n) == 0) {
         b->query_string = EDGE_CONF_QS_NONE; /* an empty list keys on no parameter */
         return 0;
     }
     b->query_string = EDGE_CONF_QS_LIST;
-    if ((b->query_names = calloc(b->num_query_names, sizeof(*b->query_names))) == NULL)
+    if ((b->query_names = calloc(num_items(n), sizeof(*b->query_names))) == NULL)
         return nomem(c, n);
+    b->num_query_names = num_items(n);
     for (size_t i = 0; i != b->num_query_names; ++i) {
         yaml_node_t *e = item(c, n, i);
         if (dupstr(c, e, "query_string", &b->query_names[i]) != 0)
@@ -929,6 +1275,88 @@ static int query_string(ctx_t *c, edge_conf_behavior_t *b, const yaml_node_t *n)
             b->query_names[out++] = b->query_names[i];
     }
     b->num_query_names = out;
+    return 0;
+}
+
+/* A field name (RFC 9110 5.1: a token), lower-cased into *out. */
+static int header_name(ctx_t *c, const yaml_node_t *n, const char *what, char **out)
+{
+    static const char tchar_punct[] = "!#$%&'*+-.^_`|~";
+
+    if (dupstr(c, n, what, out) != 0)
+        return -1;
+    for (const char *p = *out; *p != '\0'; ++p)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr(tchar_punct, *p) != NULL))
+            return fail(c, n, "%s: \"%s\" is not a header name", what, *out);
+    for (char *p = *out; *p != '\0'; ++p)
+        *p = (char)tolower((unsigned char)*p);
+    for (size_t i = 0; i != NKEYS(hop_by_hop); ++i)
+        if (strcmp(*out, hop_by_hop[i]) == 0)
+            return fail(c, n, "%s: \"%s\" is a hop-by-hop header, which is never forwarded", what, *out);
+    if (strcmp(*out, "host") == 0)
+        return fail(c, n, "%s: \"host\" cannot be listed: the Host header is always sent to the origin", what);
+    return 0;
+}
+
+/* A list of header names into `names`, which the caller allocated with room for every item: each slot is counted
+ * before it is filled, so that dispose frees a name whose validation failed. A repeated name is dropped. */
+static int header_list(ctx_t *c, const yaml_node_t *n, const char *what, char **names, size_t *num)
+{
+    for (size_t i = 0; i != num_items(n); ++i) {
+        char **slot = &names[(*num)++];
+        if (header_name(c, item(c, n, i), what, slot) != 0)
+            return -1;
+        for (size_t j = 0; j + 1 < *num; ++j) {
+            if (strcmp(names[j], *slot) == 0) {
+                free(*slot);
+                *slot = NULL;
+                --*num;
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
+/* cache_key_headers, then forward_headers: a header in the key must reach the origin (the response may vary on
+ * it), so when forward_headers is given, the key headers missing from it are added. A forward_headers that is
+ * given but empty is stored as a non-NULL array of 0 names (forward none), distinct from NULL (forward all). */
+static int headers(ctx_t *c, edge_conf_behavior_t *b, yaml_node_t **v)
+{
+    yaml_node_t *k = v[B_CACHE_KEY_HEADERS], *f = v[B_FORWARD_HEADERS];
+    size_t cap;
+
+    if (k != NULL) {
+        if (k->type != YAML_SEQUENCE_NODE)
+            return fail(c, k, "cache_key_headers: expected a list of header names, found %s", kind(k));
+        if (num_items(k) != 0) {
+            if ((b->key_headers = calloc(num_items(k), sizeof(*b->key_headers))) == NULL)
+                return nomem(c, k);
+            if (header_list(c, k, "cache_key_headers", b->key_headers, &b->num_key_headers) != 0)
+                return -1;
+            /* sorted, so that the key is built in one pass and two spellings of one list agree */
+            qsort(b->key_headers, b->num_key_headers, sizeof(*b->key_headers), cmp_names);
+        }
+    }
+    if (f == NULL)
+        return 0;
+    if (f->type != YAML_SEQUENCE_NODE)
+        return fail(c, f, "forward_headers: expected a list of header names, found %s", kind(f));
+    cap = num_items(f) + b->num_key_headers + 1;
+    if ((b->forward_headers = calloc(cap, sizeof(*b->forward_headers))) == NULL)
+        return nomem(c, f);
+    if (header_list(c, f, "forward_headers", b->forward_headers, &b->num_forward_headers) != 0)
+        return -1;
+    for (size_t i = 0; i != b->num_key_headers; ++i) {
+        size_t j;
+        for (j = 0; j != b->num_forward_headers && strcmp(b->forward_headers[j], b->key_headers[i]) != 0; ++j)
+            ;
+        if (j != b->num_forward_headers)
+            continue;
+        if ((b->forward_headers[b->num_forward_headers] = strdup(b->key_headers[i])) == NULL)
+            return nomem(c, f);
+        ++b->num_forward_headers;
+    }
     return 0;
 }
 
@@ -976,17 +1404,13 @@ static int parse_behavior(ctx_t *c, const edge_conf_t *conf, edge_conf_behavior_
 
     if (v[B_ORIGIN] != NULL) {
         const char *name;
-        char names[256] = "";
+        char names[256];
         if (str(c, v[B_ORIGIN], "origin", &name) != 0)
             return -1;
-        for (b->origin_index = 0; b->origin_index != conf->num_origins; ++b->origin_index)
-            if (strcmp(conf->origins[b->origin_index].name, name) == 0)
-                break;
-        if (b->origin_index == conf->num_origins) {
-            for (size_t i = 0; i != conf->num_origins; ++i) {
-                size_t used = strlen(names);
-                snprintf(names + used, sizeof(names) - used, "%s%s", i == 0 ? "" : ", ", conf->origins[i].name);
-            }
+        if (find_group(conf, name, &b->group_index)) {
+            b->origin_index = conf->groups[b->group_index].primary;
+        } else if (!find_origin(conf, name, &b->origin_index)) {
+            list_names(conf, true, names, sizeof(names));
             return fail(c, v[B_ORIGIN], "unknown origin \"%s\" (configured: %s)", name, names);
         }
     } else if (!default_origin(conf, &b->origin_index)) {
@@ -1003,6 +1427,8 @@ static int parse_behavior(ctx_t *c, const edge_conf_t *conf, edge_conf_behavior_
     if (check_ttls(c, b, v) != 0)
         return -1;
     if (v[B_QUERY_STRING] != NULL && query_string(c, b, v[B_QUERY_STRING]) != 0)
+        return -1;
+    if (headers(c, b, v) != 0)
         return -1;
     return 0;
 }
@@ -1164,10 +1590,11 @@ static int parse_error_pages(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)
 
 /* --- the document ---------------------------------------------------------------------------------------- */
 
-enum { K_LISTEN, K_THREADS, K_CACHE, K_ORIGIN, K_ORIGINS, K_BEHAVIORS, K_ERROR_PAGES };
-static const char *const top_keys[] = {[K_LISTEN] = "listen",          [K_THREADS] = "threads", [K_CACHE] = "cache",
-                                       [K_ORIGIN] = "origin",          [K_ORIGINS] = "origins", [K_BEHAVIORS] = "behaviors",
-                                       [K_ERROR_PAGES] = "error_pages"};
+enum { K_LISTEN, K_THREADS, K_CACHE, K_ORIGIN, K_ORIGINS, K_ORIGIN_GROUPS, K_BEHAVIORS, K_ERROR_PAGES };
+static const char *const top_keys[] = {
+    [K_LISTEN] = "listen",       [K_THREADS] = "threads",        [K_CACHE] = "cache",
+    [K_ORIGIN] = "origin",       [K_ORIGINS] = "origins",        [K_ORIGIN_GROUPS] = "origin_groups",
+    [K_BEHAVIORS] = "behaviors", [K_ERROR_PAGES] = "error_pages"};
 
 static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
 {
@@ -1187,7 +1614,7 @@ static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
     }
     if (parse_cache(c, conf, v[K_CACHE], root) != 0)
         return -1;
-    /* origins before behaviors, whatever the order in the file: behaviors refer to origins by name */
+    /* origins, then groups, then behaviors, whatever the order in the file: each refers to the ones before by name */
     if (v[K_ORIGIN] != NULL && v[K_ORIGINS] != NULL)
         return fail(c, v[K_ORIGIN], "origin: use either origin (one URL) or origins (a mapping), not both");
     if (v[K_ORIGIN] != NULL && parse_origin_shorthand(c, conf, v[K_ORIGIN]) != 0)
@@ -1196,6 +1623,8 @@ static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
         return -1;
     if (conf->num_origins == 0)
         return fail(c, v[K_ORIGINS] != NULL ? v[K_ORIGINS] : root, "no origin configured");
+    if (v[K_ORIGIN_GROUPS] != NULL && parse_groups(c, conf, v[K_ORIGIN_GROUPS]) != 0)
+        return -1;
     if (parse_behaviors(c, conf, v[K_BEHAVIORS], root) != 0)
         return -1;
     if (v[K_ERROR_PAGES] != NULL && parse_error_pages(c, conf, v[K_ERROR_PAGES]) != 0)
@@ -1326,8 +1755,27 @@ static void free_origins(edge_conf_origin_t *origins, size_t count)
             free(origins[i].servers[j]);
         free(origins[i].servers);
         free(origins[i].host_header);
+        free(origins[i].health.path);
+        free(origins[i].tls.ca_file);
+        free(origins[i].tls.sni);
     }
     free(origins);
+}
+
+static void free_groups(edge_conf_group_t *groups, size_t count)
+{
+    for (size_t i = 0; i != count; ++i) {
+        free(groups[i].name);
+        free(groups[i].failover_on);
+    }
+    free(groups);
+}
+
+static void free_names(char **names, size_t count)
+{
+    for (size_t i = 0; i != count; ++i)
+        free(names[i]);
+    free(names);
 }
 
 int edge_config_override(edge_conf_t *conf, const char *listen, const char *origin, const char *cache_dir, char *err)
@@ -1336,14 +1784,14 @@ int edge_config_override(edge_conf_t *conf, const char *listen, const char *orig
     edge_conf_listen_t *listens = NULL;
     edge_conf_origin_t *origins = NULL;
     uint16_t port = 0;
-    bool is_file;
+    scheme_t scheme;
 
     /* validate and allocate everything first, so that a failure leaves `conf` as it was */
     if (listen != NULL && split_hostport(listen, &address, &port, msg, sizeof(msg)) != 0) {
         snprintf(err, EDGE_CONF_ERRLEN, "listen \"%s\": %s", listen, msg);
         return -1;
     }
-    if (origin != NULL && parse_url(origin, NULL, &url, &is_file, msg, sizeof(msg)) != 0) {
+    if (origin != NULL && parse_url(origin, NULL, &url, &scheme, msg, sizeof(msg)) != 0) {
         snprintf(err, EDGE_CONF_ERRLEN, "%s", msg);
         goto Fail;
     }
@@ -1367,15 +1815,21 @@ int edge_config_override(edge_conf_t *conf, const char *listen, const char *orig
         conf->listens = listens;
         conf->num_listens = 1;
     }
+    /* the groups go with the origins they index */
     if (origins != NULL) {
         free_origins(conf->origins, conf->num_origins);
+        free_groups(conf->groups, conf->num_groups);
         origin_defaults(origins);
         origins->servers[0] = url;
         origins->num_servers = 1;
         conf->origins = origins;
         conf->num_origins = 1;
-        for (size_t i = 0; i != conf->num_behaviors; ++i)
+        conf->groups = NULL;
+        conf->num_groups = 0;
+        for (size_t i = 0; i != conf->num_behaviors; ++i) {
             conf->behaviors[i].origin_index = 0;
+            conf->behaviors[i].group_index = SIZE_MAX;
+        }
     }
     if (path != NULL) {
         free(conf->cache.path);
@@ -1407,12 +1861,13 @@ void edge_config_dispose(edge_conf_t *conf)
     free_listens(conf->listens, conf->num_listens);
     free(conf->cache.path);
     free_origins(conf->origins, conf->num_origins);
+    free_groups(conf->groups, conf->num_groups);
     for (size_t i = 0; i != conf->num_behaviors; ++i) {
         edge_conf_behavior_t *b = &conf->behaviors[i];
         free(b->path);
-        for (size_t j = 0; j != b->num_query_names; ++j)
-            free(b->query_names[j]);
-        free(b->query_names);
+        free_names(b->query_names, b->num_query_names);
+        free_names(b->forward_headers, b->num_forward_headers);
+        free_names(b->key_headers, b->num_key_headers);
     }
     free(conf->behaviors);
     for (size_t i = 0; i != conf->num_error_pages; ++i) {

@@ -72,13 +72,13 @@ typedef struct st_edge_conf_origin_t {
 
 /* An origin group (CloudFront): requests go to the primary and fail over to the secondary. */
 typedef struct st_edge_conf_group_t {
-    char *name;              /* shares the namespace of origins: a behavior's "origin" may name either */
-    size_t primary;          /* indexes into edge_conf_t.origins */
+    char *name;     /* shares the namespace of origins: a behavior's "origin" may name either */
+    size_t primary; /* indexes into edge_conf_t.origins */
     size_t secondary;
-    int *failover_on;        /* statuses that fail over, sorted; default 500, 502, 503, 504; allowed: 400, 403, 404,
-                              * 416, 500, 502, 503, 504 */
+    int *failover_on; /* statuses that fail over, sorted; default 500, 502, 503, 504; allowed: 400, 403, 404,
+                       * 416, 500, 502, 503, 504 */
     size_t num_failover_on;
-    unsigned breaker_failures;   /* circuit breaker: consecutive primary failures that open it; default 5, 0 = off */
+    unsigned breaker_failures;    /* circuit breaker: consecutive primary failures that open it; default 5, 0 = off */
     uint64_t breaker_cooldown_ms; /* how long the primary is skipped before a probe; default 30000 */
 } edge_conf_group_t;
 
@@ -92,11 +92,11 @@ typedef struct st_edge_conf_behavior_t {
     edge_conf_qs_t query_string; /* default EDGE_CONF_QS_ALL */
     char **query_names;          /* EDGE_CONF_QS_LIST only: sorted (strcmp), without duplicates */
     size_t num_query_names;
-    char **forward_headers;      /* key "forward_headers": request headers sent to the origin, lower-case, without
-                                  * duplicates; NULL = all; non-NULL with 0 names ("forward_headers: []") = none */
-    size_t num_forward_headers;  /* (hop-by-hop headers are never forwarded; Host, Via, X-Forwarded-* always are) */
-    char **key_headers;          /* key "cache_key_headers": request headers whose values go into the cache key,
-                                  * lower-case, sorted; each is forwarded too */
+    char **forward_headers;     /* key "forward_headers": request headers sent to the origin, lower-case, without
+                                 * duplicates; NULL = all; non-NULL with 0 names ("forward_headers: []") = none */
+    size_t num_forward_headers; /* (hop-by-hop headers are never forwarded; Host, Via, X-Forwarded-* always are) */
+    char **key_headers;         /* key "cache_key_headers": request headers whose values go into the cache key,
+                                 * lower-case, sorted; each is forwarded too */
     size_t num_key_headers;
 } edge_conf_behavior_t;
 
@@ -117,8 +117,8 @@ typedef struct st_edge_conf_t {
     size_t num_listens;
     unsigned threads; /* default 0 = one per core */
     struct {
-        char *path;        /* default "edgecache-cache" (relative to the working directory) */
-        uint64_t max_size; /* bytes, default 1 GiB: the LMDB map size */
+        char *path;                    /* default "edgecache-cache" (relative to the working directory) */
+        uint64_t max_size;             /* bytes, default 1 GiB: the LMDB map size */
         uint64_t background_fetch_max; /* key "background_fetch_max", default 64 MiB: when the last client of
                                         * a miss goes away, a cacheable body up to this size is still fetched
                                         * into the cache; a larger one is cancelled */

@@ -374,6 +374,21 @@ static void origin_request_headers(edge_req_t *er, bool cacheable, h2o_headers_t
     h2o_mem_pool_t *pool = &req->pool;
 
     origin_fetch_filter_headers(pool, out, req->headers.entries, req->headers.size, cacheable ? drop_cacheable : drop_always);
+    if (cacheable && er->behavior->forward_headers != NULL) {
+        /* the behavior forwards only the headers it lists (and those of its cache key, which the config
+         * module adds to the list) */
+        size_t kept = 0;
+        for (size_t i = 0; i != out->size; ++i) {
+            const h2o_iovec_t *n = out->entries[i].name;
+            for (size_t j = 0; j != er->behavior->num_forward_headers; ++j) {
+                if (h2o_lcstris(n->base, n->len, er->behavior->forward_headers[j], strlen(er->behavior->forward_headers[j]))) {
+                    out->entries[kept++] = out->entries[i];
+                    break;
+                }
+            }
+        }
+        out->size = kept;
+    }
 
     /* X-Forwarded-For: the previous hops, then this client */
     struct sockaddr_storage ss;
@@ -535,6 +550,7 @@ static step_result_t step_RECV(edge_req_t *er)
                             ? h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1)
                             : h2o_iovec_init(NULL, 0);
     er->key = cache_key_build(&req->pool, req->path_normalized, query, er->behavior);
+    er->key = cache_key_add_headers(&req->pool, er->key, er->behavior, &req->headers);
     cache_key_hash(er->key, &er->hash);
 
     if (!er->is_head && !method_is(req, H2O_STRLIT("GET"))) {

@@ -93,6 +93,7 @@ static void release(fetch_t *f);
 static void fail(fetch_t *f, unsigned failure, const char *errstr);
 static void finish_body(fetch_t *f, const char *errstr);
 static void owner_check(fetch_t *f);
+static bool unwanted(fetch_t *f);
 static void retain(fetch_t *f);
 static void origin_failed(fetch_t *f, unsigned failure, const char *errstr);
 static void failover(fetch_t *f, const char *why);
@@ -746,7 +747,7 @@ static int on_body(h2o_http1client_t *client, const char *errstr)
     notify(f);
     f->in_client_cb = false;
     pthread_mutex_lock(&f->mutex);
-    bool cancel = f->cancel_requested;
+    bool cancel = f->cancel_requested || unwanted(f); /* unwanted: nobody left and past background_fetch_max */
     if (!cancel && !f->paused && behind_window(f)) {
         f->paused = true;
         origin_http_pause(client, &f->saved_read);
@@ -1168,8 +1169,14 @@ bool origin_fetch_shared(origin_fetch_t *fetch)
 static bool unwanted(fetch_t *f)
 {
     origin_fetch_t *o = &f->super;
-    return h2o_linklist_is_empty(&f->subs) && f->active && !(o->state == ORIGIN_FETCH_BODY && f->storing) &&
-           !(o->state == ORIGIN_FETCH_CONNECT && f->args.store != NULL);
+    if (!h2o_linklist_is_empty(&f->subs) || !f->active)
+        return false;
+    if (o->state == ORIGIN_FETCH_CONNECT)
+        return f->args.store == NULL;
+    /* the last client left: go on filling the cache only for a body of at most background_fetch_max */
+    uint64_t max = f->args.conf != NULL ? f->args.conf->cache.background_fetch_max : 0;
+    uint64_t size = o->content_length >= 0 ? (uint64_t)o->content_length : o->received;
+    return !(o->state == ORIGIN_FETCH_BODY && f->storing && size <= max);
 }
 
 /* On the owner's loop: cancel an unwanted exchange, or resume a paused one. */

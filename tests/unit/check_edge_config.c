@@ -19,6 +19,7 @@
 #include <check.h>
 #include <ftw.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,9 +65,25 @@ static void assert_empty(const edge_conf_t *conf)
     ck_assert_ptr_null(conf->source);
     ck_assert_ptr_null(conf->listens);
     ck_assert_ptr_null(conf->origins);
+    ck_assert_ptr_null(conf->groups);
+    ck_assert_uint_eq(conf->num_groups, 0);
     ck_assert_ptr_null(conf->behaviors);
     ck_assert_ptr_null(conf->error_pages);
     ck_assert_ptr_null(conf->cache.path);
+}
+
+/* The defaults of the keys an origin may leave out (besides the timeouts, checked where they are set). */
+static void assert_origin_defaults(const edge_conf_origin_t *o)
+{
+    ck_assert_int_eq(o->balance, EDGE_CONF_BALANCE_ROUND_ROBIN);
+    ck_assert_ptr_null(o->health.path);
+    ck_assert_uint_eq(o->health.interval_ms, 10000);
+    ck_assert_uint_eq(o->health.timeout_ms, 5000);
+    ck_assert_uint_eq(o->health.unhealthy_threshold, 2);
+    ck_assert_uint_eq(o->health.healthy_threshold, 3);
+    ck_assert_ptr_null(o->tls.ca_file);
+    ck_assert_ptr_null(o->tls.sni);
+    ck_assert(o->tls.verify);
 }
 
 /* --- valid configurations --------------------------------------------------------------------------------- */
@@ -236,9 +253,18 @@ START_TEST(test_defaults)
     ck_assert_uint_eq(conf.origins[0].read_timeout_ms, 30000);
     ck_assert_uint_eq(conf.origins[0].keepalive_timeout_ms, 5000);
     ck_assert_ptr_null(conf.origins[0].host_header);
+    assert_origin_defaults(&conf.origins[0]);
+    ck_assert_uint_eq(conf.cache.background_fetch_max, 64ull << 20);
+    ck_assert_ptr_null(conf.groups);
+    ck_assert_uint_eq(conf.num_groups, 0);
     ck_assert_uint_eq(conf.num_behaviors, 1);
     ck_assert_str_eq(conf.behaviors[0].path, "*");
     ck_assert_uint_eq(conf.behaviors[0].origin_index, 0);
+    ck_assert_uint_eq(conf.behaviors[0].group_index, SIZE_MAX);
+    ck_assert_ptr_null(conf.behaviors[0].forward_headers);
+    ck_assert_uint_eq(conf.behaviors[0].num_forward_headers, 0);
+    ck_assert_ptr_null(conf.behaviors[0].key_headers);
+    ck_assert_uint_eq(conf.behaviors[0].num_key_headers, 0);
     ck_assert_uint_eq(conf.behaviors[0].min_ttl, 0);
     ck_assert_uint_eq(conf.behaviors[0].default_ttl, 86400);
     ck_assert_uint_eq(conf.behaviors[0].max_ttl, 31536000);
@@ -252,6 +278,17 @@ START_TEST(test_defaults)
         "%s", err);
     ck_assert_uint_eq(conf.behaviors[0].default_ttl, 60);
     ck_assert_uint_eq(conf.behaviors[1].default_ttl, 172800);
+    edge_config_dispose(&conf);
+
+    /* the defaults hold for an origin of the origins mapping, and for an https one without a tls mapping (whose
+     * verify must not be left at calloc's false) */
+    ck_assert_msg(parse(&conf,
+                        "origins:\n  a: {servers: http://a}\n  b: {servers: 'https://b'}\nbehaviors: [{path: '*', origin: a}]\n",
+                        err) == 0,
+                  "%s", err);
+    assert_origin_defaults(&conf.origins[0]);
+    assert_origin_defaults(&conf.origins[1]);
+    ck_assert_str_eq(conf.origins[1].servers[0], "https://b");
     edge_config_dispose(&conf);
 }
 END_TEST
@@ -307,6 +344,241 @@ START_TEST(test_durations_and_sizes)
         ck_assert_uint_eq(conf.cache.max_size, sizes[i].bytes);
         edge_config_dispose(&conf);
     }
+}
+END_TEST
+
+START_TEST(test_origin_options)
+{
+    static const char yaml[] = "cache:\n"
+                               "  background_fetch_max: 8M\n"
+                               "origins:\n"
+                               "  web:\n"
+                               "    servers: ['https://a.example', 'https://10.0.0.2:8443', 'https://[::1]/']\n"
+                               "    balance: least_outstanding\n"
+                               "    health_check:\n"
+                               "      path: /healthz?full=1\n"
+                               "      interval: 30s\n"
+                               "      timeout: 2500ms\n"
+                               "      unhealthy_threshold: 1\n"
+                               "      healthy_threshold: 100\n"
+                               "    tls:\n"
+                               "      ca_file: cert.pem\n"
+                               "      sni: origin.example\n"
+                               "      verify: false\n"
+                               "  api:\n"
+                               "    servers: http://b\n"
+                               "    balance: consistent_hash\n"
+                               "    health_check: {path: /}\n"
+                               "  secure:\n"
+                               "    servers: 'https://c'\n"
+                               "    balance: round_robin\n"
+                               "    tls: {verify: true}\n"
+                               "behaviors:\n"
+                               "  - {path: '*', origin: web}\n";
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN], expect[PATH_MAX];
+    const edge_conf_origin_t *o;
+
+    ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
+    ck_assert_uint_eq(conf.cache.background_fetch_max, 8ull << 20);
+    ck_assert_uint_eq(conf.num_origins, 3);
+
+    o = &conf.origins[0];
+    ck_assert_uint_eq(o->num_servers, 3);
+    ck_assert_str_eq(o->servers[0], "https://a.example");
+    ck_assert_str_eq(o->servers[1], "https://10.0.0.2:8443");
+    ck_assert_str_eq(o->servers[2], "https://[::1]"); /* the trailing '/' is dropped, as for http:// */
+    ck_assert_int_eq(o->balance, EDGE_CONF_BALANCE_LEAST_OUTSTANDING);
+    ck_assert_str_eq(o->health.path, "/healthz?full=1");
+    ck_assert_uint_eq(o->health.interval_ms, 30000);
+    ck_assert_uint_eq(o->health.timeout_ms, 2500);
+    ck_assert_uint_eq(o->health.unhealthy_threshold, 1);
+    ck_assert_uint_eq(o->health.healthy_threshold, 100);
+    snprintf(expect, sizeof(expect), "%s/cert.pem", base); /* resolved against basedir */
+    ck_assert_str_eq(o->tls.ca_file, expect);
+    ck_assert_str_eq(o->tls.sni, "origin.example");
+    ck_assert(!o->tls.verify);
+
+    o = &conf.origins[1];
+    ck_assert_int_eq(o->balance, EDGE_CONF_BALANCE_CONSISTENT_HASH);
+    ck_assert_str_eq(o->health.path, "/");
+    ck_assert_uint_eq(o->health.interval_ms, 10000);
+    ck_assert_uint_eq(o->health.timeout_ms, 5000);
+    ck_assert_uint_eq(o->health.unhealthy_threshold, 2);
+    ck_assert_uint_eq(o->health.healthy_threshold, 3);
+    ck_assert(o->tls.verify);
+
+    o = &conf.origins[2];
+    ck_assert_int_eq(o->balance, EDGE_CONF_BALANCE_ROUND_ROBIN);
+    ck_assert_ptr_null(o->health.path);
+    ck_assert_ptr_null(o->tls.ca_file);
+    ck_assert_ptr_null(o->tls.sni);
+    ck_assert(o->tls.verify);
+    edge_config_dispose(&conf);
+
+    /* 0 is allowed: never continue a fetch without a client */
+    ck_assert_msg(parse(&conf, "origin: 'https://a'\ncache: {background_fetch_max: 0}\n", err) == 0, "%s", err);
+    ck_assert_uint_eq(conf.cache.background_fetch_max, 0);
+    ck_assert_str_eq(conf.origins[0].servers[0], "https://a");
+    ck_assert(conf.origins[0].tls.verify);
+    edge_config_dispose(&conf);
+}
+END_TEST
+
+START_TEST(test_groups)
+{
+    static const char yaml[] = "origins:\n"
+                               "  a: {servers: http://a}\n"
+                               "  b: {servers: http://b}\n"
+                               "  c: {servers: http://c}\n"
+                               "origin_groups:\n"
+                               "  ab: {primary: a, secondary: b}\n"
+                               "  cb:\n"
+                               "    primary: c\n"
+                               "    secondary: b\n"
+                               "    failover_on: [504, 404, 416, 404, 400, 403]\n"
+                               "    circuit_breaker: {failures: 0, cool_down: 2m}\n"
+                               "  one:\n"
+                               "    primary: b\n"
+                               "    secondary: c\n"
+                               "    failover_on: 503\n"
+                               "    circuit_breaker: {failures: 1000}\n"
+                               "behaviors:\n"
+                               "  - {path: /ab/*, origin: ab}\n"
+                               "  - {path: /cb/*, origin: cb}\n"
+                               "  - {path: /b/*, origin: b}\n"
+                               "  - {path: '*', origin: one}\n";
+    static const int cb_failover[] = {400, 403, 404, 416, 504};
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN];
+    const edge_conf_group_t *g;
+
+    ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
+    ck_assert_uint_eq(conf.num_origins, 3);
+    ck_assert_uint_eq(conf.num_groups, 3);
+
+    g = &conf.groups[0];
+    ck_assert_str_eq(g->name, "ab");
+    ck_assert_uint_eq(g->primary, 0);
+    ck_assert_uint_eq(g->secondary, 1);
+    ck_assert_uint_eq(g->num_failover_on, 4); /* the default */
+    ck_assert_int_eq(g->failover_on[0], 500);
+    ck_assert_int_eq(g->failover_on[1], 502);
+    ck_assert_int_eq(g->failover_on[2], 503);
+    ck_assert_int_eq(g->failover_on[3], 504);
+    ck_assert_uint_eq(g->breaker_failures, 5);
+    ck_assert_uint_eq(g->breaker_cooldown_ms, 30000);
+
+    g = &conf.groups[1];
+    ck_assert_str_eq(g->name, "cb");
+    ck_assert_uint_eq(g->primary, 2);
+    ck_assert_uint_eq(g->secondary, 1);
+    ck_assert_uint_eq(g->num_failover_on, 5); /* sorted, without the second 404 */
+    for (size_t i = 0; i != 5; ++i)
+        ck_assert_int_eq(g->failover_on[i], cb_failover[i]);
+    ck_assert_uint_eq(g->breaker_failures, 0);
+    ck_assert_uint_eq(g->breaker_cooldown_ms, 120000);
+
+    g = &conf.groups[2];
+    ck_assert_uint_eq(g->primary, 1);
+    ck_assert_uint_eq(g->secondary, 2);
+    ck_assert_uint_eq(g->num_failover_on, 1);
+    ck_assert_int_eq(g->failover_on[0], 503);
+    ck_assert_uint_eq(g->breaker_failures, 1000);
+    ck_assert_uint_eq(g->breaker_cooldown_ms, 30000);
+
+    /* a behavior naming a group goes to its primary; one naming an origin has no group */
+    ck_assert_uint_eq(conf.num_behaviors, 4);
+    ck_assert_uint_eq(conf.behaviors[0].group_index, 0);
+    ck_assert_uint_eq(conf.behaviors[0].origin_index, 0);
+    ck_assert_uint_eq(conf.behaviors[1].group_index, 1);
+    ck_assert_uint_eq(conf.behaviors[1].origin_index, 2);
+    ck_assert_uint_eq(conf.behaviors[2].group_index, SIZE_MAX);
+    ck_assert_uint_eq(conf.behaviors[2].origin_index, 1);
+    ck_assert_uint_eq(conf.behaviors[3].group_index, 2);
+    ck_assert_uint_eq(conf.behaviors[3].origin_index, 1);
+    edge_config_dispose(&conf);
+    assert_empty(&conf);
+
+    /* with groups, a behavior without "origin" still takes the origin named "default", as the implicit "*" does */
+    ck_assert_msg(parse(&conf,
+                        "origins:\n  default: {servers: http://a}\n  b: {servers: http://b}\n"
+                        "origin_groups:\n  g: {primary: b, secondary: default}\n"
+                        "behaviors:\n  - {path: /g/*, origin: g}\n  - {path: /x/*}\n",
+                        err) == 0,
+                  "%s", err);
+    ck_assert_uint_eq(conf.num_behaviors, 3);
+    ck_assert_uint_eq(conf.behaviors[0].group_index, 0);
+    ck_assert_uint_eq(conf.behaviors[0].origin_index, 1);
+    ck_assert_uint_eq(conf.behaviors[1].group_index, SIZE_MAX);
+    ck_assert_uint_eq(conf.behaviors[1].origin_index, 0);
+    ck_assert_str_eq(conf.behaviors[2].path, "*");
+    ck_assert_uint_eq(conf.behaviors[2].group_index, SIZE_MAX);
+    ck_assert_uint_eq(conf.behaviors[2].origin_index, 0);
+    edge_config_dispose(&conf);
+}
+END_TEST
+
+START_TEST(test_headers)
+{
+    static const char yaml[] = "origin: http://a\n"
+                               "behaviors:\n"
+                               "  - path: /merge/*\n"
+                               "    forward_headers: [Accept-Language, X-Custom, accept-language]\n"
+                               "    cache_key_headers: [X-Device, Accept-Encoding, x-device, X-Custom]\n"
+                               "  - path: /keys/*\n"
+                               "    cache_key_headers: [X-B, x-a]\n"
+                               "  - path: /none/*\n"
+                               "    forward_headers: []\n"
+                               "  - path: /tchar/*\n"
+                               "    forward_headers: [\"!#$%&'*+-.^_`|~09AZaz\"]\n"
+                               "  - path: '*'\n"
+                               "    forward_headers: [x-only]\n"
+                               "    cache_key_headers: []\n";
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN];
+    const edge_conf_behavior_t *b;
+
+    ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
+
+    /* lower-cased and without duplicates; the key headers are sorted, and those missing from forward_headers are
+     * appended to it */
+    b = &conf.behaviors[0];
+    ck_assert_uint_eq(b->num_key_headers, 3);
+    ck_assert_str_eq(b->key_headers[0], "accept-encoding");
+    ck_assert_str_eq(b->key_headers[1], "x-custom");
+    ck_assert_str_eq(b->key_headers[2], "x-device");
+    ck_assert_uint_eq(b->num_forward_headers, 4);
+    ck_assert_str_eq(b->forward_headers[0], "accept-language");
+    ck_assert_str_eq(b->forward_headers[1], "x-custom");
+    ck_assert_str_eq(b->forward_headers[2], "accept-encoding");
+    ck_assert_str_eq(b->forward_headers[3], "x-device");
+
+    /* without forward_headers everything is forwarded, key headers included: nothing to add */
+    b = &conf.behaviors[1];
+    ck_assert_ptr_null(b->forward_headers);
+    ck_assert_uint_eq(b->num_forward_headers, 0);
+    ck_assert_uint_eq(b->num_key_headers, 2);
+    ck_assert_str_eq(b->key_headers[0], "x-a");
+    ck_assert_str_eq(b->key_headers[1], "x-b");
+
+    /* an empty list forwards nothing, which NULL (forward all) must not be mistaken for */
+    b = &conf.behaviors[2];
+    ck_assert_ptr_nonnull(b->forward_headers);
+    ck_assert_uint_eq(b->num_forward_headers, 0);
+    ck_assert_ptr_null(b->key_headers);
+
+    b = &conf.behaviors[3];
+    ck_assert_uint_eq(b->num_forward_headers, 1);
+    ck_assert_str_eq(b->forward_headers[0], "!#$%&'*+-.^_`|~09azaz");
+
+    b = &conf.behaviors[4];
+    ck_assert_uint_eq(b->num_forward_headers, 1);
+    ck_assert_str_eq(b->forward_headers[0], "x-only");
+    ck_assert_ptr_null(b->key_headers);
+    ck_assert_uint_eq(b->num_key_headers, 0);
+    edge_config_dispose(&conf);
+    assert_empty(&conf);
 }
 END_TEST
 
@@ -380,7 +652,8 @@ static const struct {
     /* origins */
     {"threads: 1\n", "t.yaml:1:1: ", "no origin configured"},
     {"origins: {}\n", "t.yaml:1:10: ", "no origin configured"},
-    {"origin: https://a\n", "t.yaml:1:9: ", "https origins are not supported yet"},
+    {"origin: https://a/b\n", "t.yaml:1:9: ", "origin \"https://a/b\": a server URL has no path"},
+    {"origin: 'https://a:0'\n", "t.yaml:1:9: ", "the port is not in 1..65535"},
     {"origin: ftp://a\n", "t.yaml:1:9: ", "unsupported URL"},
     {"origin: http://a/b\n", "t.yaml:1:9: ", "a server URL has no path"},
     {"origin: http://a:0\n", "t.yaml:1:9: ", "the port is not in 1..65535"},
@@ -402,6 +675,71 @@ static const struct {
     {"origins:\n  o:\n    servers: http://a\n    host_header: 'a b'\n", "t.yaml:4:18: ", "is not a valid host"},
     {"origins:\n  o:\n    servers: http://a\n    retries: 2\n", "t.yaml:4:5: ", "unknown key \"retries\" in origin \"o\""},
     {"origin: http://a\norigins:\n  b:\n    servers: http://b\n", "t.yaml:1:9: ", "use either origin"},
+    /* balance, health checks, tls */
+    {"origins:\n  o:\n    servers: http://a\n    balance: random\n", "t.yaml:4:14: ", "balance: unknown method \"random\""},
+    {"origins:\n  o:\n    servers: http://a\n    health_check: {interval: 5s}\n", "t.yaml:4:19: ", "health_check needs a path"},
+    {"origins:\n  o:\n    servers: http://a\n    health_check: {path: healthz}\n", "t.yaml:4:26: ", "must start with '/'"},
+    {"origins:\n  o:\n    servers: http://a\n    health_check: {path: '/a b'}\n", "t.yaml:4:26: ", "must start with '/'"},
+    {"origins:\n  o:\n    servers: http://a\n    health_check:\n      path: /h\n      interval: 5s\n      timeout: 5s\n",
+     "t.yaml:7:16: ", "health_check: the timeout (5000ms) must be below the interval (5000ms)"},
+    {"origins:\n  o:\n    servers: http://a\n    health_check: {path: /h, interval: 3s}\n",
+     "t.yaml:4:40: ", "the timeout (5000ms, the default) must be below the interval (3000ms)"},
+    {"origins:\n  o:\n    servers: http://a\n    health_check: {path: /h, timeout: 0}\n",
+     "t.yaml:4:39: ", "timeout: must be more than 0"},
+    {"origins:\n  o:\n    servers: http://a\n    health_check: {path: /h, unhealthy_threshold: 0}\n",
+     "t.yaml:4:51: ", "unhealthy_threshold: 0 is out of range (1..100)"},
+    {"origins:\n  o:\n    servers: http://a\n    health_check:\n      path: /h\n      healthy_threshold: 101\n",
+     "t.yaml:6:26: ", "healthy_threshold: 101 is out of range (1..100)"},
+    {"origins:\n  o:\n    servers: http://a\n    health_check: {path: /h, retries: 2}\n",
+     "t.yaml:4:30: ", "unknown key \"retries\" in health_check"},
+    {"origins:\n  o:\n    servers: file:site\n    health_check: {path: /h}\n", "t.yaml:4:19: ", "origin \"o\" serves files"},
+    {"origins:\n  o:\n    servers: [http://a, 'https://b']\n",
+     "t.yaml:3:25: ", "servers: \"https://b\" is https:// but \"http://a\" is http://"},
+    {"origins:\n  o:\n    servers: ['https://a', http://b]\n", "t.yaml:3:28: ", "all http:// or all https://"},
+    {"origins:\n  o:\n    servers: ['https://a', file:site]\n", "t.yaml:3:14: ", "a file origin has exactly one server"},
+    {"origins:\n  o:\n    servers: http://a\n    tls: {verify: false}\n",
+     "t.yaml:4:10: ", "tls: the servers of origin \"o\" are not https://"},
+    {"origins:\n  o:\n    servers: file:site\n    tls: {verify: false}\n", "t.yaml:4:10: ", "are not https://"},
+    {"origins:\n  o:\n    servers: 'https://a'\n    tls:\n      ca_file: nope.pem\n", "t.yaml:5:16: ", "ca_file: cannot read"},
+    {"origins:\n  o:\n    servers: 'https://a'\n    tls:\n      sni: 'a b'\n",
+     "t.yaml:5:12: ", "sni: \"a b\" is not a valid host name"},
+    {"origins:\n  o:\n    servers: 'https://a'\n    tls:\n      verify: maybe\n",
+     "t.yaml:5:15: ", "verify: expected true or false, found \"maybe\""},
+    {"origins:\n  o:\n    servers: 'https://a'\n    tls: yes\n", "t.yaml:4:10: ", "tls: expected a mapping"},
+    /* origin groups */
+    {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\norigin_groups:\n  g: {primary: a, secondary: c}\n",
+     "t.yaml:5:30: ", "secondary: unknown origin \"c\" (configured: a, b)"},
+    {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\norigin_groups:\n  g: {primary: x, secondary: b}\n",
+     "t.yaml:5:16: ", "primary: unknown origin \"x\""},
+    {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\norigin_groups:\n  g: {primary: a, secondary: a}\n",
+     "t.yaml:5:30: ", "secondary: \"a\" is also the primary"},
+    {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\norigin_groups:\n  a: {primary: a, secondary: b}\n",
+     "t.yaml:5:3: ", "duplicate name \"a\""},
+    {"origin: http://a\norigin_groups:\n  default: {primary: default, secondary: default}\n",
+     "t.yaml:3:3: ", "duplicate name \"default\""},
+    {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\norigin_groups:\n  g: {primary: a, secondary: h}\n"
+     "  h: {primary: a, secondary: b}\n",
+     "t.yaml:5:30: ", "secondary: \"h\" is an origin group"},
+    {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\norigin_groups:\n  g: {primary: a, secondary: b}\n"
+     "  g: {primary: b, secondary: a}\n",
+     "t.yaml:6:3: ", "duplicate origin group \"g\" (first at line 5)"},
+    {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\norigin_groups:\n  g: {primary: a}\n",
+     "t.yaml:5:6: ", "origin group \"g\": missing required key \"secondary\""},
+    {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\norigin_groups:\n  g: {primary: a, secondary: b, failover_on: "
+     "[500, 501]}\n",
+     "t.yaml:5:52: ", "failover_on: 501 cannot fail over (allowed: 400, 403, 404, 416, 500, 502, 503, 504)"},
+    {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\norigin_groups:\n  g: {primary: a, secondary: b, failover_on: "
+     "[]}\n",
+     "t.yaml:5:46: ", "failover_on: at least one status is needed"},
+    {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\norigin_groups:\n"
+     "  g: {primary: a, secondary: b, circuit_breaker: {failures: 1001}}\n",
+     "t.yaml:5:61: ", "failures: 1001 is out of range (0..1000)"},
+    {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\norigin_groups:\n"
+     "  g: {primary: a, secondary: b, circuit_breaker: {cool_down: 0}}\n",
+     "t.yaml:5:62: ", "cool_down: must be more than 0"},
+    {"origin: http://a\norigin_groups: [a]\n", "t.yaml:2:16: ", "origin_groups: expected a mapping from names to groups"},
+    /* cache */
+    {"origin: http://a\ncache:\n  background_fetch_max: -1\n", "t.yaml:3:25: ", "background_fetch_max: invalid size \"-1\""},
     /* behaviors */
     {"origin: http://a\nbehaviors:\n  - path: /images/*\n  - path: /images/*.jpg\n",
      "t.yaml:4:11: ", "behavior \"/images/*.jpg\" can never match: \"/images/*\" (line 3) comes first"},
@@ -412,6 +750,27 @@ static const struct {
     {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\nbehaviors:\n  - path: /x\n    origin: a\n",
      "t.yaml:5:3: ", "the last behavior is not \"*\""},
     {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\n", "t.yaml:1:1: ", "the last behavior is not \"*\""},
+    {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\norigin_groups:\n  g: {primary: a, secondary: b}\n"
+     "behaviors:\n  - path: '*'\n",
+     "t.yaml:7:5: ", "behavior \"*\" names no origin"},
+    {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\norigin_groups:\n  g: {primary: a, secondary: b}\n"
+     "behaviors:\n  - {path: '*', origin: x}\n",
+     "t.yaml:7:25: ", "unknown origin \"x\" (configured: a, b, g)"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    forward_headers: [accept, Connection]\n",
+     "t.yaml:4:31: ", "forward_headers: \"connection\" is a hop-by-hop header"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    forward_headers: [TE]\n", "t.yaml:4:23: ", "\"te\" is a hop-by-hop header"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    forward_headers: ['x y']\n",
+     "t.yaml:4:23: ", "forward_headers: \"x y\" is not a header name"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    forward_headers: ['x:y']\n",
+     "t.yaml:4:23: ", "\"x:y\" is not a header name"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    forward_headers: [Host]\n",
+     "t.yaml:4:23: ", "forward_headers: \"host\" cannot be listed"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    forward_headers: accept\n",
+     "t.yaml:4:22: ", "forward_headers: expected a list of header names, found a single value"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    cache_key_headers: [accept, upgrade]\n",
+     "t.yaml:4:33: ", "cache_key_headers: \"upgrade\" is a hop-by-hop header"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    cache_key_headers: ['']\n",
+     "t.yaml:4:25: ", "cache_key_headers: must not be empty"},
     {"origin: http://a\nbehaviors:\n  - origin: default\n", "t.yaml:3:5: ", "behavior: missing required key \"path\""},
     {"origin: http://a\nbehaviors:\n  - path: ''\n", "t.yaml:3:11: ", "path: must not be empty"},
     {"origin: http://a\nbehaviors:\n  - path: '/a b'\n", "t.yaml:3:11: ", "contains a space"},
@@ -503,8 +862,8 @@ START_TEST(test_override)
     ck_assert_str_eq(conf.cache.path, "/tmp/x");
 
     /* a bad override fails as a whole: the valid parts given with it are not applied */
-    ck_assert_int_eq(edge_config_override(&conf, "127.0.0.1:1", "https://x", NULL, err), -1);
-    ck_assert_msg(strstr(err, "https origins are not supported yet") != NULL, "%s", err);
+    ck_assert_int_eq(edge_config_override(&conf, "127.0.0.1:1", "ftp://x", NULL, err), -1);
+    ck_assert_msg(strstr(err, "unsupported URL") != NULL, "%s", err);
     ck_assert_uint_eq(conf.listens[0].port, 9090);
     ck_assert_int_eq(edge_config_override(&conf, "localhost:80", NULL, NULL, err), -1);
     ck_assert_msg(strstr(err, "listen \"localhost:80\": \"localhost\" is not a numeric") != NULL, "%s", err);
@@ -520,6 +879,48 @@ START_TEST(test_override)
     ck_assert_msg(edge_config_override(&conf, NULL, "file:site", NULL, err) == 0, "%s", err);
     ck_assert_str_eq(conf.origins[0].servers[0], "file:site");
     edge_config_dispose(&conf);
+}
+END_TEST
+
+/* An --origin replaces the groups too, since they index the origins it drops; the new origin has every default
+ * (verify included), and a failed override leaves the groups in place. */
+START_TEST(test_override_groups)
+{
+    static const char yaml[] = "origins:\n"
+                               "  a: {servers: http://a, balance: consistent_hash}\n"
+                               "  b: {servers: http://b}\n"
+                               "origin_groups:\n"
+                               "  g: {primary: b, secondary: a}\n"
+                               "behaviors:\n"
+                               "  - {path: /g/*, origin: g}\n"
+                               "  - {path: '*', origin: a}\n";
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN];
+
+    ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
+    ck_assert_uint_eq(conf.num_groups, 1);
+    ck_assert_uint_eq(conf.behaviors[0].group_index, 0);
+    ck_assert_uint_eq(conf.behaviors[0].origin_index, 1);
+
+    ck_assert_int_eq(edge_config_override(&conf, NULL, "gopher://x", NULL, err), -1);
+    ck_assert_uint_eq(conf.num_groups, 1);
+    ck_assert_ptr_nonnull(conf.groups);
+    ck_assert_uint_eq(conf.behaviors[0].group_index, 0);
+    ck_assert_msg(edge_config_override(&conf, "127.0.0.1:81", NULL, NULL, err) == 0, "%s", err);
+    ck_assert_uint_eq(conf.num_groups, 1);
+
+    ck_assert_msg(edge_config_override(&conf, NULL, "https://127.0.0.1:8443", NULL, err) == 0, "%s", err);
+    ck_assert_ptr_null(conf.groups);
+    ck_assert_uint_eq(conf.num_groups, 0);
+    ck_assert_uint_eq(conf.num_origins, 1);
+    ck_assert_str_eq(conf.origins[0].servers[0], "https://127.0.0.1:8443");
+    assert_origin_defaults(&conf.origins[0]);
+    for (size_t i = 0; i != conf.num_behaviors; ++i) {
+        ck_assert_uint_eq(conf.behaviors[i].origin_index, 0);
+        ck_assert_uint_eq(conf.behaviors[i].group_index, SIZE_MAX);
+    }
+    edge_config_dispose(&conf);
+    assert_empty(&conf);
 }
 END_TEST
 
@@ -666,8 +1067,12 @@ static Suite *suite(void)
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_listen_forms);
     tcase_add_test(tc, test_durations_and_sizes);
+    tcase_add_test(tc, test_origin_options);
+    tcase_add_test(tc, test_groups);
+    tcase_add_test(tc, test_headers);
     tcase_add_loop_test(tc, test_errors, 0, (int)(sizeof(bad) / sizeof(bad[0])));
     tcase_add_test(tc, test_override);
+    tcase_add_test(tc, test_override_groups);
     tcase_add_test(tc, test_match);
     tcase_add_test(tc, test_query_names);
     tcase_add_test(tc, test_error_pages);
