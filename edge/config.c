@@ -917,6 +917,8 @@ static int parse_origin(ctx_t *c, edge_conf_origin_t *o, const yaml_node_t *n)
      * the tls settings apply to all of them */
     if ((count = s->type == YAML_SEQUENCE_NODE ? num_items(s) : 1) == 0)
         return fail(c, s, "servers: at least one server is needed");
+    if (count > 64) /* the balancer's per-request exclusion mask has 64 bits */
+        return fail(c, s, "servers: at most 64 servers per origin (%zu given)", count);
     if ((o->servers = calloc(count, sizeof(*o->servers))) == NULL)
         return nomem(c, s);
     o->num_servers = count;

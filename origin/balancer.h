@@ -26,8 +26,8 @@ typedef struct st_origin_balancer_t origin_balancer_t;
 
 /**
  * A balancer over `num_servers` servers named `names` (their URLs: a server's ring points derive from
- * its name, so they do not depend on its position in the list). At most 64 servers. NULL when out of
- * memory.
+ * its name, so they do not depend on its position in the list). NULL when out of memory or when there
+ * are more than 64 servers (the config module refuses more).
  */
 origin_balancer_t *origin_balancer_new(edge_conf_balance_t policy, const char *const *names, size_t num_servers);
 void origin_balancer_free(origin_balancer_t *b);

@@ -62,6 +62,7 @@ typedef struct st_fetch_t {
     h2o_linklist_t subs;
     h2o_timeout_entry_t defer; /* on the loop's zero timeout: start, or the next file read */
     h2o_timeout_entry_t connect_timer;
+    h2o_timeout_entry_t read_timer; /* read_timeout: until the head, and between reads while not paused */
     unsigned attempts;  /* connection attempts made to the current origin */
     bool retried_reset; /* one retry after a reset before any response byte */
     size_t origin;      /* the origin being tried: args.origin_index, or a group's secondary */
@@ -175,6 +176,21 @@ static bool idempotent(fetch_t *f)
 static const edge_conf_group_t *group_of(fetch_t *f)
 {
     return f->args.group_index != SIZE_MAX ? f->args.conf->groups + f->args.group_index : NULL;
+}
+
+/* (Re)starts the read timeout: waiting for the head, or for more body while not paused. */
+static void arm_read_timer(fetch_t *f)
+{
+    if (h2o_timeout_is_linked(&f->read_timer))
+        h2o_timeout_unlink(&f->read_timer);
+    if (f->client != NULL && !f->paused)
+        h2o_timeout_link(f->args.loop, &f->args.http[f->origin].read_timeout, &f->read_timer);
+}
+
+static void disarm_read_timer(fetch_t *f)
+{
+    if (h2o_timeout_is_linked(&f->read_timer))
+        h2o_timeout_unlink(&f->read_timer);
 }
 
 /* The exchange with the current server is over: it no longer counts as outstanding. */
@@ -295,8 +311,10 @@ static void resume_if_caught_up(fetch_t *f)
     if (!f->paused || behind_window(f))
         return;
     f->paused = false;
-    if (f->client != NULL)
+    if (f->client != NULL) {
         origin_http_resume(f->client, f->saved_read);
+        arm_read_timer(f);
+    }
     else if (f->file_fd >= 0 && !h2o_timeout_is_linked(&f->defer))
         h2o_timeout_link(f->args.loop, f->args.zero_timeout, &f->defer);
 }
@@ -590,6 +608,7 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
     fetch_t *f = client->data;
     static const char *const drop[] = {"content-length", "age", NULL};
 
+    disarm_read_timer(f);
     if (errstr != NULL && errstr != h2o_http1client_error_is_eos) {
         f->client = NULL;
         bool timeout = strstr(errstr, "timeout") != NULL;
@@ -671,6 +690,7 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
         finish_body(f, "cancelled");
         return NULL;
     }
+    arm_read_timer(f);
     return on_body;
 }
 
@@ -687,6 +707,7 @@ static void end_exchange(fetch_t *f)
         h2o_timeout_unlink(&f->defer);
     if (h2o_timeout_is_linked(&f->connect_timer))
         h2o_timeout_unlink(&f->connect_timer);
+    disarm_read_timer(f);
     f->active = false;
     release(f);
 }
@@ -738,6 +759,7 @@ static int on_body(h2o_http1client_t *client, const char *errstr)
     }
     if (errstr != NULL) {
         f->client = NULL; /* libh2o frees the client after this callback */
+        disarm_read_timer(f);
         finish_body(f, errstr);
         return 0;
     }
@@ -752,6 +774,8 @@ static int on_body(h2o_http1client_t *client, const char *errstr)
         f->paused = true;
         origin_http_pause(client, &f->saved_read);
     }
+    if (!cancel)
+        arm_read_timer(f); /* stopped while paused: a slow client is not a slow origin */
     release_blocks(f);
     pthread_mutex_unlock(&f->mutex);
     if (cancel) {
@@ -833,7 +857,25 @@ static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char 
     *reqbufcnt = f->reqbufs[1].len != 0 ? 2 : 1;
     *method_is_head = h2o_memis(f->args.method.base, f->args.method.len, H2O_STRLIT("HEAD"));
     f->request_time = now_sec(f);
+    arm_read_timer(f);
     return on_head;
+}
+
+static void on_read_timeout(h2o_timeout_entry_t *entry)
+{
+    fetch_t *f = H2O_STRUCT_FROM_MEMBER(fetch_t, read_timer, entry);
+    if (f->client == NULL)
+        return;
+    h2o_http1client_cancel(f->client);
+    f->client = NULL;
+    if (f->super.state == ORIGIN_FETCH_CONNECT) {
+        origin_failed(f, EDGE_CONF_FAIL_TIMEOUT, "read timeout (no response)");
+    } else {
+        pthread_mutex_lock(&f->mutex);
+        f->cancel_requested = false;
+        pthread_mutex_unlock(&f->mutex);
+        finish_body(f, "read timeout (body)");
+    }
 }
 
 static void on_connect_timeout(h2o_timeout_entry_t *entry)
@@ -1042,6 +1084,7 @@ static fetch_t *create(const origin_fetch_args_t *args)
     f->server = SIZE_MAX;
     h2o_linklist_init_anchor(&f->subs);
     f->defer.cb = on_defer;
+    f->read_timer.cb = on_read_timeout;
 
     /* the fetch may outlive the request that started it: copy what it refers to */
     f->args = *args;

@@ -113,7 +113,9 @@ bool origin_breaker_allow(origin_breaker_t *b, uint64_t now_ms)
         allow = true;
         break;
     case ORIGIN_BREAKER_OPEN:
-        allow = now_ms - b->opened_at >= b->cooldown_ms;
+        /* loops keep their own clocks: one slightly behind the loop that opened the breaker must not
+         * see a wrapped-around, endless cool-down as already over */
+        allow = now_ms >= b->opened_at && now_ms - b->opened_at >= b->cooldown_ms;
         if (allow)
             b->state = ORIGIN_BREAKER_HALF_OPEN; /* this caller is the probe */
         break;

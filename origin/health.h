@@ -23,7 +23,7 @@
 
 typedef struct st_origin_health_t origin_health_t;
 
-/** Health for `num_servers` servers, all UP. Returns NULL only when out of memory. */
+/** Health for `num_servers` servers, all UP (a threshold of 0 counts as 1). NULL only when out of memory. */
 origin_health_t *origin_health_new(size_t num_servers, unsigned unhealthy_threshold, unsigned healthy_threshold);
 void origin_health_free(origin_health_t *h);
 size_t origin_health_num_servers(const origin_health_t *h);

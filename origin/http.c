@@ -17,7 +17,9 @@ int origin_http_init(origin_http_t *o, h2o_loop_t *loop, h2o_multithread_receive
     memset(o, 0, sizeof(*o));
     o->conf = conf;
     o->loop = loop;
-    h2o_timeout_init(loop, &o->io_timeout, conf->read_timeout_ms);
+    /* a day: libh2o's I/O timeout cannot be stopped while we pause a response for a slow client */
+    h2o_timeout_init(loop, &o->io_timeout, 86400 * 1000);
+    h2o_timeout_init(loop, &o->read_timeout, conf->read_timeout_ms);
     h2o_timeout_init(loop, &o->connect_timeout, conf->connect_timeout_ms);
     o->client_ctx.loop = loop;
     o->client_ctx.getaddr_receiver = getaddr_receiver;
@@ -68,6 +70,7 @@ void origin_http_dispose(origin_http_t *o)
     free(o->servers);
     free(o->outstanding);
     h2o_timeout_dispose(o->loop, &o->io_timeout);
+    h2o_timeout_dispose(o->loop, &o->read_timeout);
     h2o_timeout_dispose(o->loop, &o->connect_timeout);
     o->servers = NULL;
     o->outstanding = NULL;

@@ -22,7 +22,8 @@ typedef struct st_origin_http_t {
     const edge_conf_origin_t *conf;
     h2o_loop_t *loop;
     h2o_http1client_ctx_t client_ctx;
-    h2o_timeout_t io_timeout;      /* read_timeout: time to first byte, and the longest gap */
+    h2o_timeout_t io_timeout;   /* libh2o's own I/O timeout: a backstop far above read_timeout (see fetch.c) */
+    h2o_timeout_t read_timeout; /* read_timeout: time to the first byte, and the longest gap; armed by the fetch */
     h2o_timeout_t connect_timeout; /* connect_timeout, armed by the fetch around each attempt */
     origin_http_server_t *servers;
     size_t num_servers;
@@ -51,8 +52,9 @@ h2o_iovec_t origin_http_serialize(h2o_mem_pool_t *pool, h2o_iovec_t method, h2o_
 /**
  * Stops reading the origin's response (backpressure: the clients are behind). libh2o 2.2.5 has no
  * public pause for its HTTP/1 client, so this stops the socket's reads and remembers the client's read
- * callback; origin_http_resume restarts it. XXX: the client's I/O timeout keeps running while paused,
- * so a client slower than read_timeout still aborts an uncached transfer.
+ * callback; origin_http_resume restarts it. libh2o's own I/O timeout keeps running while paused, which
+ * is why it is set far above read_timeout and the fetch keeps the real read timeout itself, stopped
+ * while the origin is paused.
  */
 void origin_http_pause(h2o_http1client_t *client, h2o_socket_cb *saved);
 void origin_http_resume(h2o_http1client_t *client, h2o_socket_cb saved);
