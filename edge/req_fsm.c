@@ -687,11 +687,61 @@ static step_result_t step_WAIT(edge_req_t *er)
     return NEXT;
 }
 
+/* The key of a URI named by Location or Content-Location, when it is on this site (RFC 9111 §4.4:
+ * only same-origin URIs may be invalidated, so a response cannot purge another site's objects). */
+static bool same_origin_key(edge_req_t *er, h2o_iovec_t uri, h2o_iovec_t *key)
+{
+    h2o_req_t *req = er->req;
+    h2o_url_t base, target;
+    if (h2o_url_init(&base, req->scheme, req->authority, h2o_iovec_init(H2O_STRLIT("/"))) != 0)
+        return false;
+    if (h2o_url_parse_relative(uri.base, uri.len, &target) != 0)
+        return false;
+    if (target.authority.base != NULL && !h2o_lcstris(target.authority.base, target.authority.len, base.authority.base,
+                                                      base.authority.len))
+        return false;
+    if (target.path.len == 0 || target.path.base[0] != '/')
+        return false; /* a path relative to the request's: rare, and not worth guessing */
+    size_t query_at = SIZE_MAX;
+    size_t *norm_indexes;
+    h2o_iovec_t path = h2o_url_normalize_path(&req->pool, target.path.base, target.path.len, &query_at, &norm_indexes);
+    h2o_iovec_t query = query_at != SIZE_MAX ? h2o_iovec_init(target.path.base + query_at + 1, target.path.len - query_at - 1)
+                                             : h2o_iovec_init(NULL, 0);
+    const edge_conf_behavior_t *b = edge_config_match(er->thread->server->conf, path.base, path.len);
+    *key = cache_key_build(&req->pool, path, query, b);
+    return true;
+}
+
+/* RFC 9111 §4.4: a non-error response to an unsafe method invalidates the stored responses for the
+ * target URI, and for the same-origin URIs in Location and Content-Location. */
+static void invalidate_after_unsafe(edge_req_t *er, const origin_fetch_t *f)
+{
+    static const char *const safe[] = {"GET", "HEAD", "OPTIONS", "TRACE", NULL};
+    h2o_req_t *req = er->req;
+    if (f->status < 200 || f->status >= 400)
+        return;
+    for (const char *const *m = safe; *m != NULL; ++m)
+        if (method_is(req, *m, strlen(*m)))
+            return;
+    cache_store_delete(er->thread->server->store, &er->hash);
+    for (size_t i = 0; i != f->headers.size; ++i) {
+        const h2o_iovec_t *n = f->headers.entries[i].name;
+        h2o_iovec_t key;
+        cache_hash_t hash;
+        if ((n == &H2O_TOKEN_LOCATION->buf || n == &H2O_TOKEN_CONTENT_LOCATION->buf) &&
+            same_origin_key(er, f->headers.entries[i].value, &key)) {
+            cache_key_hash(key, &hash);
+            cache_store_delete(er->thread->server->store, &hash);
+        }
+    }
+}
+
 static step_result_t step_DELIVER(edge_req_t *er)
 {
     h2o_req_t *req = er->req;
     origin_fetch_t *f = er->fetch;
 
+    invalidate_after_unsafe(er, f);
     req->res.status = f->status;
     req->res.reason = reason_of(f->status);
     for (size_t i = 0; i != f->headers.size; ++i) {
