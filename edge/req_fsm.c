@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include "cache/key.h"
 #include "cache/record.h"
@@ -60,14 +61,25 @@ typedef struct st_edge_req_t {
     origin_fetch_sub_t sub;
     /* delivery */
     body_source_t body_source;
-    uint32_t next_chunk, num_chunks;
-    uint8_t *chunk_buf;
-    size_t inflight; /* bytes of the outstanding send from the fetch */
+    /* a stored body is sent as segments: byte ranges of the body, and literal text between them (the
+     * part headers of multipart/byteranges) */
+    struct st_segment_t *segs;
+    size_t num_segs, seg;  /* the segments, and the one being sent */
+    uint64_t seg_off;      /* bytes of the current segment already sent */
+    uint8_t *chunk_buf;    /* one chunk of a chunked body, read from the store */
+    uint32_t chunk_in_buf; /* the index of the chunk in chunk_buf, or UINT32_MAX */
+    size_t inflight;       /* bytes of the outstanding send from the fetch */
     bool sending;
     bool stopped;
-    bool no_join;              /* fetch on our own: the fetch we joined had a response that may not be shared */
-    h2o_timeout_entry_t watch; /* HTTP/1 only: polls for a client that hung up while we wait */
+    bool no_join;               /* fetch on our own: the fetch we joined had a response that may not be shared */
+    h2o_iovec_t multipart_type; /* the Content-Type of a multipart/byteranges answer */
+    h2o_timeout_entry_t watch;  /* HTTP/1 only: polls for a client that hung up while we wait */
 } edge_req_t;
+
+typedef struct st_segment_t {
+    h2o_iovec_t literal; /* when base != NULL: this text */
+    uint64_t start, end; /* else: body bytes [start, end) */
+} segment_t;
 
 static void run(edge_req_t *er);
 
@@ -118,6 +130,10 @@ static const char *reason_of(int status)
         return "Gone";
     case 414:
         return "URI Too Long";
+    case 416:
+        return "Range Not Satisfiable";
+    case 431:
+        return "Request Header Fields Too Large";
     case 500:
         return "Internal Server Error";
     case 501:
@@ -229,20 +245,192 @@ static bool client_not_modified(edge_req_t *er, const cache_record_t *rec)
 
 /* --- delivery of a stored object ------------------------------------------------------------------ */
 
-static void send_next_chunk(edge_req_t *er)
+/* Sends the next piece of the stored body's segments: one h2o_send per call; proceed calls again. */
+static void send_next_piece(edge_req_t *er)
 {
-    size_t len = 0;
-    int ret = cache_store_read_chunk(er->thread->reader, er->rec.oid, er->next_chunk, er->chunk_buf, er->rec.chunk_size, &len);
-    if (ret != 0) {
-        /* replaced or evicted while we were sending: the client sees an aborted transfer, never a mix */
-        edge_log_warn("store: chunk %u of %.*s: %s", er->next_chunk, (int)er->key.len, er->key.base, cache_store_strerror(ret));
-        h2o_send(er->req, NULL, 0, H2O_SEND_STATE_ERROR);
+    const cache_record_t *rec = &er->rec;
+    h2o_iovec_t vec;
+
+    while (er->seg < er->num_segs && er->segs[er->seg].literal.base == NULL &&
+           er->segs[er->seg].start + er->seg_off == er->segs[er->seg].end) {
+        ++er->seg; /* an empty range */
+        er->seg_off = 0;
+    }
+    if (er->seg == er->num_segs) {
+        h2o_send(er->req, NULL, 0, H2O_SEND_STATE_FINAL);
         return;
     }
-    ++er->next_chunk;
-    h2o_iovec_t vec = h2o_iovec_init(er->chunk_buf, len);
-    er->thread->counters.body_bytes_sent += len;
-    h2o_send(er->req, &vec, 1, er->next_chunk == er->num_chunks ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+    segment_t *sg = er->segs + er->seg;
+    if (sg->literal.base != NULL) {
+        vec = sg->literal;
+    } else {
+        uint64_t pos = sg->start + er->seg_off;
+        if (rec->chunk_size == 0) {
+            vec = h2o_iovec_init(rec->body.base + pos, (size_t)(sg->end - pos));
+        } else {
+            uint32_t idx = (uint32_t)(pos / rec->chunk_size);
+            size_t len = 0;
+            if (idx != er->chunk_in_buf) {
+                int ret = cache_store_read_chunk(er->thread->reader, rec->oid, idx, er->chunk_buf, rec->chunk_size, &len);
+                if (ret != 0) {
+                    /* replaced or evicted while we were sending: the client sees an aborted transfer, never a mix */
+                    edge_log_warn("store: chunk %u of %.*s: %s", idx, (int)er->key.len, er->key.base, cache_store_strerror(ret));
+                    h2o_send(er->req, NULL, 0, H2O_SEND_STATE_ERROR);
+                    return;
+                }
+                er->chunk_in_buf = idx;
+            }
+            uint64_t chunk_start = (uint64_t)idx * rec->chunk_size, chunk_end = chunk_start + rec->chunk_size;
+            uint64_t stop = sg->end < chunk_end ? sg->end : chunk_end;
+            vec = h2o_iovec_init(er->chunk_buf + (pos - chunk_start), (size_t)(stop - pos));
+        }
+        er->thread->counters.body_bytes_sent += vec.len;
+    }
+    er->seg_off += vec.len;
+    bool seg_done = sg->literal.base != NULL ? er->seg_off == sg->literal.len : sg->start + er->seg_off == sg->end;
+    if (seg_done) {
+        ++er->seg;
+        er->seg_off = 0;
+    }
+    h2o_send(er->req, &vec, 1, er->seg == er->num_segs ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+}
+
+/* Parses a Range header (RFC 9110 §14.1.2) against a body of `len` bytes into `segs` (at most `max`).
+ * Returns the number of ranges; 0 when the header is to be ignored (not bytes, malformed, overlapping or
+ * descending ranges, as CloudFront does: the whole body is sent); -1 when no range is satisfiable (416). */
+static int parse_range(h2o_iovec_t v, uint64_t len, segment_t *segs, int max)
+{
+    const char *p = v.base, *end = v.base + v.len;
+    int n = 0;
+    uint64_t last_end = 0;
+
+    if (end - p < 6 || strncasecmp(p, "bytes=", 6) != 0)
+        return 0;
+    p += 6;
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == ','))
+            ++p;
+        if (p == end)
+            break;
+        uint64_t a = 0, b = 0;
+        bool has_a = false, has_b = false;
+        while (p < end && *p >= '0' && *p <= '9' && a < UINT64_MAX / 10) {
+            a = a * 10 + (uint64_t)(*p++ - '0');
+            has_a = true;
+        }
+        if (p == end || *p++ != '-')
+            return 0;
+        while (p < end && *p >= '0' && *p <= '9' && b < UINT64_MAX / 10) {
+            b = b * 10 + (uint64_t)(*p++ - '0');
+            has_b = true;
+        }
+        while (p < end && *p == ' ')
+            ++p;
+        if (p < end && *p != ',')
+            return 0;
+        uint64_t start, stop; /* [start, stop) */
+        if (!has_a) {
+            if (!has_b)
+                return 0;
+            if (b == 0)
+                continue; /* "-0" selects nothing */
+            start = b >= len ? 0 : len - b;
+            stop = len;
+        } else {
+            if (has_b && b < a)
+                return 0;
+            if (a >= len)
+                continue; /* unsatisfiable; the others may still be */
+            start = a;
+            stop = has_b && b + 1 < len ? b + 1 : len;
+        }
+        if (n != 0 && start < last_end)
+            return 0; /* overlapping or descending */
+        if (n == max)
+            return 0;
+        segs[n++] = (segment_t){.start = start, .end = stop};
+        last_end = stop;
+    }
+    return n == 0 ? -1 : n;
+}
+
+/* True when If-Range (RFC 9110 §13.1.5) lets the Range apply: a strong ETag match, or the exact
+ * Last-Modified date. */
+static bool if_range_ok(edge_req_t *er, const cache_record_t *rec)
+{
+    ssize_t i = h2o_find_header(&er->req->headers, H2O_TOKEN_IF_RANGE, -1);
+    if (i == -1)
+        return true;
+    h2o_iovec_t v = er->req->headers.entries[i].value;
+    if (v.len != 0 && (v.base[0] == '"' || v.base[0] == 'W')) {
+        h2o_iovec_t etag = record_header(rec, H2O_STRLIT("etag"));
+        return etag.base != NULL && v.base[0] == '"' && etag.len != 0 && etag.base[0] == '"' &&
+               h2o_memis(v.base, v.len, etag.base, etag.len);
+    }
+    h2o_iovec_t lm = record_header(rec, H2O_STRLIT("last-modified"));
+    int64_t a, b;
+    return lm.base != NULL && cache_ttl_parse_date(v.base, v.len, &a) && cache_ttl_parse_date(lm.base, lm.len, &b) && a == b;
+}
+
+#define MAX_RANGES 32
+
+/* Sets up the segments for `rec`: the whole body, one range (206), several (206 multipart/byteranges),
+ * or none (416). Returns the status to answer with. */
+static int plan_body(edge_req_t *er, const cache_record_t *rec)
+{
+    h2o_req_t *req = er->req;
+    segment_t ranges[MAX_RANGES];
+    ssize_t ri = rec->status == 200 ? h2o_find_header(&req->headers, H2O_TOKEN_RANGE, -1) : -1;
+    int n = ri != -1 && if_range_ok(er, rec) ? parse_range(req->headers.entries[ri].value, rec->body_len, ranges, MAX_RANGES) : 0;
+
+    er->seg = 0;
+    er->seg_off = 0;
+    if (n == 0) {
+        er->segs = h2o_mem_alloc_pool(&req->pool, sizeof(*er->segs));
+        er->segs[0] = (segment_t){.start = 0, .end = rec->body_len};
+        er->num_segs = 1;
+        req->res.content_length = rec->body_len;
+        return rec->status;
+    }
+    if (n < 0) {
+        h2o_iovec_t cr = fmt(&req->pool, "bytes */%llu", (unsigned long long)rec->body_len);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_RANGE, NULL, cr.base, cr.len);
+        er->num_segs = 0;
+        req->res.content_length = 0;
+        return 416;
+    }
+    if (n == 1) {
+        h2o_iovec_t cr = fmt(&req->pool, "bytes %llu-%llu/%llu", (unsigned long long)ranges[0].start,
+                             (unsigned long long)ranges[0].end - 1, (unsigned long long)rec->body_len);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_RANGE, NULL, cr.base, cr.len);
+        er->segs = h2o_mem_alloc_pool(&req->pool, sizeof(*er->segs));
+        er->segs[0] = ranges[0];
+        er->num_segs = 1;
+        req->res.content_length = ranges[0].end - ranges[0].start;
+        return 206;
+    }
+    /* multipart/byteranges (RFC 9110 §14.6): each part with its Content-Type and Content-Range */
+    h2o_iovec_t ct = record_header(rec, H2O_STRLIT("content-type"));
+    h2o_iovec_t boundary =
+        fmt(&req->pool, "%016llx%08x", (unsigned long long)h2o_now(req->conn->ctx->loop), (unsigned)((uintptr_t)er >> 4));
+    er->segs = h2o_mem_alloc_pool(&req->pool, sizeof(*er->segs) * (2 * (size_t)n + 1));
+    er->num_segs = 0;
+    uint64_t total = 0;
+    for (int i = 0; i != n; ++i) {
+        h2o_iovec_t head = fmt(&req->pool, "%s--%s\r\n%s%.*s%sContent-Range: bytes %llu-%llu/%llu\r\n\r\n", i == 0 ? "" : "\r\n",
+                               boundary.base, ct.base != NULL ? "Content-Type: " : "", ct.base != NULL ? (int)ct.len : 0,
+                               ct.base != NULL ? ct.base : "", ct.base != NULL ? "\r\n" : "", (unsigned long long)ranges[i].start,
+                               (unsigned long long)ranges[i].end - 1, (unsigned long long)rec->body_len);
+        er->segs[er->num_segs++] = (segment_t){.literal = head};
+        er->segs[er->num_segs++] = ranges[i];
+        total += head.len + (ranges[i].end - ranges[i].start);
+    }
+    h2o_iovec_t tail = fmt(&req->pool, "\r\n--%s--\r\n", boundary.base);
+    er->segs[er->num_segs++] = (segment_t){.literal = tail};
+    total += tail.len;
+    req->res.content_length = total;
+    er->multipart_type = fmt(&req->pool, "multipart/byteranges; boundary=%s", boundary.base);
+    return 206;
 }
 
 /* Sends the object `rec` (in req->pool). Returns false, having sent nothing, when its body is gone. */
@@ -251,35 +439,42 @@ static bool deliver_record(edge_req_t *er, const cache_record_t *rec, int64_t ag
     h2o_req_t *req = er->req;
     bool not_modified = client_not_modified(er, rec);
 
+    er->chunk_in_buf = UINT32_MAX;
     if (rec->chunk_size != 0) {
-        er->num_chunks = (uint32_t)((rec->body_len + rec->chunk_size - 1) / rec->chunk_size);
         er->chunk_buf = h2o_mem_alloc_pool(&req->pool, rec->chunk_size);
-        er->next_chunk = 0;
         size_t len;
         /* make sure the body is there before committing to a response */
-        if (!er->is_head && !not_modified && er->num_chunks != 0 &&
-            cache_store_read_chunk(er->thread->reader, rec->oid, 0, er->chunk_buf, rec->chunk_size, &len) != 0)
-            return false;
+        if (!er->is_head && !not_modified && rec->body_len != 0) {
+            if (cache_store_read_chunk(er->thread->reader, rec->oid, 0, er->chunk_buf, rec->chunk_size, &len) != 0)
+                return false;
+            er->chunk_in_buf = 0;
+        }
     }
-    req->res.status = not_modified ? 304 : rec->status;
-    req->res.reason = reason_of(req->res.status);
+    er->multipart_type = h2o_iovec_init(NULL, 0);
+    int status = not_modified ? 304 : plan_body(er, rec);
+    req->res.status = status;
+    req->res.reason = reason_of(status);
     h2o_iovec_t block = rec->headers, name, value;
-    while (cache_record_next_header(&block, &name, &value))
+    while (cache_record_next_header(&block, &name, &value)) {
+        if (er->multipart_type.base != NULL && h2o_memis(name.base, name.len, H2O_STRLIT("content-type")))
+            continue;
         add_response_header(req, name, value);
+    }
+    if (er->multipart_type.base != NULL)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, er->multipart_type.base,
+                       er->multipart_type.len);
+    if (rec->status == 200 && !not_modified)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ACCEPT_RANGES, NULL, H2O_STRLIT("bytes"));
     add_cache_headers(er, age, x_cache, cache_status);
-    req->res.content_length = not_modified ? SIZE_MAX : rec->body_len;
+    if (not_modified)
+        req->res.content_length = SIZE_MAX;
     er->body_source = BODY_RECORD;
     h2o_start_response(req, &er->super);
 
-    if (er->is_head || not_modified || rec->body_len == 0) {
+    if (er->is_head || not_modified || status == 416 || rec->body_len == 0)
         h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
-    } else if (rec->chunk_size == 0) {
-        h2o_iovec_t body = rec->body;
-        er->thread->counters.body_bytes_sent += body.len;
-        h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
-    } else {
-        send_next_chunk(er);
-    }
+    else
+        send_next_piece(er);
     return true;
 }
 
@@ -321,7 +516,7 @@ static void on_generator_proceed(h2o_generator_t *self, h2o_req_t *req)
     edge_req_t *er = (edge_req_t *)self;
     assert(er->magic == EDGE_REQ_MAGIC);
     if (er->body_source == BODY_RECORD) {
-        send_next_chunk(er);
+        send_next_piece(er);
     } else if (er->body_source == BODY_FETCH) {
         er->sending = false;
         if (er->fetch != NULL)
@@ -697,8 +892,8 @@ static bool same_origin_key(edge_req_t *er, h2o_iovec_t uri, h2o_iovec_t *key)
         return false;
     if (h2o_url_parse_relative(uri.base, uri.len, &target) != 0)
         return false;
-    if (target.authority.base != NULL && !h2o_lcstris(target.authority.base, target.authority.len, base.authority.base,
-                                                      base.authority.len))
+    if (target.authority.base != NULL &&
+        !h2o_lcstris(target.authority.base, target.authority.len, base.authority.base, base.authority.len))
         return false;
     if (target.path.len == 0 || target.path.base[0] != '/')
         return false; /* a path relative to the request's: rare, and not worth guessing */
