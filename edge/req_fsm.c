@@ -71,7 +71,8 @@ typedef struct st_edge_req_t {
     size_t inflight;       /* bytes of the outstanding send from the fetch */
     bool sending;
     bool stopped;
-    bool no_join;               /* fetch on our own: the fetch we joined had a response that may not be shared */
+    bool no_join;
+    bool swr; /* a HIT served stale while a background fetch revalidates it (RFC 5861 §3) */               /* fetch on our own: the fetch we joined had a response that may not be shared */
     h2o_iovec_t multipart_type; /* the Content-Type of a multipart/byteranges answer */
     h2o_timeout_entry_t watch;  /* HTTP/1 only: polls for a client that hung up while we wait */
 } edge_req_t;
@@ -668,7 +669,8 @@ static void watch_client(edge_req_t *er)
 
 /* Starts the origin fetch for this request: a PASS has one of its own (`cacheable` false); a MISS or a
  * REVALIDATE joins one already in flight for the same object, on any loop, unless `no_join`. */
-static void start_fetch(edge_req_t *er, bool cacheable)
+/* The origin request for this client request: `cacheable` (GET, filling the cache) or passed as is. */
+static void fetch_args(edge_req_t *er, bool cacheable, origin_fetch_args_t *out)
 {
     h2o_req_t *req = er->req;
     edge_server_t *server = er->thread->server;
@@ -677,7 +679,7 @@ static void start_fetch(edge_req_t *er, bool cacheable)
     h2o_headers_t headers = {NULL};
 
     origin_request_headers(er, cacheable, &headers);
-    origin_fetch_args_t args = {
+    *out = (origin_fetch_args_t){
         .loop = req->conn->ctx->loop,
         .zero_timeout = &req->conn->ctx->zero_timeout,
         .receiver = &er->thread->fetch_receiver,
@@ -701,6 +703,13 @@ static void start_fetch(edge_req_t *er, bool cacheable)
         .conf = server->conf,
         .stale = er->have_rec ? &er->rec : NULL,
     };
+}
+
+static void start_fetch(edge_req_t *er, bool cacheable)
+{
+    origin_fetch_args_t args;
+
+    fetch_args(er, cacheable, &args);
     init_sub(er);
     if (cacheable && !er->no_join) {
         er->fetch = origin_fetch_join_or_start(&args, &er->sub);
@@ -805,6 +814,13 @@ static step_result_t step_LOOKUP(edge_req_t *er)
         return NEXT;
     }
     er->fwd = "stale";
+    if ((er->rec.flags & CACHE_TTL_NO_CACHE) == 0 && cache_ttl_may_serve_stale(er->rec.flags) &&
+        er->age < (int64_t)er->rec.lifetime + (int64_t)er->rec.stale_while_revalidate) {
+        /* RFC 5861 §3: serve it stale now, and refresh it in the background */
+        er->swr = true;
+        er->state = EDGE_REQ_HIT;
+        return NEXT;
+    }
     bool has_validator = record_header(&er->rec, H2O_STRLIT("etag")).base != NULL ||
                          record_header(&er->rec, H2O_STRLIT("last-modified")).base != NULL;
     er->state = has_validator ? EDGE_REQ_REVALIDATE : EDGE_REQ_MISS;
@@ -816,9 +832,18 @@ static step_result_t step_HIT(edge_req_t *er)
     bool error_page = (er->rec.flags & CACHE_TTL_ERROR_PAGE) != 0;
     int64_t ttl = (int64_t)er->rec.lifetime - er->age;
     h2o_iovec_t cs = error_page ? fmt(&er->req->pool, "edgecache; hit; ttl=%lld; detail=error-page", (long long)ttl)
+                     : er->swr  ? fmt(&er->req->pool, "edgecache; hit; ttl=%lld; detail=stale-while-revalidate", (long long)ttl)
                                 : fmt(&er->req->pool, "edgecache; hit; ttl=%lld", (long long)ttl);
 
-    if (!deliver_record(er, &er->rec, er->age, error_page ? "ERROR" : "HIT", cs)) {
+    if (er->swr) {
+        /* one background revalidation: a fetch with no subscriber goes on into the cache, and one already
+         * in flight for this object is enough */
+        origin_fetch_args_t args;
+        fetch_args(er, true, &args);
+        if (origin_fetch_background(&args))
+            ++er->thread->counters.origin_requests;
+    }
+    if (!deliver_record(er, &er->rec, er->age, error_page ? "ERROR" : er->swr ? "STALE" : "HIT", cs)) {
         /* the record's body is gone (evicted or corrupt): drop the record and fetch anew */
         cache_store_delete(er->thread->server->store, &er->hash);
         er->have_rec = false;
@@ -856,6 +881,16 @@ static step_result_t step_PASS(edge_req_t *er)
     return NEXT;
 }
 
+/* May the stale stored object stand in for an origin error? Not when it forbids it (must-revalidate,
+ * proxy-revalidate, s-maxage, no-cache: RFC 9111 §4.2.4), nor past its stale-if-error window (RFC 5861
+ * §4); without a stale-if-error it may, as CloudFront serves expired objects when the origin fails. */
+static bool stale_on_error(edge_req_t *er)
+{
+    if (!er->have_rec || !cache_ttl_may_serve_stale(er->rec.flags))
+        return false;
+    return er->rec.stale_if_error == 0 || er->age < (int64_t)er->rec.lifetime + (int64_t)er->rec.stale_if_error;
+}
+
 static step_result_t step_WAIT(edge_req_t *er)
 {
     origin_fetch_t *f = er->fetch;
@@ -875,7 +910,7 @@ static step_result_t step_WAIT(edge_req_t *er)
         er->state = EDGE_REQ_ERROR;
     else if (f->not_modified)
         er->state = EDGE_REQ_REFRESHED;
-    else if (f->status >= 500 && er->have_rec && cache_ttl_may_serve_stale(er->rec.flags))
+    else if (f->status >= 500 && stale_on_error(er))
         er->state = EDGE_REQ_ERROR; /* the stale copy is better than the origin's error (CloudFront) */
     else
         er->state = EDGE_REQ_DELIVER;
@@ -1001,13 +1036,15 @@ static step_result_t step_ERROR(edge_req_t *er)
                        : f->failure == EDGE_CONF_FAIL_RESET   ? "reset"
                                                               : NULL;
     int origin_status = f->failure == EDGE_CONF_FAIL_TIMEOUT ? 504 : f->failure != 0 ? 502 : f->status;
+    if (f->failure != 0 && er->have_rec && !stale_on_error(er))
+        origin_status = 504; /* RFC 9111 §5.2.2.2: the stored response may not be used, and the origin is unreachable */
     const edge_conf_error_page_t *page = f->error_page;
 
     er->state = EDGE_REQ_DONE;
     ++er->thread->counters.origin_failures;
 
     /* the ladder: a stale copy, then the configured page, then the built-in page */
-    if (er->have_rec && cache_ttl_may_serve_stale(er->rec.flags)) {
+    if (stale_on_error(er)) {
         h2o_iovec_t cs = what != NULL ? fmt(&req->pool, "edgecache; hit; fwd=stale; ttl=%lld; detail=%s",
                                             (long long)((int64_t)er->rec.lifetime - er->age), what)
                                       : fmt(&req->pool, "edgecache; hit; fwd=stale; fwd-status=%d; ttl=%lld; detail=origin-error",

@@ -1168,6 +1168,24 @@ static bool try_join(fetch_t *f, origin_fetch_sub_t *sub)
     return ok;
 }
 
+bool origin_fetch_background(const origin_fetch_args_t *args)
+{
+    fetch_t *f, *mine = NULL;
+
+    pthread_mutex_lock(&table_mutex);
+    if ((f = table_find_locked(&args->hash)) == NULL) {
+        mine = create(args);
+        table_add_locked(mine);
+    }
+    pthread_mutex_unlock(&table_mutex);
+    if (f != NULL) {
+        release(f);
+        return false;
+    }
+    h2o_timeout_link(args->loop, args->zero_timeout, &mine->defer);
+    return true;
+}
+
 origin_fetch_t *origin_fetch_join_or_start(const origin_fetch_args_t *args, origin_fetch_sub_t *sub)
 {
     fetch_t *f, *mine = NULL;

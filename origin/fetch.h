@@ -128,6 +128,12 @@ origin_fetch_t *origin_fetch_start(const origin_fetch_args_t *args);
  * misses on different loops start one fetch between them. Returns the fetch subscribed to.
  */
 origin_fetch_t *origin_fetch_join_or_start(const origin_fetch_args_t *args, origin_fetch_sub_t *sub);
+/**
+ * Starts a fetch with no subscriber (a background revalidation, RFC 5861's stale-while-revalidate),
+ * unless one is already in flight for args->hash. It goes on into the cache like any fetch whose
+ * clients have left. Returns true when it started one.
+ */
+bool origin_fetch_background(const origin_fetch_args_t *args);
 /** Adds a subscriber (which holds a reference to the fetch until it unsubscribes). Any loop. */
 void origin_fetch_subscribe(origin_fetch_t *fetch, origin_fetch_sub_t *sub);
 /** Removes a subscriber; may cancel and free the fetch. `fetch` must not be used afterwards. Any loop. */
