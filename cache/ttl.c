@@ -112,6 +112,146 @@ void cache_ttl_parse_cc(cache_cc_t *cc, const char *value, size_t len)
     }
 }
 
+/* RFC 8941 §3.2: key = ( lcalpha / "*" ) *( lcalpha / DIGIT / "_" / "-" / "." / "*" ) */
+static bool sf_key(const char **p, const char *end, const char **key, size_t *keylen)
+{
+    const char *s = *p;
+    if (s == end || !((*s >= 'a' && *s <= 'z') || *s == '*'))
+        return false;
+    while (s < end && ((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.' || *s == '*'))
+        ++s;
+    *key = *p;
+    *keylen = (size_t)(s - *p);
+    *p = s;
+    return true;
+}
+
+/* A bare item (RFC 8941 §3.3): integer or decimal, string, token, byte sequence or boolean. For an
+ * integer, *num is set (else -1); for a boolean, *boolean. */
+static bool sf_item(const char **p, const char *end, int64_t *num, int *boolean)
+{
+    const char *s = *p;
+    *num = -1;
+    *boolean = -1;
+    if (s == end)
+        return false;
+    if (*s == '-' || (*s >= '0' && *s <= '9')) {
+        bool neg = *s == '-';
+        if (neg)
+            ++s;
+        int64_t v = 0;
+        int digits = 0;
+        while (s < end && *s >= '0' && *s <= '9' && digits < 15)
+            v = v * 10 + (*s++ - '0'), ++digits;
+        if (digits == 0)
+            return false;
+        if (s < end && *s == '.') { /* a decimal: valid, but no directive we know takes one */
+            ++s;
+            while (s < end && *s >= '0' && *s <= '9')
+                ++s;
+        } else if (s < end && *s >= '0' && *s <= '9') {
+            return false; /* more than 15 digits */
+        } else if (!neg) {
+            *num = v;
+        }
+    } else if (*s == '"') {
+        for (++s; s < end && *s != '"'; ++s)
+            if (*s == '\\' && ++s == end)
+                return false;
+        if (s == end)
+            return false;
+        ++s;
+    } else if (*s == '?') {
+        if (end - s < 2 || (s[1] != '0' && s[1] != '1'))
+            return false;
+        *boolean = s[1] == '1';
+        s += 2;
+    } else if (*s == ':') {
+        for (++s; s < end && *s != ':'; ++s)
+            ;
+        if (s == end)
+            return false;
+        ++s;
+    } else if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '*') {
+        while (s < end && *s != ',' && *s != ';' && *s != ' ' && *s != '\t')
+            ++s;
+    } else {
+        return false;
+    }
+    *p = s;
+    return true;
+}
+
+bool cache_ttl_parse_targeted(cache_cc_t *cc, const char *value, size_t len)
+{
+    const char *p = value, *end = value + len;
+    bool any = false;
+
+    cache_ttl_cc_init(cc);
+    while (p < end) {
+        const char *key;
+        size_t keylen;
+        int64_t num = -1;
+        int boolean = 1; /* a key without a value is true */
+        while (p < end && (*p == ' ' || *p == '\t'))
+            ++p;
+        if (!sf_key(&p, end, &key, &keylen))
+            return false;
+        if (p < end && *p == '=') {
+            ++p;
+            if (!sf_item(&p, end, &num, &boolean))
+                return false;
+        }
+        while (p < end && *p == ';') { /* parameters: allowed, ignored */
+            const char *pk;
+            size_t pklen;
+            int64_t pn;
+            int pb;
+            ++p;
+            if (!sf_key(&p, end, &pk, &pklen) || (p < end && *p == '=' && (++p, !sf_item(&p, end, &pn, &pb))))
+                return false;
+        }
+        while (p < end && (*p == ' ' || *p == '\t'))
+            ++p;
+        if (p < end) {
+            if (*p++ != ',')
+                return false;
+            while (p < end && (*p == ' ' || *p == '\t'))
+                ++p;
+            if (p == end)
+                return false; /* a trailing comma (RFC 8941 §4.2.2) */
+        }
+        any = true;
+
+#define IS(lit) (keylen == sizeof(lit) - 1 && memcmp(key, lit, keylen) == 0)
+        if (IS("max-age") || IS("s-maxage") || IS("stale-while-revalidate") || IS("stale-if-error")) {
+            if (num < 0)
+                return false; /* RFC 9213 §2.1: a directive with an invalid value invalidates the field */
+            int64_t *slot = IS("max-age")                  ? &cc->max_age
+                            : IS("s-maxage")               ? &cc->s_maxage
+                            : IS("stale-while-revalidate") ? &cc->stale_while_revalidate
+                                                           : &cc->stale_if_error;
+            set_min(slot, num);
+        } else if (boolean != 0) {
+            static const struct {
+                const char *name;
+                unsigned flag;
+            } flags[] = {{"no-store", CACHE_CC_NO_STORE},
+                         {"no-cache", CACHE_CC_NO_CACHE},
+                         {"private", CACHE_CC_PRIVATE},
+                         {"public", CACHE_CC_PUBLIC},
+                         {"must-revalidate", CACHE_CC_MUST_REVALIDATE},
+                         {"proxy-revalidate", CACHE_CC_PROXY_REVALIDATE},
+                         {"immutable", CACHE_CC_IMMUTABLE}};
+            for (size_t i = 0; i != sizeof(flags) / sizeof(flags[0]); ++i)
+                if (keylen == strlen(flags[i].name) && memcmp(key, flags[i].name, keylen) == 0)
+                    cc->flags |= flags[i].flag;
+        }
+#undef IS
+    }
+    return any;
+}
+
 static int month_of(const char *s)
 {
     static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";

@@ -77,6 +77,13 @@ void cache_ttl_cc_init(cache_cc_t *cc);
  */
 void cache_ttl_parse_cc(cache_cc_t *cc, const char *value, size_t len);
 /**
+ * Parses a targeted cache-control field (RFC 9213: CDN-Cache-Control and our own
+ * Edgecache-Cache-Control), a Structured Field Dictionary, into `cc` (initialised here). Returns false,
+ * leaving `cc` unusable, when the field is empty or is not a valid dictionary: the caller then falls
+ * back to the next field, and finally to Cache-Control.
+ */
+bool cache_ttl_parse_targeted(cache_cc_t *cc, const char *value, size_t len);
+/**
  * Parses an HTTP date in any of the three formats of RFC 9110 §5.6.7 (IMF-fixdate, RFC 850, asctime).
  * Returns true and sets `*t`, or false when `s` is not a date.
  */

@@ -72,7 +72,9 @@ typedef struct st_edge_req_t {
     bool sending;
     bool stopped;
     bool no_join;
-    bool swr; /* a HIT served stale while a background fetch revalidates it (RFC 5861 §3) */               /* fetch on our own: the fetch we joined had a response that may not be shared */
+    bool swr;
+        /* a HIT served stale while a background fetch revalidates it (RFC 5861 §3) */ /* fetch on our own: the fetch we joined had
+                                                                                          a response that may not be shared */
     h2o_iovec_t multipart_type; /* the Content-Type of a multipart/byteranges answer */
     h2o_timeout_entry_t watch;  /* HTTP/1 only: polls for a client that hung up while we wait */
 } edge_req_t;

@@ -63,14 +63,14 @@ typedef struct st_fetch_t {
     h2o_timeout_entry_t defer; /* on the loop's zero timeout: start, or the next file read */
     h2o_timeout_entry_t connect_timer;
     h2o_timeout_entry_t read_timer; /* read_timeout: until the head, and between reads while not paused */
-    unsigned attempts;  /* connection attempts made to the current origin */
-    bool retried_reset; /* one retry after a reset before any response byte */
-    size_t origin;      /* the origin being tried: args.origin_index, or a group's secondary */
-    bool target_chosen; /* origin is decided (the breaker was asked) */
-    bool on_secondary;  /* failed over (or the breaker skipped the primary) */
-    bool breaker_probe; /* the breaker let this request probe the primary: report how it went */
-    size_t server;      /* the server of the current attempt, or SIZE_MAX */
-    uint64_t exclude;   /* servers that failed to connect for this request */
+    unsigned attempts;              /* connection attempts made to the current origin */
+    bool retried_reset;             /* one retry after a reset before any response byte */
+    size_t origin;                  /* the origin being tried: args.origin_index, or a group's secondary */
+    bool target_chosen;             /* origin is decided (the breaker was asked) */
+    bool on_secondary;              /* failed over (or the breaker skipped the primary) */
+    bool breaker_probe;             /* the breaker let this request probe the primary: report how it went */
+    size_t server;                  /* the server of the current attempt, or SIZE_MAX */
+    uint64_t exclude;               /* servers that failed to connect for this request */
     h2o_http1client_t *client;
     h2o_iovec_t reqbufs[2];
     bool in_client_cb;
@@ -82,6 +82,7 @@ typedef struct st_fetch_t {
     bool active;  /* the origin exchange still holds its reference */
     bool storing; /* chunks go to the store (super.stored, until the body fails) */
     bool close_delimited;
+    int64_t age_value; /* the origin's Age header (it is not forwarded: we send our own), -1 when absent */
     int64_t request_time;
     /* body */
     H2O_VECTOR(block_t) blocks;
@@ -314,8 +315,7 @@ static void resume_if_caught_up(fetch_t *f)
     if (f->client != NULL) {
         origin_http_resume(f->client, f->saved_read);
         arm_read_timer(f);
-    }
-    else if (f->file_fd >= 0 && !h2o_timeout_is_linked(&f->defer))
+    } else if (f->file_fd >= 0 && !h2o_timeout_is_linked(&f->defer))
         h2o_timeout_link(f->args.loop, f->args.zero_timeout, &f->defer);
 }
 
@@ -388,7 +388,8 @@ static const h2o_iovec_t *find(const h2o_headers_t *headers, const char *name, s
 /* What the TTL rules need, read from response headers. */
 static void ttl_input(fetch_t *f, int status, const h2o_headers_t *h, cache_ttl_in_t *in)
 {
-    *in = (cache_ttl_in_t){.status = status, .age = -1, .request_time = f->request_time, .response_time = now_sec(f)};
+    const h2o_iovec_t *targeted[2] = {NULL, NULL};
+    *in = (cache_ttl_in_t){.status = status, .age = f->age_value, .request_time = f->request_time, .response_time = now_sec(f)};
     cache_ttl_cc_init(&in->cc);
     for (size_t i = 0; i != h->size; ++i) {
         const h2o_iovec_t *n = h->entries[i].name, *v = &h->entries[i].value;
@@ -406,6 +407,20 @@ static void ttl_input(fetch_t *f, int status, const h2o_headers_t *h, cache_ttl_
         } else if (h2o_memis(n->base, n->len, H2O_STRLIT("vary"))) {
             if (h2o_contains_token(v->base, v->len, H2O_STRLIT("*"), ','))
                 in->vary_star = true;
+        } else if (h2o_memis(n->base, n->len, H2O_STRLIT("edgecache-cache-control"))) {
+            targeted[0] = v;
+        } else if (h2o_memis(n->base, n->len, H2O_STRLIT("cdn-cache-control"))) {
+            targeted[1] = v;
+        }
+    }
+    /* RFC 9213 §2.1: the first valid targeted field, ours before CDN-Cache-Control, replaces Cache-Control
+     * and Expires for this cache; an invalid one is ignored */
+    for (size_t i = 0; i != 2; ++i) {
+        cache_cc_t cc;
+        if (targeted[i] != NULL && cache_ttl_parse_targeted(&cc, targeted[i]->base, targeted[i]->len)) {
+            in->cc = cc;
+            in->has_expires = false;
+            break;
         }
     }
 }
@@ -647,7 +662,9 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
     for (size_t i = 0; i != num_headers; ++i) {
         /* libh2o frees non-token names and reuses the value buffer after this callback: copy both */
         const h2o_token_t *token = h2o_lookup_token(headers[i].name->base, headers[i].name->len);
-        if (token == H2O_TOKEN_CONTENT_LENGTH) {
+        if (token == H2O_TOKEN_AGE) {
+            f->age_value = cache_ttl_parse_age(headers[i].value.base, headers[i].value.len);
+        } else if (token == H2O_TOKEN_CONTENT_LENGTH) {
             o->content_length = (int64_t)h2o_strtosize(headers[i].value.base, headers[i].value.len);
             f->close_delimited = false;
         } else if (token == H2O_TOKEN_TRANSFER_ENCODING) {
@@ -1082,6 +1099,7 @@ static fetch_t *create(const origin_fetch_args_t *args)
     f->active = true;
     f->file_fd = -1;
     f->server = SIZE_MAX;
+    f->age_value = -1;
     h2o_linklist_init_anchor(&f->subs);
     f->defer.cb = on_defer;
     f->read_timer.cb = on_read_timeout;

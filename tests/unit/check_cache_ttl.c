@@ -892,6 +892,36 @@ START_TEST(test_rfc9111_5_1_age)
 }
 END_TEST
 
+/* RFC 9213 §2.1: a targeted field is a Structured Field Dictionary; an invalid one is ignored whole. */
+START_TEST(test_rfc9213_2_1_targeted_fields)
+{
+    cache_cc_t cc;
+    ck_assert(cache_ttl_parse_targeted(&cc, "max-age=600", 11));
+    ck_assert_int_eq(cc.max_age, 600);
+    ck_assert(cache_ttl_parse_targeted(&cc, "no-store", 8));
+    ck_assert(cc.flags & CACHE_CC_NO_STORE);
+    const char *ok = "max-age=60, must-revalidate, s-maxage=30;x=1, no-cache=?0, private=?1";
+    ck_assert(cache_ttl_parse_targeted(&cc, ok, strlen(ok)));
+    ck_assert_int_eq(cc.max_age, 60);
+    ck_assert_int_eq(cc.s_maxage, 30);
+    ck_assert(cc.flags & CACHE_CC_MUST_REVALIDATE);
+    ck_assert(cc.flags & CACHE_CC_PRIVATE);
+    ck_assert(!(cc.flags & CACHE_CC_NO_CACHE)); /* ?0 is false */
+    static const char *const bad[] = {"",
+                                      "max-age=abc",
+                                      "Max-Age=60",
+                                      "max-age=60,",
+                                      "max-age=-1",
+                                      "max-age=\"60\"",
+                                      "max-age=1.5",
+                                      "max-age=60 junk",
+                                      ",max-age=60",
+                                      "max-age=1234567890123456"};
+    for (size_t i = 0; i != sizeof(bad) / sizeof(bad[0]); ++i)
+        ck_assert_msg(!cache_ttl_parse_targeted(&cc, bad[i], strlen(bad[i])), "\"%s\" was accepted", bad[i]);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cache_ttl");
@@ -899,6 +929,7 @@ static Suite *suite(void)
 
     tc = tcase_create("lifetime");
     tcase_add_test(tc, test_rfc9111_4_2_1_smaxage_wins);
+    tcase_add_test(tc, test_rfc9213_2_1_targeted_fields);
     tcase_add_test(tc, test_rfc9111_4_2_1_maxage_over_expires);
     tcase_add_test(tc, test_rfc9111_4_2_1_expires_minus_date);
     tcase_add_test(tc, test_rfc9111_5_3_expires_invalid_is_expired);
