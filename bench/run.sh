@@ -23,19 +23,19 @@
 #     descendants, read around each run) is the figure that compares the proxies' own cost.
 #   - Full mode also fills 1,000,000 objects through each proxy (wrk with a counter script, bounded by
 #     --fill-max seconds per proxy) and then measures uniform 1 KB hits over them, to compare with the
-#     same workload over 10,000 objects. Last, the RSS of each proxy holding 10,000 idle keep-alive
-#     connections (python3 client).
+#     same workload over 10,000 objects. After the warm-up (before the rounds), the RSS of each proxy
+#     holding 10,000 idle keep-alive connections (python3 client); at the end, each proxy's RSS again.
 #   - Output: a Markdown table on stdout, also written to bench/results/latest.md with the machine.
 #     Progress goes to stderr. Exit 1 when a proxy did not answer (a run with no requests or with
 #     non-2xx answers) or a hit workload reached the origin; timings are never asserted.
 #
 # Usage: bench/run.sh [--quick] [--rounds N] [--duration S] [--threads N] [--edgecache PATH]
-#                     [--port BASE] [--fill-max S] [--no-tls] [--no-rss] [--keep]
+#                     [--port BASE] [--fill-max S] [--idle N] [--no-tls] [--no-rss] [--keep]
 set -euo pipefail
 
 # ---------------------------------------------------------------------------------------- options
 top=$(cd "$(dirname "$0")/.." && pwd)
-quick=0 rounds="" duration="" threads="" keep=0 do_tls=1 do_rss=1 fill_max=300
+quick=0 rounds="" duration="" threads="" idle="" keep=0 do_tls=1 do_rss=1 fill_max=300
 edgecache=${EDGECACHE:-} base_port=${BENCH_PORT:-18400}
 usage() { sed -n '/^# Usage:/,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -47,6 +47,7 @@ while [ $# -gt 0 ]; do
     --edgecache) edgecache=$2; shift ;;
     --port) base_port=$2; shift ;;
     --fill-max) fill_max=$2; shift ;;
+    --idle) idle=$2; shift ;;
     --no-tls) do_tls=0 ;;
     --no-rss) do_rss=0 ;;
     --keep) keep=1 ;;
@@ -63,10 +64,11 @@ else
     : "${rounds:=3}" "${duration:=5}"
     n_zipf=10000 n_small=10000 n_big=1000000 n_idle=10000 varnish_mem=4g zone=256m
 fi
-: "${threads:=$(nproc)}"
-for v in rounds duration threads base_port fill_max; do
-    is_uint "${!v}" && [ "${!v}" -gt 0 ] || { echo "run.sh: --${v//_/-} needs a positive integer" >&2; exit 2; }
+: "${threads:=$(nproc)}" "${idle:=$n_idle}"
+for v in rounds duration threads base_port fill_max idle; do
+    is_uint "${!v}" && [ "${!v}" -gt 0 ] || { echo "run.sh: $v must be a positive integer" >&2; exit 2; }
 done
+n_idle=$idle
 
 wrk_threads=2 conns=64         # wrk -t/-c for the throughput runs
 lat_conns=20 lat_delay_ms=10   # the paced latency run: 20 connections x one request per 10 ms ~ 2,000 req/s
@@ -103,12 +105,13 @@ ulimit -n "$hard"
 
 tmp=$(mktemp -d /tmp/edgecache-bench.XXXXXX)
 chmod 755 "$tmp" # nginx workers (www-data) and varnishd (vcache) must reach their files
-pids=()          # every long-lived process started here
+pids=()          # every server started here
+client_pid=""    # the fill's wrk while it runs in the background
 cleanup() {
     local pid all=()
     trap - EXIT INT TERM
     set +e
-    for pid in "${pids[@]}"; do all+=($(tree_pids "$pid")); done
+    for pid in "${pids[@]}" $client_pid; do mapfile -t -O "${#all[@]}" all < <(tree_pids "$pid"); done
     [ ${#all[@]} -gt 0 ] && kill -TERM "${all[@]}" 2>/dev/null
     for _ in $(seq 50); do
         kill -0 "${all[@]}" 2>/dev/null || break
@@ -143,7 +146,16 @@ cpu_secs() {
         n = split(b, x, " "); s = 0; for (i = 1; i <= n; i++) { split(x[i], f, ":"); s += f[2] - t[f[1]] }
         printf "%.2f", s / hz }'
 }
-rss_kb() { local p s=0; for p in $(tree_pids "$1"); do s=$((s + $(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0))); done; echo $s; }
+status_kb() { # FIELD PID: /proc/PID/status FIELD (kB) summed over the process tree
+    local p s=0 v
+    for p in $(tree_pids "$2"); do
+        v=$(awk -v f="$1:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null)
+        s=$((s + ${v:-0}))
+    done
+    echo $s
+}
+rss_kb() { status_kb VmRSS "$1"; }
+anon_kb() { status_kb RssAnon "$1"; }
 
 port_free() { ! ss -Htln "sport = :$1" | grep -q .; }
 pick_ports() {
@@ -355,23 +367,27 @@ function request()
 end
 EOF
 } >"$tmp/lua/cold.lua"
-{ # fill: keys START..START+COUNT-1 split over the threads, each once; then the thread's first key again
-  # (a hit) until the script sees the origin's count reach COUNT and stops wrk. args PREFIX START COUNT THREADS
+{ # fill: keys START..START+COUNT-1 split over the threads, each once; then HIT (a path already stored)
+  # until the script sees the origin's count reach COUNT and stops wrk. The first call returns HIT too:
+  # wrk calls request() once on thread 1 to check the script and drops the result, so no key is lost.
+  # args PREFIX START COUNT THREADS HIT
     cat "$tmp/lua/ids.lua" "$tmp/lua/done.lua"
     cat <<'EOF'
+local first = true
 function init(args)
     local start, count, nt = tonumber(args[2]), tonumber(args[3]), tonumber(args[4])
     local per = math.ceil(count / nt)
-    prefix = args[1]
-    lo = start + (id - 1) * per
-    hi = math.min(start + count, lo + per)
-    if lo >= hi then lo, hi = start, start end
-    nxt = lo
+    prefix, hit = args[1], wrk.format("GET", args[5])
+    nxt = start + (id - 1) * per
+    hi = math.min(start + count, nxt + per)
 end
 function request()
-    local k = lo
-    if nxt < hi then k = nxt; nxt = nxt + 1 end
-    return wrk.format("GET", prefix .. k)
+    if first or nxt >= hi then
+        first = false
+        return hit
+    end
+    nxt = nxt + 1
+    return wrk.format("GET", prefix .. (nxt - 1))
 end
 EOF
 } >"$tmp/lua/fill.lua"
@@ -436,7 +452,7 @@ run_h2() {
     local pct
     pct=$(awk -F'\t' '$2 == 200 { print $3 }' "$reqlog" | sort -n |
         awk '{ v[NR] = $1 } END { if (NR) printf "%s %s", v[int(NR * 0.5 + 0.5)] / 1000, v[int(NR * 0.99 + 0.5)] / 1000; else print "0 0" }')
-    record "$phase" "$wl" "$proxy" "$round" "$ok" "$secs" "${bytes:-0}" ${pct% *} ${pct#* } "$t" $((o1 - o0)) \
+    record "$phase" "$wl" "$proxy" "$round" "$ok" "$secs" "${bytes:-0}" "${pct% *}" "${pct#* }" "$t" $((o1 - o0)) \
         "${failed:-0}" "$(awk -F'\t' '$2 != 200' "$reqlog" | wc -l)"
 }
 
@@ -502,9 +518,9 @@ fill() {
     target=$((o0 + count))
     t0=$(date +%s)
     wrk -t$wrk_threads -c32 -d"${fill_max}s" --timeout 10s -s "$tmp/lua/fill.lua" \
-        "http://127.0.0.1:${port[$proxy]}$prefix" -- "$prefix" "$start" "$count" $wrk_threads >"$tmp/logs/fill.out" 2>&1 &
+        "http://127.0.0.1:${port[$proxy]}$prefix" -- "$prefix" "$start" "$count" $wrk_threads /1k.bin >"$tmp/logs/fill.out" 2>&1 &
     wpid=$!
-    pids+=($wpid)
+    client_pid=$wpid
     while kill -0 $wpid 2>/dev/null; do
         sleep 0.2
         n=$(origin_count)
@@ -520,9 +536,10 @@ fill() {
         fi
     done
     wait $wpid 2>/dev/null || true
+    client_pid=""
     n=$(origin_count)
     [ $count -ge 100000 ] && log "  fill $label via $proxy: $((n - o0)) / $count in $(($(date +%s) - t0)) s"
-    [ $((n - o0)) -ge $count ] || log "  fill $label via $proxy: only $((n - o0)) of $count objects reached the origin"
+    [ $((n - o0)) = $count ] || log "  fill $label via $proxy: the origin saw $((n - o0)) requests for $count objects"
 }
 
 # check_pass PROXY PREFIX START COUNT: every key once more, sequentially (curl, keep-alive); prints origin requests.
@@ -538,7 +555,6 @@ check_pass() {
 
 # --------------------------------------------------------------------------------------- warm-up
 hot_paths=(/1k.bin /256k.bin /4m.bin)
-warm_total=0
 for p in "${proxies[@]}"; do
     for path in "${hot_paths[@]}"; do curl -s -o /dev/null "http://127.0.0.1:${port[$p]}$path"; done
     fill "$p" /z/ 0 $n_zipf "zipf set"
@@ -558,57 +574,7 @@ for p in "${proxies[@]}"; do
     record warmup check "$p" 0 0 0 0 0 0 0 $((hot + z + u)) 0 0
 done
 
-# ---------------------------------------------------------------------------------------- rounds
-# WORKLOAD:KIND; KIND hit = must not reach the origin. cold runs last in a round so that the stores
-# hold only the hit sets while the hit workloads run in round 1.
-workloads=(hot1k 256k 4m zipf small latency herd)
-[ $do_tls = 1 ] && workloads+=(tls1-1k tls1-4m tls2-1k tls2-4m)
-workloads+=(cold)
-run_one() { # PHASE WORKLOAD PROXY ROUND
-    local ph=$1 wl=$2 p=$3 r=$4
-    case $wl in
-    hot1k) run_wrk "$ph" "$wl" "$p" "$r" http /1k.bin static $conns ;;
-    256k) run_wrk "$ph" "$wl" "$p" "$r" http /256k.bin static $conns ;;
-    4m) run_wrk "$ph" "$wl" "$p" "$r" http /4m.bin static $conns ;;
-    zipf) run_wrk "$ph" "$wl" "$p" "$r" http /z/0 zipf $conns /z/ $n_zipf 0.99 ;;
-    small) run_wrk "$ph" "$wl" "$p" "$r" http /u/0 uniform $conns /u/ $n_small ;;
-    big) run_wrk "$ph" "$wl" "$p" "$r" http /u/0 uniform $conns /u/ $n_big ;;
-    latency) run_wrk "$ph" "$wl" "$p" "$r" http /1k.bin paced $lat_conns $lat_delay_ms ;;
-    cold) run_wrk "$ph" "$wl" "$p" "$r" http /cold/1k cold $conns "/cold/1k?k=" "$p-r$r" ;;
-    herd) run_herd "$ph" "$p" "$r" ;;
-    tls1-1k) run_wrk "$ph" "$wl" "$p" "$r" https /1k.bin static $conns ;;
-    tls1-4m) run_wrk "$ph" "$wl" "$p" "$r" https /4m.bin static $conns ;;
-    tls2-1k) run_h2 "$ph" "$wl" "$p" "$r" /1k.bin ;;
-    tls2-4m) run_h2 "$ph" "$wl" "$p" "$r" /4m.bin ;;
-    esac
-}
-rotated() { # ROUND: the proxies, rotated by ROUND
-    local i n=${#proxies[@]}
-    for ((i = 0; i < n; i++)); do echo "${proxies[$(((i + $1) % n))]}"; done
-}
-run_rounds() { # PHASE WORKLOAD...
-    local ph=$1 r wl p
-    shift
-    for ((r = 1; r <= rounds; r++)); do
-        log "$ph round $r/$rounds"
-        for wl in "$@"; do
-            for p in $(rotated $r); do
-                case $wl in tls*) [ -n "${tls_port[$p]:-}" ] || continue ;; esac
-                run_one "$ph" "$wl" "$p" "$r"
-            done
-        done
-    done
-}
-t_start=$(date +%s)
-run_rounds main "${workloads[@]}"
-
-# ------------------------------------------------------------------- 1M objects stored (vs 10,000)
-log "filling $n_big objects of 1 KB through each proxy (at most $fill_max s each)"
-for p in "${proxies[@]}"; do fill "$p" /u/ $n_small $((n_big - n_small)) "$n_big-object set"; done
-sleep 1
-run_rounds big big
-
-# ------------------------------------------------------------------- RSS with idle connections
+# ------------------------------------------------ RSS with idle connections (after warm-up, before the rounds)
 cat >"$tmp/idle.py" <<'EOF'
 import selectors, socket, sys, time
 host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -669,12 +635,66 @@ print("IDLE answered=%d open=%d rss_before_kb=%d anon_before_kb=%d rss_after_kb=
 EOF
 if [ $do_rss = 1 ]; then
     for p in "${proxies[@]}"; do
+        # shellcheck disable=SC2046 # one argument per PID
         out=$(timeout 120 python3 "$tmp/idle.py" 127.0.0.1 "${port[$p]}" $n_idle $(tree_pids "${pid_of[$p]}") 2>&1 || true)
         log "idle connections, $p: $out"
         echo "$p $out" >>"$tmp/idle.txt"
         sleep 1
     done
 fi
+# ---------------------------------------------------------------------------------------- rounds
+# WORKLOAD:KIND; KIND hit = must not reach the origin. cold runs last in a round so that the stores
+# hold only the hit sets while the hit workloads run in round 1.
+workloads=(hot1k 256k 4m zipf small latency herd)
+[ $do_tls = 1 ] && workloads+=(tls1-1k tls1-4m tls2-1k tls2-4m)
+workloads+=(cold)
+run_one() { # PHASE WORKLOAD PROXY ROUND
+    local ph=$1 wl=$2 p=$3 r=$4
+    case $wl in
+    hot1k) run_wrk "$ph" "$wl" "$p" "$r" http /1k.bin static $conns ;;
+    256k) run_wrk "$ph" "$wl" "$p" "$r" http /256k.bin static $conns ;;
+    4m) run_wrk "$ph" "$wl" "$p" "$r" http /4m.bin static $conns ;;
+    zipf) run_wrk "$ph" "$wl" "$p" "$r" http /z/0 zipf $conns /z/ $n_zipf 0.99 ;;
+    small) run_wrk "$ph" "$wl" "$p" "$r" http /u/0 uniform $conns /u/ $n_small ;;
+    big) run_wrk "$ph" "$wl" "$p" "$r" http /u/0 uniform $conns /u/ $n_big ;;
+    latency) run_wrk "$ph" "$wl" "$p" "$r" http /1k.bin paced $lat_conns $lat_delay_ms ;;
+    cold) run_wrk "$ph" "$wl" "$p" "$r" http /cold/1k cold $conns "/cold/1k?k=" "$p-r$r" ;;
+    herd) run_herd "$ph" "$p" "$r" ;;
+    tls1-1k) run_wrk "$ph" "$wl" "$p" "$r" https /1k.bin static $conns ;;
+    tls1-4m) run_wrk "$ph" "$wl" "$p" "$r" https /4m.bin static $conns ;;
+    tls2-1k) run_h2 "$ph" "$wl" "$p" "$r" /1k.bin ;;
+    tls2-4m) run_h2 "$ph" "$wl" "$p" "$r" /4m.bin ;;
+    esac
+}
+rotated() { # ROUND: the proxies, rotated by ROUND
+    local i n=${#proxies[@]}
+    for ((i = 0; i < n; i++)); do echo "${proxies[$(((i + $1) % n))]}"; done
+}
+run_rounds() { # PHASE WORKLOAD...
+    local ph=$1 r wl p
+    shift
+    for ((r = 1; r <= rounds; r++)); do
+        log "$ph round $r/$rounds"
+        for wl in "$@"; do
+            for p in $(rotated $r); do
+                case $wl in tls*) [ -n "${tls_port[$p]:-}" ] || continue ;; esac
+                run_one "$ph" "$wl" "$p" "$r"
+            done
+        done
+    done
+}
+t_start=$(date +%s)
+run_rounds main "${workloads[@]}"
+
+# ------------------------------------------------------------------- 1M objects stored (vs 10,000)
+log "filling $n_big objects of 1 KB through each proxy (at most $fill_max s each)"
+for p in "${proxies[@]}"; do fill "$p" /u/ $n_small $((n_big - n_small)) "$n_big-object set"; done
+sleep 1
+run_rounds big big
+
+for p in "${proxies[@]}"; do
+    echo "$p $(rss_kb "${pid_of[$p]}") $(anon_kb "${pid_of[$p]}")" >>"$tmp/final-rss.txt"
+done
 log "measurements took $(($(date +%s) - t_start)) s"
 
 # ---------------------------------------------------------------------------------------- report
@@ -684,10 +704,10 @@ BENCH_MODE=$([ $quick = 1 ] && echo quick || echo full) BENCH_ROUNDS=$rounds BEN
     BENCH_LOAD="wrk -t$wrk_threads -c$conns; latency: wrk -c$lat_conns, one request per ${lat_delay_ms} ms per connection; h2load -t$wrk_threads -c$h2_conns -m$h2_streams; herd: $herd_clients clients" \
     BENCH_VERSIONS="$("$edgecache" --version 2>&1 | head -n 1); $(nginx -v 2>&1 | sed 's/.*: //'); $(varnishd -V 2>&1 | head -n 1 | sed 's/ revision.*//;s/(//'); $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }'); h2load $(h2load --version | awk '{ print $2 }')" \
     BENCH_VARNISH_MEM=$varnish_mem \
-    python3 - "$results" "$tmp/idle.txt" "$top/bench/results/latest.md" <<'EOF'
-import os, platform, statistics, subprocess, sys, time
+    python3 - "$results" "$tmp/idle.txt" "$tmp/final-rss.txt" "$top/bench/results/latest.md" <<'EOF'
+import os, platform, statistics, sys, time
 from collections import defaultdict
-results, idle_path, out_path = sys.argv[1:4]
+results, idle_path, final_path, out_path = sys.argv[1:5]
 E = os.environ
 n_zipf, n_small, n_big = (int(E[k]) for k in ("N_ZIPF", "N_SMALL", "N_BIG"))
 labels = {
@@ -803,7 +823,14 @@ doc = ["# edgecache benchmark (%s mode)" % E["BENCH_MODE"], "",
        "  MB = 10^6 bytes; errors = socket errors + non-2xx, summed over rounds", "",
        *lines, "", "## 500 concurrent clients on one cold object (the origin takes ~0.25 s)", "", *herd_lines]
 if idle_lines:
-    doc += ["", "## RSS with idle keep-alive connections (target for edgecache: < 200 MB)", "", *idle_lines]
+    doc += ["", "## RSS with idle keep-alive connections, after the warm-up (target for edgecache: < 200 MB)",
+            "", *idle_lines]
+if os.path.exists(final_path):
+    doc += ["", "## RSS at the end of the run (anon = private memory; the rest is mostly mapped cache files)", "",
+            "| proxy | RSS | anon |", "|---|---|---|"]
+    for line in open(final_path):
+        p, rss, anon = line.split()
+        doc.append("| %s | %.1f MB | %.1f MB |" % (p, int(rss) / 1024, int(anon) / 1024))
 doc += ["", "## Targets (context only, not asserted)", "", *target_lines, "", "## Checks", ""]
 doc += ["- FAIL: " + f for f in failures] or ["- every proxy answered every run; every hit workload added 0 origin requests"]
 text = "\n".join(doc) + "\n"

@@ -36,6 +36,15 @@ h2o_iovec_t cache_key_build(h2o_mem_pool_t *pool, h2o_iovec_t path, h2o_iovec_t 
 h2o_iovec_t cache_key_add_headers(h2o_mem_pool_t *pool, h2o_iovec_t key, const edge_conf_behavior_t *behavior,
                                   const h2o_headers_t *headers);
 
+/**
+ * The key of the variant that a request's `headers` select, for a stored response whose Vary field value
+ * is `vary` (RFC 9111 §4.1): `key`, then "\nvary" and, for each field named (lower-cased, in order),
+ * "\n<name>: <value>" with the request's value normalised — several lines joined by ", ", whitespace
+ * trimmed, and Accept-Encoding reduced to the codings a cache can tell apart ("br,gzip", "gzip", "br",
+ * or "" for identity), so that browsers' many spellings share one variant. In `pool`. Pure.
+ */
+h2o_iovec_t cache_key_variant(h2o_mem_pool_t *pool, h2o_iovec_t key, h2o_iovec_t vary, const h2o_headers_t *headers);
+
 /** SHA-256 of `key`. Uses a per-thread digest context, so it never allocates after the first call. */
 void cache_key_hash(h2o_iovec_t key, cache_hash_t *out);
 

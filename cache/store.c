@@ -36,8 +36,10 @@
 
 #define SYNC_INTERVAL_SEC 5
 #define PENDING_BUCKETS 1024
-#define HIGH_WATER 0.85 /* evict when more than this share of the map is in use... */
-#define LOW_WATER 0.70  /* ...down to this share */
+#define QUEUE_MAX_BYTES ((size_t)64 << 20) /* writes beyond this backlog are dropped, never waited for */
+#define BATCH_MAX_BYTES ((size_t)32 << 20) /* one write transaction takes at most this much */
+#define HIGH_WATER 0.85                    /* evict when more than this share of the map is in use... */
+#define LOW_WATER 0.70                     /* ...down to this share */
 
 static char oid_hwm_key[] = "oid_hwm"; /* in the info database: the highest oid ever used, plus one */
 
@@ -66,6 +68,9 @@ struct st_cache_store_t {
     msg_t *head, **tail;
     uint64_t queued_seq, committed_seq;      /* messages queued / applied so far, for cache_store_flush */
     size_t queued_bytes;                     /* payload bytes in the queue */
+    atomic_size_t backlog;                   /* payload bytes queued and not yet committed */
+    atomic_uint_fast64_t dropped_writes;     /* writes dropped because the backlog was full */
+    size_t bytes_since_usage_check;          /* writer only */
     h2o_linklist_t pending[PENDING_BUCKETS]; /* queued, uncommitted writes by key, newest first */
     atomic_size_t num_pending;               /* readers skip the index (and its lock) when it is empty */
     int stopping;
@@ -258,6 +263,15 @@ int cache_store_read_chunk(cache_store_reader_t *r, uint64_t oid, uint32_t index
 static void enqueue(cache_store_t *s, msg_type_t type, const cache_hash_t *hash, uint64_t oid, uint32_t index, const void *data,
                     size_t len)
 {
+    /* a loop never waits for the writer: when the writer is this far behind, new objects are simply not
+     * stored (a chunk dropped here makes its record be dropped too); deletions always go through */
+    if ((type == MSG_CHUNK || type == MSG_RECORD) && atomic_load_explicit(&s->backlog, memory_order_relaxed) > QUEUE_MAX_BYTES) {
+        atomic_fetch_add_explicit(&s->dropped_writes, 1, memory_order_relaxed);
+        cache_record_t rec;
+        if (type == MSG_RECORD && cache_record_decode(&rec, data, len) == 0 && rec.oid != 0 && rec.chunk_size != 0)
+            enqueue(s, MSG_DISCARD, NULL, rec.oid, (uint32_t)((rec.body_len + rec.chunk_size - 1) / rec.chunk_size), NULL, 0);
+        return; /* (a record dropped here takes the chunks it names with it, so none is left an orphan) */
+    }
     msg_t *m = h2o_mem_alloc(offsetof(msg_t, data) + len);
     m->next = NULL;
     m->pending = (h2o_linklist_t){NULL, NULL};
@@ -280,6 +294,7 @@ static void enqueue(cache_store_t *s, msg_type_t type, const cache_hash_t *hash,
     }
     ++s->queued_seq;
     s->queued_bytes += len;
+    atomic_fetch_add_explicit(&s->backlog, len, memory_order_relaxed);
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->mutex);
 }
@@ -471,6 +486,11 @@ static void evict(cache_store_t *s, size_t pages)
  * (counted twice: copy-on-write touches branch pages too), or, with `force`, frees a tenth of it more. */
 static void keep_headroom(cache_store_t *s, size_t batch_bytes, bool force)
 {
+    /* counting the free pages walks LMDB's free list: do it only after about 1 % of the map was written */
+    s->bytes_since_usage_check += batch_bytes;
+    if (!force && s->bytes_since_usage_check < s->map_pages * (size_t)sysconf(_SC_PAGESIZE) / 100)
+        return;
+    s->bytes_since_usage_check = 0;
     double usage = map_usage(s), batch = 2.0 * (double)batch_bytes / (double)sysconf(_SC_PAGESIZE) / (double)s->map_pages;
     if (!force && usage + batch <= HIGH_WATER)
         return;
@@ -524,12 +544,20 @@ static void *writer_main(void *arg)
         if (s->head == NULL && s->stopping)
             break;
         /* take the whole queue: one transaction per batch, however many messages arrived */
-        msg_t *batch = s->head;
-        uint64_t seq = s->queued_seq;
-        size_t batch_bytes = s->queued_bytes;
-        s->queued_bytes = 0;
-        s->head = NULL;
-        s->tail = &s->head;
+        /* take up to BATCH_MAX_BYTES off the queue: one transaction per batch, however many messages */
+        msg_t *batch = s->head, **cut = &s->head;
+        size_t batch_bytes = 0;
+        uint64_t seq = s->committed_seq;
+        while (*cut != NULL && (batch_bytes < BATCH_MAX_BYTES || cut == &s->head)) {
+            batch_bytes += (*cut)->len;
+            ++seq;
+            cut = &(*cut)->next;
+        }
+        s->head = *cut;
+        *cut = NULL;
+        if (s->head == NULL)
+            s->tail = &s->head;
+        s->queued_bytes -= batch_bytes;
         pthread_mutex_unlock(&s->mutex);
 
         if (batch != NULL) {
@@ -548,6 +576,7 @@ static void *writer_main(void *arg)
             dirty = true;
         }
         /* committed (or dropped): out of the pending index, so readers go to LMDB */
+        atomic_fetch_sub_explicit(&s->backlog, batch_bytes, memory_order_relaxed);
         pthread_mutex_lock(&s->mutex);
         for (msg_t *m = batch; m != NULL; m = m->next) {
             if (h2o_linklist_is_linked(&m->pending)) {
@@ -653,6 +682,8 @@ cache_store_t *cache_store_open(const char *dir, uint64_t map_size, unsigned max
     for (size_t i = 0; i != PENDING_BUCKETS; ++i)
         h2o_linklist_init_anchor(s->pending + i);
     atomic_init(&s->num_pending, 0);
+    atomic_init(&s->backlog, 0);
+    atomic_init(&s->dropped_writes, 0);
     if ((rc = pthread_create(&s->writer, NULL, writer_main, s)) != 0) {
         snprintf(err, errlen, "cannot start the writer thread: %s", strerror(rc));
         goto Fail;

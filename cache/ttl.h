@@ -40,6 +40,7 @@ typedef struct st_cache_cc_t {
 #define CACHE_TTL_MUST_REVALIDATE 0x01 /* never served stale: must-revalidate, proxy-revalidate or s-maxage */
 #define CACHE_TTL_NO_CACHE 0x02        /* stored, but every use is revalidated */
 #define CACHE_TTL_ERROR_PAGE 0x04      /* a configured error page cached for error_caching_min_ttl */
+#define CACHE_TTL_VARY_INDEX 0x08      /* not an object: its "vary" header names the fields that select a variant */
 
 typedef struct st_cache_ttl_in_t {
     int status;

@@ -73,8 +73,8 @@ typedef struct st_edge_req_t {
     bool stopped;
     bool no_join;
     bool swr;
-        /* a HIT served stale while a background fetch revalidates it (RFC 5861 §3) */ /* fetch on our own: the fetch we joined had
-                                                                                          a response that may not be shared */
+    /* a HIT served stale while a background fetch revalidates it (RFC 5861 §3) */ /* fetch on our own: the fetch we joined had
+                                                                                      a response that may not be shared */
     h2o_iovec_t multipart_type; /* the Content-Type of a multipart/byteranges answer */
     h2o_timeout_entry_t watch;  /* HTTP/1 only: polls for a client that hung up while we wait */
 } edge_req_t;
@@ -539,8 +539,10 @@ static void on_fetch_head(origin_fetch_sub_t *sub)
 {
     edge_req_t *er = H2O_STRUCT_FROM_MEMBER(edge_req_t, sub, sub);
     assert(er->magic == EDGE_REQ_MAGIC);
-    if (er->state == EDGE_REQ_WAIT) /* WAIT may already have seen the head, when it came before we looked */
+    if (er->state == EDGE_REQ_WAIT)
         run(er);
+    else if (er->body_source == BODY_FETCH)
+        send_from_fetch(er); /* WAIT saw the head before this wake-up came: it is news of the body */
 }
 
 static void on_fetch_body(origin_fetch_sub_t *sub)
@@ -773,19 +775,6 @@ static step_result_t step_RECV(edge_req_t *er)
     return NEXT;
 }
 
-/* True when the request selects the same variant as the stored one (RFC 9111 §4.1). */
-static bool vary_matches(edge_req_t *er, const cache_record_t *rec)
-{
-    h2o_iovec_t block = rec->vary, name, value;
-    while (cache_record_next_header(&block, &name, &value)) {
-        ssize_t i = h2o_find_header_by_str(&er->req->headers, name.base, name.len, -1);
-        h2o_iovec_t mine = i != -1 ? er->req->headers.entries[i].value : h2o_iovec_init("", 0);
-        if (!h2o_memis(mine.base, mine.len, value.base, value.len))
-            return false;
-    }
-    return true;
-}
-
 static step_result_t step_LOOKUP(edge_req_t *er)
 {
     h2o_req_t *req = er->req;
@@ -805,9 +794,22 @@ static step_result_t step_LOOKUP(edge_req_t *er)
     }
     if (!h2o_memis(er->rec.key.base, er->rec.key.len, er->key.base, er->key.len))
         return NEXT; /* a hash collision: not our object */
-    if (!vary_matches(er, &er->rec)) {
+    if (er->rec.flags & CACHE_TTL_VARY_INDEX) {
+        /* the URL has variants (RFC 9111 §4.1): look up the one this request selects */
+        h2o_iovec_t vkey = cache_key_variant(&req->pool, er->key, record_header(&er->rec, H2O_STRLIT("vary")), &req->headers);
+        cache_hash_t vhash;
+        cache_key_hash(vkey, &vhash);
         er->fwd = "vary-miss";
-        return NEXT;
+        if (cache_store_get(er->thread->reader, &vhash, &req->pool, &raw) != 0)
+            return NEXT;
+        if ((ret = cache_record_decode(&er->rec, (const uint8_t *)raw.base, raw.len)) != 0) {
+            ++er->thread->counters.corrupt_records;
+            edge_log_warn("store: variant record for %.*s: %s; treated as a miss and replaced", (int)er->key.len, er->key.base,
+                          cache_record_strerror(ret));
+            return NEXT;
+        }
+        if (!h2o_memis(er->rec.key.base, er->rec.key.len, vkey.base, vkey.len) || (er->rec.flags & CACHE_TTL_VARY_INDEX))
+            return NEXT;
     }
     er->have_rec = true;
     er->age = cache_ttl_current_age(er->rec.initial_age, er->rec.response_time, (int64_t)(h2o_now(req->conn->ctx->loop) / 1000));
@@ -901,6 +903,21 @@ static step_result_t step_WAIT(edge_req_t *er)
         return SUSPEND; /* on_fetch_head resumes */
     if (h2o_timeout_is_linked(&er->watch))
         h2o_timeout_unlink(&er->watch);
+    if (er->sub.joined && f->variant_key.base != NULL) {
+        /* a response with Vary is shared only with the requests that select the same variant */
+        const h2o_iovec_t *vary = NULL;
+        for (size_t i = 0; i != f->headers.size && vary == NULL; ++i)
+            if (f->headers.entries[i].name == &H2O_TOKEN_VARY->buf)
+                vary = &f->headers.entries[i].value;
+        h2o_iovec_t mine = cache_key_variant(&er->req->pool, er->key, *vary, &er->req->headers);
+        if (!h2o_memis(mine.base, mine.len, f->variant_key.base, f->variant_key.len)) {
+            unsubscribe(er);
+            er->no_join = true;
+            er->fwd = "vary-miss";
+            start_fetch(er, true);
+            return SUSPEND;
+        }
+    }
     if (er->sub.joined && !origin_fetch_shared(f)) {
         /* the response turned out not to be storable: it is not ours to share; fetch on our own, at once */
         unsubscribe(er);

@@ -482,13 +482,37 @@ static void fill_times(fetch_t *f, cache_record_t *rec, const cache_ttl_out_t *t
     rec->stale_if_error = (uint32_t)(ttl->stale_if_error < UINT32_MAX ? ttl->stale_if_error : UINT32_MAX);
 }
 
-static void put_record(fetch_t *f, const cache_record_t *rec)
+static void put_encoded(fetch_t *f, const cache_hash_t *hash, const cache_record_t *rec)
 {
     size_t len = cache_record_size(rec);
     uint8_t *buf = h2o_mem_alloc(len);
     cache_record_encode(rec, buf);
-    cache_store_put_record(f->args.store, &f->args.hash, buf, len);
+    cache_store_put_record(f->args.store, hash, buf, len);
     free(buf);
+}
+
+/* Queues `rec` for storage. A response with Vary (RFC 9111 §4.1) is stored as the variant the request
+ * selected, under the variant's own key, and the URL's own key gets an index record naming the Vary
+ * fields, so that variants live side by side and never replace one another. */
+static void put_record(fetch_t *f, const cache_record_t *rec, const h2o_headers_t *response_headers)
+{
+    const h2o_iovec_t *vary = find(response_headers, H2O_STRLIT("vary"));
+    if (vary == NULL) {
+        put_encoded(f, &f->args.hash, rec);
+        return;
+    }
+    cache_record_t variant = *rec, index = {.status = 200, .flags = CACHE_TTL_VARY_INDEX, .key = f->args.key};
+    cache_hash_t vhash;
+    variant.key = cache_key_variant(&f->super.pool, f->args.key, *vary, &f->client_headers);
+    cache_key_hash(variant.key, &vhash);
+    put_encoded(f, &vhash, &variant);
+    index.request_time = rec->request_time;
+    index.response_time = rec->response_time;
+    size_t hlen = cache_record_header_size(4, vary->len);
+    uint8_t *hp = h2o_mem_alloc_pool(&f->super.pool, hlen);
+    index.headers = h2o_iovec_init(hp, hlen);
+    cache_record_put_header(&hp, "vary", 4, vary->base, vary->len);
+    put_encoded(f, &f->args.hash, &index);
 }
 
 /* The body is complete: queue the last chunk and the record. */
@@ -507,7 +531,7 @@ static void store_complete(fetch_t *f)
         rec.oid = f->oid;
         rec.chunk_size = BLOCK_SIZE;
     }
-    put_record(f, &rec);
+    put_record(f, &rec, &f->super.headers);
 }
 
 /* Caches a configured error page in place of the origin's answer, as CloudFront does. */
@@ -525,7 +549,7 @@ static void store_error_page(fetch_t *f, const edge_conf_error_page_t *page, int
         return;
     fill_times(f, &rec, &ttl);
     encode_headers(f, &h, &rec.headers, &rec.vary);
-    put_record(f, &rec);
+    put_record(f, &rec, &h);
 }
 
 /* RFC 9111 §4.3.4: a 304 refreshes the stored headers; the body stays. */
@@ -556,7 +580,7 @@ static void refresh_stale(fetch_t *f, const h2o_headers_t *fresh)
     f->super.record.vary = f->stale.vary; /* the variant is the one that was stored */
     f->super.not_modified = true;
     if (f->super.ttl.store)
-        put_record(f, &f->super.record);
+        put_record(f, &f->super.record, &merged);
     else
         cache_store_delete(f->args.store, &f->args.hash);
 }
@@ -606,6 +630,9 @@ static void on_head_decided(fetch_t *f)
         }
         o->stored = f->storing = o->ttl.store;
         o->initial_age = o->ttl.initial_age;
+        const h2o_iovec_t *vary = find(&o->headers, H2O_STRLIT("vary"));
+        if (o->stored && vary != NULL)
+            o->variant_key = cache_key_variant(&o->pool, f->args.key, *vary, &f->client_headers);
     }
     pthread_mutex_lock(&f->mutex);
     if (!o->stored && !o->not_modified && o->error_page == NULL)
@@ -1147,7 +1174,9 @@ origin_fetch_t *origin_fetch_start(const origin_fetch_args_t *args)
 static void subscribe_locked(fetch_t *f, origin_fetch_sub_t *sub)
 {
     sub->offset = 0;
-    sub->_head_seen = false;
+    /* joining after the head: the subscriber sees it through origin_fetch_head_ready, and every wake-up
+     * from now on is news of the body */
+    sub->_head_seen = f->super.state != ORIGIN_FETCH_CONNECT;
     sub->_wakeup = NULL;
     if (!on_owner_loop(f, sub)) {
         sub->_wakeup = h2o_mem_alloc(sizeof(*sub->_wakeup));

@@ -113,6 +113,7 @@ typedef struct st_origin_fetch_t {
     cache_record_t record;                    /* when not_modified */
     const edge_conf_error_page_t *error_page; /* the response matched error_pages: send this page */
     uint64_t received;                        /* body bytes received so far */
+    h2o_iovec_t variant_key;                  /* when the response has Vary: the key of the stored variant */
     h2o_mem_pool_t pool;                      /* everything above lives here */
 } origin_fetch_t;
 

@@ -5,10 +5,17 @@ It counts and records every request it receives, so a scenario can prove a HIT (
 move) rather than trust the edge's own headers. Python 3 standard library only.
 
 Usage:
-    origin.py --port 0 --port-file F [--parent-pid PID]
+    origin.py --port 0 --port-file F [--parent-pid PID] [--name NAME] [--tls CERT KEY]
         Listens on 127.0.0.1 (port 0: any free port) and writes the chosen port to F (atomically,
         once listening). With --parent-pid, exits by itself when that process is gone, so a killed
-        test never leaves an origin behind.
+        test never leaves an origin behind. With --name, every answer (not the control endpoints')
+        carries X-Origin-Name: NAME, so a client can tell which of several origins answered. With
+        --tls, the port speaks HTTPS only (control endpoints included), with that PEM certificate
+        chain and key; the TLS handshake runs in the connection's thread, and a failed one is
+        recorded in /__conns.
+    origin.py --blackhole --port-file F [--parent-pid PID]
+        Listens on 127.0.0.1 with a backlog of 0 and never accepts; its own connections fill the
+        accept queue first, so a later connect(2) hangs in SYN-SENT (a connect timeout to provoke).
     origin.py --emit N
         Writes the N-byte deterministic body (see "body_size") to stdout, for checksums.
 
@@ -20,12 +27,22 @@ Control endpoints (called directly on the origin port, never through the edge; n
     GET  /__count?rejected=1     requests received that the origin could not parse (answered 4xx)
     GET  /__requests?path=/x     JSON list of {method, path (with query), headers (names lower-cased),
                                  body_len, body_sha256, body (the first 4096 bytes, as latin-1 text)}
-    POST /__reset                forgets every count, record and script
+    GET  /__counts               JSON {path: count} of every path received
+    GET  /__sent?path=/x         response body bytes written to the socket for path /x (all requests), as
+                                 text: with a slow reader, what the origin has really sent so far
+    GET  /__conns                JSON list of connections, oldest first: {id, port (the peer's), opened,
+                                 closed (Unix times; closed null while open), peer_closed (true when
+                                 the peer closed or reset it first), paths (requests served on it,
+                                 control endpoints included), sni (TLS: the server name the client
+                                 sent), tls_error}
+    POST /__reset                forgets every count, record, connection and script
 
-Script fields (only "path" is required; scripts match the path without its query):
+Script fields (only "path" is required; scripts match the path without its query; a script for the
+path "*" answers every path that has no script of its own):
     status          HTTP status, default 200
     headers         {name: value}, sent as given. A script sends no Cache-Control unless it says so.
     body            text body (UTF-8); or
+    body_from_header  the value of this request header is appended to "body" (to tell variants apart)
     body_size       N deterministic bytes: byte i is (i % 251), so offset errors show in a checksum
     etag            shortcut for the ETag header (give the quotes: "\\"v1\\"")
     last_modified   shortcut for Last-Modified: an HTTP-date string or a Unix time (number)
@@ -38,6 +55,7 @@ Script fields (only "path" is required; scripts match the path without its query
     reset_after     send this many body bytes, then reset the connection (SO_LINGER 0 + close)
     stall_after     send this many body bytes, flush, wait "stall" seconds (default 2), send the rest
     hang            accept the request and never answer (until the client goes away)
+    remove          forget the script for this path (back to the default answer); no other field needed
 
 Without a script, a path answers 200, Content-Type: text/plain, Cache-Control: max-age=60 and the
 body "origin:<path as received, query included>". Every answer that is not a reset or a hang carries
@@ -51,6 +69,7 @@ import json
 import os
 import select
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -87,6 +106,17 @@ class State:
         self.requests = {}
         self.total = 0
         self.rejected = 0
+        self.sent = {}
+        self.conns = []  # reset forgets them, open ones included; they keep their own record
+
+
+def now_conn(state, port):
+    c = {"id": 0, "port": port, "opened": time.time(), "closed": None, "peer_closed": False, "paths": [],
+         "sni": None, "tls_error": None}
+    with state.lock:
+        c["id"] = (state.conns[-1]["id"] + 1) if state.conns else 1
+        state.conns.append(c)
+    return c
 
 
 STATE = State()
@@ -103,9 +133,40 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "e2e-origin"
     sys_version = ""
+    # The head and the body are separate writes: with Nagle, a keep-alive peer's delayed ACK would hold
+    # the body back ~40 ms on every request.
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):  # quiet
         pass
+
+    # --- the connection ------------------------------------------------------------------------
+    def setup(self):
+        self.conn = now_conn(STATE, self.client_address[1])
+        if isinstance(self.request, ssl.SSLSocket):
+            try:
+                self.request.settimeout(10)
+                self.request.do_handshake()
+                self.request.settimeout(None)
+            except (OSError, ValueError) as e:
+                with STATE.lock:
+                    self.conn["tls_error"] = str(e)
+                    self.conn["closed"] = time.time()
+                raise
+            with STATE.lock:
+                self.conn["sni"] = getattr(self.request, "e2e_sni", None)
+        super().setup()
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            with STATE.lock:
+                self.conn["closed"] = time.time()
+
+    def peer_gone(self):
+        with STATE.lock:
+            self.conn["peer_closed"] = True
 
     def handle_one_request(self):
         # The stdlib's, with a 1 MiB request line instead of 64 KiB.
@@ -116,14 +177,20 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_error(414)
                 return
             if not self.raw_requestline:
+                self.peer_gone()
                 self.close_connection = True
                 return
             if not self.parse_request():
                 return
+            with STATE.lock:
+                self.conn["paths"].append(self.path)
             getattr(self, "do_" + self.command, self.do_unknown)()
             self.wfile.flush()
         except TimeoutError:
             self.close_connection = True
+        except (ConnectionError, ssl.SSLError):
+            self.peer_gone()
+            raise
 
     def do_unknown(self):
         self.handle_any()
@@ -185,7 +252,7 @@ class Handler(BaseHTTPRequestHandler):
                 "body": body[:4096].decode("latin-1"),
                 "time": time.time(),
             })
-            script = STATE.scripts.get(path)
+            script = STATE.scripts.get(path, STATE.scripts.get("*"))
         if script is None:
             script = {"headers": {"Cache-Control": "max-age=60", "Content-Type": "text/plain"},
                       "body": "origin:" + url}
@@ -204,6 +271,8 @@ class Handler(BaseHTTPRequestHandler):
         if lm is not None:
             headers["Last-Modified"] = formatdate(float(lm), usegmt=True) if isinstance(lm, (int, float)) else lm
         headers["X-Origin-Count"] = str(count)
+        if self.server.name is not None:
+            headers["X-Origin-Name"] = self.server.name
 
         status = int(s.get("status", 200))
         if s.get("304_if_match") and self.not_modified(headers):
@@ -213,6 +282,8 @@ class Handler(BaseHTTPRequestHandler):
             get_body = lambda off, n: pattern_bytes(off, n)
         else:
             raw = (s.get("body") or "").encode()
+            if s.get("body_from_header"):
+                raw += (self.headers.get(s["body_from_header"]) or "").encode()
             size = len(raw)
             get_body = lambda off, n: raw[off:off + n]
         no_body = status == 304 or status == 204 or 100 <= status < 200
@@ -239,6 +310,7 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(float(s["body_delay"]))
 
         limit = size
+        sent_key = urllib.parse.urlsplit(self.path).path
         reset_after = s.get("reset_after")
         if reset_after is not None:
             limit = min(size, int(reset_after))
@@ -258,6 +330,8 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 self.wfile.write(data)
             off += n
+            with STATE.lock:
+                STATE.sent[sent_key] = STATE.sent.get(sent_key, 0) + n
         if reset_after is not None:
             return self.reset_connection()
         if chunked:
@@ -301,9 +375,9 @@ class Handler(BaseHTTPRequestHandler):
             if r:
                 try:
                     if not self.connection.recv(65536):
-                        return
+                        return self.peer_gone()
                 except OSError:
-                    return
+                    return self.peer_gone()
 
     # --- control endpoints ---------------------------------------------------------------------
     def control(self, path, url, body):
@@ -315,7 +389,10 @@ class Handler(BaseHTTPRequestHandler):
             except (ValueError, KeyError) as e:
                 return self.reply(400, "bad script: %s\n" % e)
             with STATE.lock:
-                STATE.scripts[p] = s
+                if s.get("remove"):
+                    STATE.scripts.pop(p, None)
+                else:
+                    STATE.scripts[p] = s
             return self.reply(200, "ok\n")
         if path == "/__count":
             with STATE.lock:
@@ -335,6 +412,18 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     reqs = sorted((r for rs in STATE.requests.values() for r in rs), key=lambda r: r["time"])
             return self.reply(200, json.dumps(reqs, indent=1) + "\n", "application/json")
+        if path == "/__counts":
+            with STATE.lock:
+                text = json.dumps(STATE.count_by_path, indent=1, sort_keys=True)
+            return self.reply(200, text + "\n", "application/json")
+        if path == "/__sent":
+            with STATE.lock:
+                n = STATE.sent.get(q.get("path", [""])[0], 0)
+            return self.reply(200, "%d\n" % n)
+        if path == "/__conns":
+            with STATE.lock:
+                text = json.dumps(STATE.conns, indent=1)
+            return self.reply(200, text + "\n", "application/json")
         if path == "/__reset" and self.command == "POST":
             with STATE.lock:
                 STATE.reset()
@@ -356,11 +445,20 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 1024
+    name = None     # --name: the X-Origin-Name of every answer
+    ssl_ctx = None  # --tls
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        if self.ssl_ctx is not None:
+            # the handshake happens in the connection's thread (Handler.setup), never in the accept loop
+            sock = self.ssl_ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
 
     def handle_error(self, request, client_address):
         # A client (the edge) that goes away mid-answer is part of the tests, not an error to print.
         exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, BrokenPipeError, OSError)):
+        if isinstance(exc, (ConnectionError, BrokenPipeError, OSError, ValueError)):
             return
         super().handle_error(request, client_address)
 
@@ -376,12 +474,50 @@ def watch_parent(pid):
             pass
 
 
+def write_port_file(path, port):
+    if path:
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % port)
+        os.rename(tmp, path)
+
+
+def blackhole(args):
+    # Linux queues backlog + 1 established connections and then drops further SYNs (tcp_abort_on_overflow
+    # 0, the default): our own connections take the queue, so the peer's connect(2) stays in SYN-SENT.
+    lsn = socket.socket()
+    lsn.bind(("127.0.0.1", args.port))
+    lsn.listen(0)
+    port = lsn.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        c = socket.socket()
+        c.setblocking(False)
+        try:
+            c.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        fillers.append(c)
+    time.sleep(0.2)
+    write_port_file(args.port_file, port)
+    while True:
+        time.sleep(0.5)
+        if args.parent_pid:
+            try:
+                os.kill(args.parent_pid, 0)
+            except ProcessLookupError:
+                return
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--parent-pid", type=int)
     ap.add_argument("--emit", type=int, metavar="N", help="write the N-byte body_size pattern to stdout")
+    ap.add_argument("--name", help="send X-Origin-Name: NAME with every answer")
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve HTTPS with this certificate and key")
+    ap.add_argument("--blackhole", action="store_true", help="listen, never accept: connects hang")
     args = ap.parse_args()
 
     if args.emit is not None:
@@ -394,13 +530,21 @@ def main():
         out.flush()
         return
 
+    if args.blackhole:
+        return blackhole(args)
+
     srv = Server(("127.0.0.1", args.port), Handler)
-    port = srv.server_address[1]
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % port)
-        os.rename(tmp, args.port_file)
+    srv.name = args.name
+    if args.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls[0], args.tls[1])
+
+        def on_sni(sock, server_name, _ctx):
+            sock.e2e_sni = server_name
+
+        ctx.sni_callback = on_sni
+        srv.ssl_ctx = ctx
+    write_port_file(args.port_file, srv.server_address[1])
     if args.parent_pid:
         threading.Thread(target=watch_parent, args=(args.parent_pid,), daemon=True).start()
     try:

@@ -359,6 +359,22 @@ START_TEST(test_hex_clamps_to_hash_len)
 }
 END_TEST
 
+/* RFC 9111 §4.1: the variant key names the Vary fields (any case) with the request's values;
+ * Accept-Encoding is normalised to the codings a cache tells apart. */
+START_TEST(test_rfc9111_4_1_variant_key)
+{
+    h2o_headers_t h = {NULL};
+    h2o_add_header_by_str(&pool, &h, H2O_STRLIT("x-lang"), 0, NULL, H2O_STRLIT(" en "));
+    h2o_add_header(&pool, &h, H2O_TOKEN_ACCEPT_ENCODING, NULL, H2O_STRLIT("deflate, gzip;q=0.5, br;q=0"));
+    h2o_iovec_t k =
+        cache_key_variant(&pool, h2o_iovec_init(H2O_STRLIT("/a")), h2o_iovec_init(H2O_STRLIT("X-Lang, Accept-Encoding")), &h);
+    ck_assert_str_eq(k.base, "/a\nvary\nx-lang: en\naccept-encoding: gzip");
+    h2o_headers_t none = {NULL};
+    k = cache_key_variant(&pool, h2o_iovec_init(H2O_STRLIT("/a")), h2o_iovec_init(H2O_STRLIT("x-lang,accept-encoding")), &none);
+    ck_assert_str_eq(k.base, "/a\nvary\nx-lang: \naccept-encoding: ");
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cache_key");
@@ -367,6 +383,7 @@ static Suite *suite(void)
     tc = tcase_create("query_string");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_qs_none_drops_query);
+    tcase_add_test(tc, test_rfc9111_4_1_variant_key);
     tcase_add_test(tc, test_qs_all_keeps_every_param_sorted);
     tcase_add_test(tc, test_qs_list_keeps_only_listed);
     tcase_add_test(tc, test_qs_list_many_names_binary_search);

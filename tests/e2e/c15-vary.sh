@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# c15-vary (RFC 9111 §4.1): responses with Vary are stored per variant, side by side: alternating
+# requests for two variants are all HITs once each is stored (nginx's proxy_cache keeps one and
+# flip-flops); Accept-Encoding is normalised, so browsers' spellings share a variant; "Vary: *" never
+# matches; concurrent misses for different variants are not given each other's response.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+start_origin O
+start_edge --origin "$ORIGIN_URL"
+
+step "§4.1: two variants side by side, no flip-flop"
+script /c15/lang '"body": "lang=", "body_from_header": "X-Lang", "headers": {"Cache-Control": "max-age=600", "Vary": "X-Lang"}'
+fetch /c15/lang -H 'X-Lang: en'
+assert_body lang=en
+assert_cache MISS
+fetch /c15/lang -H 'X-Lang: fr'
+assert_body lang=fr
+assert_cache MISS 'edgecache; fwd=vary-miss'
+for i in 1 2 3; do
+    fetch /c15/lang -H 'X-Lang: en'
+    assert_body lang=en
+    assert_cache HIT
+    fetch /c15/lang -H 'X-Lang: fr'
+    assert_body lang=fr
+    assert_cache HIT
+done
+fetch /c15/lang
+assert_body lang=
+assert_cache MISS
+fetch /c15/lang
+assert_cache HIT
+assert_count /c15/lang 3
+
+step "Accept-Encoding is normalised: gzip, x-gzip;q=1 and 'deflate, gzip' are one variant; q=0 is not gzip"
+script /c15/ae '"body": "ae=", "body_from_header": "Accept-Encoding", "headers": {"Cache-Control": "max-age=600", "Vary": "Accept-Encoding"}'
+fetch /c15/ae -H 'Accept-Encoding: gzip'
+assert_cache MISS
+fetch /c15/ae -H 'Accept-Encoding: deflate, gzip'
+assert_cache HIT
+assert_body ae=gzip
+fetch /c15/ae -H 'Accept-Encoding: x-gzip;q=1'
+assert_cache HIT
+fetch /c15/ae -H 'Accept-Encoding: gzip;q=0'
+assert_cache MISS
+fetch /c15/ae -H 'Accept-Encoding: identity'
+assert_cache HIT
+assert_count /c15/ae 2
+
+step "§4.1: Vary: * never matches"
+script /c15/star '"body": "star", "headers": {"Cache-Control": "max-age=600", "Vary": "*"}'
+fetch /c15/star
+fetch /c15/star
+assert_cache MISS
+assert_count /c15/star 2
+
+step "concurrent misses for two variants: each client gets its own"
+script /c15/race '"body": "v=", "body_from_header": "X-V", "delay": 1, "headers": {"Cache-Control": "max-age=600", "Vary": "X-V"}'
+pids=()
+for i in 1 2 3 4 5 6; do
+    v=$((i % 2))
+    curl -sS --max-time 10 -H "X-V: $v" -o "$T/race.$i" "http://127.0.0.1:$EDGE_PORT/c15/race" &
+    pids+=($!)
+done
+for i in 1 2 3 4 5 6; do
+    wait "${pids[$((i - 1))]}" || fail "client $i failed"
+    assert_eq "v=$((i % 2))" "$(cat "$T/race.$i")" "client $i body"
+done
+n=$(origin_count /c15/race)
+((n >= 2 && n <= 6)) || fail "origin count $n"
+fetch /c15/race -H 'X-V: 0'
+assert_cache HIT
+assert_body v=0
+fetch /c15/race -H 'X-V: 1'
+assert_cache HIT
+assert_body v=1
+
+pass
