@@ -25,7 +25,8 @@
 #     --fill-max seconds per proxy) and then measures uniform 1 KB hits over them, to compare with the
 #     same workload over 10,000 objects. After the warm-up (before the rounds), the RSS of each proxy
 #     holding 10,000 idle keep-alive connections (python3 client); at the end, each proxy's RSS again.
-#   - Output: a Markdown table on stdout, also written to bench/results/latest.md with the machine.
+#   - Output: a Markdown table on stdout, also written with the machine to bench/results/latest.md
+#     (bench/results/quick.md in quick mode, so that CI never overwrites the full results).
 #     Progress goes to stderr. Exit 1 when a proxy did not answer (a run with no requests or with
 #     non-2xx answers) or a hit workload reached the origin; timings are never asserted.
 #
@@ -704,7 +705,7 @@ BENCH_MODE=$([ $quick = 1 ] && echo quick || echo full) BENCH_ROUNDS=$rounds BEN
     BENCH_LOAD="wrk -t$wrk_threads -c$conns; latency: wrk -c$lat_conns, one request per ${lat_delay_ms} ms per connection; h2load -t$wrk_threads -c$h2_conns -m$h2_streams; herd: $herd_clients clients" \
     BENCH_VERSIONS="$("$edgecache" --version 2>&1 | head -n 1); $(nginx -v 2>&1 | sed 's/.*: //'); $(varnishd -V 2>&1 | head -n 1 | sed 's/ revision.*//;s/(//'); $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }'); h2load $(h2load --version | awk '{ print $2 }')" \
     BENCH_VARNISH_MEM=$varnish_mem \
-    python3 - "$results" "$tmp/idle.txt" "$tmp/final-rss.txt" "$top/bench/results/latest.md" <<'EOF'
+    python3 - "$results" "$tmp/idle.txt" "$tmp/final-rss.txt" "$top/bench/results/$([ $quick = 1 ] && echo quick || echo latest).md" <<'EOF'
 import os, platform, statistics, sys, time
 from collections import defaultdict
 results, idle_path, final_path, out_path = sys.argv[1:5]
