@@ -454,6 +454,11 @@ void cache_ttl_decide(const cache_ttl_in_t *in, const edge_conf_behavior_t *b, c
         out->why = "vary-star";
         return;
     }
+    bool auth_ok = (cc->flags & (CACHE_CC_PUBLIC | CACHE_CC_MUST_REVALIDATE)) != 0 || cc->s_maxage >= 0;
+    if (in->has_authorization && !auth_ok) {
+        out->why = "authorization"; /* RFC 9111 §3.5 */
+        return;
+    }
 
     /* the origin's lifetime (RFC 9111 §4.2.1), then the behavior's clamp */
     if (cc->s_maxage >= 0)
@@ -476,6 +481,8 @@ void cache_ttl_decide(const cache_ttl_in_t *in, const edge_conf_behavior_t *b, c
 
     if (cc->flags & (CACHE_CC_MUST_REVALIDATE | CACHE_CC_PROXY_REVALIDATE) || cc->s_maxage >= 0)
         out->flags |= CACHE_TTL_MUST_REVALIDATE;
+    if (auth_ok)
+        out->flags |= CACHE_TTL_AUTH_OK;
     if (cc->flags & CACHE_CC_NO_CACHE) {
         out->flags |= CACHE_TTL_NO_CACHE;
         lifetime = 0;

@@ -41,6 +41,7 @@ typedef struct st_cache_cc_t {
 #define CACHE_TTL_NO_CACHE 0x02        /* stored, but every use is revalidated */
 #define CACHE_TTL_ERROR_PAGE 0x04      /* a configured error page cached for error_caching_min_ttl */
 #define CACHE_TTL_VARY_INDEX 0x08      /* not an object: its "vary" header names the fields that select a variant */
+#define CACHE_TTL_AUTH_OK 0x10         /* public, s-maxage or must-revalidate: may answer requests with Authorization */
 
 typedef struct st_cache_ttl_in_t {
     int status;
@@ -54,8 +55,9 @@ typedef struct st_cache_ttl_in_t {
     bool has_validator; /* ETag or Last-Modified */
     bool has_set_cookie;
     bool vary_star;
-    int64_t request_time;  /* when the request was sent */
-    int64_t response_time; /* when the response head arrived */
+    bool has_authorization; /* the request carried Authorization (RFC 9111 §3.5) */
+    int64_t request_time;   /* when the request was sent */
+    int64_t response_time;  /* when the response head arrived */
 } cache_ttl_in_t;
 
 typedef struct st_cache_ttl_out_t {

@@ -72,6 +72,7 @@ typedef struct st_edge_req_t {
     bool sending;
     bool stopped;
     bool no_join;
+    bool authorized; /* the request carries Authorization */
     bool swr;
     /* a HIT served stale while a background fetch revalidates it (RFC 5861 §3) */ /* fetch on our own: the fetch we joined had
                                                                                       a response that may not be shared */
@@ -765,10 +766,11 @@ static step_result_t step_RECV(edge_req_t *er)
         er->fwd = "bypass"; /* only GET and HEAD are answered from the cache */
         er->state = EDGE_REQ_PASS;
     } else if (h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1) != -1) {
-        /* XXX: a shared cache may answer these when the stored response allowed it (RFC 9111 §3.5); until
-         * that is implemented, never: one user's authorised response must not reach another */
-        er->fwd = "request";
-        er->state = EDGE_REQ_PASS;
+        /* RFC 9111 §3.5: answered from the cache only by a stored response that said public, s-maxage or
+         * must-revalidate; never joined to another request's fetch; stored only when the answer says so */
+        er->authorized = true;
+        er->no_join = true;
+        er->state = EDGE_REQ_LOOKUP;
     } else {
         er->state = EDGE_REQ_LOOKUP;
     }
@@ -810,6 +812,10 @@ static step_result_t step_LOOKUP(edge_req_t *er)
         }
         if (!h2o_memis(er->rec.key.base, er->rec.key.len, vkey.base, vkey.len) || (er->rec.flags & CACHE_TTL_VARY_INDEX))
             return NEXT;
+    }
+    if (er->authorized && (er->rec.flags & CACHE_TTL_AUTH_OK) == 0) {
+        er->fwd = "request"; /* a stored response that may not answer a request with credentials */
+        return NEXT;
     }
     er->have_rec = true;
     er->age = cache_ttl_current_age(er->rec.initial_age, er->rec.response_time, (int64_t)(h2o_now(req->conn->ctx->loop) / 1000));

@@ -104,15 +104,32 @@ Fail : {
 }
 }
 
-/* The client TLS context of an https:// origin: the system CA store or tls.ca_file, and peer
- * verification unless tls.verify is false (libh2o then also accepts a name mismatch). */
-static SSL_CTX *make_origin_ssl_ctx(const edge_conf_origin_t *o, char *err, size_t errlen)
+/* The client TLS context of one https:// server: the system CA store or tls.ca_file, and peer
+ * verification unless tls.verify is false. The name (tls.sni, else the server's host) is checked by
+ * OpenSSL while it verifies the chain: libh2o 2.2.5 checks it itself only when the handshake ends with
+ * nothing left to send, which is never the case in TLS 1.3, so any certificate a trusted CA issued to
+ * any host would pass. Hence one context per server. */
+static SSL_CTX *make_origin_ssl_ctx(const edge_conf_origin_t *o, const char *server, char *err, size_t errlen)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == NULL)
         goto Fail;
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     if (o->tls.verify) {
+        h2o_url_t url;
+        char host[256];
+        if (h2o_url_parse(server, strlen(server), &url) != 0)
+            goto Fail;
+        if (o->tls.sni != NULL)
+            snprintf(host, sizeof(host), "%s", o->tls.sni);
+        else
+            snprintf(host, sizeof(host), "%.*s", (int)url.host.len, url.host.base);
+        X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ctx);
+        struct in6_addr a6;
+        struct in_addr a4;
+        bool is_ip = inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
+        if ((is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host) : X509_VERIFY_PARAM_set1_host(param, host, 0)) != 1)
+            goto Fail;
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
         if ((o->tls.ca_file != NULL ? SSL_CTX_load_verify_locations(ctx, o->tls.ca_file, NULL)
                                     : SSL_CTX_set_default_verify_paths(ctx)) != 1)
@@ -233,9 +250,12 @@ static void *thread_main(void *arg)
 static void teardown(edge_server_t *s)
 {
     origin_router_free(s->router);
-    for (size_t i = 0; s->origin_ssl_ctxs != NULL && i != s->conf->num_origins; ++i)
-        if (s->origin_ssl_ctxs[i] != NULL)
-            SSL_CTX_free(s->origin_ssl_ctxs[i]);
+    for (size_t i = 0; s->origin_ssl_ctxs != NULL && i != s->conf->num_origins; ++i) {
+        for (size_t j = 0; j != s->conf->origins[i].num_servers; ++j)
+            if (s->origin_ssl_ctxs[i][j] != NULL)
+                SSL_CTX_free(s->origin_ssl_ctxs[i][j]);
+        free(s->origin_ssl_ctxs[i]);
+    }
     free(s->origin_ssl_ctxs);
     cache_key_thread_dispose(); /* the balancers hashed on this thread */
     for (size_t i = 0; s->file_roots != NULL && i != s->conf->num_origins; ++i)
@@ -292,10 +312,14 @@ int edge_server_run(const edge_conf_t *conf)
             edge_log_error("origin %s: %s", conf->origins[i].name, err);
             goto Exit;
         }
-        if (strncmp(conf->origins[i].servers[0], "https://", 8) == 0 &&
-            (s->origin_ssl_ctxs[i] = make_origin_ssl_ctx(conf->origins + i, err, sizeof(err))) == NULL) {
-            edge_log_error("%s", err);
-            goto Exit;
+        s->origin_ssl_ctxs[i] = calloc(conf->origins[i].num_servers, sizeof(SSL_CTX *));
+        for (size_t j = 0; j != conf->origins[i].num_servers; ++j) {
+            if (strncmp(conf->origins[i].servers[j], "https://", 8) == 0 &&
+                (s->origin_ssl_ctxs[i][j] =
+                     make_origin_ssl_ctx(conf->origins + i, conf->origins[i].servers[j], err, sizeof(err))) == NULL) {
+                edge_log_error("%s", err);
+                goto Exit;
+            }
         }
     }
     s->router = origin_router_new(conf, s->origin_ssl_ctxs);

@@ -39,7 +39,7 @@ struct st_edge_server_t {
     const edge_conf_t *conf;
     cache_store_t *store;
     origin_file_root_t **file_roots; /* one per configured origin; NULL for http:// origins */
-    SSL_CTX **origin_ssl_ctxs;       /* one per configured origin; client TLS for https:// origins, else NULL */
+    SSL_CTX ***origin_ssl_ctxs;      /* per configured origin, per server: client TLS of https:// servers, else NULL */
     origin_router_t *router;
     h2o_globalconf_t h2o;
     SSL_CTX **ssl_ctxs; /* one per listener; NULL for cleartext */

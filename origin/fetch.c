@@ -68,7 +68,6 @@ typedef struct st_fetch_t {
     size_t origin;                  /* the origin being tried: args.origin_index, or a group's secondary */
     bool target_chosen;             /* origin is decided (the breaker was asked) */
     bool on_secondary;              /* failed over (or the breaker skipped the primary) */
-    bool breaker_probe;             /* the breaker let this request probe the primary: report how it went */
     size_t server;                  /* the server of the current attempt, or SIZE_MAX */
     uint64_t exclude;               /* servers that failed to connect for this request */
     h2o_http1client_t *client;
@@ -389,7 +388,11 @@ static const h2o_iovec_t *find(const h2o_headers_t *headers, const char *name, s
 static void ttl_input(fetch_t *f, int status, const h2o_headers_t *h, cache_ttl_in_t *in)
 {
     const h2o_iovec_t *targeted[2] = {NULL, NULL};
-    *in = (cache_ttl_in_t){.status = status, .age = f->age_value, .request_time = f->request_time, .response_time = now_sec(f)};
+    *in = (cache_ttl_in_t){.status = status,
+                           .age = f->age_value,
+                           .has_authorization = find(&f->client_headers, H2O_STRLIT("authorization")) != NULL,
+                           .request_time = f->request_time,
+                           .response_time = now_sec(f)};
     cache_ttl_cc_init(&in->cc);
     for (size_t i = 0; i != h->size; ++i) {
         const h2o_iovec_t *n = h->entries[i].name, *v = &h->entries[i].value;
@@ -955,7 +958,7 @@ static void connect_http(fetch_t *f)
     ++http->outstanding[server];
     f->connect_timer.cb = on_connect_timeout;
     h2o_timeout_link(f->args.loop, &http->connect_timeout, &f->connect_timer);
-    h2o_http1client_connect_with_pool(&f->client, f, &http->client_ctx, &http->servers[server].pool, on_connect);
+    h2o_http1client_connect_with_pool(&f->client, f, &http->servers[server].client_ctx, &http->servers[server].pool, on_connect);
 }
 
 /* Decides which origin this request tries first: the behavior's, or a group's primary unless its

@@ -12,7 +12,7 @@
 #include "origin/http.h"
 
 int origin_http_init(origin_http_t *o, h2o_loop_t *loop, h2o_multithread_receiver_t *getaddr_receiver,
-                     const edge_conf_origin_t *conf, SSL_CTX *ssl_ctx, char *err, size_t errlen)
+                     const edge_conf_origin_t *conf, SSL_CTX **ssl_ctxs, char *err, size_t errlen)
 {
     memset(o, 0, sizeof(*o));
     o->conf = conf;
@@ -24,7 +24,6 @@ int origin_http_init(origin_http_t *o, h2o_loop_t *loop, h2o_multithread_receive
     o->client_ctx.loop = loop;
     o->client_ctx.getaddr_receiver = getaddr_receiver;
     o->client_ctx.io_timeout = &o->io_timeout;
-    o->client_ctx.ssl_ctx = ssl_ctx;
     o->servers = h2o_mem_alloc(sizeof(*o->servers) * (conf->num_servers != 0 ? conf->num_servers : 1));
     o->outstanding = calloc(conf->num_servers != 0 ? conf->num_servers : 1, sizeof(*o->outstanding));
     for (size_t i = 0; i != conf->num_servers; ++i) {
@@ -57,6 +56,8 @@ int origin_http_init(origin_http_t *o, h2o_loop_t *loop, h2o_multithread_receive
             h2o_socketpool_init_by_hostport(&s->pool, url.host, h2o_url_get_port(&url), is_ssl, SIZE_MAX);
         }
         h2o_socketpool_set_timeout(&s->pool, loop, conf->keepalive_timeout_ms);
+        s->client_ctx = o->client_ctx;
+        s->client_ctx.ssl_ctx = ssl_ctxs != NULL ? ssl_ctxs[i] : NULL;
         s->authority = url.authority;
         ++o->num_servers;
     }

@@ -15,15 +15,16 @@
 
 typedef struct st_origin_http_server_t {
     h2o_socketpool_t pool;
-    h2o_iovec_t authority; /* "host[:port]", the default Host header */
+    h2o_http1client_ctx_t client_ctx; /* the origin's, with this server's TLS context */
+    h2o_iovec_t authority;            /* "host[:port]", the default Host header */
 } origin_http_server_t;
 
 typedef struct st_origin_http_t {
     const edge_conf_origin_t *conf;
     h2o_loop_t *loop;
     h2o_http1client_ctx_t client_ctx;
-    h2o_timeout_t io_timeout;   /* libh2o's own I/O timeout: a backstop far above read_timeout (see fetch.c) */
-    h2o_timeout_t read_timeout; /* read_timeout: time to the first byte, and the longest gap; armed by the fetch */
+    h2o_timeout_t io_timeout;      /* libh2o's own I/O timeout: a backstop far above read_timeout (see fetch.c) */
+    h2o_timeout_t read_timeout;    /* read_timeout: time to the first byte, and the longest gap; armed by the fetch */
     h2o_timeout_t connect_timeout; /* connect_timeout, armed by the fetch around each attempt */
     origin_http_server_t *servers;
     size_t num_servers;
@@ -33,13 +34,13 @@ typedef struct st_origin_http_t {
 
 /**
  * Sets up `o` for the http:// or https:// servers of `conf` on `loop`. `getaddr_receiver` is the loop's
- * hostname resolver queue (h2o_context_t.receivers.hostinfo_getaddr); `ssl_ctx` is the origin's client
- * TLS context (https:// only). With tls.sni set, the server's address is resolved here, once, and the
+ * hostname resolver queue (h2o_context_t.receivers.hostinfo_getaddr); `ssl_ctxs` (one per server,
+ * NULL for http://) are the client TLS contexts. With tls.sni set, the server's address is resolved here, once, and the
  * connection names the SNI host instead (for the handshake and the certificate check). Returns 0, or -1
  * with a message in `err` (a host that does not resolve for SNI).
  */
 int origin_http_init(origin_http_t *o, h2o_loop_t *loop, h2o_multithread_receiver_t *getaddr_receiver,
-                     const edge_conf_origin_t *conf, SSL_CTX *ssl_ctx, char *err, size_t errlen);
+                     const edge_conf_origin_t *conf, SSL_CTX **ssl_ctxs, char *err, size_t errlen);
 void origin_http_dispose(origin_http_t *o);
 
 /**

@@ -13,7 +13,7 @@
 #include "edge/log.h"
 #include "origin/router.h"
 
-origin_router_t *origin_router_new(const edge_conf_t *conf, SSL_CTX **ssl_ctxs)
+origin_router_t *origin_router_new(const edge_conf_t *conf, SSL_CTX ***ssl_ctxs)
 {
     origin_router_t *r = calloc(1, sizeof(*r));
     if (r == NULL)
@@ -24,7 +24,7 @@ origin_router_t *origin_router_new(const edge_conf_t *conf, SSL_CTX **ssl_ctxs)
     for (size_t i = 0; i != conf->num_origins; ++i) {
         const edge_conf_origin_t *o = conf->origins + i;
         r->origins[i].conf = o;
-        r->origins[i].ssl_ctx = ssl_ctxs != NULL ? ssl_ctxs[i] : NULL;
+        r->origins[i].ssl_ctxs = ssl_ctxs != NULL ? ssl_ctxs[i] : NULL;
         if (strncmp(o->servers[0], "file:", 5) == 0)
             continue;
         r->origins[i].balancer = origin_balancer_new(o->balance, (const char *const *)o->servers, o->num_servers);
@@ -68,6 +68,7 @@ typedef struct st_probe_t {
     h2o_http1client_t *client; /* the check in flight, or NULL */
     h2o_iovec_t request;
     h2o_url_t url;
+    h2o_http1client_ctx_t client_ctx; /* the origin's, with this server's TLS context */
 } probe_t;
 
 typedef struct st_check_origin_t {
@@ -125,10 +126,9 @@ static h2o_http1client_head_cb on_probe_connect(h2o_http1client_t *client, const
 static void on_probe_timer(h2o_timeout_entry_t *entry)
 {
     probe_t *p = H2O_STRUCT_FROM_MEMBER(probe_t, timer, entry);
-    check_origin_t *co = p->checker->origins + p->origin;
     if (p->client != NULL)
         return; /* cannot happen: re-armed only when the previous check ended */
-    h2o_http1client_connect(&p->client, p, &co->client_ctx, p->url.host, h2o_url_get_port(&p->url),
+    h2o_http1client_connect(&p->client, p, &p->client_ctx, p->url.host, h2o_url_get_port(&p->url),
                             p->url.scheme == &H2O_URL_SCHEME_HTTPS, on_probe_connect);
 }
 
@@ -158,13 +158,15 @@ origin_checker_t *origin_checker_start(origin_router_t *r, h2o_context_t *ctx)
         co->client_ctx.loop = ctx->loop;
         co->client_ctx.getaddr_receiver = &ctx->receivers.hostinfo_getaddr;
         co->client_ctx.io_timeout = &co->io_timeout;
-        co->client_ctx.ssl_ctx = r->origins[i].ssl_ctx;
+
         for (size_t s = 0; s != o->num_servers; ++s) {
             probe_t *p = c->probes + c->num_probes++;
             p->checker = c;
             p->origin = i;
             p->server = s;
             p->timer.cb = on_probe_timer;
+            p->client_ctx = co->client_ctx;
+            p->client_ctx.ssl_ctx = r->origins[i].ssl_ctxs != NULL ? r->origins[i].ssl_ctxs[s] : NULL;
             h2o_url_parse(o->servers[s], strlen(o->servers[s]), &p->url);
             char buf[2048];
             int len = snprintf(buf, sizeof(buf),

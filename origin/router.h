@@ -18,7 +18,7 @@ typedef struct st_origin_router_origin_t {
     const edge_conf_origin_t *conf;
     origin_balancer_t *balancer; /* NULL for a file:// origin */
     origin_health_t *health;     /* NULL for a file:// origin */
-    SSL_CTX *ssl_ctx;            /* https:// origins only; owned by the caller of origin_router_new */
+    SSL_CTX **ssl_ctxs;          /* per server: client TLS of https:// servers, else NULL; owned by the caller */
 } origin_router_origin_t;
 
 typedef struct st_origin_router_t {
@@ -28,10 +28,11 @@ typedef struct st_origin_router_t {
 } origin_router_t;
 
 /**
- * Builds the router for `conf`; `ssl_ctxs` (parallel to conf->origins, entries may be NULL) are the
- * client TLS contexts of https:// origins, which must outlive the router. NULL when out of memory.
+ * Builds the router for `conf`; `ssl_ctxs` (parallel to conf->origins, each parallel to the origin's
+ * servers, entries NULL for http://) are the client TLS contexts, which must outlive the router. NULL
+ * when out of memory.
  */
-origin_router_t *origin_router_new(const edge_conf_t *conf, SSL_CTX **ssl_ctxs);
+origin_router_t *origin_router_new(const edge_conf_t *conf, SSL_CTX ***ssl_ctxs);
 void origin_router_free(origin_router_t *r);
 
 /**

@@ -7,13 +7,24 @@
 #
 # Exit codes follow the automake test driver: 0 pass, 1 fail, 77 skip, 99 hard error.
 #
-#   start_origin NAME          origin.py on a free port; exports NAME_PORT (the first one also
-#                              becomes ORIGIN_PORT / ORIGIN_URL, which the helpers below use)
+#   start_origin NAME [ARGS]   origin.py on a free port; exports NAME_PORT (the first one also
+#                              becomes ORIGIN_PORT / ORIGIN_URL, which the helpers below use); ARGS go to
+#                              origin.py (--name N, --tls CERT KEY: the helpers then speak HTTPS to it)
+#   start_blackhole NAME       a port that accepts no connection: connect(2) hangs; exports NAME_PORT
+#   start_extra_edge NAME ARGS another edgecache (tiered set-ups): serve --listen 127.0.0.1:<free port>
+#                              --cache-dir $T/cache.NAME ARGS, logging to $T/edge.NAME.log; exports
+#                              NAME_PORT and NAME_PID. pass stops it (and checks its log) like the edge
+#   stop_extra_edge NAME       SIGTERM, wait, assert exit status 0
 #   start_edge [ARGS...]       edgecache serve --listen 127.0.0.1:$EDGE_PORT --cache-dir $T/cache ARGS
 #   start_edge_raw [ARGS...]   edgecache serve --cache-dir $T/cache ARGS, EDGE_PORT chosen by the caller
 #   stop_edge                  SIGTERM, wait, assert exit status 0
 #   script PATH 'json fields'  POST /__script {"path": PATH, fields}
 #   origin_count PATH          requests the origin received for PATH (with a '?': that exact URL)
+#   origin_counts / origin_sent PATH / origin_conns   JSON of all counts; body bytes sent; connections
+#   wait_log REGEX N [S] [LOG] waits up to S seconds (default 10) until LOG (the edge log) has N lines
+#                              matching the extended REGEX, or fails
+#   edge_counter NAME [LOG]    a counter of the edge's last "counters:" line (logged when it stops)
+#   edge_rss_kb [PID]          VmRSS of the edge (or PID) in KiB
 #   fetch URL [CURL ARGS]      URL may be "/path" (the edge); sets STATUS HTTP_VERSION TIME_TOTAL
 #                              HDRS BODY (files); fails the test when curl itself fails
 #   try_fetch URL [CURL ARGS]  the same, but records curl's exit status in CURL_RC instead of failing
@@ -42,6 +53,7 @@ done
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/edgecache-e2e.$TEST_NAME.XXXXXX")
 PIDS=()
+EXTRA_EDGES=()
 EDGE_PID=
 EDGE_PORT=
 FETCH_N=0
@@ -114,16 +126,30 @@ fail() {
     fi
     log_tail "$T/curl.err" "curl stderr"
     log_tail "$T/edge.log" "edge log"
+    local log
+    for log in "$T"/edge.*.log; do
+        [[ -e $log ]] && log_tail "$log" "edge log"
+    done
     exit 1
 }
 
 # pass: the scenario's assertions held; a running edge must still stop cleanly (SIGTERM, exit 0), and
 # its log must hold no sanitizer report, before the scenario counts as passed.
 pass() {
+    local name pidvar
     [[ -z $EDGE_PID ]] || { assert_alive; stop_edge; }
-    if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer' "$T/edge.log" 2>/dev/null; then
-        fail "sanitizer report in the edge log"
-    fi
+    for name in "${EXTRA_EDGES[@]}"; do
+        pidvar="${name}_PID"
+        [[ -z ${!pidvar:-} ]] || stop_extra_edge "$name"
+    done
+    local log
+    for log in "$T"/edge.log "$T"/edge.*.log; do
+        [[ -e $log ]] || continue
+        if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer' "$log"; then
+            log_tail "$log" "edge log with a sanitizer report"
+            fail "sanitizer report in $log"
+        fi
+    done
     echo "PASS: $TEST_NAME${1:+: $1}"
     exit 0
 }
@@ -145,9 +171,11 @@ port_open() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-start_origin() { # NAME
-    local name=$1 pf="$T/origin.$1.port" i port
-    "$PYTHON" "$E2E_DIR/origin.py" --port 0 --port-file "$pf" --parent-pid $$ >"$T/origin.$name.log" 2>&1 &
+start_origin() { # NAME [ORIGIN.PY ARGS...]
+    local name=$1 pf="$T/origin.$1.port" i port tls=0 a
+    shift
+    for a in "$@"; do [[ $a == --tls ]] && tls=1; done
+    "$PYTHON" "$E2E_DIR/origin.py" --port 0 --port-file "$pf" --parent-pid $$ "$@" >"$T/origin.$name.log" 2>&1 &
     PIDS+=($!)
     for ((i = 0; i < 100; i++)); do
         [[ -s $pf ]] && break
@@ -155,12 +183,31 @@ start_origin() { # NAME
     done
     [[ -s $pf ]] || { log_tail "$T/origin.$name.log" "origin $name"; fail "origin $name did not start"; }
     port=$(<"$pf")
+    ((tls)) && : >"$T/origin.tls.$port"
     printf -v "${name}_PORT" '%s' "$port"
     export "${name}_PORT"
     if [[ -z ${ORIGIN_PORT:-} ]]; then
         ORIGIN_PORT=$port
-        ORIGIN_URL=http://127.0.0.1:$port
+        ORIGIN_URL=$(origin_base "$port")
     fi
+}
+
+# origin_base PORT: the origin's URL prefix, https:// for one started with --tls.
+origin_base() {
+    if [[ -e $T/origin.tls.$1 ]]; then echo "https://127.0.0.1:$1"; else echo "http://127.0.0.1:$1"; fi
+}
+
+start_blackhole() { # NAME
+    local name=$1 pf="$T/blackhole.$1.port" i
+    "$PYTHON" "$E2E_DIR/origin.py" --blackhole --port 0 --port-file "$pf" --parent-pid $$ >"$T/blackhole.$name.log" 2>&1 &
+    PIDS+=($!)
+    for ((i = 0; i < 100; i++)); do
+        [[ -s $pf ]] && break
+        sleep 0.1
+    done
+    [[ -s $pf ]] || fail "blackhole $name did not start"
+    printf -v "${name}_PORT" '%s' "$(<"$pf")"
+    export "${name}_PORT"
 }
 
 # Waits until the edge accepts connections on every port given (default $EDGE_PORT), or fails.
@@ -231,31 +278,106 @@ stop_edge() { # [TIMEOUT_S]: SIGTERM, wait, assert a clean exit
 
 edge_alive() { [[ -n $EDGE_PID ]] && kill -0 "$EDGE_PID" 2>/dev/null; }
 
+# A second edge, for tiered set-ups: its own port, cache directory and log; killed on exit like the rest.
+start_extra_edge() { # NAME [ARGS...]
+    local name=$1 port pid i
+    shift
+    port=$(free_port)
+    echo "+ edgecache serve --listen 127.0.0.1:$port --cache-dir $T/cache.$name $*" >>"$T/edge.$name.log"
+    "$EDGECACHE" serve --listen "127.0.0.1:$port" --cache-dir "$T/cache.$name" "$@" >>"$T/edge.$name.log" 2>&1 &
+    pid=$!
+    PIDS+=($pid)
+    EXTRA_EDGES+=("$name")
+    for ((i = 0; i < 100; i++)); do
+        port_open "$port" && break
+        kill -0 "$pid" 2>/dev/null || { log_tail "$T/edge.$name.log" "edge $name"; fail "edge $name exited during startup"; }
+        sleep 0.1
+    done
+    port_open "$port" || fail "edge $name does not accept connections on port $port after 10 s"
+    printf -v "${name}_PORT" '%s' "$port"
+    printf -v "${name}_PID" '%s' "$pid"
+    export "${name}_PORT" "${name}_PID"
+}
+
+stop_extra_edge() { # NAME [TIMEOUT_S]
+    local name=$1 limit=${2:-10} pidvar="${1}_PID" pid i rc=0
+    pid=${!pidvar:-}
+    [[ -n $pid ]] || fail "stop_extra_edge: no edge $name"
+    kill -TERM "$pid" 2>/dev/null || fail "stop_extra_edge: edge $name (pid $pid) was already gone"
+    for ((i = 0; i < limit * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        fail "edge $name did not exit within ${limit}s of SIGTERM"
+    fi
+    wait "$pid" || rc=$?
+    printf -v "$pidvar" '%s' ''
+    [[ $rc == 0 ]] || { log_tail "$T/edge.$name.log" "edge $name"; fail "edge $name exited with status $rc after SIGTERM (expected 0)"; }
+}
+
+edge_rss_kb() { # [PID]
+    awk '/^VmRSS:/ { print $2 }' "/proc/${1:-$EDGE_PID}/status"
+}
+
+# wait_log REGEX N [TIMEOUT_S] [LOG]: until LOG has at least N lines matching REGEX.
+wait_log() {
+    local re=$1 n=$2 limit=${3:-10} log=${4:-$T/edge.log} i have=0
+    for ((i = 0; i < limit * 20; i++)); do
+        have=$(grep -Ec -- "$re" "$log" 2>/dev/null) || true
+        ((have >= n)) && return 0
+        sleep 0.05
+    done
+    fail "the log $log has $have lines matching /$re/ after ${limit}s, expected $n"
+}
+
+edge_counter() { # NAME [LOG]: from the last "counters:" line, which the edge logs when it stops
+    local line
+    line=$(grep 'counters:' "${2:-$T/edge.log}" | tail -n 1)
+    [[ -n $line ]] || fail "edge_counter $1: no counters line in ${2:-$T/edge.log} (stop the edge first)"
+    sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$line"
+}
+
 # --- the origin's control endpoints ----------------------------------------------------------------
 script() { # PATH 'JSON FIELDS' [ORIGIN_PORT]
     local path=$1 fields=${2:-} port=${3:-$ORIGIN_PORT} out
-    out=$(curl -sS --max-time 10 -X POST --data-binary "{\"path\": \"$path\"${fields:+, $fields}}" \
-        "http://127.0.0.1:$port/__script") || fail "script $path: origin unreachable"
+    out=$(curl -ksS --max-time 10 -X POST --data-binary "{\"path\": \"$path\"${fields:+, $fields}}" \
+        "$(origin_base "$port")/__script") || fail "script $path: origin unreachable"
     [[ $out == ok ]] || fail "script $path: origin said: $out"
 }
 
 origin_count() { # PATH [ORIGIN_PORT]: with a '?' in PATH, that exact URL only
     local path=$1 port=${2:-$ORIGIN_PORT} key=path
     [[ $path == *\?* ]] && key=url
-    curl -sS --max-time 10 -G --data-urlencode "$key=$path" "http://127.0.0.1:$port/__count" ||
+    curl -ksS --max-time 10 -G --data-urlencode "$key=$path" "$(origin_base "$port")/__count" ||
         fail "origin_count: origin unreachable"
 }
 
 origin_total() { # [ORIGIN_PORT]: every request the origin received, malformed ones included
-    curl -sS --max-time 10 "http://127.0.0.1:${1:-$ORIGIN_PORT}/__count" || fail "origin_total: origin unreachable"
+    curl -ksS --max-time 10 "$(origin_base "${1:-$ORIGIN_PORT}")/__count" || fail "origin_total: origin unreachable"
 }
 
 origin_requests() { # PATH [ORIGIN_PORT]: JSON list
-    curl -sS --max-time 10 -G --data-urlencode "path=$1" "http://127.0.0.1:${2:-$ORIGIN_PORT}/__requests" ||
+    curl -ksS --max-time 10 -G --data-urlencode "path=$1" "$(origin_base "${2:-$ORIGIN_PORT}")/__requests" ||
         fail "origin_requests: origin unreachable"
 }
 
-origin_reset() { curl -sS --max-time 10 -X POST "http://127.0.0.1:${1:-$ORIGIN_PORT}/__reset" >/dev/null; }
+origin_counts() { # [ORIGIN_PORT]: JSON {path: count}
+    curl -ksS --max-time 10 "$(origin_base "${1:-$ORIGIN_PORT}")/__counts" || fail "origin_counts: origin unreachable"
+}
+
+origin_sent() { # PATH [ORIGIN_PORT]: response body bytes the origin has written for PATH
+    curl -ksS --max-time 10 -G --data-urlencode "path=$1" "$(origin_base "${2:-$ORIGIN_PORT}")/__sent" ||
+        fail "origin_sent: origin unreachable"
+}
+
+origin_conns() { # [ORIGIN_PORT]: JSON list of the origin's connections (see origin.py)
+    curl -ksS --max-time 10 "$(origin_base "${1:-$ORIGIN_PORT}")/__conns" || fail "origin_conns: origin unreachable"
+}
+
+origin_reset() { curl -ksS --max-time 10 -X POST "$(origin_base "${1:-$ORIGIN_PORT}")/__reset" >/dev/null; }
 
 # json_get EXPR: reads JSON on stdin, prints data EXPR, e.g. origin_requests /x | json_get '[-1]["method"]'
 json_get() {
