@@ -79,9 +79,16 @@ struct st_cache_store_t {
     uint64_t evicted_objects;
 };
 
+struct st_cache_store_pin_t {
+    cache_store_pin_t *next; /* in the reader's free list */
+    MDB_txn *txn;            /* open while pinned, reset while free */
+};
+
 struct st_cache_store_reader_t {
     cache_store_t *store;
     MDB_txn *txn; /* reset between uses; NULL until first use */
+    cache_store_pin_t *free_pins;
+    unsigned pins_out;
 };
 
 const char *cache_store_strerror(int err)
@@ -158,8 +165,7 @@ static msg_t *pending_chunk(cache_store_t *s, uint64_t oid, uint32_t index)
 cache_store_reader_t *cache_store_reader_new(cache_store_t *store)
 {
     cache_store_reader_t *r = h2o_mem_alloc(sizeof(*r));
-    r->store = store;
-    r->txn = NULL;
+    *r = (cache_store_reader_t){.store = store};
     return r;
 }
 
@@ -167,7 +173,56 @@ void cache_store_reader_free(cache_store_reader_t *reader)
 {
     if (reader->txn != NULL)
         mdb_txn_abort(reader->txn);
+    while (reader->free_pins != NULL) {
+        cache_store_pin_t *p = reader->free_pins;
+        reader->free_pins = p->next;
+        mdb_txn_abort(p->txn);
+        free(p);
+    }
     free(reader);
+}
+
+int cache_store_get_pinned(cache_store_reader_t *r, const cache_hash_t *hash, h2o_iovec_t *out, cache_store_pin_t **pin)
+{
+    MDB_val k = {CACHE_KEY_HASH_LEN, (void *)hash->bytes}, v;
+    cache_store_pin_t *p;
+    int rc;
+
+    if (r->pins_out >= CACHE_STORE_MAX_PINS || atomic_load_explicit(&r->store->num_pending, memory_order_acquire) != 0)
+        return CACHE_STORE_EBUSY; /* (a queued write may be newer than the map: the copying path looks there) */
+    if ((p = r->free_pins) != NULL) {
+        r->free_pins = p->next;
+        rc = mdb_txn_renew(p->txn);
+    } else {
+        p = h2o_mem_alloc(sizeof(*p));
+        p->txn = NULL;
+        rc = mdb_txn_begin(r->store->env, NULL, MDB_RDONLY, &p->txn);
+    }
+    if (rc != 0) {
+        edge_log_error("store: cannot begin a pinned read transaction: %s", mdb_strerror(rc));
+        if (p->txn != NULL && rc != 0)
+            mdb_txn_abort(p->txn);
+        free(p);
+        return CACHE_STORE_EBUSY; /* e.g. MDB_READERS_FULL: copy instead */
+    }
+    if ((rc = mdb_get(p->txn, r->store->objects, &k, &v)) != 0) {
+        mdb_txn_reset(p->txn);
+        p->next = r->free_pins;
+        r->free_pins = p;
+        return rc == MDB_NOTFOUND ? CACHE_STORE_ENOTFOUND : CACHE_STORE_EIO;
+    }
+    *out = h2o_iovec_init(v.mv_data, v.mv_size);
+    *pin = p;
+    ++r->pins_out;
+    return 0;
+}
+
+void cache_store_unpin(cache_store_reader_t *r, cache_store_pin_t *pin)
+{
+    mdb_txn_reset(pin->txn);
+    pin->next = r->free_pins;
+    r->free_pins = pin;
+    --r->pins_out;
 }
 
 static int begin_read(cache_store_reader_t *r)

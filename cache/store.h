@@ -28,9 +28,14 @@
 #define CACHE_STORE_ENOTFOUND (-1) /* no such object or chunk */
 #define CACHE_STORE_EIO (-2)       /* an LMDB error; logged with its detail */
 #define CACHE_STORE_ETOOBIG (-3)   /* the chunk is larger than the caller's buffer */
+#define CACHE_STORE_EBUSY (-4)     /* no pin now (the loop holds its maximum, or the value is not committed): copy */
+
+/* How many read transactions one reader may keep pinned at once; more requests fall back to copies. */
+#define CACHE_STORE_MAX_PINS 32
 
 typedef struct st_cache_store_t cache_store_t;
 typedef struct st_cache_store_reader_t cache_store_reader_t;
+typedef struct st_cache_store_pin_t cache_store_pin_t;
 
 /**
  * Opens (creating when needed) the store in directory `dir` with a map of `map_size` bytes (objects are
@@ -51,6 +56,16 @@ void cache_store_reader_free(cache_store_reader_t *reader);
  * CACHE_STORE_ENOTFOUND or CACHE_STORE_EIO.
  */
 int cache_store_get(cache_store_reader_t *reader, const cache_hash_t *hash, h2o_mem_pool_t *pool, h2o_iovec_t *out);
+/**
+ * Like cache_store_get, but without the copy: `*out` points into the LMDB map and stays valid until
+ * cache_store_unpin(*pin). The read transaction stays open meanwhile and pins the pages it sees, so a
+ * pin must be short-lived: the caller holds it only while a response it can bound is being written.
+ * Returns 0, CACHE_STORE_ENOTFOUND, CACHE_STORE_EIO, or CACHE_STORE_EBUSY when the reader already holds
+ * CACHE_STORE_MAX_PINS or the value is still only queued (then use cache_store_get).
+ */
+int cache_store_get_pinned(cache_store_reader_t *reader, const cache_hash_t *hash, h2o_iovec_t *out, cache_store_pin_t **pin);
+/** Ends a pin, on the reader's thread; what it pointed at may no longer be read. */
+void cache_store_unpin(cache_store_reader_t *reader, cache_store_pin_t *pin);
 /**
  * Copies chunk `index` of object `oid` into `dst` (`cap` bytes) and sets `*len`. Returns 0,
  * CACHE_STORE_ENOTFOUND (the object was replaced or evicted meanwhile), CACHE_STORE_ETOOBIG or

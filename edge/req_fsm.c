@@ -54,7 +54,8 @@ typedef struct st_edge_req_t {
     const char *fwd; /* Cache-Status "fwd" reason once the request goes to the origin */
     /* what LOOKUP found */
     bool have_rec;
-    cache_record_t rec; /* points into req->pool */
+    cache_record_t rec;     /* points into req->pool, or into the LMDB map while `pin` is held */
+    cache_store_pin_t *pin; /* a read transaction kept open so that an inline body is sent without a copy */
     int64_t age;
     /* the origin fetch */
     origin_fetch_t *fetch;
@@ -777,6 +778,39 @@ static step_result_t step_RECV(edge_req_t *er)
     return NEXT;
 }
 
+/* Whether this response may send an inline body straight from the LMDB map: cleartext HTTP/1.1, where
+ * libh2o writes our buffer to the socket as is (with TLS it encrypts into its own buffer, and HTTP/2
+ * copies into frames, so a pin would save nothing there and only hold a transaction open). */
+static bool may_pin(edge_req_t *er)
+{
+    h2o_req_t *req = er->req;
+    if (req->version >= 0x200 || er->is_head)
+        return false;
+    h2o_socket_t *sock = req->conn->callbacks->get_socket != NULL ? req->conn->callbacks->get_socket(req->conn) : NULL;
+    return sock != NULL && sock->ssl == NULL;
+}
+
+static void unpin(edge_req_t *er)
+{
+    if (er->pin != NULL) {
+        cache_store_unpin(er->thread->reader, er->pin);
+        er->pin = NULL;
+    }
+}
+
+/* The record stays in the map only for a HIT with an inline body; anything else copies it out, so that no
+ * transaction stays open across an origin fetch or a long chunked transfer. */
+static void settle_pin(edge_req_t *er, h2o_iovec_t raw)
+{
+    if (er->pin == NULL || (er->state == EDGE_REQ_HIT && er->rec.chunk_size == 0 && !(er->rec.flags & CACHE_TTL_VARY_INDEX)))
+        return;
+    h2o_iovec_t copy = h2o_strdup(&er->req->pool, raw.base, raw.len);
+    unpin(er);
+    cache_record_decode(&er->rec, (const uint8_t *)copy.base, copy.len); /* it decoded already */
+}
+
+static step_result_t lookup_record(edge_req_t *er, h2o_iovec_t raw);
+
 static step_result_t step_LOOKUP(edge_req_t *er)
 {
     h2o_req_t *req = er->req;
@@ -785,8 +819,22 @@ static step_result_t step_LOOKUP(edge_req_t *er)
 
     er->fwd = "uri-miss";
     er->state = EDGE_REQ_MISS;
-    if ((ret = cache_store_get(er->thread->reader, &er->hash, &req->pool, &raw)) != 0)
+    ret = may_pin(er) ? cache_store_get_pinned(er->thread->reader, &er->hash, &raw, &er->pin) : CACHE_STORE_EBUSY;
+    if (ret == CACHE_STORE_EBUSY)
+        ret = cache_store_get(er->thread->reader, &er->hash, &req->pool, &raw);
+    if (ret != 0)
         return NEXT;
+    ret = lookup_record(er, raw);
+    settle_pin(er, raw);
+    return ret;
+}
+
+/* The rest of LOOKUP, on the record found under the URL's key. */
+static step_result_t lookup_record(edge_req_t *er, h2o_iovec_t raw)
+{
+    h2o_req_t *req = er->req;
+    int ret;
+
     if ((ret = cache_record_decode(&er->rec, (const uint8_t *)raw.base, raw.len)) != 0) {
         char hex[17];
         ++er->thread->counters.corrupt_records;
@@ -801,6 +849,7 @@ static step_result_t step_LOOKUP(edge_req_t *er)
         h2o_iovec_t vkey = cache_key_variant(&req->pool, er->key, record_header(&er->rec, H2O_STRLIT("vary")), &req->headers);
         cache_hash_t vhash;
         cache_key_hash(vkey, &vhash);
+        unpin(er); /* the index is read; the variant is copied */
         er->fwd = "vary-miss";
         if (cache_store_get(er->thread->reader, &vhash, &req->pool, &raw) != 0)
             return NEXT;
@@ -1128,6 +1177,7 @@ static void run(edge_req_t *er)
 static void on_dispose(void *p)
 {
     edge_req_t *er = p;
+    unpin(er); /* libh2o has written everything that pointed into the map */
     if (h2o_timeout_is_linked(&er->watch))
         h2o_timeout_unlink(&er->watch);
     unsubscribe(er);

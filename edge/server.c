@@ -341,8 +341,8 @@ int edge_server_run(const edge_conf_t *conf)
             goto Exit;
         }
     }
-    if ((s->store = cache_store_open(conf->cache.path, conf->cache.max_size, (unsigned)s->num_threads * 2 + 64, err,
-                                     sizeof(err))) == NULL) {
+    if ((s->store = cache_store_open(conf->cache.path, conf->cache.max_size,
+                                     (unsigned)s->num_threads * (CACHE_STORE_MAX_PINS + 2) + 64, err, sizeof(err))) == NULL) {
         edge_log_error("cache: %s", err);
         goto Exit;
     }
