@@ -827,9 +827,9 @@ START_TEST(test_strerror)
 }
 END_TEST
 
-/* A pinned get points into the map (no copy) and holds a transaction: the reader caps how many, a value
- * still only queued is refused (the copying get finds it in the pending index), and unpinned
- * transactions are reused. */
+/* A pinned get points into the map (no copy) and holds a transaction: the reader caps how many, a pin
+ * keeps its snapshot while newer writes commit, and unpinned transactions are reused. (That a value still
+ * only queued is refused cannot be tested without stopping the writer, which may commit at once.) */
 START_TEST(test_pinned_get)
 {
     cache_store_t *s = open_store(MAP_SIZE);
@@ -841,7 +841,6 @@ START_TEST(test_pinned_get)
 
     h2o_mem_init_pool(&mp);
     put_record(s, "/pin", 60, 0, 0, "pinned body");
-    ck_assert_int_eq(cache_store_get_pinned(r, &h, &v, &pins[0]), CACHE_STORE_EBUSY); /* queued, not committed */
     cache_store_flush(s);
     ck_assert_int_eq(cache_store_get(r, &h, &mp, &copy), 0);
     for (int i = 0; i != CACHE_STORE_MAX_PINS; ++i) {
