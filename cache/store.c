@@ -102,6 +102,8 @@ const char *cache_store_strerror(int err)
         return "store I/O error";
     case CACHE_STORE_ETOOBIG:
         return "chunk larger than buffer";
+    case CACHE_STORE_EBUSY:
+        return "no pin available";
     default:
         return "unknown store error";
     }

@@ -1168,8 +1168,10 @@ static step_result_t (*const steps[])(edge_req_t *) = {
 static void run(edge_req_t *er)
 {
     assert(er->magic == EDGE_REQ_MAGIC);
-    while (steps[er->state](er) == NEXT)
+    do {
         assert(er->magic == EDGE_REQ_MAGIC);
+        edge_log_debug("req %p %.*s: %s", (void *)er, (int)er->req->path.len, er->req->path.base, edge_req_state_name(er->state));
+    } while (steps[er->state](er) == NEXT);
 }
 
 /* --- the handler ------------------------------------------------------------------------------------- */

@@ -818,7 +818,7 @@ END_TEST
 
 START_TEST(test_strerror)
 {
-    static const int codes[] = {0, CACHE_STORE_ENOTFOUND, CACHE_STORE_EIO, CACHE_STORE_ETOOBIG, -99};
+    static const int codes[] = {0, CACHE_STORE_ENOTFOUND, CACHE_STORE_EIO, CACHE_STORE_ETOOBIG, CACHE_STORE_EBUSY, -99};
     for (size_t i = 0; i != sizeof(codes) / sizeof(codes[0]); ++i) {
         ck_assert_ptr_nonnull(cache_store_strerror(codes[i]));
         for (size_t j = 0; j != i; ++j)
