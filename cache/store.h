@@ -18,6 +18,7 @@
 #ifndef CACHE_STORE_H
 #define CACHE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <h2o.h>
@@ -96,5 +97,28 @@ void cache_store_delete(cache_store_t *store, const cache_hash_t *hash);
 void cache_store_flush(cache_store_t *store);
 
 const char *cache_store_strerror(int err);
+
+/* --- auxiliary values: small keyed data of other modules (the reports), in a database of their own ---- */
+
+/** Queues `val` under `key` (both copied; key 1..500 bytes) in the "aux" database. Any thread. */
+void cache_store_put_aux(cache_store_t *store, const void *key, size_t klen, const void *val, size_t vlen);
+/** Queues the deletion of every aux key in [from, to) (byte order). Any thread. */
+void cache_store_delete_aux_range(cache_store_t *store, const void *from, size_t flen, const void *to, size_t tlen);
+/**
+ * Calls `cb` for every committed aux key in [from, to), in byte order, inside one read transaction:
+ * `key` and `value` are valid only during the call. A non-zero return from `cb` stops the scan and is
+ * returned. Returns 0, or CACHE_STORE_EIO. Any thread; not for an event loop (the scan may be long).
+ */
+int cache_store_scan_aux(cache_store_t *store, h2o_iovec_t from, h2o_iovec_t to,
+                         int (*cb)(void *ctx, h2o_iovec_t key, h2o_iovec_t value), void *ctx);
+/**
+ * Opens an existing store read-only, without its lock and without a writer thread, beside a running
+ * edgecache or after it stopped (reports, snapshots). Only cache_store_scan_aux, cache_store_stats,
+ * cache_store_snapshot and cache_store_close may be used on it. Returns NULL with a message in `err`.
+ */
+cache_store_t *cache_store_open_readonly(const char *dir, char *err, size_t errlen);
+
+/** True when an object with `hash` was evicted (for room, not purged) in the last `within_s` seconds. */
+bool cache_store_recently_evicted(cache_store_t *store, const cache_hash_t *hash, int64_t within_s);
 
 #endif

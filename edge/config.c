@@ -15,6 +15,8 @@
  * call that can fail.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1209,7 +1211,18 @@ static int parse_groups(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)
 
 /* --- behaviors ------------------------------------------------------------------------------------------- */
 
-enum { B_PATH, B_ORIGIN, B_MIN_TTL, B_DEFAULT_TTL, B_MAX_TTL, B_QUERY_STRING, B_FORWARD_HEADERS, B_CACHE_KEY_HEADERS };
+enum {
+    B_PATH,
+    B_ORIGIN,
+    B_MIN_TTL,
+    B_DEFAULT_TTL,
+    B_MAX_TTL,
+    B_QUERY_STRING,
+    B_FORWARD_HEADERS,
+    B_CACHE_KEY_HEADERS,
+    B_REQUEST_CACHE_CONTROL,
+    B_CACHE_SET_COOKIE
+};
 static const char *const behavior_keys[] = {[B_PATH] = "path",
                                             [B_ORIGIN] = "origin",
                                             [B_MIN_TTL] = "min_ttl",
@@ -1217,7 +1230,9 @@ static const char *const behavior_keys[] = {[B_PATH] = "path",
                                             [B_MAX_TTL] = "max_ttl",
                                             [B_QUERY_STRING] = "query_string",
                                             [B_FORWARD_HEADERS] = "forward_headers",
-                                            [B_CACHE_KEY_HEADERS] = "cache_key_headers"};
+                                            [B_CACHE_KEY_HEADERS] = "cache_key_headers",
+                                            [B_REQUEST_CACHE_CONTROL] = "request_cache_control",
+                                            [B_CACHE_SET_COOKIE] = "cache_set_cookie"};
 /* RFC 9110 7.6.1: they describe one connection, and the proxy never forwards them */
 static const char *const hop_by_hop[] = {"connection", "keep-alive",        "proxy-connection", "te",
                                          "trailer",    "transfer-encoding", "upgrade"};
@@ -1432,6 +1447,18 @@ static int parse_behavior(ctx_t *c, const edge_conf_t *conf, edge_conf_behavior_
         return -1;
     if (headers(c, b, v) != 0)
         return -1;
+    b->default_ttl_set = v[B_DEFAULT_TTL] != NULL;
+    if (v[B_REQUEST_CACHE_CONTROL] != NULL) {
+        const char *s;
+        if (str(c, v[B_REQUEST_CACHE_CONTROL], "request_cache_control", &s) != 0)
+            return -1;
+        if (strcmp(s, "honor") == 0)
+            b->honor_request_cache_control = true;
+        else if (strcmp(s, "ignore") != 0)
+            return fail(c, v[B_REQUEST_CACHE_CONTROL], "request_cache_control: expected ignore or honor, found \"%s\"", s);
+    }
+    if (v[B_CACHE_SET_COOKIE] != NULL && boolean(c, v[B_CACHE_SET_COOKIE], "cache_set_cookie", &b->cache_set_cookie) != 0)
+        return -1;
     return 0;
 }
 
@@ -1592,11 +1619,210 @@ static int parse_error_pages(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)
 
 /* --- the document ---------------------------------------------------------------------------------------- */
 
-enum { K_LISTEN, K_THREADS, K_CACHE, K_ORIGIN, K_ORIGINS, K_ORIGIN_GROUPS, K_BEHAVIORS, K_ERROR_PAGES };
+enum { K_LISTEN, K_THREADS, K_CACHE, K_ORIGIN, K_ORIGINS, K_ORIGIN_GROUPS, K_BEHAVIORS, K_ERROR_PAGES, K_ADMIN, K_ACCESS_LOG, K_REPORTS };
 static const char *const top_keys[] = {
     [K_LISTEN] = "listen",       [K_THREADS] = "threads",        [K_CACHE] = "cache",
     [K_ORIGIN] = "origin",       [K_ORIGINS] = "origins",        [K_ORIGIN_GROUPS] = "origin_groups",
-    [K_BEHAVIORS] = "behaviors", [K_ERROR_PAGES] = "error_pages"};
+    [K_BEHAVIORS] = "behaviors", [K_ERROR_PAGES] = "error_pages", [K_ADMIN] = "admin",
+    [K_ACCESS_LOG] = "access_log", [K_REPORTS] = "reports"};
+
+/* --- admin, access_log, reports ---------------------------------------------------------------------------- */
+
+static int cidr(ctx_t *c, const yaml_node_t *n, edge_conf_cidr_t *out)
+{
+    const char *s, *slash;
+    char addr[INET6_ADDRSTRLEN];
+    uint64_t len;
+
+    if (str(c, n, "purge_allow", &s) != 0)
+        return -1;
+    slash = strchr(s, '/');
+    size_t alen = slash != NULL ? (size_t)(slash - s) : strlen(s);
+    if (alen == 0 || alen >= sizeof(addr))
+        return fail(c, n, "purge_allow: \"%s\" is not an address or a network (e.g. 10.0.0.0/8, ::1)", s);
+    memcpy(addr, s, alen);
+    addr[alen] = '\0';
+    memset(out, 0, sizeof(*out));
+    if (inet_pton(AF_INET, addr, out->addr) == 1)
+        out->family = AF_INET;
+    else if (inet_pton(AF_INET6, addr, out->addr) == 1)
+        out->family = AF_INET6;
+    else
+        return fail(c, n, "purge_allow: \"%s\" is not a numeric IPv4 or IPv6 address", addr);
+    unsigned max = out->family == AF_INET ? 32 : 128;
+    out->prefix_len = max;
+    if (slash != NULL) {
+        const char *end;
+        if (digits(slash + 1, &len, &end) != 0 || *end != '\0' || len > max)
+            return fail(c, n, "purge_allow: prefix length \"%s\" is not in 0..%u", slash + 1, max);
+        out->prefix_len = (unsigned)len;
+    }
+    return 0;
+}
+
+bool edge_config_cidr_match(const edge_conf_cidr_t *cidrs, size_t num, const void *_sa)
+{
+    const struct sockaddr *sa = _sa;
+    uint8_t a[16];
+    int family = sa->sa_family;
+
+    if (family == AF_INET) {
+        memcpy(a, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    } else if (family == AF_INET6) {
+        memcpy(a, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(a, v4mapped, 12) == 0) { /* ::ffff:a.b.c.d matches IPv4 networks */
+            memmove(a, a + 12, 4);
+            family = AF_INET;
+        }
+    } else {
+        return false;
+    }
+    for (size_t i = 0; i != num; ++i) {
+        const edge_conf_cidr_t *n = &cidrs[i];
+        if (n->family != family)
+            continue;
+        unsigned full = n->prefix_len / 8, rest = n->prefix_len % 8;
+        if (memcmp(a, n->addr, full) != 0)
+            continue;
+        if (rest != 0 && ((a[full] ^ n->addr[full]) & (uint8_t)(0xff << (8 - rest))) != 0)
+            continue;
+        return true;
+    }
+    return false;
+}
+
+enum { A_LISTEN, A_TOKEN_FILE, A_PURGE_ALLOW };
+static const char *const admin_keys[] = {[A_LISTEN] = "listen", [A_TOKEN_FILE] = "token_file", [A_PURGE_ALLOW] = "purge_allow"};
+
+static int parse_admin(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)
+{
+    yaml_node_t *v[NKEYS(admin_keys)] = {NULL};
+    char msg[MSGLEN];
+    const char *s;
+
+    if (collect(c, n, "admin", admin_keys, NKEYS(admin_keys), v) != 0)
+        return -1;
+    if (v[A_LISTEN] != NULL) {
+        if (str(c, v[A_LISTEN], "listen", &s) != 0)
+            return -1;
+        if (split_hostport(s, &conf->admin.address, &conf->admin.port, msg, sizeof(msg)) != 0)
+            return fail(c, v[A_LISTEN], "admin listen \"%s\": %s", s, msg);
+    }
+    if (v[A_TOKEN_FILE] != NULL) {
+        char *text;
+        size_t len;
+        if (str(c, v[A_TOKEN_FILE], "token_file", &s) != 0)
+            return -1;
+        if ((conf->admin.token_file = resolve(c->basedir, s)) == NULL)
+            return nomem(c, v[A_TOKEN_FILE]);
+        if (slurp(conf->admin.token_file, 4096, &text, &len, msg, sizeof(msg)) != 0)
+            return fail(c, v[A_TOKEN_FILE], "token_file: %s", msg);
+        size_t b = 0, e = len;
+        while (b < e && isspace((unsigned char)text[b]))
+            ++b;
+        while (e > b && isspace((unsigned char)text[e - 1]))
+            --e;
+        if (e - b < 16 || memchr(text + b, '\n', e - b) != NULL) {
+            free(text);
+            return fail(c, v[A_TOKEN_FILE], "token_file: %s must hold one token of at least 16 characters", conf->admin.token_file);
+        }
+        memmove(text, text + b, e - b);
+        text[e - b] = '\0';
+        conf->admin.token = text;
+    }
+    if (v[A_PURGE_ALLOW] != NULL) {
+        yaml_node_t *p = v[A_PURGE_ALLOW];
+        if (p->type == YAML_SCALAR_NODE) {
+            if ((conf->admin.purge_allow = calloc(1, sizeof(*conf->admin.purge_allow))) == NULL)
+                return nomem(c, p);
+            conf->admin.num_purge_allow = 1;
+            return cidr(c, p, conf->admin.purge_allow);
+        }
+        if (p->type != YAML_SEQUENCE_NODE)
+            return fail(c, p, "purge_allow: expected a list of addresses or networks, found %s", kind(p));
+        if (num_items(p) != 0 && (conf->admin.purge_allow = calloc(num_items(p), sizeof(*conf->admin.purge_allow))) == NULL)
+            return nomem(c, p);
+        for (size_t i = 0; i != num_items(p); ++i) {
+            if (cidr(c, item(c, p, i), &conf->admin.purge_allow[i]) != 0)
+                return -1;
+            ++conf->admin.num_purge_allow;
+        }
+    }
+    return 0;
+}
+
+enum { AL_PATH, AL_FORMAT };
+static const char *const access_log_keys[] = {[AL_PATH] = "path", [AL_FORMAT] = "format"};
+
+static int parse_access_log(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)
+{
+    yaml_node_t *v[NKEYS(access_log_keys)] = {NULL};
+    const char *s;
+
+    if (n->type == YAML_SCALAR_NODE) { /* access_log: /var/log/edgecache/access.log */
+        if (str(c, n, "access_log", &s) != 0)
+            return -1;
+        return (conf->access_log.path = resolve(c->basedir, s)) == NULL ? nomem(c, n) : 0;
+    }
+    if (collect(c, n, "access_log", access_log_keys, NKEYS(access_log_keys), v) != 0)
+        return -1;
+    if (v[AL_PATH] == NULL)
+        return missing(c, n, "access_log", "path");
+    if (str(c, v[AL_PATH], "path", &s) != 0)
+        return -1;
+    if ((conf->access_log.path = s[0] == '|' ? strdup(s) : resolve(c->basedir, s)) == NULL)
+        return nomem(c, n);
+    if (v[AL_FORMAT] != NULL && dupstr(c, v[AL_FORMAT], "format", &conf->access_log.format) != 0)
+        return -1;
+    return 0;
+}
+
+enum { R_BUCKET, R_TOP, R_RETENTION, R_CAPACITY };
+static const char *const reports_keys[] = {
+    [R_BUCKET] = "bucket", [R_TOP] = "top", [R_RETENTION] = "retention", [R_CAPACITY] = "capacity"};
+
+static int parse_reports(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)
+{
+    yaml_node_t *v[NKEYS(reports_keys)] = {NULL};
+    uint64_t ms, u;
+
+    conf->reports.bucket_s = 600;
+    conf->reports.top = 50;
+    conf->reports.retention_s = 60 * 86400;
+    conf->reports.capacity = 2000;
+    if (n == NULL)
+        return 0;
+    if (collect(c, n, "reports", reports_keys, NKEYS(reports_keys), v) != 0)
+        return -1;
+    if (v[R_BUCKET] != NULL) {
+        if (duration_ms(c, v[R_BUCKET], "bucket", &ms) != 0)
+            return -1;
+        if (ms < 1000 || ms % 1000 != 0 || ms > (uint64_t)86400 * 1000)
+            return fail(c, v[R_BUCKET], "bucket: must be whole seconds from 1s to 1d");
+        conf->reports.bucket_s = ms / 1000;
+    }
+    if (v[R_TOP] != NULL) {
+        if (integer(c, v[R_TOP], "top", 1, 100000, &u) != 0)
+            return -1;
+        conf->reports.top = (unsigned)u;
+    }
+    if (v[R_RETENTION] != NULL) {
+        if (duration_ms(c, v[R_RETENTION], "retention", &ms) != 0)
+            return -1;
+        if (ms / 1000 < conf->reports.bucket_s)
+            return fail(c, v[R_RETENTION], "retention: must be at least one bucket");
+        conf->reports.retention_s = ms / 1000;
+    }
+    if (v[R_CAPACITY] != NULL) {
+        if (integer(c, v[R_CAPACITY], "capacity", 10, 1000000, &u) != 0)
+            return -1;
+        conf->reports.capacity = (unsigned)u;
+    }
+    if (conf->reports.top > conf->reports.capacity)
+        return fail(c, v[R_TOP] != NULL ? v[R_TOP] : n, "top %u is above capacity %u", conf->reports.top, conf->reports.capacity);
+    return 0;
+}
 
 static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
 {
@@ -1630,6 +1856,12 @@ static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
     if (parse_behaviors(c, conf, v[K_BEHAVIORS], root) != 0)
         return -1;
     if (v[K_ERROR_PAGES] != NULL && parse_error_pages(c, conf, v[K_ERROR_PAGES]) != 0)
+        return -1;
+    if (v[K_ADMIN] != NULL && parse_admin(c, conf, v[K_ADMIN]) != 0)
+        return -1;
+    if (v[K_ACCESS_LOG] != NULL && parse_access_log(c, conf, v[K_ACCESS_LOG]) != 0)
+        return -1;
+    if (parse_reports(c, conf, v[K_REPORTS]) != 0)
         return -1;
     return 0;
 }
@@ -1879,5 +2111,11 @@ void edge_config_dispose(edge_conf_t *conf)
         free(e->body);
     }
     free(conf->error_pages);
+    free(conf->admin.address);
+    free(conf->admin.token_file);
+    free(conf->admin.token);
+    free(conf->admin.purge_allow);
+    free(conf->access_log.path);
+    free(conf->access_log.format);
     memset(conf, 0, sizeof(*conf));
 }

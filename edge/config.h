@@ -98,6 +98,12 @@ typedef struct st_edge_conf_behavior_t {
     char **key_headers;         /* key "cache_key_headers": request headers whose values go into the cache key,
                                  * lower-case, sorted; each is forwarded too */
     size_t num_key_headers;
+    bool default_ttl_set;             /* default_ttl was written: it then applies (CloudFront) instead of the
+                                       * Last-Modified heuristic; see cache/ttl.h */
+    bool honor_request_cache_control; /* key "request_cache_control": ignore (default, as CloudFront: clients
+                                       * cannot force origin traffic) | honor (RFC 9111 §5.2.1) */
+    bool cache_set_cookie;            /* key "cache_set_cookie", default false: a response with Set-Cookie is
+                                       * never shared; true stores it (and strips nothing) */
 } edge_conf_behavior_t;
 
 typedef struct st_edge_conf_error_page_t {
@@ -110,6 +116,16 @@ typedef struct st_edge_conf_error_page_t {
     int response_code;              /* status sent to the client; 0 = the origin's status (502 / 504 for failures) */
     uint64_t error_caching_min_ttl; /* seconds, default 10 */
 } edge_conf_error_page_t;
+
+/* An IPv4 or IPv6 network, e.g. "10.0.0.0/8" or "::1" (a plain address is a /32 or /128). */
+typedef struct st_edge_conf_cidr_t {
+    int family; /* AF_INET or AF_INET6 */
+    uint8_t addr[16];
+    unsigned prefix_len;
+} edge_conf_cidr_t;
+
+/** True when `sa` (a struct sockaddr of either family) is in one of `cidrs`. */
+bool edge_config_cidr_match(const edge_conf_cidr_t *cidrs, size_t num, const void *sa);
 
 typedef struct st_edge_conf_t {
     char *source;                /* the file name, or "<embedded>" */
@@ -131,7 +147,33 @@ typedef struct st_edge_conf_t {
     size_t num_behaviors;
     edge_conf_error_page_t *error_pages;
     size_t num_error_pages;
+    struct { /* key "admin": the admin API (purge, metrics, reports, health), on a listener of its own */
+        char *address;              /* key "listen" "ADDR:PORT"; NULL: no admin listener */
+        uint16_t port;
+        char *token_file;           /* key "token_file": holds the bearer token (whitespace trimmed) */
+        char *token;                /* its content, read at parse time; NULL: every endpoint but /healthz is 401 */
+        edge_conf_cidr_t *purge_allow; /* key "purge_allow": client addresses whose PURGE method is obeyed on
+                                        * the client listeners; none by default */
+        size_t num_purge_allow;
+    } admin;
+    struct {          /* key "access_log" */
+        char *path;   /* NULL: no access log */
+        char *format; /* libh2o's format string; NULL: EDGE_CONF_ACCESS_LOG_FORMAT */
+    } access_log;
+    struct {                   /* key "reports" */
+        uint64_t bucket_s;     /* key "bucket", default 600 (10m): the time bucket of the stored reports */
+        unsigned top;          /* key "top", default 50: rows of the popular-objects report */
+        uint64_t retention_s;  /* key "retention", default 60d */
+        unsigned capacity;     /* key "capacity", default 2000: objects tracked per thread per bucket (top-K) */
+    } reports;
 } edge_conf_t;
+
+/* The default access log format: combined, then the cache status (HIT, MISS, STALE, REFRESH, PASS, ERROR),
+ * the origin time in milliseconds ("-" when the origin was not asked) and the behavior's path pattern. The
+ * request environment carries them: %{cache}e, %{origin-ms}e, %{behavior}e. */
+#define EDGE_CONF_ACCESS_LOG_FORMAT                                                                                               \
+    "%h %l %u %t \"%r\" %s %b \"%{referer}i\" \"%{user-agent}i\" %{cache}e %{origin-ms}e \"%{behavior}e\""
+
 
 /**
  * Parses and validates YAML text into `conf` (which the call zero-fills first). `name` is used in error
