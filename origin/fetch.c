@@ -83,6 +83,7 @@ typedef struct st_fetch_t {
     bool close_delimited;
     int64_t age_value; /* the origin's Age header (it is not forwarded: we send our own), -1 when absent */
     int64_t request_time;
+    uint64_t purge_seq; /* the store's invalidations made when the request went out: later ones may bar the response */
     /* body */
     H2O_VECTOR(block_t) blocks;
     size_t first_block; /* blocks before this one are freed */
@@ -490,7 +491,7 @@ static void put_encoded(fetch_t *f, const cache_hash_t *hash, const cache_record
     size_t len = cache_record_size(rec);
     uint8_t *buf = h2o_mem_alloc(len);
     cache_record_encode(rec, buf);
-    cache_store_put_record(f->args.store, hash, buf, len);
+    cache_store_put_record(f->args.store, hash, buf, len, f->purge_seq);
     free(buf);
 }
 
@@ -904,6 +905,7 @@ static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char 
     *reqbufcnt = f->reqbufs[1].len != 0 ? 2 : 1;
     *method_is_head = h2o_memis(f->args.method.base, f->args.method.len, H2O_STRLIT("HEAD"));
     f->request_time = now_sec(f);
+    f->purge_seq = f->args.store != NULL ? cache_store_purge_seq(f->args.store) : 0;
     arm_read_timer(f);
     return on_head;
 }
@@ -1010,6 +1012,7 @@ static void start_file(fetch_t *f)
     origin_file_res_t res;
 
     f->request_time = now_sec(f);
+    f->purge_seq = f->args.store != NULL ? cache_store_purge_seq(f->args.store) : 0;
     origin_file_lookup(f->args.file_roots[f->origin], f->args.method.base, f->args.method.len, f->args.path.base, f->args.path.len,
                        &res);
     o->status = res.status;
