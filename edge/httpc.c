@@ -6,10 +6,10 @@
  * buffer receives the response. Its head is copied into the response (so that header pointers survive
  * the body), and the body streams through the buffer into the caller's sink.
  *
- * The invariant that is easy to break: a request is sent again only when the connection was a reused
- * one and not one byte of the response had arrived, so a request the server has started answering is
- * never repeated. The socket is non-blocking and every wait is a poll() bounded by the request's one
- * deadline; EINTR restarts the wait with the time that is left, never with the full timeout.
+ * The invariant that is easy to break: a request is sent again only when it is idempotent, the
+ * connection was a reused one, and not one byte of the response had arrived, so a request the server
+ * has started answering, or a POST, is never repeated. The socket is non-blocking and every wait is a poll() bounded by the
+ * request's one deadline; EINTR restarts the wait with the time that is left, never with the full timeout.
  */
 #include "edge/httpc.h"
 #include <errno.h>
@@ -85,8 +85,8 @@ void edge_httpc_init(edge_httpc_t *c, const struct sockaddr *addr, socklen_t add
 {
     c->sys_errno = 0;
     memset(&c->_addr, 0, sizeof(c->_addr));
-    memcpy(&c->_addr, addr, addrlen <= sizeof(c->_addr) ? addrlen : sizeof(c->_addr));
-    c->_addrlen = addrlen;
+    c->_addrlen = addrlen <= sizeof(c->_addr) ? addrlen : sizeof(c->_addr);
+    memcpy(&c->_addr, addr, c->_addrlen);
     c->_fd = -1;
     c->_served = 0;
     c->_len = 0;
@@ -647,6 +647,12 @@ static int exchange(edge_httpc_t *c, const edge_httpc_request_t *req, edge_httpc
     return 0;
 }
 
+static bool idempotent(const char *method)
+{
+    return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 || strcmp(method, "OPTIONS") == 0 ||
+           strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0;
+}
+
 int edge_httpc_request(edge_httpc_t *c, const edge_httpc_request_t *req, edge_httpc_response_t *res, uint64_t timeout_ms)
 {
     uint64_t deadline = now_ms() + timeout_ms;
@@ -666,9 +672,10 @@ int edge_httpc_request(edge_httpc_t *c, const edge_httpc_request_t *req, edge_ht
         if (r == 0)
             return 0;
         edge_httpc_close(c);
-        /* the server closed an idle kept-alive connection as we sent on it: nothing was answered, so the
-         * request cannot have been processed twice by sending it again */
-        if (!(r == EDGE_HTTPC_ECLOSED && reused && !answered && attempt == 0))
+        /* the server closed an idle kept-alive connection as we sent on it and nothing was answered: send
+         * once more, but only a request that may be repeated (RFC 9110 §9.2.2) — a server that processed a
+         * POST and died before answering would otherwise see it twice */
+        if (!(r == EDGE_HTTPC_ECLOSED && reused && !answered && attempt == 0 && idempotent(req->method)))
             return r;
         c->sys_errno = 0;
     }

@@ -10,8 +10,9 @@
  * A connection is opened on the first request and kept alive between requests while the server allows it
  * (HTTP/1.1 without "Connection: close", and a body whose end was framed by Content-Length or chunked
  * encoding). When a kept-alive connection turns out to have been closed by the server before any byte of
- * the next response arrived (the usual race with the server's idle timeout), the request is sent once more
- * on a new connection; a request that was answered, even partly, is never repeated.
+ * the next response arrived (the usual race with the server's idle timeout), an idempotent request (GET,
+ * HEAD, OPTIONS, PUT, DELETE) is sent once more on a new connection; a request that was answered, even
+ * partly, and a POST, are never repeated.
  *
  * Memory is bounded: a connection owns one fixed buffer (EDGE_HTTPC_BUFSIZE) and a response one fixed
  * head (EDGE_HTTPC_HEAD_MAX); the body goes to a caller-provided buffer, and what does not fit is

@@ -332,6 +332,26 @@ START_TEST(test_keep_alive_race_retried_once)
 }
 END_TEST
 
+START_TEST(test_post_never_retried)
+{
+    static const reply_t replies[] = {{.bytes = OK200(1) "a", .close_after = true}, {.bytes = OK200(1) "b"}};
+    server_t s;
+    server_start(&s, replies, 2);
+    client_t *c = client_new(&s);
+    edge_httpc_request_t post = {.method = "POST", .target = "/purge", .host = "test", .body = "x=1", .body_len = 3};
+
+    ck_assert_int_eq(get(c, "GET", "/n", 5000), 0);
+    usleep(20000);
+    ck_assert_int_eq(edge_httpc_request(&c->conn, &post, &c->res, 5000), EDGE_HTTPC_ECLOSED);
+    /* the next request opens a fresh connection, and works */
+    ck_assert_int_eq(edge_httpc_request(&c->conn, &post, &c->res, 5000), 0);
+    ck_assert_str_eq(c->body, "b");
+    client_free(c);
+    server_stop(&s);
+    ck_assert_uint_eq(s.accepts, 2);
+}
+END_TEST
+
 START_TEST(test_timeout)
 {
     static const reply_t replies[] = {{.bytes = NULL}};
@@ -461,6 +481,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_truncated_body_is_an_error);
     tcase_add_test(tc, test_malformed);
     tcase_add_test(tc, test_keep_alive_race_retried_once);
+    tcase_add_test(tc, test_post_never_retried);
     tcase_add_test(tc, test_timeout);
     tcase_add_test(tc, test_connection_refused);
     suite_add_tcase(s, tc);
