@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,7 +42,6 @@ typedef struct st_url_t {
     size_t text;   /* offsets into the list's arena: the line as written (trimmed), for the report */
     size_t host;   /* the Host header, or SIZE_MAX for the default (-H Host, else the edge's address) */
     size_t target; /* "/path?query" */
-    unsigned line;
     /* written only by the worker that took this URL; read by the main thread after the join */
     result_t result;
     int status;    /* the HTTP status, 0 when none was received */
@@ -74,6 +74,15 @@ typedef struct st_warm_t {
     unsigned running;
 } warm_t;
 
+/* Set by the first SIGINT or SIGTERM: workers take no new URL, the report says what was left. A lock-free
+ * atomic, because a signal handler may store nothing else that other threads read. */
+static atomic_bool interrupted;
+
+static void on_signal(int signo)
+{
+    atomic_store(&interrupted, true);
+}
+
 typedef struct st_worker_t {
     warm_t *warm;
     pthread_t tid;
@@ -96,7 +105,8 @@ static void usage(FILE *fp)
           "  --timeout S        seconds allowed per request, connecting included (default 30)\n"
           "  -H 'Name: value'   an extra request header, repeatable (e.g. 'Accept-Encoding: gzip' to warm that variant)\n"
           "\n"
-          "Exit status: 0 every URL warmed; 1 some failed (listed on stdout); 2 usage error.\n",
+          "^C stops after the requests in flight and still prints the summary.\n"
+          "Exit status: 0 every URL warmed; 1 some failed (listed on stdout) or interrupted; 2 usage error.\n",
           fp);
 }
 
@@ -278,7 +288,7 @@ static const char *parse_line(const char *s, size_t len, const char **host, size
 }
 
 /* Adds one line (trimmed, not empty, not a comment). 0, -1 with `msg` (a bad line), or -2 (out of memory). */
-static int list_add(list_t *l, const char *s, size_t len, unsigned lineno, const char **msg)
+static int list_add(list_t *l, const char *s, size_t len, const char **msg)
 {
     const char *host, *target;
     size_t host_len, target_len, mark = l->arena_len;
@@ -301,11 +311,14 @@ static int list_add(list_t *l, const char *s, size_t len, unsigned lineno, const
     if (arena_reserve(l, len + host_len + target_len + 4) != 0)
         return -2;
     url_t *u = &l->urls[l->num];
-    *u = (url_t){.host = SIZE_MAX, .line = lineno, .result = R_PENDING};
+    *u = (url_t){.host = SIZE_MAX, .result = R_PENDING};
     u->text = arena_put(l, "", s, len);
     if (host != NULL)
         u->host = arena_put(l, "", host, host_len);
-    u->target = arena_put(l, slash ? "/" : "", target, target_len);
+    if (host == NULL && target_len == len)
+        u->target = u->text; /* a plain path is its own target: stored once */
+    else
+        u->target = arena_put(l, slash ? "/" : "", target, target_len);
 
     size_t *slot = set_slot(l, u);
     if (*slot != 0) {
@@ -325,7 +338,8 @@ static void trim(const char **s, size_t *len)
         --*len;
 }
 
-/* Reads `path` ("-": stdin) into `l`. Returns 0, or 2 (the usage exit status) after printing why. */
+/* Reads `path` ("-": stdin) into `l`. Returns 0, or the exit status after printing why: 2 for an unreadable
+ * list or a bad line, 1 when out of memory. */
 static int list_load(list_t *l, const char *path)
 {
     FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
@@ -347,7 +361,7 @@ static int list_load(list_t *l, const char *path)
         trim(&s, &len);
         if (len == 0 || s[0] == '#')
             continue;
-        int r = list_add(l, s, len, lineno, &msg);
+        int r = list_add(l, s, len, &msg);
         if (r == -1) {
             fprintf(stderr, "warm: %s:%u: %s\n", path, lineno, msg);
             ret = 2;
@@ -355,7 +369,7 @@ static int list_load(list_t *l, const char *path)
         }
         if (r == -2) {
             fprintf(stderr, "warm: %s:%u: out of memory\n", path, lineno);
-            ret = 2;
+            ret = 1;
             break;
         }
     }
@@ -407,7 +421,7 @@ static void *worker_main(void *arg)
     worker_t *wk = arg;
     warm_t *w = wk->warm;
 
-    for (;;) {
+    while (!atomic_load(&interrupted)) {
         size_t i = atomic_fetch_add(&w->next, 1);
         if (i >= w->list.num)
             break;
@@ -492,6 +506,8 @@ static void report(warm_t *w, double elapsed)
            w->list.num, elapsed, elapsed > 0 ? done / elapsed : 0.0, hits, fetched, failed);
     if (w->list.duplicates != 0)
         printf("skipped %zu duplicate line%s\n", w->list.duplicates, w->list.duplicates == 1 ? "" : "s");
+    if (done != w->list.num)
+        printf("interrupted: %zu URL%s not attempted\n", w->list.num - done, w->list.num - done == 1 ? "" : "s");
     for (size_t i = 0; i != w->list.num && listed != failed; ++i) {
         const url_t *u = &w->list.urls[i];
         if (u->result != R_FAILED)
@@ -524,6 +540,12 @@ static int run(warm_t *w, unsigned concurrency)
     pthread_cond_init(&w->cond, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&w->mutex, NULL);
+
+    /* the first ^C stops the run after the requests in flight and still reports; the second one kills */
+    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 
     pthread_mutex_lock(&w->mutex);
     for (; started != n; ++started) {
@@ -712,7 +734,7 @@ int edge_warm_main(int argc, char **argv)
     if ((ret = list_load(&w.list, argv[optind])) != 0)
         goto Exit;
     ret = run(&w, (unsigned)concurrency);
-    if (ret == 0 && atomic_load(&w.failed) != 0)
+    if (ret == 0 && (atomic_load(&w.failed) != 0 || atomic_load(&w.done) != w.list.num))
         ret = 1;
 
 Exit:

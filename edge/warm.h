@@ -23,10 +23,15 @@
  * A URL is warmed when its response is 2xx or 3xx with a complete body and is not an error page
  * (X-Cache: ERROR); it counts as "already cached" when X-Cache is HIT, else as "fetched".
  *
- * Returns the exit status: 0 every URL was warmed; 1 at least one failed, or the run could not start
- * (out of memory, no thread); 2 a usage error (bad flag, unreadable list or configuration, bad line).
- * Call once, from the main thread; it starts and joins its own threads. Memory: the list (its text plus
- * about 64 bytes per URL) and one connection buffer and response head (24 KiB) per worker.
+ * The first SIGINT or SIGTERM stops the run after the requests in flight (the report then counts the URLs
+ * not attempted); the handler is reset, so a second one kills the process.
+ *
+ * Returns the exit status: 0 every URL was warmed; 1 at least one failed, the run was interrupted, or it
+ * could not start (out of memory, no thread); 2 a usage error (bad flag, unreadable list or
+ * configuration, bad line).
+ * Call once, from the main thread; it starts and joins its own threads. Memory: the list (its text,
+ * absolute URLs about twice, plus about 64 bytes per URL) and one connection buffer and response head
+ * (24 KiB) per worker.
  */
 int edge_warm_main(int argc, char **argv);
 
