@@ -80,6 +80,8 @@ size_t cache_record_encode(const cache_record_t *rec, uint8_t *dst)
     put32(&p, (uint32_t)rec->headers.len);
     put32(&p, (uint32_t)rec->vary.len);
     put32(&p, (uint32_t)rec->body.len);
+    put32(&p, rec->epoch);
+    put32(&p, rec->body_crc);
     assert(p - dst == CACHE_RECORD_HEADER_SIZE);
     const h2o_iovec_t *parts[] = {&rec->key, &rec->headers, &rec->vary, &rec->body};
     for (size_t i = 0; i != 4; ++i) {
@@ -132,6 +134,8 @@ int cache_record_decode(cache_record_t *rec, const uint8_t *src, size_t len)
     uint64_t total = CACHE_RECORD_HEADER_SIZE;
     for (size_t i = 0; i != 4; ++i)
         total += lens[i] = get32(&p);
+    rec->epoch = get32(&p);
+    rec->body_crc = get32(&p);
     assert(p - src == CACHE_RECORD_HEADER_SIZE);
     if (total != len)
         return total > len ? CACHE_RECORD_E_SHORT : CACHE_RECORD_E_CORRUPT;
@@ -146,6 +150,13 @@ int cache_record_decode(cache_record_t *rec, const uint8_t *src, size_t len)
     if (rec->chunk_size == 0 ? rec->body.len != rec->body_len || rec->oid != 0 : rec->body.len != 0 || rec->oid == 0)
         return CACHE_RECORD_E_CORRUPT;
     return 0;
+}
+
+void cache_record_seal(uint8_t *encoded, uint32_t epoch, uint32_t body_crc)
+{
+    uint8_t *p = encoded + CACHE_RECORD_EPOCH_OFFSET;
+    put32(&p, epoch);
+    put32(&p, body_crc);
 }
 
 const char *cache_record_strerror(int err)

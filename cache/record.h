@@ -8,8 +8,10 @@
  *
  * Layout, little-endian: u16 version, u16 status, u32 flags, i64 request_time, i64 response_time,
  * u32 initial_age, u32 lifetime, u32 stale_while_revalidate, u32 stale_if_error, u64 oid,
- * u64 body_len, u32 chunk_size, u32 key_len, u32 headers_len, u32 vary_len, u32 inline_len, then the
- * five variable parts in that order. A header block is a sequence of (u16 name_len, name, u32 value_len,
+ * u64 body_len, u32 chunk_size, u32 key_len, u32 headers_len, u32 vary_len, u32 inline_len, u32 epoch,
+ * u32 body_crc, then the variable parts in that order. `epoch` and `body_crc` are set by the store when
+ * the record is queued (whatever the caller put there): the store's open count, and the CRC-32 of an
+ * inline body (0 for a chunked one, whose chunks carry their own). A header block is a sequence of (u16 name_len, name, u32 value_len,
  * value); names are lower-case.
  */
 #ifndef CACHE_RECORD_H
@@ -20,8 +22,10 @@
 #include <stdint.h>
 #include <h2o.h>
 
-#define CACHE_RECORD_VERSION 1
-#define CACHE_RECORD_HEADER_SIZE 76 /* the fixed part, up to and including inline_len */
+#define CACHE_RECORD_VERSION 2      /* 2: epoch and body_crc; a version-1 record reads as a miss and is replaced */
+#define CACHE_RECORD_HEADER_SIZE 84 /* the fixed part, up to and including body_crc */
+#define CACHE_RECORD_EPOCH_OFFSET 76
+#define CACHE_RECORD_CRC_OFFSET 80
 
 #define CACHE_RECORD_E_SHORT (-1)   /* fewer bytes than the header or the lengths it declares */
 #define CACHE_RECORD_E_VERSION (-2) /* a version this build does not know */
@@ -39,6 +43,8 @@ typedef struct st_cache_record_t {
     uint64_t oid; /* names the body chunks; 0 when the body is inline */
     uint64_t body_len;
     uint32_t chunk_size; /* 0 when the body is inline */
+    uint32_t epoch;      /* the store's open count when it was written: an older one may predate a crash */
+    uint32_t body_crc;   /* CRC-32 of an inline body */
     h2o_iovec_t key;
     h2o_iovec_t headers; /* encoded header block */
     h2o_iovec_t vary;    /* encoded header block: request field name → the request's value */
@@ -56,6 +62,9 @@ size_t cache_record_encode(const cache_record_t *rec, uint8_t *dst);
  */
 int cache_record_decode(cache_record_t *rec, const uint8_t *src, size_t len);
 const char *cache_record_strerror(int err);
+
+/** Overwrites the epoch and body_crc fields of an encoded record (at least CACHE_RECORD_HEADER_SIZE bytes). */
+void cache_record_seal(uint8_t *encoded, uint32_t epoch, uint32_t body_crc);
 
 /** Bytes needed to encode one header. */
 size_t cache_record_header_size(size_t name_len, size_t value_len);

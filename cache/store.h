@@ -30,6 +30,7 @@
 #define CACHE_STORE_EIO (-2)       /* an LMDB error; logged with its detail */
 #define CACHE_STORE_ETOOBIG (-3)   /* the chunk is larger than the caller's buffer */
 #define CACHE_STORE_EBUSY (-4)     /* no pin now (the loop holds its maximum, or the value is not committed): copy */
+#define CACHE_STORE_ECORRUPT (-5)  /* a chunk that fails its checksum */
 
 /* How many read transactions one reader may keep pinned at once; more requests fall back to copies. */
 #define CACHE_STORE_MAX_PINS 32
@@ -68,11 +69,26 @@ int cache_store_get_pinned(cache_store_reader_t *reader, const cache_hash_t *has
 /** Ends a pin, on the reader's thread; what it pointed at may no longer be read. */
 void cache_store_unpin(cache_store_reader_t *reader, cache_store_pin_t *pin);
 /**
- * Copies chunk `index` of object `oid` into `dst` (`cap` bytes) and sets `*len`. Returns 0,
- * CACHE_STORE_ENOTFOUND (the object was replaced or evicted meanwhile), CACHE_STORE_ETOOBIG or
- * CACHE_STORE_EIO.
+ * Copies chunk `index` of object `oid` into `dst` (`cap` bytes) and sets `*len`; with `verify`, checks
+ * the chunk against its checksum first. Returns 0, CACHE_STORE_ENOTFOUND (the object was replaced or
+ * evicted meanwhile), CACHE_STORE_ETOOBIG, CACHE_STORE_ECORRUPT or CACHE_STORE_EIO.
  */
-int cache_store_read_chunk(cache_store_reader_t *reader, uint64_t oid, uint32_t index, void *dst, size_t cap, size_t *len);
+int cache_store_read_chunk(cache_store_reader_t *reader, uint64_t oid, uint32_t index, void *dst, size_t cap, size_t *len,
+                           bool verify);
+/**
+ * Whether the body of a record of `epoch` found under `hash` must be verified before it is sent: it was
+ * written before the store's latest open, and this reader has not verified it since. After verifying an
+ * inline body (cache_checksum(body) == body_crc), call cache_store_mark_verified.
+ */
+bool cache_store_needs_verify(cache_store_reader_t *reader, const cache_hash_t *hash, uint32_t epoch);
+void cache_store_mark_verified(cache_store_reader_t *reader, const cache_hash_t *hash);
+/**
+ * Notes that the object under `hash` was used (a hit), for eviction order. Costs no write: the reader
+ * collects the hashes and hands them to the writer when it has many, or at cache_store_reader_tick.
+ */
+void cache_store_touch(cache_store_reader_t *reader, const cache_hash_t *hash);
+/** Hands the collected uses to the writer; call about once a second from the reader's loop. */
+void cache_store_reader_tick(cache_store_reader_t *reader);
 
 /**
  * A new object id for a chunked body. Never the id of chunks that are or were stored (the high-water mark
@@ -97,6 +113,54 @@ void cache_store_delete(cache_store_t *store, const cache_hash_t *hash);
 void cache_store_flush(cache_store_t *store);
 
 const char *cache_store_strerror(int err);
+
+/* --- invalidation ---------------------------------------------------------------------------------- */
+
+typedef enum en_cache_purge_kind_t {
+    CACHE_PURGE_URL,    /* every object whose key's URL part ("path?query") is the target: all its Vary variants */
+    CACHE_PURGE_PREFIX, /* every object whose URL part starts with the target (a range scan of the urls index) */
+    CACHE_PURGE_TAG     /* every object that named the target in Surrogate-Key or Cache-Tag */
+} cache_purge_kind_t;
+
+typedef struct st_cache_store_purge_status_t {
+    uint64_t id;
+    cache_purge_kind_t kind;
+    bool soft; /* objects marked stale (still usable by stale-if-error) rather than deleted */
+    bool done;
+    char target[512]; /* truncated for display */
+    uint64_t objects; /* objects deleted (or marked stale) so far */
+    int64_t created, completed; /* Unix times; completed 0 while running */
+} cache_store_purge_status_t;
+
+/**
+ * Queues an invalidation and returns its id (never 0; ids grow across restarts). It applies after every
+ * write queued before it; a fetch that started before it and completes later is not stored (for
+ * PURGE_BARRIER_S), so an invalidated object cannot come back from a response already on the way. Any
+ * thread.
+ */
+uint64_t cache_store_purge(cache_store_t *store, cache_purge_kind_t kind, const char *target, size_t len, bool soft);
+/** The status of invalidation `id` (one of the last 1024). Returns false when unknown. Any thread. */
+bool cache_store_purge_status(cache_store_t *store, uint64_t id, cache_store_purge_status_t *out);
+
+/* --- statistics, snapshots ----------------------------------------------------------------------- */
+
+typedef struct st_cache_store_stats_t {
+    uint64_t objects;        /* records (a URL with Vary variants counts its index record too) */
+    uint64_t bytes_used;     /* pages in use × page size: what the budget (cache.max_size) bounds */
+    uint64_t map_size;       /* the budget */
+    uint64_t evictions;      /* objects evicted for room since start */
+    uint64_t purged;         /* objects invalidated since start */
+    uint64_t dropped_writes; /* writes dropped because the writer was too far behind */
+    uint64_t backlog_bytes;  /* queued and not yet committed */
+} cache_store_stats_t;
+
+/** Fills `out`. Walks LMDB's free list: for metrics, not for the request path. Any thread. */
+void cache_store_stats(cache_store_t *store, cache_store_stats_t *out);
+/**
+ * Writes a consistent, compacted copy of the store into directory `dest` (created if missing; it must not
+ * hold a store already) while the store keeps serving. Returns 0, or -1 with a message in `err`.
+ */
+int cache_store_snapshot(cache_store_t *store, const char *dest, char *err, size_t errlen);
 
 /* --- auxiliary values: small keyed data of other modules (the reports), in a database of their own ---- */
 

@@ -1619,11 +1619,23 @@ static int parse_error_pages(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)
 
 /* --- the document ---------------------------------------------------------------------------------------- */
 
-enum { K_LISTEN, K_THREADS, K_CACHE, K_ORIGIN, K_ORIGINS, K_ORIGIN_GROUPS, K_BEHAVIORS, K_ERROR_PAGES, K_ADMIN, K_ACCESS_LOG, K_REPORTS };
+enum {
+    K_LISTEN,
+    K_THREADS,
+    K_CACHE,
+    K_ORIGIN,
+    K_ORIGINS,
+    K_ORIGIN_GROUPS,
+    K_BEHAVIORS,
+    K_ERROR_PAGES,
+    K_ADMIN,
+    K_ACCESS_LOG,
+    K_REPORTS
+};
 static const char *const top_keys[] = {
-    [K_LISTEN] = "listen",       [K_THREADS] = "threads",        [K_CACHE] = "cache",
-    [K_ORIGIN] = "origin",       [K_ORIGINS] = "origins",        [K_ORIGIN_GROUPS] = "origin_groups",
-    [K_BEHAVIORS] = "behaviors", [K_ERROR_PAGES] = "error_pages", [K_ADMIN] = "admin",
+    [K_LISTEN] = "listen",         [K_THREADS] = "threads",         [K_CACHE] = "cache",
+    [K_ORIGIN] = "origin",         [K_ORIGINS] = "origins",         [K_ORIGIN_GROUPS] = "origin_groups",
+    [K_BEHAVIORS] = "behaviors",   [K_ERROR_PAGES] = "error_pages", [K_ADMIN] = "admin",
     [K_ACCESS_LOG] = "access_log", [K_REPORTS] = "reports"};
 
 /* --- admin, access_log, reports ---------------------------------------------------------------------------- */

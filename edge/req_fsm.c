@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include "cache/checksum.h"
 #include "cache/key.h"
 #include "cache/record.h"
 #include "cache/store.h"
@@ -56,6 +57,8 @@ typedef struct st_edge_req_t {
     bool have_rec;
     cache_record_t rec;     /* points into req->pool, or into the LMDB map while `pin` is held */
     cache_store_pin_t *pin; /* a read transaction kept open so that an inline body is sent without a copy */
+    cache_hash_t rec_hash;  /* the key hash of `rec`: er->hash, or the variant's */
+    bool verify;            /* rec's body predates the store's latest start: check it against its checksums */
     int64_t age;
     /* the origin fetch */
     origin_fetch_t *fetch;
@@ -276,10 +279,15 @@ static void send_next_piece(edge_req_t *er)
             uint32_t idx = (uint32_t)(pos / rec->chunk_size);
             size_t len = 0;
             if (idx != er->chunk_in_buf) {
-                int ret = cache_store_read_chunk(er->thread->reader, rec->oid, idx, er->chunk_buf, rec->chunk_size, &len);
+                int ret =
+                    cache_store_read_chunk(er->thread->reader, rec->oid, idx, er->chunk_buf, rec->chunk_size, &len, er->verify);
                 if (ret != 0) {
                     /* replaced or evicted while we were sending: the client sees an aborted transfer, never a mix */
                     edge_log_warn("store: chunk %u of %.*s: %s", idx, (int)er->key.len, er->key.base, cache_store_strerror(ret));
+                    if (ret == CACHE_STORE_ECORRUPT) {
+                        ++er->thread->counters.corrupt_records;
+                        cache_store_delete(er->thread->server->store, &er->rec_hash);
+                    }
                     h2o_send(er->req, NULL, 0, H2O_SEND_STATE_ERROR);
                     return;
                 }
@@ -450,10 +458,24 @@ static bool deliver_record(edge_req_t *er, const cache_record_t *rec, int64_t ag
         size_t len;
         /* make sure the body is there before committing to a response */
         if (!er->is_head && !not_modified && rec->body_len != 0) {
-            if (cache_store_read_chunk(er->thread->reader, rec->oid, 0, er->chunk_buf, rec->chunk_size, &len) != 0)
+            int ret = cache_store_read_chunk(er->thread->reader, rec->oid, 0, er->chunk_buf, rec->chunk_size, &len, er->verify);
+            if (ret == CACHE_STORE_ECORRUPT)
+                ++er->thread->counters.corrupt_records;
+            if (ret != 0)
                 return false;
             er->chunk_in_buf = 0;
         }
+    } else if (er->verify) {
+        /* written before the store's latest start (a crash, a bad disk): never sent unless it checks out */
+        if (cache_checksum(rec->body.base, rec->body.len) != rec->body_crc) {
+            char hex[17];
+            ++er->thread->counters.corrupt_records;
+            edge_log_warn("store: body of %s (%.*s) fails its checksum; treated as a miss and replaced",
+                          cache_key_hex(&er->rec_hash, 8, hex), (int)er->key.len, er->key.base);
+            return false;
+        }
+        cache_store_mark_verified(er->thread->reader, &er->rec_hash);
+        er->verify = false;
     }
     er->multipart_type = h2o_iovec_init(NULL, 0);
     int status = not_modified ? 304 : plan_body(er, rec);
@@ -844,6 +866,8 @@ static step_result_t lookup_record(edge_req_t *er, h2o_iovec_t raw)
     }
     if (!h2o_memis(er->rec.key.base, er->rec.key.len, er->key.base, er->key.len))
         return NEXT; /* a hash collision: not our object */
+    er->rec_hash = er->hash;
+    cache_store_touch(er->thread->reader, &er->hash); /* (a Vary index is used as long as any variant is) */
     if (er->rec.flags & CACHE_TTL_VARY_INDEX) {
         /* the URL has variants (RFC 9111 §4.1): look up the one this request selects */
         h2o_iovec_t vkey = cache_key_variant(&req->pool, er->key, record_header(&er->rec, H2O_STRLIT("vary")), &req->headers);
@@ -861,7 +885,10 @@ static step_result_t lookup_record(edge_req_t *er, h2o_iovec_t raw)
         }
         if (!h2o_memis(er->rec.key.base, er->rec.key.len, vkey.base, vkey.len) || (er->rec.flags & CACHE_TTL_VARY_INDEX))
             return NEXT;
+        er->rec_hash = vhash;
+        cache_store_touch(er->thread->reader, &vhash);
     }
+    er->verify = cache_store_needs_verify(er->thread->reader, &er->rec_hash, er->rec.epoch);
     if (er->authorized && (er->rec.flags & CACHE_TTL_AUTH_OK) == 0) {
         er->fwd = "request"; /* a stored response that may not answer a request with credentials */
         return NEXT;
@@ -904,7 +931,7 @@ static step_result_t step_HIT(edge_req_t *er)
     }
     if (!deliver_record(er, &er->rec, er->age, error_page ? "ERROR" : er->swr ? "STALE" : "HIT", cs)) {
         /* the record's body is gone (evicted or corrupt): drop the record and fetch anew */
-        cache_store_delete(er->thread->server->store, &er->hash);
+        cache_store_delete(er->thread->server->store, &er->rec_hash);
         er->have_rec = false;
         er->fwd = "miss";
         er->state = EDGE_REQ_MISS;

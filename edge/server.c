@@ -216,9 +216,14 @@ static void *thread_main(void *arg)
 
     /* serve until asked to stop, then until the last connection has gone or the grace period ends; the
      * loop wakes at least every 100 ms, which bounds how long a stop request waits to be seen */
-    uint64_t stop_at = 0;
+    uint64_t stop_at = 0, next_tick = 0;
     for (;;) {
         h2o_evloop_run(t->ctx.loop, 100);
+        if (h2o_now(t->ctx.loop) >= next_tick) {
+            /* once a second: hand this loop's batched bookkeeping over (uses of stored objects) */
+            next_tick = h2o_now(t->ctx.loop) + 1000;
+            cache_store_reader_tick(t->reader);
+        }
         if (atomic_load(&s->stopping)) {
             if (stop_at == 0) {
                 stop_at = h2o_now(t->ctx.loop) + GRACE_PERIOD_MS;
@@ -230,6 +235,7 @@ static void *thread_main(void *arg)
     }
 
     /* tear-down */
+    cache_store_reader_tick(t->reader);
     origin_checker_stop(t->checker);
     for (size_t i = 0; i != conf->num_origins; ++i)
         if (s->file_roots[i] == NULL && t->http[i].servers != NULL)
