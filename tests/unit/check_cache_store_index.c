@@ -1,0 +1,1317 @@
+/*
+ * tests/unit/check_cache_store_index.c: the store's indexes and what is built on them (cache/store.c):
+ * invalidation by URL, prefix and tag (hard and soft, in slices, with the barrier against responses
+ * already on their way), eviction in use order, aux values, read-only opens, snapshots and checksums.
+ *
+ * Like check_cache_store.c, every test runs against a real LMDB environment in its own mkdtemp
+ * directory, with the real writer thread; a write is visible to these assertions only after
+ * cache_store_flush(). An invalidation larger than one slice re-queues itself from the writer, so its
+ * result is read by flushing until its status says done (purge_wait).
+ *
+ * The secondary indexes are never looked at directly (only cache/store.c includes <lmdb.h>): every test
+ * asserts on what the public calls return, with exact counts, so that an index that misses a hash, or
+ * names one too many, shows as a wrong count.
+ */
+#include "cache/store.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache/checksum.h"
+#include "cache/record.h"
+#include "edge/log.h"
+
+#define MAP_SIZE (64 * 1024 * 1024)
+#define MAX_READERS 64
+#define CHUNK 4096
+#define LIFETIME_OFFSET 28 /* of the u32 lifetime in an encoded record (see cache/record.h) */
+
+static char base[64]; /* made by main(), removed by main() even when a failed test skipped its teardown */
+static char dir[96];
+static h2o_mem_pool_t pool;
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static void setup(void)
+{
+    snprintf(dir, sizeof(dir), "%s/XXXXXX", base);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    h2o_mem_init_pool(&pool);
+}
+
+static void teardown(void)
+{
+    h2o_mem_clear_pool(&pool);
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static cache_store_t *open_store_in(const char *d, uint64_t map_size)
+{
+    char err[256] = "";
+    cache_store_t *s = cache_store_open(d, map_size, MAX_READERS, err, sizeof(err));
+    ck_assert_msg(s != NULL, "cache_store_open(%s): %s", d, err);
+    return s;
+}
+
+static cache_store_t *open_store(uint64_t map_size)
+{
+    return open_store_in(dir, map_size);
+}
+
+static cache_hash_t hash_of(const char *key)
+{
+    cache_hash_t h;
+    cache_key_hash(h2o_iovec_init(key, strlen(key)), &h);
+    return h;
+}
+
+/* What a test record holds besides its key; zero values give a plain inline record. */
+typedef struct st_spec_t {
+    uint32_t lifetime;    /* 0: 60 */
+    int64_t request_time; /* 0: 1700000000, long before any purge a test makes */
+    uint64_t oid;         /* chunked body of body_len bytes when not 0 */
+    uint64_t body_len;    /* with oid */
+    uint32_t chunk_size;  /* with oid; 0: CHUNK */
+    const void *body;     /* inline body (body_size bytes), when oid is 0 */
+    size_t body_size;
+    const char *surrogate_key; /* header values, when not NULL */
+    const char *cache_tag;
+} spec_t;
+
+/* Encodes a record for `key` as origin/fetch.c would; the caller frees the buffer. */
+static uint8_t *make_record(const char *key, const spec_t *sp, size_t *len)
+{
+    uint8_t headers[1024], *p = headers;
+    cache_record_put_header(&p, H2O_STRLIT("content-type"), H2O_STRLIT("text/plain"));
+    if (sp->surrogate_key != NULL)
+        cache_record_put_header(&p, H2O_STRLIT("surrogate-key"), sp->surrogate_key, strlen(sp->surrogate_key));
+    if (sp->cache_tag != NULL)
+        cache_record_put_header(&p, H2O_STRLIT("cache-tag"), sp->cache_tag, strlen(sp->cache_tag));
+    ck_assert_uint_le((size_t)(p - headers), sizeof(headers));
+    cache_record_t rec = {.status = 200,
+                          .flags = 0,
+                          .request_time = sp->request_time != 0 ? sp->request_time : 1700000000,
+                          .response_time = sp->request_time != 0 ? sp->request_time + 1 : 1700000001,
+                          .initial_age = 3,
+                          .lifetime = sp->lifetime != 0 ? sp->lifetime : 60,
+                          .stale_while_revalidate = 11,
+                          .stale_if_error = 22,
+                          .oid = sp->oid,
+                          .body_len = sp->oid != 0 ? sp->body_len : sp->body_size,
+                          .chunk_size = sp->oid == 0          ? 0
+                                        : sp->chunk_size != 0 ? sp->chunk_size
+                                                              : CHUNK,
+                          .key = h2o_iovec_init(key, strlen(key)),
+                          .headers = h2o_iovec_init(headers, (size_t)(p - headers)),
+                          .body = sp->oid == 0 ? h2o_iovec_init(sp->body, sp->body_size) : h2o_iovec_init(NULL, 0)};
+    *len = cache_record_size(&rec);
+    uint8_t *buf = malloc(*len);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_uint_eq(cache_record_encode(&rec, buf), *len);
+    return buf;
+}
+
+static void put_spec(cache_store_t *s, const char *key, const spec_t *sp)
+{
+    size_t len;
+    uint8_t *buf = make_record(key, sp, &len);
+    cache_hash_t h = hash_of(key);
+    cache_store_put_record(s, &h, buf, len);
+    free(buf);
+}
+
+/* An inline record with a short body and nothing else. */
+static void put_plain(cache_store_t *s, const char *key)
+{
+    spec_t sp = {.body = "body", .body_size = 4};
+    put_spec(s, key, &sp);
+}
+
+/* Queues `n` chunks of `oid`, chunk i filled with the byte (oid + i); the last one `last_len` bytes. */
+static void put_chunks(cache_store_t *s, uint64_t oid, uint32_t n, size_t last_len)
+{
+    uint8_t buf[CHUNK];
+    for (uint32_t i = 0; i != n; ++i) {
+        memset(buf, (int)(uint8_t)(oid + i), sizeof(buf));
+        cache_store_put_chunk(s, oid, i, buf, i + 1 == n ? last_len : sizeof(buf));
+    }
+}
+
+/* A chunked object under `key`: `n` chunks (the last one 100 bytes) then its record. Returns its oid. */
+static uint64_t put_chunked(cache_store_t *s, const char *key, uint32_t n, int64_t request_time)
+{
+    uint64_t oid = cache_store_new_oid(s);
+    put_chunks(s, oid, n, 100);
+    spec_t sp = {.oid = oid, .body_len = (uint64_t)(n - 1) * CHUNK + 100, .request_time = request_time};
+    put_spec(s, key, &sp);
+    return oid;
+}
+
+static int chunk_status(cache_store_reader_t *r, uint64_t oid, uint32_t index)
+{
+    uint8_t buf[CHUNK];
+    size_t len;
+    return cache_store_read_chunk(r, oid, index, buf, sizeof(buf), &len, true);
+}
+
+static void assert_chunk(cache_store_reader_t *r, uint64_t oid, uint32_t index, size_t expect_len)
+{
+    uint8_t buf[CHUNK];
+    size_t len = 0;
+    int ret = cache_store_read_chunk(r, oid, index, buf, sizeof(buf), &len, true);
+    ck_assert_msg(ret == 0, "chunk %u of oid %llu: %s", index, (unsigned long long)oid, cache_store_strerror(ret));
+    ck_assert_uint_eq(len, expect_len);
+    for (size_t i = 0; i != len; ++i)
+        ck_assert_msg(buf[i] == (uint8_t)(oid + index), "chunk %u of oid %llu: byte %zu differs", index, (unsigned long long)oid,
+                      i);
+}
+
+/* Gets and decodes the record under `key`; returns the store's result, and asserts a stored one decodes. */
+static int get_record(cache_store_reader_t *r, const char *key, cache_record_t *rec)
+{
+    cache_hash_t h = hash_of(key);
+    h2o_iovec_t raw;
+    int ret = cache_store_get(r, &h, &pool, &raw);
+    if (ret == 0) {
+        int dec = cache_record_decode(rec, (const uint8_t *)raw.base, raw.len);
+        ck_assert_msg(dec == 0, "record under %s does not decode: %s", key, cache_record_strerror(dec));
+        ck_assert(h2o_memis(rec->key.base, rec->key.len, key, strlen(key)));
+    }
+    return ret;
+}
+
+static bool stored(cache_store_reader_t *r, const char *key)
+{
+    cache_record_t rec;
+    int ret = get_record(r, key, &rec);
+    ck_assert_msg(ret == 0 || ret == CACHE_STORE_ENOTFOUND, "get %s: %s", key, cache_store_strerror(ret));
+    return ret == 0;
+}
+
+static uint64_t num_objects(cache_store_t *s)
+{
+    cache_store_stats_t st;
+    cache_store_stats(s, &st);
+    return st.objects;
+}
+
+/* Flushes until invalidation `id` is done (one that spans several slices re-queues itself as it goes) and
+ * returns its final status. */
+static cache_store_purge_status_t purge_wait(cache_store_t *s, uint64_t id)
+{
+    cache_store_purge_status_t st;
+    for (int i = 0; i != 1000; ++i) {
+        cache_store_flush(s);
+        ck_assert_msg(cache_store_purge_status(s, id, &st), "purge %llu is unknown", (unsigned long long)id);
+        if (st.done)
+            return st;
+    }
+    ck_abort_msg("purge %llu never completed (%llu objects so far)", (unsigned long long)id, (unsigned long long)st.objects);
+    return st;
+}
+
+static uint64_t purge(cache_store_t *s, cache_purge_kind_t kind, const char *target, bool soft)
+{
+    uint64_t id = cache_store_purge(s, kind, target, strlen(target), soft);
+    ck_assert_uint_ne(id, 0);
+    return id;
+}
+
+/* Purges and waits; returns how many objects the invalidation counted. */
+static uint64_t purge_count(cache_store_t *s, cache_purge_kind_t kind, const char *target, bool soft)
+{
+    uint64_t id = purge(s, kind, target, soft);
+    cache_store_purge_status_t st = purge_wait(s, id);
+    ck_assert_uint_eq(st.id, id);
+    ck_assert_int_eq(st.kind, kind);
+    ck_assert(st.soft == soft);
+    ck_assert_str_eq(st.target, target);
+    return st.objects;
+}
+
+/* --- purge by URL, prefix, tag ------------------------------------------------------------------- */
+
+START_TEST(test_purge_url_removes_every_variant)
+{
+    static const char *const gone[] = {"/a", "/a\nvary\naccept-encoding: gzip", "/a\nvary\naccept-encoding: "};
+    static const char *const kept[] = {"/ab", "/b", "/a?x=1", "/"};
+    cache_store_t *s = open_store(MAP_SIZE);
+    cache_store_reader_t *r = cache_store_reader_new(s);
+
+    for (size_t i = 0; i != 3; ++i)
+        put_plain(s, gone[i]);
+    for (size_t i = 0; i != 4; ++i)
+        put_plain(s, kept[i]);
+    cache_store_flush(s);
+    ck_assert_uint_eq(num_objects(s), 7);
+
+    int64_t before = (int64_t)time(NULL);
+    uint64_t id = purge(s, CACHE_PURGE_URL, "/a", false);
+    cache_store_purge_status_t st = purge_wait(s, id);
+    ck_assert(st.done);
+    ck_assert_uint_eq(st.objects, 3);
+    ck_assert_int_eq(st.kind, CACHE_PURGE_URL);
+    ck_assert(!st.soft);
+    ck_assert_str_eq(st.target, "/a");
+    ck_assert_int_ge(st.created, before);
+    ck_assert_int_ge(st.completed, st.created);
+
+    for (size_t i = 0; i != 3; ++i)
+        ck_assert_msg(!stored(r, gone[i]), "variant %zu of /a survived the purge", i);
+    for (size_t i = 0; i != 4; ++i)
+        ck_assert_msg(stored(r, kept[i]), "%s was purged with /a", kept[i]);
+    ck_assert_uint_eq(num_objects(s), 4);
+    cache_store_stats_t stats;
+    cache_store_stats(s, &stats);
+    ck_assert_uint_eq(stats.purged, 3);
+
+    /* nothing left to purge: a second one counts 0 */
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_URL, "/a", false), 0);
+    ck_assert_uint_eq(num_objects(s), 4);
+
+    cache_store_reader_free(r);
+    cache_store_close(s);
+}
+END_TEST
+
+START_TEST(test_purge_prefix_and_ids)
+{
+    static const char *const keys[] = {"/img/1", "/img/2", "/img/sub/3", "/imgx", "/other"};
+    cache_store_t *s = open_store(MAP_SIZE);
+    cache_store_reader_t *r = cache_store_reader_new(s);
+    cache_store_purge_status_t st;
+
+    for (size_t i = 0; i != 5; ++i)
+        put_plain(s, keys[i]);
+    put_plain(s, "/img/1\nvary\naccept-encoding: gzip"); /* a variant of /img/1: its URL part is under the prefix */
+    cache_store_flush(s);
+    ck_assert_uint_eq(num_objects(s), 6);
+
+    uint64_t id1 = purge(s, CACHE_PURGE_PREFIX, "/img/", false);
+    st = purge_wait(s, id1);
+    ck_assert_uint_eq(st.objects, 4);
+    ck_assert_int_eq(st.kind, CACHE_PURGE_PREFIX);
+    ck_assert(!stored(r, "/img/1"));
+    ck_assert(!stored(r, "/img/2"));
+    ck_assert(!stored(r, "/img/sub/3"));
+    ck_assert(!stored(r, "/img/1\nvary\naccept-encoding: gzip"));
+    ck_assert(stored(r, "/imgx"));
+    ck_assert(stored(r, "/other"));
+    ck_assert_uint_eq(num_objects(s), 2);
+
+    /* the empty prefix takes every URL */
+    uint64_t id2 = purge(s, CACHE_PURGE_PREFIX, "", false);
+    ck_assert_uint_gt(id2, id1);
+    st = purge_wait(s, id2);
+    ck_assert_uint_eq(st.objects, 2);
+    ck_assert(!stored(r, "/imgx"));
+    ck_assert(!stored(r, "/other"));
+    ck_assert_uint_eq(num_objects(s), 0);
+
+    /* the status of an earlier one is still there, unchanged */
+    ck_assert(cache_store_purge_status(s, id1, &st));
+    ck_assert(st.done);
+    ck_assert_uint_eq(st.objects, 4);
+    ck_assert_str_eq(st.target, "/img/");
+
+    /* unknown ids */
+    ck_assert(!cache_store_purge_status(s, 0, &st));
+    ck_assert(!cache_store_purge_status(s, id2 + 1, &st));
+    ck_assert(!cache_store_purge_status(s, id2 + 1000, &st));
+
+    /* ids keep growing across a restart */
+    cache_store_reader_free(r);
+    cache_store_close(s);
+    s = open_store(MAP_SIZE);
+    uint64_t id3 = purge(s, CACHE_PURGE_PREFIX, "/nothing/", false);
+    ck_assert_uint_gt(id3, id2);
+    ck_assert_uint_eq(purge_wait(s, id3).objects, 0);
+    cache_store_close(s);
+}
+END_TEST
+
+START_TEST(test_purge_tag)
+{
+    /* request times after every purge of this test, so that re-stored objects are not barred */
+    int64_t later = (int64_t)time(NULL) + 100;
+    spec_t t1 = {.surrogate_key = "red blue", .request_time = later};
+    spec_t t2 = {.cache_tag = "blue,green", .request_time = later};
+    spec_t t3 = {.request_time = later};
+    spec_t t4 = {.surrogate_key = "redblue  navy", .cache_tag = "red-ish, green-ish", .request_time = later};
+    cache_store_t *s = open_store(MAP_SIZE);
+    cache_store_reader_t *r = cache_store_reader_new(s);
+
+    put_spec(s, "/t1", &t1);
+    put_spec(s, "/t2", &t2);
+    put_spec(s, "/t3", &t3);
+    put_spec(s, "/t4", &t4);
+    cache_store_flush(s);
+    ck_assert_uint_eq(num_objects(s), 4);
+
+    /* "blue" is in t1's Surrogate-Key (space-separated) and t2's Cache-Tag (comma-separated) */
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_TAG, "blue", false), 2);
+    ck_assert(!stored(r, "/t1"));
+    ck_assert(!stored(r, "/t2"));
+    ck_assert(stored(r, "/t3"));
+    ck_assert(stored(r, "/t4"));
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_TAG, "blue", false), 0);
+
+    put_spec(s, "/t1", &t1);
+    put_spec(s, "/t2", &t2);
+    cache_store_flush(s);
+    ck_assert_uint_eq(num_objects(s), 4);
+
+    /* whole tags only, never parts of one or a whole header value */
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_TAG, "blue,green", false), 0);
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_TAG, "red blue", false), 0);
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_TAG, "re", false), 0);
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_TAG, "", false), 0);
+    ck_assert_uint_eq(num_objects(s), 4);
+
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_TAG, "red", false), 1);
+    ck_assert(!stored(r, "/t1"));
+    ck_assert(stored(r, "/t2"));
+    ck_assert(stored(r, "/t4"));
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_TAG, "green", false), 1);
+    ck_assert(!stored(r, "/t2"));
+    ck_assert(stored(r, "/t4"));
+    /* t4's tags: "redblue", "navy" (space-separated), "red-ish", "green-ish" (comma, then a space) */
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_TAG, "green-ish", false), 1);
+    ck_assert(!stored(r, "/t4"));
+    ck_assert(stored(r, "/t3"));
+    ck_assert_uint_eq(num_objects(s), 1);
+
+    cache_store_reader_free(r);
+    cache_store_close(s);
+}
+END_TEST
+
+START_TEST(test_replaced_record_leaves_no_stale_index_entry)
+{
+    /* the indexes are derived from the record: replacing it must drop the old URL's and old tags' entries */
+    int64_t later = (int64_t)time(NULL) + 100;
+    spec_t old_tags = {.surrogate_key = "old shared", .request_time = later};
+    spec_t new_tags = {.surrogate_key = "new shared", .request_time = later};
+    cache_store_t *s = open_store(MAP_SIZE);
+    cache_store_reader_t *r = cache_store_reader_new(s);
+
+    put_spec(s, "/r", &old_tags);
+    cache_store_flush(s);
+    put_spec(s, "/r", &new_tags);
+    cache_store_flush(s);
+    ck_assert_uint_eq(num_objects(s), 1);
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_TAG, "old", false), 0);
+    ck_assert(stored(r, "/r"));
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_TAG, "new", false), 1);
+    ck_assert(!stored(r, "/r"));
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_TAG, "shared", false), 0);
+
+    /* a deleted object leaves nothing behind for a later purge to count */
+    put_spec(s, "/r", &new_tags);
+    cache_store_flush(s);
+    cache_hash_t h = hash_of("/r");
+    cache_store_delete(s, &h);
+    cache_store_flush(s);
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_TAG, "shared", false), 0);
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_URL, "/r", false), 0);
+
+    cache_store_reader_free(r);
+    cache_store_close(s);
+}
+END_TEST
+
+START_TEST(test_purge_long_urls)
+{
+    /* the urls index keeps the first 400 bytes of a URL; the purge must still compare whole URLs */
+    char a[460], b[460], prefix[430];
+    memset(a, 'x', sizeof(a));
+    a[0] = '/';
+    a[sizeof(a) - 1] = '\0';
+    memcpy(b, a, sizeof(b));
+    b[450] = 'y'; /* differs from a after the indexed part */
+    memcpy(prefix, a, sizeof(prefix) - 1);
+    prefix[sizeof(prefix) - 1] = '\0';
+    cache_store_t *s = open_store(MAP_SIZE);
+    cache_store_reader_t *r = cache_store_reader_new(s);
+
+    put_plain(s, a);
+    put_plain(s, b);
+    cache_store_flush(s);
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_URL, a, false), 1);
+    ck_assert(!stored(r, a));
+    ck_assert(stored(r, b));
+
+    spec_t later = {.request_time = (int64_t)time(NULL) + 100, .body = "body", .body_size = 4}; /* past the purge's barrier */
+    put_spec(s, a, &later);
+    cache_store_flush(s);
+    b[420] = 'z'; /* b no longer starts with the 429-byte prefix */
+    put_plain(s, b);
+    cache_store_flush(s);
+    ck_assert_uint_eq(num_objects(s), 3); /* a, the first b, the second b */
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_PREFIX, prefix, false), 2);
+    ck_assert(!stored(r, a));
+    ck_assert(stored(r, b));
+    ck_assert_uint_eq(num_objects(s), 1);
+
+    cache_store_reader_free(r);
+    cache_store_close(s);
+}
+END_TEST
+
+/* --- soft purge ---------------------------------------------------------------------------------- */
+
+START_TEST(test_soft_purge_marks_stale)
+{
+    spec_t sp = {.lifetime = 300, .body = "soft body", .body_size = 9, .surrogate_key = "k"};
+    cache_store_t *s = open_store(MAP_SIZE);
+    cache_store_reader_t *r = cache_store_reader_new(s);
+    cache_record_t rec;
+
+    put_spec(s, "/s/1", &sp);
+    put_spec(s, "/s/2", &sp);
+    put_spec(s, "/other", &sp);
+    uint64_t oid = put_chunked(s, "/s/chunked", 2, 0);
+    cache_store_flush(s);
+    cache_hash_t h1 = hash_of("/s/1");
+    h2o_iovec_t before;
+    ck_assert_int_eq(cache_store_get(r, &h1, &pool, &before), 0);
+
+    uint64_t id = purge(s, CACHE_PURGE_PREFIX, "/s/", true);
+    cache_store_purge_status_t st = purge_wait(s, id);
+    ck_assert(st.soft);
+    ck_assert_uint_eq(st.objects, 3);
+
+    /* every object stays, with lifetime 0 and every other byte as it was */
+    ck_assert_uint_eq(num_objects(s), 4);
+    h2o_iovec_t after;
+    ck_assert_int_eq(cache_store_get(r, &h1, &pool, &after), 0);
+    ck_assert_uint_eq(after.len, before.len);
+    uint8_t *expect = malloc(before.len);
+    memcpy(expect, before.base, before.len);
+    memset(expect + LIFETIME_OFFSET, 0, 4);
+    ck_assert_mem_eq(after.base, expect, before.len);
+    free(expect);
+    ck_assert_int_eq(get_record(r, "/s/2", &rec), 0);
+    ck_assert_uint_eq(rec.lifetime, 0);
+    ck_assert_uint_eq(rec.stale_if_error, 22);
+    ck_assert(h2o_memis(rec.body.base, rec.body.len, H2O_STRLIT("soft body")));
+    ck_assert_int_eq(get_record(r, "/s/chunked", &rec), 0);
+    ck_assert_uint_eq(rec.lifetime, 0);
+    assert_chunk(r, oid, 0, CHUNK); /* a soft purge keeps the body */
+    assert_chunk(r, oid, 1, 100);
+    ck_assert_int_eq(get_record(r, "/other", &rec), 0);
+    ck_assert_uint_eq(rec.lifetime, 300);
+
+    /* stale already: a second soft purge counts nothing */
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_PREFIX, "/s/", true), 0);
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_URL, "/s/1", true), 0);
+    /* by tag, only /other is still fresh */
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_TAG, "k", true), 1);
+    ck_assert_int_eq(get_record(r, "/other", &rec), 0);
+    ck_assert_uint_eq(rec.lifetime, 0);
+    ck_assert_uint_eq(num_objects(s), 4);
+
+    /* a soft purge raises no barrier (store.c: it lets fresh copies in) */
+    put_spec(s, "/s/1", &sp); /* request_time long before the purge */
+    cache_store_flush(s);
+    ck_assert_int_eq(get_record(r, "/s/1", &rec), 0);
+    ck_assert_uint_eq(rec.lifetime, 300);
+
+    /* and a hard purge after the soft one still deletes them */
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_PREFIX, "/s/", false), 3);
+    ck_assert_int_eq(chunk_status(r, oid, 0), CACHE_STORE_ENOTFOUND);
+    ck_assert_uint_eq(num_objects(s), 1);
+
+    cache_store_reader_free(r);
+    cache_store_close(s);
+}
+END_TEST
+
+/* --- the barrier against responses already on their way --------------------------------------- */
+
+START_TEST(test_barrier_refuses_older_fetches)
+{
+    int64_t now = (int64_t)time(NULL);
+    spec_t old = {.request_time = now - 5, .body = "b", .body_size = 1};
+    spec_t young = {.request_time = now + 5, .body = "b", .body_size = 1};
+    spec_t old_tagged = {.request_time = now - 5, .cache_tag = "t9"};
+    cache_store_t *s = open_store(MAP_SIZE);
+    cache_store_reader_t *r = cache_store_reader_new(s);
+
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_URL, "/late", false), 0);
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_PREFIX, "/pfx/", false), 0);
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_TAG, "t9", false), 0);
+
+    put_spec(s, "/late", &old);
+    put_spec(s, "/late\nvary\naccept-encoding: gzip", &old);
+    put_spec(s, "/pfx/one", &old);
+    put_spec(s, "/tagged", &old_tagged);
+    uint64_t oid = put_chunked(s, "/late?chunked", 2, now - 5); /* another URL: stored */
+    uint64_t barred_oid = cache_store_new_oid(s);
+    put_chunks(s, barred_oid, 2, 100);
+    spec_t old_chunked = {.request_time = now - 5, .oid = barred_oid, .body_len = CHUNK + 100};
+    put_spec(s, "/pfx/chunked", &old_chunked);
+    put_spec(s, "/elsewhere", &old);
+    cache_store_flush(s);
+
+    ck_assert_msg(!stored(r, "/late"), "a response requested before the purge of its URL was stored");
+    ck_assert(!stored(r, "/late\nvary\naccept-encoding: gzip"));
+    ck_assert_msg(!stored(r, "/pfx/one"), "a response requested before the purge of its prefix was stored");
+    ck_assert_msg(!stored(r, "/tagged"), "a response requested before the purge of its tag was stored");
+    ck_assert_msg(!stored(r, "/pfx/chunked"), "a chunked response requested before the purge was stored");
+    ck_assert_int_eq(chunk_status(r, barred_oid, 0), CACHE_STORE_ENOTFOUND); /* and its chunks were dropped */
+    ck_assert_int_eq(chunk_status(r, barred_oid, 1), CACHE_STORE_ENOTFOUND);
+    ck_assert(stored(r, "/late?chunked"));
+    assert_chunk(r, oid, 0, CHUNK);
+    ck_assert(stored(r, "/elsewhere"));
+    ck_assert_uint_eq(num_objects(s), 2);
+
+    /* requested after the purge: stored */
+    put_spec(s, "/late", &young);
+    put_spec(s, "/pfx/one", &young);
+    cache_store_flush(s);
+    ck_assert(stored(r, "/late"));
+    ck_assert(stored(r, "/pfx/one"));
+    ck_assert_uint_eq(num_objects(s), 4);
+
+    cache_store_reader_free(r);
+    cache_store_close(s);
+}
+END_TEST
+
+/* A URL longer than what the urls index keeps (400 bytes), all 'q'. */
+static void long_url(char *buf, size_t size)
+{
+    memset(buf, 'q', size - 1);
+    buf[0] = '/';
+    buf[size - 1] = '\0';
+}
+
+START_TEST(test_barrier_long_url)
+{
+    /* the barrier must hold for a URL longer than what the urls index keeps */
+    char url[460];
+    long_url(url, sizeof(url));
+    spec_t old = {.request_time = (int64_t)time(NULL) - 5, .body = "b", .body_size = 1};
+    cache_store_t *s = open_store(MAP_SIZE);
+    cache_store_reader_t *r = cache_store_reader_new(s);
+
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_URL, url, false), 0);
+    put_spec(s, url, &old);
+    cache_store_flush(s);
+    ck_assert_msg(!stored(r, url), "a 459-byte URL requested before its purge was stored: the barrier missed it");
+    cache_store_reader_free(r);
+    cache_store_close(s);
+}
+END_TEST
+
+START_TEST(test_barrier_long_prefix)
+{
+    char url[460], prefix[421];
+    long_url(url, sizeof(url));
+    long_url(prefix, sizeof(prefix));
+    spec_t old = {.request_time = (int64_t)time(NULL) - 5, .body = "b", .body_size = 1};
+    cache_store_t *s = open_store(MAP_SIZE);
+    cache_store_reader_t *r = cache_store_reader_new(s);
+
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_PREFIX, prefix, false), 0);
+    put_spec(s, url, &old);
+    cache_store_flush(s);
+    ck_assert_msg(!stored(r, url), "a URL under a 420-byte prefix, requested before its purge, was stored: the barrier missed it");
+    cache_store_reader_free(r);
+    cache_store_close(s);
+}
+END_TEST
+
+/* --- chunked objects, large purges ------------------------------------------------------------- */
+
+START_TEST(test_purge_deletes_chunks)
+{
+    cache_store_t *s = open_store(MAP_SIZE);
+    cache_store_reader_t *r = cache_store_reader_new(s);
+    uint64_t c1 = put_chunked(s, "/c/1", 3, 0), c2 = put_chunked(s, "/c/2", 2, 0), d1 = put_chunked(s, "/d/1", 2, 0);
+    spec_t tagged = {.surrogate_key = "video", .oid = cache_store_new_oid(s), .body_len = 2 * CHUNK + 100};
+    put_chunks(s, tagged.oid, 3, 100);
+    put_spec(s, "/t/1", &tagged);
+    cache_store_flush(s);
+    assert_chunk(r, c1, 2, 100);
+
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_PREFIX, "/c/", false), 2);
+    for (uint32_t i = 0; i != 3; ++i)
+        ck_assert_int_eq(chunk_status(r, c1, i), CACHE_STORE_ENOTFOUND);
+    for (uint32_t i = 0; i != 2; ++i)
+        ck_assert_int_eq(chunk_status(r, c2, i), CACHE_STORE_ENOTFOUND);
+    assert_chunk(r, d1, 0, CHUNK);
+    assert_chunk(r, d1, 1, 100);
+
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_TAG, "video", false), 1);
+    for (uint32_t i = 0; i != 3; ++i)
+        ck_assert_int_eq(chunk_status(r, tagged.oid, i), CACHE_STORE_ENOTFOUND);
+
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_URL, "/d/1", false), 1);
+    ck_assert_int_eq(chunk_status(r, d1, 0), CACHE_STORE_ENOTFOUND);
+    ck_assert_int_eq(chunk_status(r, d1, 1), CACHE_STORE_ENOTFOUND);
+    ck_assert_uint_eq(num_objects(s), 0);
+
+    cache_store_reader_free(r);
+    cache_store_close(s);
+}
+END_TEST
+
+#define BIG_N 45000
+#define BIG_SLICE 20000 /* PURGE_SLICE in cache/store.c */
+
+START_TEST(test_large_purge_in_slices)
+{
+    cache_store_t *s = open_store(256 * 1024 * 1024);
+    cache_store_reader_t *r = cache_store_reader_new(s);
+    char key[32];
+
+    for (int i = 0; i != BIG_N; ++i) {
+        snprintf(key, sizeof(key), "/big/%05d", i);
+        put_plain(s, key);
+    }
+    put_plain(s, "/bigger");
+    put_plain(s, "/big");
+    cache_store_flush(s);
+    cache_store_stats_t stats;
+    cache_store_stats(s, &stats);
+    ck_assert_uint_eq(stats.dropped_writes, 0);
+    ck_assert_uint_eq(stats.objects, BIG_N + 2);
+
+    /* polled without waiting: whatever the writer has reached, the status is a whole number of slices
+     * and says done only with every object counted */
+    uint64_t id = purge(s, CACHE_PURGE_PREFIX, "/big/", false);
+    cache_store_purge_status_t st;
+    uint64_t last = 0;
+    for (int i = 0; i != 200000; ++i) {
+        ck_assert(cache_store_purge_status(s, id, &st));
+        ck_assert_uint_ge(st.objects, last);
+        last = st.objects;
+        if (st.done)
+            break;
+        ck_assert_msg(st.objects % BIG_SLICE == 0 && st.objects < BIG_N, "running, with %llu objects",
+                      (unsigned long long)st.objects);
+        ck_assert_int_eq(st.completed, 0);
+        if (i % 64 == 63)
+            cache_store_flush(s);
+    }
+    st = purge_wait(s, id);
+    ck_assert_uint_eq(st.objects, BIG_N);
+    ck_assert_int_ge(st.completed, st.created);
+
+    ck_assert_uint_eq(num_objects(s), 2);
+    ck_assert(stored(r, "/bigger"));
+    ck_assert(stored(r, "/big"));
+    ck_assert(!stored(r, "/big/00000"));
+    ck_assert(!stored(r, "/big/44999"));
+    ck_assert(!stored(r, "/big/20000"));
+    cache_store_stats(s, &stats);
+    ck_assert_uint_eq(stats.purged, BIG_N);
+
+    /* the same through the soft path, which leaves every object in the index */
+    for (int i = 0; i != BIG_N; ++i) {
+        snprintf(key, sizeof(key), "/big/%05d", i);
+        spec_t sp = {.request_time = (int64_t)time(NULL) + 100, .body = "b", .body_size = 1};
+        put_spec(s, key, &sp);
+    }
+    cache_store_flush(s);
+    ck_assert_uint_eq(num_objects(s), BIG_N + 2);
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_PREFIX, "/big/", true), BIG_N);
+    ck_assert_uint_eq(num_objects(s), BIG_N + 2);
+
+    cache_store_reader_free(r);
+    cache_store_close(s);
+}
+END_TEST
+
+/* --- eviction in use order ------------------------------------------------------------------------- */
+
+#define LRU_HOT 10
+#define LRU_COLD 70
+#define LRU_MAX 600
+#define LRU_BODY 8000
+
+static void wait_next_second(time_t after)
+{
+    while (time(NULL) <= after)
+        usleep(20000);
+}
+
+static void touch_hot(cache_store_t *s, cache_store_reader_t *r)
+{
+    char key[32];
+    for (int i = 0; i != LRU_HOT; ++i) {
+        snprintf(key, sizeof(key), "/o/%d", i);
+        cache_hash_t h = hash_of(key);
+        cache_store_touch(r, &h);
+    }
+    cache_store_reader_tick(r);
+    cache_store_flush(s);
+}
+
+START_TEST(test_lru_eviction_keeps_hot_objects)
+{
+    static uint8_t body[LRU_BODY];
+    memset(body, 'e', sizeof(body));
+    spec_t sp = {.body = body, .body_size = sizeof(body)};
+    cache_store_t *s = open_store(2 * 1024 * 1024);
+    cache_store_reader_t *r = cache_store_reader_new(s);
+    cache_store_stats_t stats;
+    char key[32];
+    int n;
+
+    /* /o/0../o/9 (hot) are put first, so that by insertion order alone they would go first */
+    for (n = 0; n != LRU_HOT + LRU_COLD; ++n) {
+        snprintf(key, sizeof(key), "/o/%d", n);
+        put_spec(s, key, &sp);
+        cache_store_flush(s);
+    }
+    cache_store_stats(s, &stats);
+    ck_assert_msg(stats.evictions == 0, "evicted while filling a tenth of the map");
+    ck_assert_uint_eq(stats.objects, LRU_HOT + LRU_COLD);
+
+    /* uses are recorded in seconds: the hot set is used in a later second than every cold put */
+    wait_next_second(time(NULL));
+    touch_hot(s, r);
+    for (; n != LRU_MAX; ++n) {
+        snprintf(key, sizeof(key), "/o/%d", n);
+        put_spec(s, key, &sp);
+        cache_store_flush(s);
+        touch_hot(s, r);
+        cache_store_stats(s, &stats);
+        if (stats.evictions != 0)
+            break;
+    }
+    ck_assert_msg(n != LRU_MAX, "%d objects of %zu bytes fitted in a 2 MiB map without eviction", n, sizeof(body));
+    int filled = n + 1;
+    ck_assert_uint_le(stats.bytes_used, stats.map_size);
+    ck_assert_uint_eq(stats.map_size, 2 * 1024 * 1024);
+
+    size_t evicted = 0;
+    for (int i = 0; i != filled; ++i) {
+        snprintf(key, sizeof(key), "/o/%d", i);
+        cache_hash_t h = hash_of(key);
+        bool here = stored(r, key);
+        if (i < LRU_HOT)
+            ck_assert_msg(here, "hot object %s was evicted", key);
+        else if (i >= LRU_HOT + LRU_COLD)
+            ck_assert_msg(here, "%s, put after the cold ones, was evicted before them", key);
+        if (!here)
+            ++evicted;
+        ck_assert_msg(cache_store_recently_evicted(s, &h, 60) == !here, "%s: recently_evicted says %d, stored says %d", key,
+                      (int)!here, (int)here);
+    }
+    ck_assert_uint_gt(evicted, 0);
+    ck_assert_uint_eq(evicted, stats.evictions);
+    ck_assert_uint_eq(num_objects(s), (uint64_t)filled - evicted);
+    cache_hash_t never = hash_of("/never-stored");
+    ck_assert(!cache_store_recently_evicted(s, &never, 60));
+
+    /* eviction removed its victims from the urls index too: a purge counts exactly what is left */
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_PREFIX, "/o/", false), (uint64_t)filled - evicted);
+    ck_assert_uint_eq(num_objects(s), 0);
+    /* purged is not evicted */
+    cache_hash_t hot = hash_of("/o/0");
+    ck_assert(!cache_store_recently_evicted(s, &hot, 60));
+
+    cache_store_reader_free(r);
+    cache_store_close(s);
+}
+END_TEST
+
+/* --- aux values -------------------------------------------------------------------------------- */
+
+typedef struct st_scan_t {
+    char buf[256];
+    size_t calls;
+    size_t stop_after; /* 0: never */
+} scan_t;
+
+static int on_aux(void *_c, h2o_iovec_t key, h2o_iovec_t value)
+{
+    scan_t *c = _c;
+    size_t len = strlen(c->buf);
+    snprintf(c->buf + len, sizeof(c->buf) - len, "%.*s=%.*s;", (int)key.len, key.base, (int)value.len, value.base);
+    ++c->calls;
+    return c->calls == c->stop_after ? 42 : 0;
+}
+
+static int scan(cache_store_t *s, const char *from, const char *to, scan_t *c)
+{
+    return cache_store_scan_aux(s, h2o_iovec_init(from, strlen(from)), h2o_iovec_init(to, strlen(to)), on_aux, c);
+}
+
+static void put_aux(cache_store_t *s, const char *k, const char *v)
+{
+    cache_store_put_aux(s, k, strlen(k), v, strlen(v));
+}
+
+START_TEST(test_aux_put_scan_delete)
+{
+    cache_store_t *s = open_store(MAP_SIZE);
+    put_aux(s, "R2a", "4");
+    put_aux(s, "R1c", "3");
+    put_aux(s, "R1a", "1");
+    put_aux(s, "R1b", "2");
+    put_aux(s, "R0z", "0");
+    cache_store_flush(s);
+
+    scan_t c = {.calls = 0};
+    ck_assert_int_eq(scan(s, "R1", "R2", &c), 0);
+    ck_assert_str_eq(c.buf, "R1a=1;R1b=2;R1c=3;");
+    ck_assert_uint_eq(c.calls, 3);
+
+    /* `to` is excluded, `from` included */
+    c = (scan_t){.calls = 0};
+    ck_assert_int_eq(scan(s, "R1b", "R2a", &c), 0);
+    ck_assert_str_eq(c.buf, "R1b=2;R1c=3;");
+    c = (scan_t){.calls = 0};
+    ck_assert_int_eq(scan(s, "S", "T", &c), 0);
+    ck_assert_uint_eq(c.calls, 0);
+
+    /* a callback's non-zero return stops the scan and is returned */
+    c = (scan_t){.stop_after = 2};
+    ck_assert_int_eq(scan(s, "R", "S", &c), 42);
+    ck_assert_uint_eq(c.calls, 2);
+    ck_assert_str_eq(c.buf, "R0z=0;R1a=1;");
+
+    /* a put replaces the value */
+    put_aux(s, "R1b", "two");
+    cache_store_flush(s);
+    c = (scan_t){.calls = 0};
+    ck_assert_int_eq(scan(s, "R1", "R2", &c), 0);
+    ck_assert_str_eq(c.buf, "R1a=1;R1b=two;R1c=3;");
+
+    cache_store_delete_aux_range(s, "R1a", 3, "R1c", 3);
+    cache_store_flush(s);
+    c = (scan_t){.calls = 0};
+    ck_assert_int_eq(scan(s, "R", "S", &c), 0);
+    ck_assert_str_eq(c.buf, "R0z=0;R1c=3;R2a=4;");
+
+    /* a range that holds nothing deletes nothing */
+    cache_store_delete_aux_range(s, "R1d", 3, "R2", 2);
+    cache_store_flush(s);
+    c = (scan_t){.calls = 0};
+    ck_assert_int_eq(scan(s, "R", "S", &c), 0);
+    ck_assert_str_eq(c.buf, "R0z=0;R1c=3;R2a=4;");
+
+    /* aux values are no objects */
+    ck_assert_uint_eq(num_objects(s), 0);
+    cache_store_close(s);
+}
+END_TEST
+
+/* --- read-only open ---------------------------------------------------------------------------- */
+
+START_TEST(test_open_readonly)
+{
+    char err[256] = "", sub[PATH_MAX];
+    cache_store_t *s = open_store(MAP_SIZE);
+    put_aux(s, "report/1", "one");
+    put_aux(s, "report/2", "two");
+    put_plain(s, "/x");
+    put_plain(s, "/y");
+    cache_store_flush(s);
+    cache_store_close(s);
+
+    /* LMDB forbids opening one environment twice in one process, so only after the writer closed it */
+    cache_store_t *ro = cache_store_open_readonly(dir, err, sizeof(err));
+    ck_assert_msg(ro != NULL, "cache_store_open_readonly: %s", err);
+    scan_t c = {.calls = 0};
+    ck_assert_int_eq(scan(ro, "report/", "report0", &c), 0);
+    ck_assert_str_eq(c.buf, "report/1=one;report/2=two;");
+    ck_assert_uint_eq(num_objects(ro), 2);
+    cache_store_close(ro);
+
+    /* and it wrote nothing: the read-write store opens as before, with its data */
+    s = open_store(MAP_SIZE);
+    ck_assert_uint_eq(num_objects(s), 2);
+    cache_store_close(s);
+
+    /* a directory without a store */
+    snprintf(sub, sizeof(sub), "%s/empty", dir);
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    err[0] = '\0';
+    ck_assert_ptr_null(cache_store_open_readonly(sub, err, sizeof(err)));
+    ck_assert_msg(strstr(err, sub) != NULL, "the message should name the directory: \"%s\"", err);
+    snprintf(sub, sizeof(sub), "%s/missing", dir);
+    err[0] = '\0';
+    ck_assert_ptr_null(cache_store_open_readonly(sub, err, sizeof(err)));
+    ck_assert_msg(strstr(err, sub) != NULL, "the message should name the directory: \"%s\"", err);
+    struct stat st;
+    ck_assert_msg(stat(sub, &st) != 0, "a read-only open created %s", sub);
+}
+END_TEST
+
+/* The writer in another process (as edgecache beside `edgecache report`): the child owns the read-write
+ * store and says, through a pipe, when each step is committed; the parent reads with a read-only open. */
+static void child_writer(int to_parent, int from_parent)
+{
+    char err[256], c;
+    cache_store_t *s = cache_store_open(dir, MAP_SIZE, MAX_READERS, err, sizeof(err));
+    if (s == NULL)
+        _exit(2);
+    put_aux(s, "k/1", "one");
+    put_plain(s, "/x");
+    cache_store_flush(s);
+    if (write(to_parent, "1", 1) != 1 || read(from_parent, &c, 1) != 1)
+        _exit(3);
+    put_aux(s, "k/2", "two");
+    put_plain(s, "/y");
+    cache_store_flush(s);
+    if (write(to_parent, "2", 1) != 1 || read(from_parent, &c, 1) != 1)
+        _exit(4);
+    cache_store_close(s);
+    _exit(0);
+}
+
+START_TEST(test_open_readonly_beside_writer)
+{
+    int up[2], down[2], status;
+    char c, err[256] = "", snap[PATH_MAX];
+    ck_assert_int_eq(pipe(up), 0);
+    ck_assert_int_eq(pipe(down), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        child_writer(up[1], down[0]);
+
+    ck_assert_int_eq(read(up[0], &c, 1), 1);
+    cache_store_t *ro = cache_store_open_readonly(dir, err, sizeof(err));
+    ck_assert_msg(ro != NULL, "cache_store_open_readonly beside a writer: %s", err);
+    scan_t sc = {.calls = 0};
+    ck_assert_int_eq(scan(ro, "k/", "k0", &sc), 0);
+    ck_assert_str_eq(sc.buf, "k/1=one;");
+    ck_assert_uint_eq(num_objects(ro), 1);
+
+    /* what the writer commits later is seen by the next scan */
+    ck_assert_int_eq(write(down[1], "a", 1), 1);
+    ck_assert_int_eq(read(up[0], &c, 1), 1);
+    sc = (scan_t){.calls = 0};
+    ck_assert_int_eq(scan(ro, "k/", "k0", &sc), 0);
+    ck_assert_str_eq(sc.buf, "k/1=one;k/2=two;");
+    ck_assert_uint_eq(num_objects(ro), 2);
+    snprintf(snap, sizeof(snap), "%s/snap", dir);
+    ck_assert_msg(cache_store_snapshot(ro, snap, err, sizeof(err)) == 0, "snapshot beside a writer: %s", err);
+    cache_store_close(ro);
+
+    ck_assert_int_eq(write(down[1], "b", 1), 1);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the writer process failed: status %d", status);
+    cache_store_t *c2 = open_store_in(snap, MAP_SIZE);
+    ck_assert_uint_eq(num_objects(c2), 2);
+    cache_store_close(c2);
+}
+END_TEST
+
+/* --- snapshots --------------------------------------------------------------------------------- */
+
+START_TEST(test_snapshot)
+{
+    char err[256] = "", snap[PATH_MAX], snap2[PATH_MAX];
+    snprintf(snap, sizeof(snap), "%s/snap", dir);
+    snprintf(snap2, sizeof(snap2), "%s/snap2", dir);
+    char live[PATH_MAX];
+    snprintf(live, sizeof(live), "%s/live", dir);
+    cache_store_t *s = open_store_in(live, MAP_SIZE);
+    cache_record_t rec;
+
+    put_plain(s, "/inline");
+    uint64_t oid = put_chunked(s, "/chunked", 3, 0);
+    put_plain(s, "/purged");
+    put_aux(s, "a", "1");
+    cache_store_flush(s);
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_URL, "/purged", false), 1);
+
+    ck_assert_msg(cache_store_snapshot(s, snap, err, sizeof(err)) == 0, "snapshot: %s", err);
+    put_plain(s, "/after"); /* the live store goes on; the snapshot does not see this */
+    cache_store_flush(s);
+
+    /* into a directory that holds a store already: refused, with a message */
+    err[0] = '\0';
+    ck_assert_int_eq(cache_store_snapshot(s, snap, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, snap) != NULL, "the message should name the directory: \"%s\"", err);
+    err[0] = '\0';
+    ck_assert_int_eq(cache_store_snapshot(s, live, err, sizeof(err)), -1);
+    ck_assert_str_ne(err, "");
+    cache_store_close(s);
+
+    cache_store_t *c = open_store_in(snap, MAP_SIZE);
+    cache_store_reader_t *r = cache_store_reader_new(c);
+    ck_assert_int_eq(get_record(r, "/inline", &rec), 0);
+    ck_assert(h2o_memis(rec.body.base, rec.body.len, H2O_STRLIT("body")));
+    ck_assert_int_eq(get_record(r, "/chunked", &rec), 0);
+    ck_assert_uint_eq(rec.oid, oid);
+    assert_chunk(r, oid, 0, CHUNK);
+    assert_chunk(r, oid, 1, CHUNK);
+    assert_chunk(r, oid, 2, 100);
+    ck_assert(!stored(r, "/purged"));
+    ck_assert(!stored(r, "/after"));
+    ck_assert_uint_eq(num_objects(c), 2);
+    scan_t sc = {.calls = 0};
+    ck_assert_int_eq(scan(c, "a", "b", &sc), 0);
+    ck_assert_str_eq(sc.buf, "a=1;");
+    /* the copy keeps its indexes: a purge there counts what it holds */
+    ck_assert_uint_eq(purge_count(c, CACHE_PURGE_PREFIX, "/", false), 2);
+    ck_assert_int_eq(chunk_status(r, oid, 0), CACHE_STORE_ENOTFOUND);
+    /* and its oids do not come back for new objects */
+    ck_assert_uint_gt(cache_store_new_oid(c), oid);
+    cache_store_reader_free(r);
+    cache_store_close(c);
+
+    /* a read-only store can be snapshot too */
+    cache_store_t *ro = cache_store_open_readonly(live, err, sizeof(err));
+    ck_assert_msg(ro != NULL, "%s", err);
+    ck_assert_msg(cache_store_snapshot(ro, snap2, err, sizeof(err)) == 0, "snapshot of a read-only store: %s", err);
+    cache_store_close(ro);
+    c = open_store_in(snap2, MAP_SIZE);
+    r = cache_store_reader_new(c);
+    ck_assert(stored(r, "/after"));
+    ck_assert(stored(r, "/inline"));
+    assert_chunk(r, oid, 2, 100);
+    ck_assert_uint_eq(num_objects(c), 3);
+    cache_store_reader_free(r);
+    cache_store_close(c);
+}
+END_TEST
+
+/* --- checksums ----------------------------------------------------------------------------------- */
+
+#define SUM_CHUNK (16 * 1024) /* larger than a page: LMDB keeps it in overflow pages, one copy, verbatim */
+
+static void fill_pattern(uint8_t *buf, size_t len, uint32_t seed)
+{
+    uint32_t x = seed;
+    for (size_t i = 0; i != len; ++i) {
+        x = x * 1103515245 + 12345;
+        buf[i] = (uint8_t)(x >> 16);
+    }
+}
+
+/* Flips one bit at `at` bytes into every copy of `pattern` (`len` bytes) in data.mdb; returns the copies. */
+static size_t damage_on_disk(const uint8_t *pattern, size_t len, size_t at)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    size_t found = 0;
+
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    int fd = open(path, O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(fstat(fd, &st), 0);
+    uint8_t *data = malloc((size_t)st.st_size);
+    ck_assert_ptr_nonnull(data);
+    ck_assert_int_eq(pread(fd, data, (size_t)st.st_size, 0), st.st_size);
+    for (size_t off = 0; off + len <= (size_t)st.st_size; ++off) {
+        if (memcmp(data + off, pattern, len) != 0)
+            continue;
+        uint8_t b = data[off + at] ^ 0x10;
+        ck_assert_int_eq(pwrite(fd, &b, 1, (off_t)(off + at)), 1);
+        ++found;
+    }
+    free(data);
+    close(fd);
+    return found;
+}
+
+START_TEST(test_checksums_and_epochs)
+{
+    static uint8_t c0[SUM_CHUNK], c1[SUM_CHUNK], got[SUM_CHUNK];
+    size_t len;
+    cache_record_t rec;
+    fill_pattern(c0, sizeof(c0), 7);
+    fill_pattern(c1, sizeof(c1), 8);
+    cache_store_t *s = open_store(MAP_SIZE);
+    cache_store_reader_t *r = cache_store_reader_new(s);
+
+    uint64_t oid = cache_store_new_oid(s);
+    cache_store_put_chunk(s, oid, 0, c0, sizeof(c0));
+    cache_store_put_chunk(s, oid, 1, c1, sizeof(c1));
+    spec_t sp = {.oid = oid, .body_len = 2 * SUM_CHUNK, .chunk_size = SUM_CHUNK};
+    put_spec(s, "/sum/chunked", &sp);
+    spec_t inl = {.body = "inline body to verify", .body_size = 21};
+    put_spec(s, "/sum/inline", &inl);
+    put_spec(s, "/sum/other", &inl);
+    cache_store_flush(s);
+
+    /* written in this epoch: nothing to verify; the store sealed the inline body's checksum */
+    cache_hash_t hi = hash_of("/sum/inline"), ho = hash_of("/sum/other");
+    ck_assert_int_eq(get_record(r, "/sum/inline", &rec), 0);
+    uint32_t epoch = rec.epoch;
+    ck_assert_uint_ne(epoch, 0);
+    ck_assert_uint_eq(rec.body_crc, cache_checksum("inline body to verify", 21));
+    ck_assert(!cache_store_needs_verify(r, &hi, rec.epoch));
+    ck_assert_int_eq(get_record(r, "/sum/chunked", &rec), 0);
+    ck_assert_uint_eq(rec.epoch, epoch);
+    ck_assert_uint_eq(rec.body_crc, 0);
+    ck_assert_int_eq(cache_store_read_chunk(r, oid, 0, got, sizeof(got), &len, true), 0);
+    ck_assert_uint_eq(len, SUM_CHUNK);
+    ck_assert_mem_eq(got, c0, SUM_CHUNK);
+    cache_store_reader_free(r);
+    cache_store_close(s);
+
+    ck_assert_uint_eq(damage_on_disk(c0, 256, 5000), 1);
+
+    s = open_store(MAP_SIZE);
+    r = cache_store_reader_new(s);
+    /* verified: the damage is caught; unverified: the bytes as stored, one bit off */
+    ck_assert_int_eq(cache_store_read_chunk(r, oid, 0, got, sizeof(got), &len, true), CACHE_STORE_ECORRUPT);
+    memset(got, 0, sizeof(got));
+    len = 0;
+    ck_assert_int_eq(cache_store_read_chunk(r, oid, 0, got, sizeof(got), &len, false), 0);
+    ck_assert_uint_eq(len, SUM_CHUNK);
+    ck_assert_uint_eq(got[5000], c0[5000] ^ 0x10);
+    got[5000] ^= 0x10;
+    ck_assert_mem_eq(got, c0, SUM_CHUNK);
+    /* the undamaged chunk verifies */
+    ck_assert_int_eq(cache_store_read_chunk(r, oid, 1, got, sizeof(got), &len, true), 0);
+    ck_assert_mem_eq(got, c1, SUM_CHUNK);
+
+    /* a new epoch: the old records need verifying, each until it is marked */
+    ck_assert_int_eq(get_record(r, "/sum/inline", &rec), 0);
+    ck_assert_uint_eq(rec.epoch, epoch);
+    ck_assert(cache_store_needs_verify(r, &hi, rec.epoch));
+    ck_assert(cache_store_needs_verify(r, &ho, epoch));
+    cache_store_mark_verified(r, &hi);
+    ck_assert(!cache_store_needs_verify(r, &hi, rec.epoch));
+    ck_assert(cache_store_needs_verify(r, &ho, epoch));
+    /* marks are the reader's own */
+    cache_store_reader_t *r2 = cache_store_reader_new(s);
+    ck_assert(cache_store_needs_verify(r2, &hi, epoch));
+    cache_store_reader_free(r2);
+
+    /* a record written now is of the new epoch */
+    put_spec(s, "/sum/other", &inl);
+    cache_store_flush(s);
+    ck_assert_int_eq(get_record(r, "/sum/other", &rec), 0);
+    ck_assert_uint_eq(rec.epoch, epoch + 1);
+    ck_assert(!cache_store_needs_verify(r, &ho, rec.epoch));
+
+    cache_store_reader_free(r);
+    cache_store_close(s);
+}
+END_TEST
+
+/* --- statistics ---------------------------------------------------------------------------------- */
+
+START_TEST(test_stats_counts)
+{
+    cache_store_t *s = open_store(MAP_SIZE);
+    cache_store_stats_t st;
+
+    cache_store_stats(s, &st);
+    ck_assert_uint_eq(st.objects, 0);
+    ck_assert_uint_eq(st.map_size, MAP_SIZE);
+    ck_assert_uint_eq(st.evictions, 0);
+    ck_assert_uint_eq(st.purged, 0);
+
+    char key[32];
+    for (int i = 0; i != 7; ++i) {
+        snprintf(key, sizeof(key), "/stats/%d", i);
+        put_plain(s, key);
+    }
+    put_chunked(s, "/stats/chunked", 2, 0);
+    put_plain(s, "/stats/0"); /* a replacement is no new object */
+    put_aux(s, "aux", "is not an object");
+    cache_store_flush(s);
+    cache_store_stats(s, &st);
+    ck_assert_uint_eq(st.objects, 8);
+    ck_assert_uint_gt(st.bytes_used, 0);
+    ck_assert_uint_le(st.bytes_used, st.map_size);
+    ck_assert_uint_eq(st.backlog_bytes, 0);
+    ck_assert_uint_eq(st.dropped_writes, 0);
+
+    cache_hash_t h = hash_of("/stats/1");
+    cache_store_delete(s, &h);
+    cache_store_flush(s);
+    ck_assert_uint_eq(num_objects(s), 7);
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_PREFIX, "/stats/", false), 7);
+    cache_store_stats(s, &st);
+    ck_assert_uint_eq(st.objects, 0);
+    ck_assert_uint_eq(st.purged, 7);
+    ck_assert_uint_eq(st.evictions, 0);
+
+    /* counts survive a restart (they are the database's) */
+    put_plain(s, "/again"); /* (not under /stats/, whose purge bars older fetches) */
+    cache_store_flush(s);
+    cache_store_close(s);
+    s = open_store(MAP_SIZE);
+    ck_assert_uint_eq(num_objects(s), 1);
+    cache_store_close(s);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("cache_store_index");
+    TCase *tc;
+
+    tc = tcase_create("purge");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_purge_url_removes_every_variant);
+    tcase_add_test(tc, test_purge_prefix_and_ids);
+    tcase_add_test(tc, test_purge_tag);
+    tcase_add_test(tc, test_replaced_record_leaves_no_stale_index_entry);
+    tcase_add_test(tc, test_purge_long_urls);
+    tcase_add_test(tc, test_soft_purge_marks_stale);
+    tcase_add_test(tc, test_purge_deletes_chunks);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("barrier");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_barrier_refuses_older_fetches);
+    tcase_add_test(tc, test_barrier_long_url);
+    tcase_add_test(tc, test_barrier_long_prefix);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("large");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_large_purge_in_slices);
+    tcase_add_test(tc, test_lru_eviction_keeps_hot_objects);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("aux_readonly_snapshot");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_aux_put_scan_delete);
+    tcase_add_test(tc, test_open_readonly);
+    tcase_add_test(tc, test_open_readonly_beside_writer);
+    tcase_add_test(tc, test_snapshot);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("checksums_stats");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_checksums_and_epochs);
+    tcase_add_test(tc, test_stats_counts);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    edge_log_level = EDGE_LOG_ERROR; /* eviction logs at info level */
+    strcpy(base, "/tmp/check_cache_store_index.XXXXXX");
+    if (mkdtemp(base) == NULL) {
+        perror("mkdtemp");
+        return 2;
+    }
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    nftw(base, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return failed == 0 ? 0 : 1;
+}
