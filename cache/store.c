@@ -84,7 +84,16 @@ typedef enum en_msg_type_t {
 
 typedef struct st_purge_entry_t {
     cache_store_purge_status_t st; /* records requested before it (a lower purge sequence) and matching are refused */
+    char *target;                  /* the whole target (st.target is cut for display) */
+    size_t target_len;
 } purge_entry_t;
+
+/* What a purge slice did, made known only once its transaction is committed (a batch may be retried). */
+typedef struct st_purge_effect_t {
+    const struct st_msg_t *msg;
+    uint64_t objects;
+    bool more;
+} purge_effect_t;
 
 typedef struct st_msg_t {
     struct st_msg_t *next;
@@ -121,8 +130,10 @@ struct st_cache_store_t {
     bool readonly;
     uint32_t epoch;
     atomic_uint_fast64_t evicted_objects, purged_objects;
-    uint64_t purge_seq;                  /* under mutex */
-    atomic_uint_fast64_t purge_seq_pub;  /* its value, for readers without the mutex */
+    uint64_t purge_seq;                 /* under mutex */
+    atomic_uint_fast64_t purge_seq_pub; /* its value, for readers without the mutex */
+    purge_effect_t *effects;            /* writer only: of the batch being committed */
+    size_t num_effects, cap_effects;
     purge_entry_t purges[PURGE_HISTORY]; /* under mutex; slot id % PURGE_HISTORY */
     struct {                             /* written by the writer, read by any thread, racy by design: a torn */
         atomic_uint_fast64_t tag;        /* entry only makes one miss counted as something else */
@@ -579,7 +590,11 @@ uint64_t cache_store_purge(cache_store_t *s, cache_purge_kind_t kind, const char
     uint64_t id = ++s->purge_seq;
     atomic_store_explicit(&s->purge_seq_pub, id, memory_order_release);
     purge_entry_t *e = &s->purges[id % PURGE_HISTORY];
+    free(e->target);
     memset(e, 0, sizeof(*e));
+    e->target = h2o_mem_alloc(len + 1);
+    memcpy(e->target, target, len);
+    e->target_len = len;
     e->st.id = id;
     e->st.kind = kind;
     e->st.soft = soft;
@@ -647,13 +662,20 @@ static uint32_t num_chunks(const cache_record_t *rec)
 
 /* --- secondary indexes, derived from the record ------------------------------------------------------ */
 
-/* The URL part of a key ("path?query", before the first '\n' of key headers or a variant), truncated to
- * what the urls index keeps. */
-static h2o_iovec_t url_of(h2o_iovec_t key)
+/* The URL part of a key: "path?query", before the first '\n' of key headers or a variant. */
+static h2o_iovec_t url_part(h2o_iovec_t key)
 {
     const char *nl = memchr(key.base, '\n', key.len);
-    size_t len = nl != NULL ? (size_t)(nl - key.base) : key.len;
-    return h2o_iovec_init(key.base, len < URL_INDEX_MAX ? len : URL_INDEX_MAX);
+    return h2o_iovec_init(key.base, nl != NULL ? (size_t)(nl - key.base) : key.len);
+}
+
+/* ...truncated to what the urls index keeps. */
+static h2o_iovec_t url_of(h2o_iovec_t key)
+{
+    h2o_iovec_t url = url_part(key);
+    if (url.len > URL_INDEX_MAX)
+        url.len = URL_INDEX_MAX;
+    return url;
 }
 
 /* Calls `cb` for each tag of the record: Surrogate-Key (space-separated, Fastly) and Cache-Tag
@@ -814,15 +836,15 @@ static bool barred(cache_store_t *s, const cache_record_t *rec, uint64_t seq)
         const purge_entry_t *e = &s->purges[i];
         if (e->st.id <= seq || e->st.soft)
             continue;
-        h2o_iovec_t url = url_of(rec->key);
-        size_t tlen = strlen(e->st.target);
+        h2o_iovec_t url = url_part(rec->key);
+        size_t tlen = e->target_len;
         switch (e->st.kind) {
         case CACHE_PURGE_URL:
-            if (h2o_memis(url.base, url.len, e->st.target, tlen))
+            if (h2o_memis(url.base, url.len, e->target, tlen))
                 return true;
             break;
         case CACHE_PURGE_PREFIX:
-            if (url.len >= tlen && memcmp(url.base, e->st.target, tlen) == 0)
+            if (url.len >= tlen && memcmp(url.base, e->target, tlen) == 0)
                 return true;
             break;
         case CACHE_PURGE_TAG: {
@@ -830,7 +852,7 @@ static bool barred(cache_store_t *s, const cache_record_t *rec, uint64_t seq)
                 const char *t;
                 size_t len;
                 bool hit;
-            } c = {e->st.target, tlen, false};
+            } c = {e->target, tlen, false};
             for_each_tag(rec, tag_matches, &c);
             if (c.hit)
                 return true;
@@ -898,8 +920,9 @@ static bool soften(cache_store_t *s, MDB_txn *txn, const cache_hash_t *hash)
     return rc == 0;
 }
 
-/* Applies one slice of an invalidation; re-queues the rest when there is more than a slice. */
-static void apply_purge(cache_store_t *s, MDB_txn *txn, msg_t *m)
+/* Applies one slice of an invalidation in `txn`; what it did is published once the transaction commits
+ * (publish_effects), and the rest, when there is more than a slice, is queued again then. */
+static int apply_purge(cache_store_t *s, MDB_txn *txn, msg_t *m)
 {
     cache_purge_kind_t kind = (cache_purge_kind_t)(m->index & 0xff);
     bool soft = (m->index & PURGE_SOFT) != 0;
@@ -919,10 +942,7 @@ static void apply_purge(cache_store_t *s, MDB_txn *txn, msg_t *m)
         if (mdb_get(txn, s->objects, &k, &v) != 0 || cache_record_decode(&rec, v.mv_data, v.mv_size) != 0)
             continue;
         /* the index keeps URLs truncated: check the whole URL of the record */
-        h2o_iovec_t url = rec.key;
-        const char *nl = memchr(url.base, '\n', url.len);
-        if (nl != NULL)
-            url.len = (size_t)(nl - url.base);
+        h2o_iovec_t url = url_part(rec.key);
         bool match = kind == CACHE_PURGE_TAG ||
                      (kind == CACHE_PURGE_URL ? h2o_memis(url.base, url.len, target.base, target.len)
                                               : url.len >= target.len && memcmp(url.base, target.base, target.len) == 0);
@@ -935,21 +955,36 @@ static void apply_purge(cache_store_t *s, MDB_txn *txn, msg_t *m)
     }
     bool more = i != hashes.size; /* one slice per transaction: the rest goes to the back of the queue */
     MDB_val sk = {sizeof(purge_seq_key) - 1, purge_seq_key}, sv = {sizeof(m->oid), &m->oid};
-    mdb_put(txn, s->info, &sk, &sv, 0); /* ids keep growing across restarts */
     free(hashes.entries);
-    atomic_fetch_add_explicit(&s->purged_objects, n, memory_order_relaxed);
-    pthread_mutex_lock(&s->mutex);
-    purge_entry_t *e = &s->purges[m->oid % PURGE_HISTORY];
-    if (e->st.id == m->oid) {
-        e->st.objects += n;
-        if (!more) {
-            e->st.done = true;
-            e->st.completed = (int64_t)time(NULL);
-        }
+    if (s->num_effects == s->cap_effects) {
+        s->cap_effects = s->cap_effects == 0 ? 8 : s->cap_effects * 2;
+        s->effects = h2o_mem_realloc(s->effects, s->cap_effects * sizeof(s->effects[0]));
     }
-    pthread_mutex_unlock(&s->mutex);
-    if (more)
-        post(s, MSG_PURGE, NULL, m->oid, m->index, m->data, m->len);
+    s->effects[s->num_effects++] = (purge_effect_t){m, n, more};
+    return mdb_put(txn, s->info, &sk, &sv, 0); /* ids keep growing across restarts */
+}
+
+/* Publishes what the purge slices of a committed batch did: their counts and status, and the rest of a
+ * purge larger than a slice, queued again. */
+static void publish_effects(cache_store_t *s)
+{
+    for (size_t i = 0; i != s->num_effects; ++i) {
+        const purge_effect_t *fx = &s->effects[i];
+        atomic_fetch_add_explicit(&s->purged_objects, fx->objects, memory_order_relaxed);
+        pthread_mutex_lock(&s->mutex);
+        purge_entry_t *e = &s->purges[fx->msg->oid % PURGE_HISTORY];
+        if (e->st.id == fx->msg->oid) {
+            e->st.objects += fx->objects;
+            if (!fx->more) {
+                e->st.done = true;
+                e->st.completed = (int64_t)time(NULL);
+            }
+        }
+        pthread_mutex_unlock(&s->mutex);
+        if (fx->more)
+            post(s, MSG_PURGE, NULL, fx->msg->oid, fx->msg->index, fx->msg->data, fx->msg->len);
+    }
+    s->num_effects = 0;
 }
 
 static void tag_matches(void *_c, h2o_iovec_t tag)
@@ -1036,8 +1071,7 @@ static int apply(cache_store_t *s, MDB_txn *txn, msg_t *m, bool deletes_only, ui
         return rc == MDB_NOTFOUND ? 0 : rc;
     }
     case MSG_PURGE:
-        apply_purge(s, txn, m);
-        return 0;
+        return apply_purge(s, txn, m);
     }
     return 0;
 }
@@ -1181,6 +1215,7 @@ static int commit_batch(cache_store_t *s, msg_t *batch, bool deletes_only)
     uint64_t oid_hwm = 0;
     int rc;
 
+    s->num_effects = 0; /* (what an aborted attempt recorded never happened) */
     if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
         return rc;
     for (msg_t *m = batch; m != NULL; m = m->next)
@@ -1191,7 +1226,9 @@ static int commit_batch(cache_store_t *s, msg_t *batch, bool deletes_only)
         if ((rc = mdb_put(txn, s->info, &k, &v, 0)) != 0)
             goto Fail;
     }
-    return mdb_txn_commit(txn);
+    if ((rc = mdb_txn_commit(txn)) == 0)
+        publish_effects(s);
+    return rc;
 Fail:
     mdb_txn_abort(txn);
     return rc;
@@ -1539,6 +1576,9 @@ void cache_store_close(cache_store_t *s)
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->mutex);
     pthread_join(s->writer, NULL);
+    for (size_t i = 0; i != PURGE_HISTORY; ++i)
+        free(s->purges[i].target);
+    free(s->effects);
     mdb_env_sync(s->env, 1);
     mdb_env_close(s->env);
     close(s->lock_fd);

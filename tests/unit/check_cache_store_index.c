@@ -123,12 +123,16 @@ static uint8_t *make_record(const char *key, const spec_t *sp, size_t *len)
     return buf;
 }
 
+/* The store bars a record by the invalidations made after its request went out (a purge sequence). A
+ * spec's request_time stands for that moment: one in the past (or the default, long ago) went out before
+ * any purge the test makes (sequence 0), one in the future after all of them (the current sequence). */
 static void put_spec(cache_store_t *s, const char *key, const spec_t *sp)
 {
     size_t len;
     uint8_t *buf = make_record(key, sp, &len);
     cache_hash_t h = hash_of(key);
-    cache_store_put_record(s, &h, buf, len);
+    uint64_t seq = sp->request_time > (int64_t)time(NULL) ? cache_store_purge_seq(s) : 0;
+    cache_store_put_record(s, &h, buf, len, seq);
     free(buf);
 }
 
