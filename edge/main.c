@@ -13,6 +13,7 @@
 #include "edge/log.h"
 #include "edge/purge_cli.h"
 #include "edge/server.h"
+#include "edge/snapshot_cli.h"
 #include "edge/warm.h"
 
 static void usage(FILE *fp)
@@ -22,6 +23,7 @@ static void usage(FILE *fp)
           "       edgecache warm [-c FILE] [--edge ADDR:PORT] [--concurrency N] [-H 'Name: value']... LIST\n"
           "       edgecache purge [-c FILE] [--admin ADDR:PORT] [--token-file F] (URL | --prefix P | --tag T)\n"
           "                       [--soft] [--no-wait]\n"
+          "       edgecache snapshot [-c FILE | --cache-dir DIR] DEST\n"
           "       edgecache --version | --help\n"
           "\n"
           "serve   runs the edge node; with no -c, the embedded default configuration (listen on\n"
@@ -31,7 +33,9 @@ static void usage(FILE *fp)
           "warm    fetches every URL of LIST through the edge so that it is cached; a progress bar on a\n"
           "        terminal, then a summary. Exit 1 when any URL failed. See edgecache warm --help.\n"
           "purge   invalidates a URL, a prefix or a tag through the admin API and waits until it is done.\n"
-          "        See edgecache purge --help.\n",
+          "        See edgecache purge --help.\n"
+          "snapshot copies the cache, consistent and compacted, into DEST while the edge serves; a new edge\n"
+          "        started on DEST serves those objects as hits at once.\n",
           fp);
 }
 
@@ -114,6 +118,8 @@ int main(int argc, char **argv)
         return edge_warm_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "purge") == 0)
         return edge_purge_cli_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "snapshot") == 0)
+        return edge_snapshot_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "--version") == 0) {
         puts("edgecache " PACKAGE_VERSION);
         return 0;
