@@ -12,17 +12,21 @@
 #include "edge/config.h"
 #include "edge/log.h"
 #include "edge/server.h"
+#include "reports/report_cli.h"
 
 static void usage(FILE *fp)
 {
     fputs("usage: edgecache serve [-c FILE] [--listen ADDR:PORT] [--origin URL] [--cache-dir DIR]\n"
           "       edgecache check -c FILE\n"
+          "       edgecache report popular|stats|ttl [-c FILE | --cache-dir DIR] [--since D | --from T --to T]\n"
+          "                        [--top N] [--format table|csv|json|html]   (edgecache report --help)\n"
           "       edgecache --version | --help\n"
           "\n"
           "serve   runs the edge node; with no -c, the embedded default configuration (listen on\n"
           "        127.0.0.1:8080, origin file: the sample site, cache in ./edgecache-cache).\n"
           "        Flags override the file. SIGTERM or SIGINT finish in-flight responses, then exit 0.\n"
-          "check   validates a configuration file: exit 0 when valid, else file:line:col: message, exit 2.\n",
+          "check   validates a configuration file: exit 0 when valid, else file:line:col: message, exit 2.\n"
+          "report  popular objects, statistics and TTL advice from the reports stored in the cache directory.\n",
           fp);
 }
 
@@ -101,6 +105,8 @@ int main(int argc, char **argv)
         return cmd(argc - 1, argv + 1, true);
     if (strcmp(argv[1], "check") == 0)
         return cmd(argc - 1, argv + 1, false);
+    if (strcmp(argv[1], "report") == 0)
+        return reports_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "--version") == 0) {
         puts("edgecache " PACKAGE_VERSION);
         return 0;
