@@ -276,6 +276,8 @@ int reports_data_add(void *ctx, h2o_iovec_t key, h2o_iovec_t value)
         if (bucket_s <= REPORTS_MAX_BUCKET_S && in_range(d, k.bucket_start, bucket_s)) {
             reports_series_t *s = series_at(d, k.bucket_start, bucket_s);
             for (size_t i = 0; i != n; ++i) {
+                if (behs[i].c.requests == 0)
+                    continue; /* a behavior that served nothing in this bucket has no row */
                 merge_beh(&s->behs, &s->num_behs, behs + i);
                 merge_beh(&d->totals, &d->num_totals, behs + i);
             }
