@@ -83,8 +83,7 @@ typedef enum en_msg_type_t {
 #define PURGE_SOFT 0x100
 
 typedef struct st_purge_entry_t {
-    cache_store_purge_status_t st;
-    int64_t barrier_until; /* records fetched before st.created and matching are refused until then */
+    cache_store_purge_status_t st; /* records requested before it (a lower purge sequence) and matching are refused */
 } purge_entry_t;
 
 typedef struct st_msg_t {
@@ -123,6 +122,7 @@ struct st_cache_store_t {
     uint32_t epoch;
     atomic_uint_fast64_t evicted_objects, purged_objects;
     uint64_t purge_seq;                  /* under mutex */
+    atomic_uint_fast64_t purge_seq_pub;  /* its value, for readers without the mutex */
     purge_entry_t purges[PURGE_HISTORY]; /* under mutex; slot id % PURGE_HISTORY */
     struct {                             /* written by the writer, read by any thread, racy by design: a torn */
         atomic_uint_fast64_t tag;        /* entry only makes one miss counted as something else */
@@ -486,10 +486,10 @@ void cache_store_put_chunk(cache_store_t *store, uint64_t oid, uint32_t index, c
     }
 }
 
-void cache_store_put_record(cache_store_t *store, const cache_hash_t *hash, const void *record, size_t len)
+void cache_store_put_record(cache_store_t *store, const cache_hash_t *hash, const void *record, size_t len, uint64_t purge_seq)
 {
     cache_record_t rec;
-    msg_t *m = enqueue(store, MSG_RECORD, hash, 0, 0, record, len, 0);
+    msg_t *m = enqueue(store, MSG_RECORD, hash, purge_seq, 0, record, len, 0);
     if (m == NULL)
         return;
     if (cache_record_decode(&rec, m->data, m->len) == 0)
@@ -568,17 +568,22 @@ void cache_store_delete_aux_range(cache_store_t *store, const void *from, size_t
     post_pair(store, MSG_AUX_RANGE, from, flen, to, tlen);
 }
 
+uint64_t cache_store_purge_seq(cache_store_t *s)
+{
+    return atomic_load_explicit(&s->purge_seq_pub, memory_order_acquire);
+}
+
 uint64_t cache_store_purge(cache_store_t *s, cache_purge_kind_t kind, const char *target, size_t len, bool soft)
 {
     pthread_mutex_lock(&s->mutex);
     uint64_t id = ++s->purge_seq;
+    atomic_store_explicit(&s->purge_seq_pub, id, memory_order_release);
     purge_entry_t *e = &s->purges[id % PURGE_HISTORY];
     memset(e, 0, sizeof(*e));
     e->st.id = id;
     e->st.kind = kind;
     e->st.soft = soft;
     e->st.created = (int64_t)time(NULL);
-    e->barrier_until = soft ? 0 : e->st.created + PURGE_BARRIER_S; /* (a soft purge lets fresh copies in) */
     size_t n = len < sizeof(e->st.target) - 1 ? len : sizeof(e->st.target) - 1;
     memcpy(e->st.target, target, n);
     e->st.target[n] = '\0';
@@ -799,13 +804,15 @@ static int delete_object(cache_store_t *s, MDB_txn *txn, const cache_hash_t *has
 
 /* --- invalidation, in the writer ------------------------------------------------------------------- */
 
-/* Whether an invalidation made since the record was requested covers it: then it is not stored, lest a
- * response that was already on its way bring a purged object back. With s->mutex held. */
-static bool barred(cache_store_t *s, const cache_record_t *rec, int64_t now)
+/* Whether an invalidation made after `seq` (when the record's request went out) covers it: then it is not
+ * stored, lest a response that was already on its way bring a purged object back. With s->mutex held. */
+static bool barred(cache_store_t *s, const cache_record_t *rec, uint64_t seq)
 {
+    if (seq >= s->purge_seq)
+        return false; /* (the common case: nothing invalidated since) */
     for (size_t i = 0; i != PURGE_HISTORY; ++i) {
         const purge_entry_t *e = &s->purges[i];
-        if (e->barrier_until <= now || rec->request_time > e->st.created)
+        if (e->st.id <= seq || e->st.soft)
             continue;
         h2o_iovec_t url = url_of(rec->key);
         size_t tlen = strlen(e->st.target);
@@ -979,7 +986,7 @@ static int apply(cache_store_t *s, MDB_txn *txn, msg_t *m, bool deletes_only, ui
         if (deletes_only || cache_record_decode(&rec, m->data, m->len) != 0)
             return 0;
         pthread_mutex_lock(&s->mutex);
-        bool bar = barred(s, &rec, (int64_t)now);
+        bool bar = barred(s, &rec, m->oid);
         pthread_mutex_unlock(&s->mutex);
         uint32_t n = num_chunks(&rec);
         if (bar || (n != 0 && (!chunk_exists(s, txn, rec.oid, 0) || !chunk_exists(s, txn, rec.oid, n - 1)))) {
@@ -1376,6 +1383,7 @@ cache_store_t *cache_store_open(const char *dir, uint64_t map_size, unsigned max
     uint64_t epoch = info_u64(s, txn, epoch_key, sizeof(epoch_key) - 1) + 1;
     s->epoch = (uint32_t)epoch;
     s->purge_seq = info_u64(s, txn, purge_seq_key, sizeof(purge_seq_key) - 1);
+    atomic_init(&s->purge_seq_pub, s->purge_seq);
     MDB_val ek = {sizeof(epoch_key) - 1, epoch_key}, ev = {sizeof(epoch), &epoch};
     if ((rc = mdb_put(txn, s->info, &ek, &ev, 0)) != 0 || (rc = mdb_txn_commit(txn)) != 0) {
         snprintf(err, errlen, "cannot open LMDB databases in %s: %s", dir, mdb_strerror(rc));

@@ -101,10 +101,11 @@ void cache_store_put_chunk(cache_store_t *store, uint64_t oid, uint32_t index, c
 /**
  * Queues the record (copied) under `hash`. The chunks of the record it replaces are deleted, unless the
  * new record names the same oid (a 304 refreshing headers). A record that does not decode, or whose
- * first or last chunk is not stored (it did not fit), is dropped, and what did fit of its chunks with it.
- * Any thread.
+ * first or last chunk is not stored (it did not fit), is dropped, and what did fit of its chunks with it;
+ * so is one that an invalidation made after `purge_seq` covers (the cache_store_purge_seq of when its
+ * request went to the origin), lest a response already on its way bring a purged object back. Any thread.
  */
-void cache_store_put_record(cache_store_t *store, const cache_hash_t *hash, const void *record, size_t len);
+void cache_store_put_record(cache_store_t *store, const cache_hash_t *hash, const void *record, size_t len, uint64_t purge_seq);
 /** Queues the deletion of `nchunks` chunks of `oid`, the remains of a fetch that did not complete. */
 void cache_store_discard(cache_store_t *store, uint64_t oid, uint32_t nchunks);
 /** Queues the deletion of the object under `hash` and of its chunks. Any thread. */
@@ -134,11 +135,13 @@ typedef struct st_cache_store_purge_status_t {
 
 /**
  * Queues an invalidation and returns its id (never 0; ids grow across restarts). It applies after every
- * write queued before it; a fetch that started before it and completes later is not stored (for
- * PURGE_BARRIER_S), so an invalidated object cannot come back from a response already on the way. Any
- * thread.
+ * write queued before it; a record whose request went out before it is refused (see
+ * cache_store_put_record), so an invalidated object cannot come back from a response already on its way.
+ * Any thread.
  */
 uint64_t cache_store_purge(cache_store_t *store, cache_purge_kind_t kind, const char *target, size_t len, bool soft);
+/** The id of the latest invalidation (0 when none yet). Any thread. */
+uint64_t cache_store_purge_seq(cache_store_t *store);
 /** The status of invalidation `id` (one of the last 1024). Returns false when unknown. Any thread. */
 bool cache_store_purge_status(cache_store_t *store, uint64_t id, cache_store_purge_status_t *out);
 

@@ -3,7 +3,8 @@
  *
  * Everything here is a pure function of its arguments, so the rules can be tested as a table. The easy
  * thing to break: the clamp to [min_ttl, max_ttl] applies to a lifetime the origin gave, while
- * default_ttl applies only when the origin gave none; and no-cache means "store, but revalidate on every
+ * default_ttl (or the Last-Modified heuristic) applies only when the origin gave none, and only to a
+ * heuristically cacheable status with a validator; and no-cache means "store, but revalidate on every
  * use", which is a lifetime of 0, not "do not store".
  */
 #include <ctype.h>
@@ -16,6 +17,7 @@ void cache_ttl_cc_init(cache_cc_t *cc)
 {
     cc->flags = 0;
     cc->max_age = cc->s_maxage = cc->stale_while_revalidate = cc->stale_if_error = -1;
+    cc->num_omit = 0;
 }
 
 /* A delta-seconds value (RFC 9111 §1.2.2): digits only, saturating at 2^31 as the RFC asks. */
@@ -39,6 +41,18 @@ static void set_min(int64_t *slot, int64_t v)
         *slot = v;
 }
 
+/* Records a qualified no-cache="…" / private="…" list; false when there is no room (the caller then
+ * applies the directive unqualified, the conservative reading). */
+static bool add_omit(cache_cc_t *cc, const char *list, size_t len)
+{
+    if (cc->num_omit == CACHE_CC_MAX_OMIT)
+        return false;
+    cc->omit[cc->num_omit].base = list;
+    cc->omit[cc->num_omit].len = len;
+    ++cc->num_omit;
+    return true;
+}
+
 void cache_ttl_parse_cc(cache_cc_t *cc, const char *value, size_t len)
 {
     static const struct {
@@ -51,32 +65,42 @@ void cache_ttl_parse_cc(cache_cc_t *cc, const char *value, size_t len)
                  {"must-revalidate", CACHE_CC_MUST_REVALIDATE},
                  {"proxy-revalidate", CACHE_CC_PROXY_REVALIDATE},
                  {"immutable", CACHE_CC_IMMUTABLE},
-                 {"no-transform", CACHE_CC_NO_TRANSFORM}};
+                 {"no-transform", CACHE_CC_NO_TRANSFORM},
+                 {"must-understand", CACHE_CC_MUST_UNDERSTAND}};
     const char *p = value, *end = value + len;
 
     while (p < end) {
-        /* one directive: token [ "=" ( token / quoted-string ) ] */
+        /* one directive: token [ "=" ( token / quoted-string ) ]; no whitespace is allowed around the
+         * "=", so "max-age = 5" is a malformed directive, not max-age=5 */
         while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
             ++p;
         const char *name = p;
         while (p < end && *p != '=' && *p != ',' && *p != ' ' && *p != '\t')
             ++p;
         size_t namelen = (size_t)(p - name);
+        bool malformed = false, quoted = false;
+        const char *ws = p;
         while (p < end && (*p == ' ' || *p == '\t'))
             ++p;
         const char *arg = NULL;
         size_t arglen = 0;
         if (p < end && *p == '=') {
+            malformed = p != ws;
             ++p;
+            if (p < end && (*p == ' ' || *p == '\t'))
+                malformed = true;
             while (p < end && (*p == ' ' || *p == '\t'))
                 ++p;
             if (p < end && *p == '"') {
+                quoted = true;
                 arg = ++p;
                 while (p < end && *p != '"')
                     p += *p == '\\' && p + 1 < end ? 2 : 1;
                 arglen = (size_t)((p < end ? p : end) - arg);
                 if (p < end)
                     ++p;
+                else
+                    malformed = true; /* an unterminated quoted string */
             } else {
                 arg = p;
                 while (p < end && *p != ',' && *p != ' ' && *p != '\t')
@@ -91,7 +115,9 @@ void cache_ttl_parse_cc(cache_cc_t *cc, const char *value, size_t len)
 
 #define IS(lit) (namelen == sizeof(lit) - 1 && strncasecmp(name, lit, namelen) == 0)
         if (IS("max-age") || IS("s-maxage") || IS("stale-while-revalidate") || IS("stale-if-error")) {
-            int64_t v = arg != NULL ? parse_delta(arg, arglen) : -1;
+            /* the quoted form is for generic parsers; this one reads a lifetime only from the token form
+             * RFC 9111 §5.2.2.1 tells senders to use, and treats anything else as invalid */
+            int64_t v = arg != NULL && !quoted && !malformed ? parse_delta(arg, arglen) : -1;
             int64_t *slot = IS("max-age")                  ? &cc->max_age
                             : IS("s-maxage")               ? &cc->s_maxage
                             : IS("stale-while-revalidate") ? &cc->stale_while_revalidate
@@ -102,6 +128,13 @@ void cache_ttl_parse_cc(cache_cc_t *cc, const char *value, size_t len)
                 set_min(slot, 0); /* an invalid lifetime is treated as stale, the conservative reading */
             continue;
         }
+        if ((IS("no-cache") || IS("private")) && arg != NULL && !malformed) {
+            /* qualified (RFC 9111 §5.2.2.4, §5.2.2.7): the response may be stored, without these fields */
+            while (arglen != 0 && (*arg == ' ' || *arg == '\t' || *arg == ','))
+                ++arg, --arglen;
+            if (arglen != 0 && add_omit(cc, arg, arglen))
+                continue;
+        }
         for (size_t i = 0; i != sizeof(flags) / sizeof(flags[0]); ++i) {
             if (namelen == strlen(flags[i].name) && strncasecmp(name, flags[i].name, namelen) == 0) {
                 cc->flags |= flags[i].flag;
@@ -110,6 +143,23 @@ void cache_ttl_parse_cc(cache_cc_t *cc, const char *value, size_t len)
         }
 #undef IS
     }
+}
+
+bool cache_ttl_cc_omits(const cache_cc_t *cc, const char *name, size_t len)
+{
+    for (size_t i = 0; i != cc->num_omit; ++i) {
+        const char *p = cc->omit[i].base, *end = p + cc->omit[i].len;
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+                ++p;
+            const char *s = p;
+            while (p < end && *p != ',' && *p != ' ' && *p != '\t')
+                ++p;
+            if ((size_t)(p - s) == len && len != 0 && strncasecmp(s, name, len) == 0)
+                return true;
+        }
+    }
+    return false;
 }
 
 /* RFC 8941 §3.2: key = ( lcalpha / "*" ) *( lcalpha / DIGIT / "_" / "-" / "." / "*" ) */
@@ -374,11 +424,29 @@ bool cache_ttl_parse_date(const char *s, size_t len, int64_t *t)
 
 int64_t cache_ttl_parse_age(const char *s, size_t len)
 {
-    while (len != 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-        --len;
-    while (len != 0 && (*s == ' ' || *s == '\t'))
-        ++s, --len;
-    return parse_delta(s, len);
+    const char *p = s, *end = s + len;
+    int64_t age = -1;
+
+    /* RFC 9111 §5.1 allows one delta-seconds; a list is invalid, so it is read conservatively: its
+     * largest member, or "too old" when any member is no number at all */
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+            ++p;
+        const char *m = p;
+        while (p < end && *p != ',')
+            ++p;
+        const char *mend = p;
+        while (mend > m && (mend[-1] == ' ' || mend[-1] == '\t'))
+            --mend;
+        if (mend == m)
+            continue;
+        int64_t v = parse_delta(m, (size_t)(mend - m));
+        if (v < 0)
+            return CACHE_TTL_DELTA_MAX;
+        if (v > age)
+            age = v;
+    }
+    return age >= 0 ? age : CACHE_TTL_DELTA_MAX;
 }
 
 bool cache_ttl_status_is_heuristic(int status)
@@ -387,6 +455,7 @@ bool cache_ttl_status_is_heuristic(int status)
     case 200:
     case 203:
     case 204:
+    case 206:
     case 300:
     case 301:
     case 308:
@@ -401,9 +470,22 @@ bool cache_ttl_status_is_heuristic(int status)
     }
 }
 
+bool cache_ttl_status_is_known(int status)
+{
+    /* RFC 9110 §15, less 206 (never stored here) and 304 (never stored as such) */
+    static const short known[] = {200, 201, 202, 203, 204, 205, 300, 301, 302, 303, 305, 307, 308, 400,
+                                  401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414,
+                                  415, 416, 417, 421, 422, 426, 500, 501, 502, 503, 504, 505};
+    for (size_t i = 0; i != sizeof(known) / sizeof(known[0]); ++i)
+        if (known[i] == status)
+            return true;
+    return false;
+}
+
 static bool status_understood(int status)
 {
-    return cache_ttl_status_is_heuristic(status) || (status >= 200 && status < 600 && status != 206 && status != 304);
+    /* a partial response is never stored (the origin is always asked for the whole object), nor a 304 as such */
+    return status >= 200 && status < 600 && status != 206 && status != 304;
 }
 
 bool cache_ttl_may_serve_stale(unsigned flags)
@@ -417,14 +499,34 @@ int64_t cache_ttl_current_age(int64_t initial_age, int64_t response_time, int64_
     return initial_age + (resident > 0 ? resident : 0);
 }
 
+/* The lifetime of a response without explicit freshness, that is heuristically cacheable and has a
+ * validator (RFC 9111 §4.2.2). */
+static int64_t heuristic_lifetime(const cache_ttl_in_t *in, const edge_conf_behavior_t *b, int64_t date)
+{
+    int64_t lifetime = 0;
+    if (b->default_ttl_set) {
+        lifetime = (int64_t)b->default_ttl; /* the operator's choice, as CloudFront applies it */
+    } else if (in->has_last_modified) {
+        /* the customary 10 % of the time since the last change, capped at default_ttl */
+        lifetime = date > in->last_modified ? (date - in->last_modified) / 10 : 0;
+        if (lifetime > (int64_t)b->default_ttl)
+            lifetime = (int64_t)b->default_ttl;
+    }
+    /* else an ETag only: no basis for a guess; stored so that it can be revalidated */
+    return lifetime > (int64_t)b->min_ttl ? lifetime : (int64_t)b->min_ttl;
+}
+
 void cache_ttl_decide(const cache_ttl_in_t *in, const edge_conf_behavior_t *b, cache_ttl_out_t *out)
 {
     const cache_cc_t *cc = &in->cc;
+    unsigned flags = cc->flags;
     int64_t lifetime = -1;
 
     *out = (cache_ttl_out_t){0};
     out->stale_while_revalidate = cc->stale_while_revalidate > 0 ? cc->stale_while_revalidate : 0;
     out->stale_if_error = cc->stale_if_error > 0 ? cc->stale_if_error : 0;
+    if (!in->has_cache_control && in->pragma_no_cache)
+        flags |= CACHE_CC_NO_CACHE; /* RFC 9111 §5.4 defines it for requests; read the same in a response */
 
     /* age (RFC 9111 §4.2.3) */
     int64_t date = in->has_date ? in->date : in->response_time;
@@ -438,15 +540,24 @@ void cache_ttl_decide(const cache_ttl_in_t *in, const edge_conf_behavior_t *b, c
         out->why = "status";
         return;
     }
-    if (cc->flags & CACHE_CC_NO_STORE) {
+    if (flags & CACHE_CC_MUST_UNDERSTAND) {
+        /* RFC 9111 §5.2.2.3: stored only by a cache that knows the status code's rules, which may then
+         * ignore the no-store that comes with it for older caches */
+        if (!cache_ttl_status_is_known(in->status)) {
+            out->why = "must-understand";
+            return;
+        }
+        flags &= ~CACHE_CC_NO_STORE;
+    }
+    if (flags & CACHE_CC_NO_STORE) {
         out->why = "no-store";
         return;
     }
-    if (cc->flags & CACHE_CC_PRIVATE) {
+    if (flags & CACHE_CC_PRIVATE) {
         out->why = "private";
         return;
     }
-    if (in->has_set_cookie) {
+    if (in->has_set_cookie && !b->cache_set_cookie && !cache_ttl_cc_omits(cc, "set-cookie", sizeof("set-cookie") - 1)) {
         out->why = "set-cookie";
         return;
     }
@@ -454,7 +565,7 @@ void cache_ttl_decide(const cache_ttl_in_t *in, const edge_conf_behavior_t *b, c
         out->why = "vary-star";
         return;
     }
-    bool auth_ok = (cc->flags & (CACHE_CC_PUBLIC | CACHE_CC_MUST_REVALIDATE)) != 0 || cc->s_maxage >= 0;
+    bool auth_ok = (flags & (CACHE_CC_PUBLIC | CACHE_CC_MUST_REVALIDATE)) != 0 || cc->s_maxage >= 0;
     if (in->has_authorization && !auth_ok) {
         out->why = "authorization"; /* RFC 9111 §3.5 */
         return;
@@ -472,18 +583,25 @@ void cache_ttl_decide(const cache_ttl_in_t *in, const edge_conf_behavior_t *b, c
             lifetime = (int64_t)b->min_ttl;
         if (lifetime > (int64_t)b->max_ttl)
             lifetime = (int64_t)b->max_ttl;
-    } else if (cache_ttl_status_is_heuristic(in->status)) {
-        lifetime = (int64_t)(b->default_ttl > b->min_ttl ? b->default_ttl : b->min_ttl);
-    } else {
+    } else if (!cache_ttl_status_is_heuristic(in->status)) {
         out->why = "no-lifetime";
+        return;
+    } else if (in->has_validator) {
+        lifetime = heuristic_lifetime(in, b, date);
+    } else if (b->min_ttl > 0) {
+        lifetime = (int64_t)b->min_ttl; /* the operator's floor */
+    } else {
+        out->why = "no-freshness"; /* never fresh and never revalidatable: it could never be reused */
         return;
     }
 
-    if (cc->flags & (CACHE_CC_MUST_REVALIDATE | CACHE_CC_PROXY_REVALIDATE) || cc->s_maxage >= 0)
+    if (flags & (CACHE_CC_MUST_REVALIDATE | CACHE_CC_PROXY_REVALIDATE) || cc->s_maxage >= 0)
         out->flags |= CACHE_TTL_MUST_REVALIDATE;
     if (auth_ok)
         out->flags |= CACHE_TTL_AUTH_OK;
-    if (cc->flags & CACHE_CC_NO_CACHE) {
+    if (flags & CACHE_CC_IMMUTABLE)
+        out->flags |= CACHE_TTL_IMMUTABLE;
+    if (flags & CACHE_CC_NO_CACHE) {
         out->flags |= CACHE_TTL_NO_CACHE;
         lifetime = 0;
     }

@@ -2,11 +2,15 @@
  * cache/ttl.h: freshness — may a response be stored, for how long, and how old is it.
  *
  * Pure functions over parsed response metadata (RFC 9111 with CloudFront's per-behavior TTL rules):
- * - the origin's lifetime is s-maxage, else max-age, else Expires − Date; it is clamped to
- *   [min_ttl, max_ttl]; with no origin lifetime, default_ttl applies (at least min_ttl), and only to the
- *   status codes that are cacheable by default (RFC 9111 §4.2.2);
- * - no-store, private, Set-Cookie and "Vary: *" are never stored; no-cache is stored with a lifetime of
- *   0, so that every use revalidates;
+ * - the origin's lifetime is the targeted field's (RFC 9213, parsed by the caller into `cc`), else
+ *   s-maxage, else max-age, else Expires − Date; it is clamped to [min_ttl, max_ttl];
+ * - without one, only a heuristically cacheable status (RFC 9111 §4.2.2) with a validator is stored:
+ *   for default_ttl when the behavior wrote one (CloudFront), else for 10 % of its Last-Modified age
+ *   capped at default_ttl, else (an ETag only) for min_ttl. With no validator either, nothing could
+ *   ever be reused: not stored, unless min_ttl asks for a floor;
+ * - no-store (unless must-understand and a known status), private, Set-Cookie (unless the behavior
+ *   says cache_set_cookie) and "Vary: *" are never stored; no-cache is stored with a lifetime of 0, so
+ *   that every use revalidates; no-cache="f" and private="f" are stored without the fields named;
  * - the age at storage is the corrected initial age of RFC 9111 §4.2.3.
  * Times are seconds since the epoch.
  */
@@ -27,6 +31,15 @@
 #define CACHE_CC_PROXY_REVALIDATE 0x20
 #define CACHE_CC_IMMUTABLE 0x40
 #define CACHE_CC_NO_TRANSFORM 0x80
+#define CACHE_CC_MUST_UNDERSTAND 0x100
+
+/* The largest delta-seconds (RFC 9111 §1.2.2): bigger values saturate to it; an Age that cannot be read
+ * is taken as this old. */
+#define CACHE_TTL_DELTA_MAX INT64_C(2147483648)
+
+/* At most this many qualified no-cache="…" / private="…" directives are kept; more make the directive
+ * count as unqualified, the conservative reading. */
+#define CACHE_CC_MAX_OMIT 8
 
 typedef struct st_cache_cc_t {
     unsigned flags;
@@ -34,6 +47,14 @@ typedef struct st_cache_cc_t {
     int64_t s_maxage;
     int64_t stale_while_revalidate;
     int64_t stale_if_error;
+    /* The field-name lists of qualified no-cache="a, b" and private="c" (RFC 9111 §5.2.2.4, §5.2.2.7):
+     * those fields are never stored, and the directive does not otherwise apply. They point into the
+     * field value given to cache_ttl_parse_cc and are valid as long as it is. */
+    struct {
+        const char *base;
+        size_t len;
+    } omit[CACHE_CC_MAX_OMIT];
+    size_t num_omit;
 } cache_cc_t;
 
 /* flags stored with an object (cache_record_t.flags) */
@@ -42,6 +63,7 @@ typedef struct st_cache_cc_t {
 #define CACHE_TTL_ERROR_PAGE 0x04      /* a configured error page cached for error_caching_min_ttl */
 #define CACHE_TTL_VARY_INDEX 0x08      /* not an object: its "vary" header names the fields that select a variant */
 #define CACHE_TTL_AUTH_OK 0x10         /* public, s-maxage or must-revalidate: may answer requests with Authorization */
+#define CACHE_TTL_IMMUTABLE 0x20       /* immutable: while fresh, a client's reload does not revalidate it (RFC 8246) */
 
 typedef struct st_cache_ttl_in_t {
     int status;
@@ -51,8 +73,12 @@ typedef struct st_cache_ttl_in_t {
     int64_t expires;
     bool has_date;
     int64_t date;
-    int64_t age;        /* the Age header, -1 when absent or invalid */
-    bool has_validator; /* ETag or Last-Modified */
+    int64_t age;            /* the Age header (see cache_ttl_parse_age), -1 when absent */
+    bool has_validator;     /* ETag or Last-Modified */
+    bool has_last_modified; /* a Last-Modified that parsed: the base of the heuristic lifetime */
+    int64_t last_modified;
+    bool has_cache_control; /* a Cache-Control field, or a valid targeted field that replaced it */
+    bool pragma_no_cache;   /* Pragma: no-cache, which counts as Cache-Control: no-cache when there is none */
     bool has_set_cookie;
     bool vary_star;
     bool has_authorization; /* the request carried Authorization (RFC 9111 §3.5) */
@@ -74,9 +100,10 @@ typedef struct st_cache_ttl_out_t {
 void cache_ttl_cc_init(cache_cc_t *cc);
 /**
  * Adds the directives of one Cache-Control field line to `cc` (call once per line). Directive names are
- * case-insensitive; an invalid max-age or s-maxage counts as 0 (stale: the conservative reading), an
- * invalid stale-while-revalidate or stale-if-error as absent; duplicate numeric directives keep the
- * smaller value, the conservative one.
+ * case-insensitive. An invalid max-age or s-maxage — not digits, and that includes the quoted form
+ * max-age="60" — counts as 0 (stale: the conservative reading), an invalid stale-while-revalidate or
+ * stale-if-error as absent; duplicate numeric directives keep the smaller value, the conservative one.
+ * A no-cache or private with a field-name list is recorded in cc->omit (pointing into `value`).
  */
 void cache_ttl_parse_cc(cache_cc_t *cc, const char *value, size_t len);
 /**
@@ -91,10 +118,23 @@ bool cache_ttl_parse_targeted(cache_cc_t *cc, const char *value, size_t len);
  * Returns true and sets `*t`, or false when `s` is not a date.
  */
 bool cache_ttl_parse_date(const char *s, size_t len, int64_t *t);
-/** Parses an Age value (RFC 9111 §5.1): a non-negative integer, or -1 when invalid. */
+/**
+ * Parses one Age field line (RFC 9111 §5.1): a non-negative integer. A list ("10, 20") yields its
+ * largest member; anything else that is not a delta-seconds (negative, a fraction, text, empty, or a
+ * list with such a member) yields CACHE_TTL_DELTA_MAX: an age we cannot read must not make a response
+ * look younger than it may be. Several Age lines combine by taking the largest result.
+ */
 int64_t cache_ttl_parse_age(const char *s, size_t len);
+/** True when `name` (lower-case) is in a field-name list of a qualified no-cache or private in `cc`. */
+bool cache_ttl_cc_omits(const cache_cc_t *cc, const char *name, size_t len);
 /** True when a status code may be stored without explicit freshness (RFC 9111 §4.2.2). */
 bool cache_ttl_status_is_heuristic(int status);
+/**
+ * True for the status codes whose caching rules this cache implements: those defined by RFC 9110 §15,
+ * but 206 (partial responses are never stored) and 304. A response with must-understand is stored only
+ * with one of these (RFC 9111 §5.2.2.3).
+ */
+bool cache_ttl_status_is_known(int status);
 /** Decides storage and lifetime for the response `in` under the TTL rules of `behavior`. */
 void cache_ttl_decide(const cache_ttl_in_t *in, const edge_conf_behavior_t *behavior, cache_ttl_out_t *out);
 /** True when an object stored with `flags` may stand in for an origin error once stale (§4.2.4). */

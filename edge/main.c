@@ -11,13 +11,18 @@
 #include <string.h>
 #include "edge/config.h"
 #include "edge/log.h"
+#include "edge/purge_cli.h"
 #include "edge/server.h"
+#include "edge/warm.h"
 #include "reports/report_cli.h"
 
 static void usage(FILE *fp)
 {
     fputs("usage: edgecache serve [-c FILE] [--listen ADDR:PORT] [--origin URL] [--cache-dir DIR]\n"
           "       edgecache check -c FILE\n"
+          "       edgecache warm [-c FILE] [--edge ADDR:PORT] [--concurrency N] [-H 'Name: value']... LIST\n"
+          "       edgecache purge [-c FILE] [--admin ADDR:PORT] [--token-file F] (URL | --prefix P | --tag T)\n"
+          "                       [--soft] [--no-wait]\n"
           "       edgecache report popular|stats|ttl [-c FILE | --cache-dir DIR] [--since D | --from T --to T]\n"
           "                        [--top N] [--format table|csv|json|html]   (edgecache report --help)\n"
           "       edgecache --version | --help\n"
@@ -26,6 +31,10 @@ static void usage(FILE *fp)
           "        127.0.0.1:8080, origin file: the sample site, cache in ./edgecache-cache).\n"
           "        Flags override the file. SIGTERM or SIGINT finish in-flight responses, then exit 0.\n"
           "check   validates a configuration file: exit 0 when valid, else file:line:col: message, exit 2.\n"
+          "warm    fetches every URL of LIST through the edge so that it is cached; a progress bar on a\n"
+          "        terminal, then a summary. Exit 1 when any URL failed. See edgecache warm --help.\n"
+          "purge   invalidates a URL, a prefix or a tag through the admin API and waits until it is done.\n"
+          "        See edgecache purge --help.\n"
           "report  popular objects, statistics and TTL advice from the reports stored in the cache directory.\n",
           fp);
 }
@@ -105,6 +114,10 @@ int main(int argc, char **argv)
         return cmd(argc - 1, argv + 1, true);
     if (strcmp(argv[1], "check") == 0)
         return cmd(argc - 1, argv + 1, false);
+    if (strcmp(argv[1], "warm") == 0)
+        return edge_warm_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "purge") == 0)
+        return edge_purge_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "report") == 0)
         return reports_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "--version") == 0) {

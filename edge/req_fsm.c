@@ -27,6 +27,7 @@
 #include "cache/record.h"
 #include "cache/store.h"
 #include "cache/ttl.h"
+#include "edge/admin.h"
 #include "edge/log.h"
 #include "edge/req_fsm.h"
 #include "errorpages/errorpages.h"
@@ -81,7 +82,14 @@ typedef struct st_edge_req_t {
     /* a HIT served stale while a background fetch revalidates it (RFC 5861 §3) */ /* fetch on our own: the fetch we joined had
                                                                                       a response that may not be shared */
     h2o_iovec_t multipart_type; /* the Content-Type of a multipart/byteranges answer */
-    h2o_timeout_entry_t watch;  /* HTTP/1 only: polls for a client that hung up while we wait */
+    /* for the access log, the metrics and the reports */
+    bool passed;               /* forwarded without the cache (PASS) */
+    bool hit;                  /* answered from a stored object */
+    uint64_t fetch_started;    /* ms (loop clock) when the current origin fetch was started or joined */
+    int64_t origin_ms;         /* time to the origin's response head, -1 when none was awaited */
+    uint64_t bytes_sent;       /* body bytes handed to libh2o */
+    uint64_t origin_bytes;     /* body bytes the fetch this request started received */
+    h2o_timeout_entry_t watch; /* HTTP/1 only: polls for a client that hung up while we wait */
 } edge_req_t;
 
 typedef struct st_segment_t {
@@ -182,6 +190,7 @@ static void add_cache_headers(edge_req_t *er, int64_t age, const char *x_cache, 
     h2o_iovec_t a = fmt(&req->pool, "%lld", (long long)(age > 0 ? age : 0));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_AGE, NULL, a.base, a.len);
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-cache"), 0, NULL, x_cache, strlen(x_cache));
+    *h2o_req_getenv(req, H2O_STRLIT("cache"), 1) = h2o_iovec_init(x_cache, strlen(x_cache)); /* %{cache}e in the access log */
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("cache-status"), 0, NULL, cache_status.base, cache_status.len);
 }
 
@@ -298,6 +307,9 @@ static void send_next_piece(edge_req_t *er)
             vec = h2o_iovec_init(er->chunk_buf + (pos - chunk_start), (size_t)(stop - pos));
         }
         er->thread->counters.body_bytes_sent += vec.len;
+        er->bytes_sent += vec.len;
+        if (er->hit)
+            er->thread->counters.hit_bytes_sent += vec.len;
     }
     er->seg_off += vec.len;
     bool seg_done = sg->literal.base != NULL ? er->seg_off == sg->literal.len : sg->start + er->seg_off == sg->end;
@@ -510,6 +522,10 @@ static bool deliver_record(edge_req_t *er, const cache_record_t *rec, int64_t ag
 static void unsubscribe(edge_req_t *er)
 {
     if (er->fetch != NULL) {
+        if (!er->sub.joined) { /* the bytes its fetch received so far (a fetch that goes on into the cache is not followed) */
+            er->origin_bytes = er->fetch->received;
+            er->thread->counters.origin_bytes += er->fetch->received;
+        }
         origin_fetch_unsubscribe(er->fetch, &er->sub);
         er->fetch = NULL;
     }
@@ -527,6 +543,7 @@ static void send_from_fetch(edge_req_t *er)
         er->sending = true;
         er->inflight = vec.len;
         er->thread->counters.body_bytes_sent += vec.len;
+        er->bytes_sent += vec.len;
         h2o_send(er->req, &vec, 1, next == ORIGIN_FETCH_DONE ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
     } else if (next == ORIGIN_FETCH_DONE) {
         er->sending = true;
@@ -749,10 +766,41 @@ static void start_fetch(edge_req_t *er, bool cacheable)
         ++er->thread->counters.collapsed;
     else
         ++er->thread->counters.origin_requests;
+    er->fetch_started = h2o_now(er->req->conn->ctx->loop);
+    er->origin_ms = -1;
     watch_client(er);
 }
 
 /* --- the steps ---------------------------------------------------------------------------------------- */
+
+/* The PURGE method (Varnish, Fastly): invalidates the request's URL, all its variants, when the client's
+ * address is in admin.purge_allow; anyone else gets 403. Answers at once with the invalidation's status. */
+static void answer_purge(edge_req_t *er)
+{
+    h2o_req_t *req = er->req;
+    const edge_conf_t *conf = er->thread->server->conf;
+    struct sockaddr_storage ss;
+    socklen_t sslen = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+
+    if (sslen == 0 || !edge_config_cidr_match(conf->admin.purge_allow, conf->admin.num_purge_allow, &ss)) {
+        req->res.status = 403;
+        req->res.reason = "Forbidden";
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/plain; charset=utf-8"));
+        h2o_send_inline(req, H2O_STRLIT("PURGE is not allowed from this address (admin.purge_allow)\n"));
+        return;
+    }
+    const char *nl = memchr(er->key.base, '\n', er->key.len);
+    size_t len = nl != NULL ? (size_t)(nl - er->key.base) : er->key.len;
+    cache_store_purge_status_t st;
+    uint64_t id = cache_store_purge(er->thread->server->store, CACHE_PURGE_URL, er->key.base, len, false);
+    ++er->thread->counters.purges;
+    cache_store_purge_status(er->thread->server->store, id, &st);
+    h2o_iovec_t body = edge_admin_purge_json(&req->pool, &st);
+    req->res.status = 200;
+    req->res.reason = "OK";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+    h2o_send_inline(req, body.base, body.len);
+}
 
 static step_result_t step_RECV(edge_req_t *er)
 {
@@ -784,8 +832,12 @@ static step_result_t step_RECV(edge_req_t *er)
     er->key = cache_key_build(&req->pool, req->path_normalized, query, er->behavior);
     er->key = cache_key_add_headers(&req->pool, er->key, er->behavior, &req->headers);
     cache_key_hash(er->key, &er->hash);
+    *h2o_req_getenv(req, H2O_STRLIT("behavior"), 1) = h2o_iovec_init(er->behavior->path, strlen(er->behavior->path));
 
-    if (!er->is_head && !method_is(req, H2O_STRLIT("GET"))) {
+    if (method_is(req, H2O_STRLIT("PURGE"))) {
+        answer_purge(er);
+        er->state = EDGE_REQ_DONE;
+    } else if (!er->is_head && !method_is(req, H2O_STRLIT("GET"))) {
         er->fwd = "bypass"; /* only GET and HEAD are answered from the cache */
         er->state = EDGE_REQ_PASS;
     } else if (h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1) != -1) {
@@ -929,8 +981,10 @@ static step_result_t step_HIT(edge_req_t *er)
         if (origin_fetch_background(&args))
             ++er->thread->counters.origin_requests;
     }
+    er->hit = true;
     if (!deliver_record(er, &er->rec, er->age, error_page ? "ERROR" : er->swr ? "STALE" : "HIT", cs)) {
         /* the record's body is gone (evicted or corrupt): drop the record and fetch anew */
+        er->hit = false;
         cache_store_delete(er->thread->server->store, &er->rec_hash);
         er->have_rec = false;
         er->fwd = "miss";
@@ -962,6 +1016,7 @@ static step_result_t step_REVALIDATE(edge_req_t *er)
 static step_result_t step_PASS(edge_req_t *er)
 {
     ++er->thread->counters.passes;
+    er->passed = true;
     start_fetch(er, false);
     er->state = EDGE_REQ_WAIT;
     return NEXT;
@@ -985,6 +1040,12 @@ static step_result_t step_WAIT(edge_req_t *er)
         return SUSPEND; /* on_fetch_head resumes */
     if (h2o_timeout_is_linked(&er->watch))
         h2o_timeout_unlink(&er->watch);
+    if (er->origin_ms < 0) {
+        er->origin_ms = (int64_t)(h2o_now(er->req->conn->ctx->loop) - er->fetch_started);
+        if (!er->sub.joined && f->failure == 0)
+            reports_latency_observe(&er->thread->origin_latency, (uint64_t)er->origin_ms);
+        *h2o_req_getenv(er->req, H2O_STRLIT("origin-ms"), 1) = fmt(&er->req->pool, "%lld", (long long)er->origin_ms);
+    }
     if (er->sub.joined && f->variant_key.base != NULL) {
         /* a response with Vary is shared only with the requests that select the same variant */
         const h2o_iovec_t *vary = NULL;

@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@
 #include <h2o.h>
 #include <h2o/serverutil.h>
 #include "cache/key.h"
+#include "edge/admin.h"
 #include "edge/log.h"
 #include "edge/req_fsm.h"
 #include "edge/server.h"
@@ -171,6 +174,11 @@ static void begin_shutdown(edge_thread_t *t)
             t->listeners[i] = NULL;
         }
     }
+    if (t->admin_listener != NULL) {
+        h2o_socket_read_stop(t->admin_listener);
+        h2o_socket_close(t->admin_listener);
+        t->admin_listener = NULL;
+    }
     h2o_context_request_shutdown(&t->ctx);
 }
 
@@ -197,8 +205,15 @@ static void *thread_main(void *arg)
                                                          conf->origins + i, s->origin_ssl_ctxs[i], err, sizeof(err)) != 0)
             edge_log_error("thread %u: %s", t->index, err);
     }
-    if (t->index == 0)
+    if (t->index == 0) {
         t->checker = origin_checker_start(s->router, &t->ctx);
+        if (s->admin_fd >= 0) {
+            t->admin_accept = (h2o_accept_ctx_t){.ctx = &t->ctx, .hosts = s->admin_h2o.hosts};
+            t->admin_listener = h2o_evloop_socket_create(t->ctx.loop, s->admin_fd, H2O_SOCKET_FLAG_DONT_READ);
+            t->admin_listener->data = &t->admin_accept;
+            h2o_socket_read_start(t->admin_listener, on_accept);
+        }
+    }
     t->accept_ctxs = h2o_mem_alloc(sizeof(*t->accept_ctxs) * conf->num_listens);
     t->listeners = h2o_mem_alloc(sizeof(*t->listeners) * conf->num_listens);
     for (size_t i = 0; i != conf->num_listens; ++i) {
@@ -277,6 +292,7 @@ static void teardown(edge_server_t *s)
     free(s->listen_fds);
     free(s->threads);
     h2o_config_dispose(&s->h2o);
+    h2o_config_dispose(&s->admin_h2o);
 }
 
 static void log_counters(edge_server_t *s)
@@ -292,9 +308,53 @@ static void log_counters(edge_server_t *s)
     edge_log_info("counters: %s", line);
 }
 
+/* Opens the access log through libh2o's logger and registers it on `pathconf`. libh2o 2.2.5 has no way to
+ * reopen it, so the descriptor it opened is found (open(2) takes the lowest free number, and this runs
+ * before any other thread) and checked to be that file; SIGHUP then reopens the path onto it with dup2. */
+static int open_access_log(edge_server_t *s, h2o_pathconf_t *pathconf, char *err, size_t errlen)
+{
+    const char *path = s->conf->access_log.path;
+    const char *format = s->conf->access_log.format != NULL ? s->conf->access_log.format : EDGE_CONF_ACCESS_LOG_FORMAT;
+    struct stat a, b;
+
+    s->access_log_fd = -1;
+    if (path == NULL)
+        return 0;
+    int expected = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (expected >= 0)
+        close(expected);
+    h2o_access_log_filehandle_t *fh = h2o_access_log_open_handle(path, format, H2O_LOGCONF_ESCAPE_APACHE);
+    if (fh == NULL) {
+        snprintf(err, errlen, "access_log: cannot open %s with format \"%s\" (see the message above)", path, format);
+        return -1;
+    }
+    h2o_access_log_register(pathconf, fh);
+    if (path[0] != '|' && expected >= 0 && fstat(expected, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino)
+        s->access_log_fd = expected;
+    else if (path[0] != '|')
+        edge_log_warn("access_log: %s will not be reopened on SIGHUP (its descriptor was not found)", path);
+    return 0;
+}
+
+static void reopen_access_log(edge_server_t *s)
+{
+    if (s->access_log_fd < 0)
+        return;
+    int fd = open(s->conf->access_log.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || dup2(fd, s->access_log_fd) < 0) {
+        edge_log_error("access_log: cannot reopen %s: %s", s->conf->access_log.path, strerror(errno));
+    } else {
+        fcntl(s->access_log_fd, F_SETFD, FD_CLOEXEC);
+        edge_log_info("SIGHUP: reopened the access log %s", s->conf->access_log.path);
+    }
+    if (fd >= 0)
+        close(fd);
+}
+
 int edge_server_run(const edge_conf_t *conf)
 {
-    edge_server_t server = {.conf = conf}, *s = &server;
+    edge_server_t server = {.conf = conf, .admin_fd = -1, .access_log_fd = -1}, *s = &server;
     char err[512];
     sigset_t sigs;
     int ret = 1;
@@ -303,7 +363,16 @@ int edge_server_run(const edge_conf_t *conf)
     h2o_config_init(&s->h2o);
     s->h2o.server_name = h2o_iovec_init(H2O_STRLIT("")); /* the origin's Server header passes through */
     h2o_hostconf_t *host = h2o_config_register_host(&s->h2o, h2o_iovec_init(H2O_STRLIT("default")), 65535);
-    edge_req_fsm_register(h2o_config_register_path(host, "/", 0));
+    h2o_pathconf_t *pathconf = h2o_config_register_path(host, "/", 0);
+    edge_req_fsm_register(pathconf);
+    if (open_access_log(s, pathconf, err, sizeof(err)) != 0) {
+        edge_log_error("%s", err);
+        h2o_config_dispose(&s->h2o);
+        return 1;
+    }
+    h2o_config_init(&s->admin_h2o);
+    s->admin_h2o.server_name = h2o_iovec_init(H2O_STRLIT("edgecache-admin"));
+    edge_admin_register(&s->admin_h2o, s);
 
     s->num_threads = conf->threads != 0 ? conf->threads : h2o_numproc();
     s->file_roots = calloc(conf->num_origins, sizeof(*s->file_roots));
@@ -347,6 +416,16 @@ int edge_server_run(const edge_conf_t *conf)
             goto Exit;
         }
     }
+    if (conf->admin.address != NULL) {
+        edge_conf_listen_t admin = {.address = conf->admin.address, .port = conf->admin.port};
+        /* one loop serves it, so no SO_REUSEPORT: the bind itself refuses a port already in use */
+        if ((s->admin_fd = open_listener(&admin, false, err, sizeof(err))) < 0) {
+            edge_log_error("admin %s", err);
+            goto Exit;
+        }
+        if (conf->admin.token == NULL)
+            edge_log_warn("admin: no token_file: every admin endpoint but /healthz answers 401");
+    }
     if ((s->store = cache_store_open(conf->cache.path, conf->cache.max_size,
                                      (unsigned)s->num_threads * (CACHE_STORE_MAX_PINS + 2) + 64, err, sizeof(err))) == NULL) {
         edge_log_error("cache: %s", err);
@@ -357,6 +436,7 @@ int edge_server_run(const edge_conf_t *conf)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     for (size_t i = 0; i != s->num_threads; ++i) {
         s->threads[i].server = s;
@@ -366,9 +446,12 @@ int edge_server_run(const edge_conf_t *conf)
     for (size_t i = 0; i != conf->num_listens; ++i)
         edge_log_info("listening on %s://%s:%u (%zu threads), cache %s", s->ssl_ctxs[i] != NULL ? "https" : "http",
                       conf->listens[i].address, conf->listens[i].port, s->num_threads, conf->cache.path);
+    if (s->admin_fd >= 0)
+        edge_log_info("admin API on http://%s:%u", conf->admin.address, conf->admin.port);
 
     int sig = 0;
-    sigwait(&sigs, &sig);
+    while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
+        reopen_access_log(s); /* logrotate: the file was moved away; a new one takes its descriptor */
     edge_log_info("%s: finishing in-flight responses", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     atomic_store(&s->stopping, 1);
     for (size_t i = 0; i != s->num_threads; ++i)
@@ -381,6 +464,8 @@ Exit:
         for (size_t i = 0; i != conf->num_listens; ++i)
             if (s->listen_fds[i] > 0) /* calloc'd: 0 means never opened (fd 0 is stdin) */
                 close(s->listen_fds[i]);
+    if (ret != 0 && s->admin_fd >= 0)
+        close(s->admin_fd);
     teardown(s);
     return ret;
 }

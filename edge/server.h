@@ -18,6 +18,7 @@
 #include "origin/http.h"
 #include "origin/router.h"
 #include "reports/counters.h"
+#include "reports/stats.h"
 
 typedef struct st_edge_server_t edge_server_t;
 
@@ -33,6 +34,9 @@ typedef struct st_edge_thread_t {
     h2o_multithread_receiver_t fetch_receiver; /* origin fetches on other loops wake this one's requests */
     origin_checker_t *checker;                 /* the active health checks run on the first loop */
     reports_counters_t counters;
+    reports_latency_t origin_latency;
+    h2o_socket_t *admin_listener; /* the first loop serves the admin API */
+    h2o_accept_ctx_t admin_accept;
 } edge_thread_t;
 
 struct st_edge_server_t {
@@ -47,6 +51,9 @@ struct st_edge_server_t {
     edge_thread_t *threads;
     size_t num_threads;
     atomic_int stopping;
+    h2o_globalconf_t admin_h2o; /* the admin API's own configuration: no client Host header can reach it */
+    int admin_fd;               /* -1 without an admin listener */
+    int access_log_fd;          /* the access log's descriptor inside libh2o, reopened on SIGHUP; -1 if none */
 };
 
 /** The thread that serves `req`. */

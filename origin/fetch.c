@@ -83,6 +83,7 @@ typedef struct st_fetch_t {
     bool close_delimited;
     int64_t age_value; /* the origin's Age header (it is not forwarded: we send our own), -1 when absent */
     int64_t request_time;
+    uint64_t purge_seq; /* the store's invalidations made when the request went out: later ones may bar the response */
     /* body */
     H2O_VECTOR(block_t) blocks;
     size_t first_block; /* blocks before this one are freed */
@@ -353,11 +354,7 @@ void origin_fetch_filter_headers(h2o_mem_pool_t *pool, h2o_headers_t *dst, const
 {
     static const char *const hop_by_hop[] = {"connection", "keep-alive",        "proxy-connection", "te",
                                              "trailer",    "transfer-encoding", "upgrade",          NULL};
-    const h2o_iovec_t *connection = NULL;
 
-    for (size_t i = 0; i != num; ++i)
-        if (h2o_memis(src[i].name->base, src[i].name->len, H2O_STRLIT("connection")))
-            connection = &src[i].value;
     for (size_t i = 0; i != num; ++i) {
         const h2o_iovec_t *name = src[i].name;
         bool drop = false;
@@ -365,8 +362,11 @@ void origin_fetch_filter_headers(h2o_mem_pool_t *pool, h2o_headers_t *dst, const
             drop = h2o_memis(name->base, name->len, *d, strlen(*d));
         for (const char *const *d = also_drop; d != NULL && *d != NULL && !drop; ++d)
             drop = h2o_memis(name->base, name->len, *d, strlen(*d));
-        if (!drop && connection != NULL)
-            drop = h2o_contains_token(connection->base, connection->len, name->base, name->len, ',');
+        /* RFC 9110 §7.6.1: the fields a Connection option names are hop-by-hop too, whichever of
+         * several Connection lines names them */
+        for (size_t j = 0; j != num && !drop; ++j)
+            if (h2o_memis(src[j].name->base, src[j].name->len, H2O_STRLIT("connection")))
+                drop = h2o_contains_token(src[j].value.base, src[j].value.len, name->base, name->len, ',');
         if (!drop) {
             h2o_vector_reserve(pool, dst, dst->size + 1);
             dst->entries[dst->size++] = src[i];
@@ -397,14 +397,21 @@ static void ttl_input(fetch_t *f, int status, const h2o_headers_t *h, cache_ttl_
     for (size_t i = 0; i != h->size; ++i) {
         const h2o_iovec_t *n = h->entries[i].name, *v = &h->entries[i].value;
         if (h2o_memis(n->base, n->len, H2O_STRLIT("cache-control"))) {
+            in->has_cache_control = true;
             cache_ttl_parse_cc(&in->cc, v->base, v->len);
         } else if (h2o_memis(n->base, n->len, H2O_STRLIT("expires"))) {
             in->has_expires = true;
             in->expires_valid = cache_ttl_parse_date(v->base, v->len, &in->expires);
         } else if (h2o_memis(n->base, n->len, H2O_STRLIT("date"))) {
             in->has_date = cache_ttl_parse_date(v->base, v->len, &in->date);
-        } else if (h2o_memis(n->base, n->len, H2O_STRLIT("etag")) || h2o_memis(n->base, n->len, H2O_STRLIT("last-modified"))) {
+        } else if (h2o_memis(n->base, n->len, H2O_STRLIT("etag"))) {
             in->has_validator = true;
+        } else if (h2o_memis(n->base, n->len, H2O_STRLIT("last-modified"))) {
+            in->has_validator = true;
+            in->has_last_modified = cache_ttl_parse_date(v->base, v->len, &in->last_modified);
+        } else if (h2o_memis(n->base, n->len, H2O_STRLIT("pragma"))) {
+            if (h2o_contains_token(v->base, v->len, H2O_STRLIT("no-cache"), ','))
+                in->pragma_no_cache = true;
         } else if (h2o_memis(n->base, n->len, H2O_STRLIT("set-cookie"))) {
             in->has_set_cookie = true;
         } else if (h2o_memis(n->base, n->len, H2O_STRLIT("vary"))) {
@@ -422,24 +429,44 @@ static void ttl_input(fetch_t *f, int status, const h2o_headers_t *h, cache_ttl_
         cache_cc_t cc;
         if (targeted[i] != NULL && cache_ttl_parse_targeted(&cc, targeted[i]->base, targeted[i]->len)) {
             in->cc = cc;
+            in->has_cache_control = true;
             in->has_expires = false;
             break;
         }
     }
 }
 
+/* True when a response field must not be stored, although it is forwarded: the proxy-specific fields of
+ * RFC 9111 §3.1, and those named by a qualified no-cache or private (§5.2.2.4, §5.2.2.7), which a reuse
+ * without revalidation must not send. */
+static bool never_stored(const cache_cc_t *cc, const h2o_iovec_t *name)
+{
+    static const char *const proxy_specific[] = {"proxy-authenticate", "proxy-authentication-info", "proxy-authorization", NULL};
+    for (const char *const *d = proxy_specific; *d != NULL; ++d)
+        if (h2o_memis(name->base, name->len, *d, strlen(*d)))
+            return true;
+    return cache_ttl_cc_omits(cc, name->base, name->len);
+}
+
 /* Encodes the stored headers and, for each field named by Vary, the client's value of it. */
 static void encode_headers(fetch_t *f, const h2o_headers_t *h, h2o_iovec_t *headers, h2o_iovec_t *vary)
 {
     size_t hlen = 0, vlen = 0;
+    cache_cc_t cc;
+    cache_ttl_cc_init(&cc);
     for (size_t i = 0; i != h->size; ++i)
-        hlen += cache_record_header_size(h->entries[i].name->len, h->entries[i].value.len);
+        if (h2o_memis(h->entries[i].name->base, h->entries[i].name->len, H2O_STRLIT("cache-control")))
+            cache_ttl_parse_cc(&cc, h->entries[i].value.base, h->entries[i].value.len);
+    for (size_t i = 0; i != h->size; ++i)
+        if (!never_stored(&cc, h->entries[i].name))
+            hlen += cache_record_header_size(h->entries[i].name->len, h->entries[i].value.len);
     uint8_t *hp = h2o_mem_alloc_pool(&f->super.pool, hlen + 1);
     headers->base = (char *)hp;
     headers->len = hlen;
     for (size_t i = 0; i != h->size; ++i)
-        cache_record_put_header(&hp, h->entries[i].name->base, h->entries[i].name->len, h->entries[i].value.base,
-                                h->entries[i].value.len);
+        if (!never_stored(&cc, h->entries[i].name))
+            cache_record_put_header(&hp, h->entries[i].name->base, h->entries[i].name->len, h->entries[i].value.base,
+                                    h->entries[i].value.len);
 
     /* Vary: a list of field names; record each with the request's value (empty when absent) */
     *vary = h2o_iovec_init(NULL, 0);
@@ -490,7 +517,7 @@ static void put_encoded(fetch_t *f, const cache_hash_t *hash, const cache_record
     size_t len = cache_record_size(rec);
     uint8_t *buf = h2o_mem_alloc(len);
     cache_record_encode(rec, buf);
-    cache_store_put_record(f->args.store, hash, buf, len);
+    cache_store_put_record(f->args.store, hash, buf, len, f->purge_seq);
     free(buf);
 }
 
@@ -693,7 +720,9 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
         /* libh2o frees non-token names and reuses the value buffer after this callback: copy both */
         const h2o_token_t *token = h2o_lookup_token(headers[i].name->base, headers[i].name->len);
         if (token == H2O_TOKEN_AGE) {
-            f->age_value = cache_ttl_parse_age(headers[i].value.base, headers[i].value.len);
+            int64_t age = cache_ttl_parse_age(headers[i].value.base, headers[i].value.len);
+            if (age > f->age_value)
+                f->age_value = age; /* several Age lines: the oldest, the conservative reading */
         } else if (token == H2O_TOKEN_CONTENT_LENGTH) {
             o->content_length = (int64_t)h2o_strtosize(headers[i].value.base, headers[i].value.len);
             f->close_delimited = false;
@@ -904,6 +933,7 @@ static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char 
     *reqbufcnt = f->reqbufs[1].len != 0 ? 2 : 1;
     *method_is_head = h2o_memis(f->args.method.base, f->args.method.len, H2O_STRLIT("HEAD"));
     f->request_time = now_sec(f);
+    f->purge_seq = f->args.store != NULL ? cache_store_purge_seq(f->args.store) : 0;
     arm_read_timer(f);
     return on_head;
 }
@@ -1010,6 +1040,7 @@ static void start_file(fetch_t *f)
     origin_file_res_t res;
 
     f->request_time = now_sec(f);
+    f->purge_seq = f->args.store != NULL ? cache_store_purge_seq(f->args.store) : 0;
     origin_file_lookup(f->args.file_roots[f->origin], f->args.method.base, f->args.method.len, f->args.path.base, f->args.path.len,
                        &res);
     o->status = res.status;

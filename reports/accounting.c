@@ -22,6 +22,7 @@
 #include "edge/log.h"
 #include "reports/accounting.h"
 #include "reports/bucket.h"
+#include "reports/stats.h"
 #include "reports/topk.h"
 
 struct st_reports_acct_t {
@@ -202,7 +203,7 @@ static void count_behavior(reports_beh_t *b, const reports_event_t *ev, bool hit
     b->c.origin_bytes += ev->origin_bytes;
     if (ev->origin_ms >= 0) {
         ++b->c.origin_requests;
-        reports_latency_add(b->latency, (uint64_t)ev->origin_ms);
+        reports_latency_observe(&b->latency, (uint64_t)ev->origin_ms);
     }
 
     /* what TTL advice reads */

@@ -12,6 +12,7 @@
 #include <h2o.h>
 #include "reports/bucket.h"
 #include "reports/codec.h"
+#include "reports/stats.h"
 
 #define VALUE_VERSION 1
 #define HLL_SEED 0x6564676563616368u /* fixed: registers merge across threads and processes */
@@ -23,9 +24,6 @@ const reports_beh_counter_info_t reports_beh_counter_table[] = {
 #undef REPORTS_BEH_INFO
 };
 const size_t reports_beh_counter_count = sizeof(reports_beh_counter_table) / sizeof(reports_beh_counter_table[0]);
-
-const uint64_t reports_latency_bounds_ms[REPORTS_LATENCY_BUCKETS] = {1,   2,    5,    10,   20,    50,    100,   200,
-                                                                     500, 1000, 2000, 5000, 10000, 20000, 60000, UINT64_MAX};
 
 static uint64_t *beh_counter(reports_beh_counts_t *c, size_t i)
 {
@@ -77,27 +75,19 @@ int reports_key_decode(reports_key_t *key, const void *data, size_t len)
 
 /* --- sketches ------------------------------------------------------------------------------------ */
 
-void reports_latency_add(uint64_t *hist, uint64_t ms)
-{
-    size_t i = 0;
-    while (ms > reports_latency_bounds_ms[i])
-        ++i; /* the last bound is UINT64_MAX: always stops */
-    ++hist[i];
-}
-
-uint64_t reports_latency_quantile(const uint64_t *hist, double q)
+uint64_t reports_latency_quantile(const reports_latency_t *l, double q)
 {
     uint64_t n = 0, seen = 0;
     for (size_t i = 0; i != REPORTS_LATENCY_BUCKETS; ++i)
-        n += hist[i];
+        n += l->buckets[i];
     if (n == 0)
         return 0;
     /* the rank of the quantile, 1-based: the smallest r with r >= q * n */
     uint64_t rank = (uint64_t)ceil(q * (double)n);
     if (rank == 0)
         rank = 1;
-    for (size_t i = 0; i != REPORTS_LATENCY_BUCKETS; ++i)
-        if ((seen += hist[i]) >= rank)
+    for (size_t i = 0; i != REPORTS_LATENCY_NUM_BOUNDS; ++i)
+        if ((seen += l->buckets[i]) >= rank)
             return reports_latency_bounds_ms[i];
     return UINT64_MAX;
 }
@@ -150,7 +140,7 @@ void reports_beh_dispose(reports_beh_t *b)
 void reports_beh_clear(reports_beh_t *b)
 {
     memset(&b->c, 0, sizeof(b->c));
-    memset(b->latency, 0, sizeof(b->latency));
+    memset(&b->latency, 0, sizeof(b->latency));
     memset(b->distinct_keyed, 0, sizeof(b->distinct_keyed));
     reports_topk_clear(b->refetched);
     reports_topk_clear(b->fragmented);
@@ -160,8 +150,7 @@ void reports_beh_merge(reports_beh_t *dst, const reports_beh_t *src)
 {
     for (size_t i = 0; i != reports_beh_counter_count; ++i)
         *beh_counter(&dst->c, i) += *beh_counter((reports_beh_counts_t *)&src->c, i);
-    for (size_t i = 0; i != REPORTS_LATENCY_BUCKETS; ++i)
-        dst->latency[i] += src->latency[i];
+    reports_latency_add(&dst->latency, &src->latency);
     for (size_t i = 0; i != REPORTS_HLL_REGISTERS; ++i)
         if (src->distinct_keyed[i] > dst->distinct_keyed[i])
             dst->distinct_keyed[i] = src->distinct_keyed[i];
@@ -230,7 +219,8 @@ uint8_t *reports_behs_encode(const reports_beh_t *behs, size_t n, uint64_t bucke
             reports_wbuf_u64(&w, *beh_counter((reports_beh_counts_t *)&b->c, f));
         reports_wbuf_u8(&w, REPORTS_LATENCY_BUCKETS);
         for (size_t f = 0; f != REPORTS_LATENCY_BUCKETS; ++f)
-            reports_wbuf_u64(&w, b->latency[f]);
+            reports_wbuf_u64(&w, b->latency.buckets[f]);
+        reports_wbuf_u64(&w, b->latency.sum_ms);
         reports_wbuf_u16(&w, REPORTS_HLL_REGISTERS);
         reports_wbuf_bytes(&w, b->distinct_keyed, REPORTS_HLL_REGISTERS);
         encode_side(&w, b->refetched);
@@ -292,7 +282,8 @@ int reports_behs_decode(const void *data, size_t len, uint64_t *bucket_s, report
             *beh_counter(&b->c, f) = reports_rbuf_u64(&r);
         ok = ok && reports_rbuf_u8(&r) == REPORTS_LATENCY_BUCKETS;
         for (size_t f = 0; ok && f != REPORTS_LATENCY_BUCKETS; ++f)
-            b->latency[f] = reports_rbuf_u64(&r);
+            b->latency.count += (b->latency.buckets[f] = reports_rbuf_u64(&r));
+        b->latency.sum_ms = ok ? reports_rbuf_u64(&r) : 0;
         ok = ok && reports_rbuf_u16(&r) == REPORTS_HLL_REGISTERS;
         const uint8_t *regs = ok ? reports_rbuf_bytes(&r, REPORTS_HLL_REGISTERS) : NULL;
         if (regs != NULL)

@@ -18,7 +18,7 @@
  *     kind 1 (objects):   u8 1 | u32 bucket_s | top-K summary (reports/topk.h)
  *     kind 2 (behaviors): u8 1 | u32 bucket_s | u16 n | n x behavior
  *     behavior:           u16 path length | path | u8 query_string mode | u64 min_ttl, default_ttl, max_ttl
- *                         | u8 ncounters | u64 x ncounters | u8 nlatency | u64 x nlatency
+ *                         | u8 ncounters | u64 x ncounters | u8 nlatency | u64 x nlatency | u64 latency sum
  *                         | u16 nregisters | u8 x nregisters | u32 len | top-K (refetched)
  *                         | u32 len | top-K (fragmented)
  *
@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "reports/counters.h"
 #include "reports/topk.h"
 
 #define REPORTS_KEY_LEN 17
@@ -89,10 +90,9 @@ typedef struct st_reports_beh_counter_info_t {
 extern const reports_beh_counter_info_t reports_beh_counter_table[];
 extern const size_t reports_beh_counter_count;
 
-/* The origin latency histogram: bucket i counts latencies <= reports_latency_bounds_ms[i] (and above the
- * previous bound); the last bound is UINT64_MAX. A 1-2-5 series, so percentiles read as round numbers. */
-#define REPORTS_LATENCY_BUCKETS 16
-extern const uint64_t reports_latency_bounds_ms[REPORTS_LATENCY_BUCKETS];
+/* The origin latency histogram is the metrics' reports_latency_t (reports/counters.h, reports/stats.h): the
+ * same bounds, declared once. */
+#define REPORTS_LATENCY_BUCKETS (REPORTS_LATENCY_NUM_BOUNDS + 1)
 
 /* A HyperLogLog of 256 one-byte registers: about 6.5 % standard error on distinct counts. */
 #define REPORTS_HLL_REGISTERS 256
@@ -104,7 +104,7 @@ typedef struct st_reports_beh_t {
     uint8_t query_string; /* edge_conf_qs_t of the behavior */
     uint64_t min_ttl, default_ttl, max_ttl;
     reports_beh_counts_t c;
-    uint64_t latency[REPORTS_LATENCY_BUCKETS];
+    reports_latency_t latency;                     /* origin latency */
     uint8_t distinct_keyed[REPORTS_HLL_REGISTERS]; /* distinct URLs among keyed_query_misses */
     reports_topk_t *refetched;                     /* URLs by evicted_refetches */
     reports_topk_t *fragmented;                    /* paths (query removed) by keyed_query_misses */
@@ -119,13 +119,11 @@ void reports_beh_clear(reports_beh_t *b);
 /** Adds `src` into `dst` (counters, histogram, registers, side summaries). Paths are not compared. */
 void reports_beh_merge(reports_beh_t *dst, const reports_beh_t *src);
 
-/** Records one origin latency in the histogram. */
-void reports_latency_add(uint64_t *hist, uint64_t ms);
 /**
  * The upper bound (ms) of the histogram bucket holding the `q`-quantile (0 < q <= 1), UINT64_MAX when it
  * is the open last bucket; 0 when the histogram is empty.
  */
-uint64_t reports_latency_quantile(const uint64_t *hist, double q);
+uint64_t reports_latency_quantile(const reports_latency_t *l, double q);
 
 /** Adds `data` to the HyperLogLog registers; the estimated number of distinct values added. */
 void reports_hll_add(uint8_t *registers, const void *data, size_t len);

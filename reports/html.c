@@ -13,6 +13,7 @@
 #include <string.h>
 #include "reports/json.h"
 #include "reports/report_int.h"
+#include "reports/stats.h"
 
 #define CHART_W 1100
 #define CHART_H 320
@@ -116,7 +117,7 @@ static void behaviors_table(const reports_data_t *d, FILE *out)
     for (size_t i = 0; i != d->num_totals; ++i) {
         const reports_beh_t *b = d->totals + i;
         double hit = reports_pct(b->c.hits, b->c.hits + b->c.misses), bytehit = reports_pct(b->c.bytes_from_cache, b->c.bytes_sent);
-        uint64_t p50 = reports_latency_quantile(b->latency, 0.5), p99 = reports_latency_quantile(b->latency, 0.99);
+        uint64_t p50 = reports_latency_quantile(&b->latency, 0.5), p99 = reports_latency_quantile(&b->latency, 0.99);
         fputs("<tr><td class=\"url\">", out);
         reports_html_escape(out, b->path, strlen(b->path));
         fprintf(out, "</td><td>%llu</td><td>%llu</td><td>%llu</td><td>%llu</td>", (unsigned long long)b->c.requests,
@@ -132,8 +133,10 @@ static void behaviors_table(const reports_data_t *d, FILE *out)
         fprintf(out, "<td>%llu</td>", (unsigned long long)b->c.origin_bytes);
         for (int q = 0; q != 2; ++q) {
             uint64_t v = q == 0 ? p50 : p99;
-            if (v == 0 || v == UINT64_MAX)
-                fputs(v == 0 ? "<td>-</td>" : "<td>&gt;60000</td>", out);
+            if (v == 0)
+                fputs("<td>-</td>", out);
+            else if (v == UINT64_MAX)
+                fprintf(out, "<td>&gt;%llu</td>", (unsigned long long)reports_latency_bounds_ms[REPORTS_LATENCY_NUM_BOUNDS - 1]);
             else
                 fprintf(out, "<td>%llu</td>", (unsigned long long)v);
         }

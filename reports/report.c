@@ -16,6 +16,7 @@
 #include <time.h>
 #include "reports/json.h"
 #include "reports/report_int.h"
+#include "reports/stats.h"
 
 /* --- small formatting helpers ------------------------------------------------------------------- */
 
@@ -84,7 +85,7 @@ static const char *fmt_ms(char *buf, size_t size, uint64_t ms)
     if (ms == 0)
         snprintf(buf, size, "-");
     else if (ms == UINT64_MAX)
-        snprintf(buf, size, ">%llu", (unsigned long long)reports_latency_bounds_ms[REPORTS_LATENCY_BUCKETS - 2]);
+        snprintf(buf, size, ">%llu", (unsigned long long)reports_latency_bounds_ms[REPORTS_LATENCY_NUM_BOUNDS - 1]);
     else
         snprintf(buf, size, "%llu", (unsigned long long)ms);
     return buf;
@@ -535,8 +536,8 @@ static void stats_cells(const char *bucket, const reports_beh_t *b, char cells[S
     fmt_pct(cells[7], 48, reports_pct(c->bytes_from_cache, c->bytes_sent));
     snprintf(cells[8], 48, "%llu", (unsigned long long)c->origin_requests);
     snprintf(cells[9], 48, "%llu", (unsigned long long)c->origin_bytes);
-    fmt_ms(cells[10], 48, reports_latency_quantile(b->latency, 0.5));
-    fmt_ms(cells[11], 48, reports_latency_quantile(b->latency, 0.99));
+    fmt_ms(cells[10], 48, reports_latency_quantile(&b->latency, 0.5));
+    fmt_ms(cells[11], 48, reports_latency_quantile(&b->latency, 0.99));
 }
 
 /* Every row of the stats report: each bucket's behaviors, then each behavior's total, then "*all*". */
@@ -601,7 +602,7 @@ static void stats_row(void *ctx, const char *bucket, const reports_beh_t *b)
             fprintf(s->out, ",\"%s\":%llu", reports_beh_counter_table[f].name,
                     (unsigned long long)*(const uint64_t *)((const char *)&b->c + reports_beh_counter_table[f].offset));
         double hit = reports_pct(b->c.hits, b->c.hits + b->c.misses), bytehit = reports_pct(b->c.bytes_from_cache, b->c.bytes_sent);
-        uint64_t p50 = reports_latency_quantile(b->latency, 0.5), p99 = reports_latency_quantile(b->latency, 0.99);
+        uint64_t p50 = reports_latency_quantile(&b->latency, 0.5), p99 = reports_latency_quantile(&b->latency, 0.99);
         json_pct(s->out, "hit_pct", hit);
         json_pct(s->out, "byte_hit_pct", bytehit);
         /* the upper bounds of the histogram buckets holding the quantiles; null: no origin request, or

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# c02-behaviors-ttl: per-path behaviors decide the TTL, first match wins: default_ttl applies when the
-# origin gives no lifetime; the origin's lifetime (s-maxage > max-age > Expires) applies otherwise,
+# c02-behaviors-ttl: per-path behaviors decide the TTL, first match wins: a default_ttl the behavior
+# writes applies when the origin gives no lifetime but a validator; without one, the Last-Modified
+# heuristic (10 %, capped at the built-in default_ttl) does; the origin's lifetime (s-maxage > max-age > Expires) applies otherwise,
 # clamped to [min_ttl, max_ttl]; default_ttl 0 means not cached. Visible as the ttl= of Cache-Status
 # and, after the clock moves, as the origin count.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -31,7 +32,7 @@ hit_ttl() {
 }
 
 step "no lifetime from the origin: default_ttl 100"
-script /default/none '"body": "x"'
+script /default/none '"body": "x", "etag": "\"n1\""'
 hit_ttl /default/none 100
 
 step "the origin's max-age beats default_ttl"
@@ -59,8 +60,8 @@ step "min_ttl 50 lifts max-age=1"
 script /min/a '"body": "x", "headers": {"Cache-Control": "max-age=1"}'
 hit_ttl /min/a 50
 
-step "the catch-all behavior keeps the built-in default_ttl (86400)"
-script /other '"body": "x"'
+step "the catch-all behavior: 10 % of a 30-day-old Last-Modified, capped at the built-in default_ttl (86400)"
+script /other "\"body\": \"x\", \"last_modified\": $(($(date +%s) - 30 * 86400))"
 hit_ttl /other 86400
 
 step "default_ttl 0: an object without lifetime is not reused"

@@ -40,7 +40,11 @@ Control endpoints (called directly on the origin port, never through the edge; n
 Script fields (only "path" is required; scripts match the path without its query; a script for the
 path "*" answers every path that has no script of its own):
     status          HTTP status, default 200
-    headers         {name: value}, sent as given. A script sends no Cache-Control unless it says so.
+    headers         {name: value}, sent as given; or a list of [name, value] pairs, to repeat a field
+                    (two Age or Connection lines). A script sends no Cache-Control unless it says so,
+                    and a Date of its own (then the origin adds none)
+    interim         a list of interim (1xx) responses sent before the final one: each a status code
+                    or [status, {name: value}], e.g. [100, [103, {"Link": "</s.css>; rel=preload"}]]
     body            text body (UTF-8); or
     body_from_header  the value of this request header is appended to "body" (to tell variants apart)
     body_size       N deterministic bytes: byte i is (i % 251), so offset errors show in a checksum
@@ -264,15 +268,18 @@ class Handler(BaseHTTPRequestHandler):
         if s.get("delay"):
             time.sleep(float(s["delay"]))
 
-        headers = dict(s.get("headers") or {})
+        raw_headers = s.get("headers") or {}
+        headers = [tuple(h) for h in raw_headers] if isinstance(raw_headers, list) else list(raw_headers.items())
         if s.get("etag"):
-            headers["ETag"] = s["etag"]
+            headers.append(("ETag", s["etag"]))
         lm = s.get("last_modified")
         if lm is not None:
-            headers["Last-Modified"] = formatdate(float(lm), usegmt=True) if isinstance(lm, (int, float)) else lm
-        headers["X-Origin-Count"] = str(count)
+            headers.append(("Last-Modified", formatdate(float(lm), usegmt=True) if isinstance(lm, (int, float)) else lm))
+        headers.append(("X-Origin-Count", str(count)))
         if self.server.name is not None:
-            headers["X-Origin-Name"] = self.server.name
+            headers.append(("X-Origin-Name", self.server.name))
+        if not any(k.lower() == "date" for k, _ in headers):
+            headers.append(("Date", self.date_time_string()))
 
         status = int(s.get("status", 200))
         if s.get("304_if_match") and self.not_modified(headers):
@@ -289,8 +296,15 @@ class Handler(BaseHTTPRequestHandler):
         no_body = status == 304 or status == 204 or 100 <= status < 200
         send_body = not no_body and self.command != "HEAD"
 
-        self.send_response(status)
-        for k, v in headers.items():
+        for interim in s.get("interim") or []:
+            code, fields = (interim, {}) if isinstance(interim, int) else (interim[0], interim[1] if len(interim) > 1 else {})
+            self.send_response_only(int(code))
+            for k, v in fields.items():
+                self.send_header(k, v)
+            self.end_headers()  # flushes the interim head by itself
+        self.send_response_only(status)
+        self.send_header("Server", self.version_string())
+        for k, v in headers:
             self.send_header(k, v)
         chunked = bool(s.get("chunked")) and not no_body
         lie = s.get("content_length")
@@ -341,6 +355,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def not_modified(self, headers):
+        headers = {k: v for k, v in headers}
         inm = self.headers.get("If-None-Match")
         etag = headers.get("ETag")
         if inm is not None:

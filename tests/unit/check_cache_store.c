@@ -100,7 +100,7 @@ static void put_record(cache_store_t *s, const char *key, uint32_t lifetime, uin
     size_t len;
     uint8_t *buf = make_record(key, lifetime, oid, body_len, body, &len);
     cache_hash_t h = hash_of(key);
-    cache_store_put_record(s, &h, buf, len);
+    cache_store_put_record(s, &h, buf, len, cache_store_purge_seq(s));
     free(buf);
 }
 
@@ -462,13 +462,13 @@ START_TEST(test_put_undecodable_record_is_refused)
     for (size_t i = 0; i != sizeof(garbage); ++i)
         garbage[i] = (uint8_t)((x = x * 6364136223846793005u + 1442695040888963407u) >> 56);
     garbage[0] = CACHE_RECORD_VERSION, garbage[1] = 0; /* a known version, but nonsense lengths */
-    cache_store_put_record(s, &h, garbage, sizeof(garbage));
+    cache_store_put_record(s, &h, garbage, sizeof(garbage), 0);
     cache_store_flush(s);
     ck_assert_int_eq(get_record(r, "/garbage", &rec), CACHE_STORE_ENOTFOUND);
 
     /* over a good record, garbage leaves the good one in place */
     put_record(s, "/garbage", 60, 0, 0, "good");
-    cache_store_put_record(s, &h, garbage, sizeof(garbage));
+    cache_store_put_record(s, &h, garbage, sizeof(garbage), 0);
     cache_store_flush(s);
     ck_assert_int_eq(get_record(r, "/garbage", &rec), 0);
     ck_assert(h2o_memis(rec.body.base, rec.body.len, H2O_STRLIT("good")));
@@ -512,7 +512,7 @@ START_TEST(test_corrupt_record_on_disk_is_returned_then_replaced)
     size_t len;
     uint8_t *orig = make_record(key, 60, 0, 0, "original body", &len);
     cache_hash_t h = hash_of(key);
-    cache_store_put_record(s, &h, orig, len);
+    cache_store_put_record(s, &h, orig, len, 0);
     cache_store_flush(s);
     cache_store_close(s);
 

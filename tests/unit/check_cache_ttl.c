@@ -2,7 +2,8 @@
  * tests/unit/check_cache_ttl.c: freshness decisions (cache/ttl.c).
  *
  * The decision tests are tables: each row is one origin response (status, Cache-Control text, Expires,
- * Date, Age, validator, Set-Cookie, Vary: *) under one behavior (min/default/max TTL), and the outcome
+ * Date, Age, validators, Pragma, Set-Cookie, Vary: *) under one behavior (min/default/max TTL, whether
+ * default_ttl was written, cache_set_cookie), and the outcome
  * it must produce (store, lifetime, flags, why). A failing row names itself. Tests are named after the
  * section of RFC 9111 (caching) or RFC 9110 (semantics) that they check.
  *
@@ -30,10 +31,16 @@ typedef struct st_row_t {
     int64_t date; /* relative to T */
     int64_t age;  /* the Age header; 0 in a row means absent (-1 is passed) */
     bool validator, set_cookie, vary_star;
+    bool has_lm; /* a Last-Modified (also a validator) */
+    int64_t lm;  /* relative to T */
+    bool pragma_no_cache;
     int64_t request_time, response_time; /* relative to T */
-    /* the behavior; a row that sets none of these gets 0 / 86400 / 31536000 */
-    bool ttls;
+    /* the behavior; a row that sets none of these gets 0 / 86400 / 31536000 with default_ttl not
+     * written (the Last-Modified heuristic applies); TTLS writes all three, TTLS_HEURISTIC leaves
+     * default_ttl unwritten (the configuration module then fills in its default, clamped) */
+    bool ttls, heuristic;
     uint64_t min_ttl, default_ttl, max_ttl;
+    bool cache_set_cookie;
     /* the outcome */
     bool store;
     int64_t lifetime;
@@ -55,7 +62,11 @@ static void input_of(const row_t *r, cache_ttl_in_t *in, edge_conf_behavior_t *b
     in->has_date = !r->no_date;
     in->date = r->no_date ? 0 : T + r->date;
     in->age = r->age != 0 ? r->age : -1;
-    in->has_validator = r->validator;
+    in->has_validator = r->validator || r->has_lm;
+    in->has_last_modified = r->has_lm;
+    in->last_modified = r->has_lm ? T + r->lm : 0;
+    in->has_cache_control = r->cc != NULL;
+    in->pragma_no_cache = r->pragma_no_cache;
     in->has_set_cookie = r->set_cookie;
     in->vary_star = r->vary_star;
     in->request_time = T + r->request_time;
@@ -67,11 +78,13 @@ static void input_of(const row_t *r, cache_ttl_in_t *in, edge_conf_behavior_t *b
         b->min_ttl = r->min_ttl;
         b->default_ttl = r->default_ttl;
         b->max_ttl = r->max_ttl;
+        b->default_ttl_set = !r->heuristic;
     } else {
         b->min_ttl = 0;
         b->default_ttl = DEFAULT_TTL;
         b->max_ttl = MAX_TTL;
     }
+    b->cache_set_cookie = r->cache_set_cookie;
 }
 
 static void check_rows(const row_t *rows, size_t n, bool check_age)
@@ -107,6 +120,7 @@ static void check_rows(const row_t *rows, size_t n, bool check_age)
 #define CHECK_ROWS(rows) check_rows(rows, sizeof(rows) / sizeof(rows[0]), false)
 #define CHECK_ROWS_AGE(rows) check_rows(rows, sizeof(rows) / sizeof(rows[0]), true)
 #define TTLS(mn, def, mx) .ttls = true, .min_ttl = (mn), .default_ttl = (def), .max_ttl = (mx)
+#define TTLS_HEURISTIC(mn, def, mx) TTLS(mn, def, mx), .heuristic = true
 
 /* --- RFC 9111 §4.2.1: the origin's lifetime, then the behavior's clamp --------------------------- */
 
@@ -257,27 +271,78 @@ START_TEST(test_rfc9111_4_2_1_clamp_min_max)
 }
 END_TEST
 
-/* --- RFC 9111 §4.2.2: no lifetime: default_ttl for heuristically cacheable statuses --------------- */
+/* --- RFC 9111 §4.2.2: no lifetime: default_ttl, or the heuristic, for heuristically cacheable statuses -- */
 
-START_TEST(test_rfc9111_4_2_2_default_ttl_heuristic_status)
+#define WRITTEN TTLS(0, DEFAULT_TTL, MAX_TTL) /* a behavior that wrote default_ttl: 86400 */
+
+START_TEST(test_rfc9111_4_2_2_default_ttl_written)
 {
     static const row_t rows[] = {
-        {.name = "200 no lifetime", .status = 200, .store = true, .lifetime = DEFAULT_TTL},
-        {.name = "203", .status = 203, .store = true, .lifetime = DEFAULT_TTL},
-        {.name = "204", .status = 204, .store = true, .lifetime = DEFAULT_TTL},
-        {.name = "300", .status = 300, .store = true, .lifetime = DEFAULT_TTL},
-        {.name = "301", .status = 301, .store = true, .lifetime = DEFAULT_TTL},
-        {.name = "308", .status = 308, .store = true, .lifetime = DEFAULT_TTL},
-        {.name = "404", .status = 404, .store = true, .lifetime = DEFAULT_TTL},
-        {.name = "405", .status = 405, .store = true, .lifetime = DEFAULT_TTL},
-        {.name = "410", .status = 410, .store = true, .lifetime = DEFAULT_TTL},
-        {.name = "414", .status = 414, .store = true, .lifetime = DEFAULT_TTL},
-        {.name = "501", .status = 501, .store = true, .lifetime = DEFAULT_TTL},
-        {.name = "200 behavior default_ttl", .status = 200, TTLS(0, 120, 3600), .store = true, .lifetime = 120},
-        {.name = "default_ttl below min_ttl", .status = 200, TTLS(300, 120, 3600), .store = true, .lifetime = 300},
-        {.name = "default_ttl 0, validator", .status = 200, .validator = true, TTLS(0, 0, 3600), .store = true, .lifetime = 0},
-        {.name = "default_ttl 0, no validator", .status = 200, TTLS(0, 0, 3600), .store = false, .why = "stale-without-validator"},
-        {.name = "public alone is no lifetime", .status = 200, .cc = "public", .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "200 no lifetime", .status = 200, .validator = true, WRITTEN, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "203", .status = 203, .validator = true, WRITTEN, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "204", .status = 204, .validator = true, WRITTEN, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "300", .status = 300, .validator = true, WRITTEN, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "301", .status = 301, .validator = true, WRITTEN, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "308", .status = 308, .validator = true, WRITTEN, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "404", .status = 404, .validator = true, WRITTEN, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "405", .status = 405, .validator = true, WRITTEN, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "410", .status = 410, .validator = true, WRITTEN, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "414", .status = 414, .validator = true, WRITTEN, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "501", .status = 501, .validator = true, WRITTEN, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "200 behavior default_ttl", .status = 200, .validator = true, TTLS(0, 120, 3600), .store = true, .lifetime = 120},
+        {.name = "default_ttl over the Last-Modified heuristic",
+         .has_lm = true,
+         .lm = -1000,
+         TTLS(0, 120, 3600),
+         .store = true,
+         .lifetime = 120},
+        {.name = "default_ttl below min_ttl", .validator = true, TTLS(300, 120, 3600), .store = true, .lifetime = 300},
+        {.name = "default_ttl 0, validator", .validator = true, TTLS(0, 0, 3600), .store = true, .lifetime = 0},
+        {.name = "default_ttl without a validator", .status = 200, TTLS(0, 120, 3600), .store = false, .why = "no-freshness"},
+        {.name = "default_ttl 0, no validator", .status = 200, TTLS(0, 0, 3600), .store = false, .why = "no-freshness"},
+        {.name = "public alone is no lifetime", .cc = "public", .validator = true, WRITTEN, .store = true, .lifetime = DEFAULT_TTL},
+    };
+    CHECK_ROWS(rows);
+}
+END_TEST
+
+START_TEST(test_rfc9111_4_2_2_last_modified_heuristic)
+{
+    static const row_t rows[] = {
+        {.name = "10 % of Date - Last-Modified", .has_lm = true, .lm = -1000, .store = true, .lifetime = 100},
+        {.name = "rounded down", .has_lm = true, .lm = -1009, .store = true, .lifetime = 100},
+        {.name = "capped at default_ttl", .has_lm = true, .lm = -30 * 86400, .store = true, .lifetime = DEFAULT_TTL},
+        {.name = "capped at an unwritten default_ttl",
+         .has_lm = true,
+         .lm = -100000,
+         TTLS_HEURISTIC(0, 600, 3600),
+         .store = true,
+         .lifetime = 600},
+        {.name = "at least min_ttl",
+         .has_lm = true,
+         .lm = -1000,
+         TTLS_HEURISTIC(300, 86400, MAX_TTL),
+         .store = true,
+         .lifetime = 300},
+        {.name = "from the Date, not the arrival", .has_lm = true, .lm = -1000, .date = -500, .store = true, .lifetime = 50},
+        {.name = "no Date: from the arrival", .has_lm = true, .lm = -1000, .no_date = true, .store = true, .lifetime = 100},
+        {.name = "Last-Modified after Date", .has_lm = true, .lm = 100, .store = true, .lifetime = 0},
+        {.name = "404", .status = 404, .has_lm = true, .lm = -1000, .store = true, .lifetime = 100},
+        {.name = "ETag only: min_ttl (0), revalidated on every use", .validator = true, .store = true, .lifetime = 0},
+        {.name = "ETag only: min_ttl", .validator = true, TTLS_HEURISTIC(30, 86400, MAX_TTL), .store = true, .lifetime = 30},
+        {.name = "an unparseable Last-Modified is a validator only", .validator = true, .store = true, .lifetime = 0},
+        {.name = "no validator", .store = false, .why = "no-freshness"},
+        {.name = "no validator, min_ttl is the operator's floor",
+         TTLS_HEURISTIC(30, 86400, MAX_TTL),
+         .store = true,
+         .lifetime = 30},
+        {.name = "302: explicit freshness only", .status = 302, .has_lm = true, .lm = -1000, .store = false, .why = "no-lifetime"},
+        {.name = "201", .status = 201, .has_lm = true, .lm = -86400, .store = false, .why = "no-lifetime"},
+        {.name = "503", .status = 503, .has_lm = true, .lm = -86400, .store = false, .why = "no-lifetime"},
+        {.name = "599", .status = 599, .has_lm = true, .lm = -86400, .store = false, .why = "no-lifetime"},
+        {.name = "206 is never stored", .status = 206, .has_lm = true, .lm = -1000, .store = false, .why = "status"},
+        {.name = "explicit freshness wins", .cc = "max-age=7", .has_lm = true, .lm = -100000, .store = true, .lifetime = 7},
+        {.name = "Expires wins", .has_expires = true, .expires = 9, .has_lm = true, .lm = -100000, .store = true, .lifetime = 9},
     };
     CHECK_ROWS(rows);
 }
@@ -289,6 +354,12 @@ START_TEST(test_rfc9111_4_2_2_no_lifetime_not_heuristic)
         {.name = "302 no lifetime", .status = 302, .store = false, .why = "no-lifetime"},
         {.name = "307 no lifetime", .status = 307, .store = false, .why = "no-lifetime"},
         {.name = "500 no lifetime", .status = 500, .validator = true, .store = false, .why = "no-lifetime"},
+        {.name = "302 no lifetime, default_ttl written",
+         .status = 302,
+         .validator = true,
+         WRITTEN,
+         .store = false,
+         .why = "no-lifetime"},
         {.name = "503 no lifetime", .status = 503, .store = false, .why = "no-lifetime"},
         {.name = "403 no lifetime", .status = 403, .store = false, .why = "no-lifetime"},
         {.name = "302 with max-age", .status = 302, .cc = "max-age=60", .store = true, .lifetime = 60},
@@ -321,12 +392,78 @@ END_TEST
 
 START_TEST(test_rfc9111_4_2_2_status_is_heuristic)
 {
-    static const int yes[] = {200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501};
-    static const int no[] = {0, 100, 201, 202, 206, 302, 303, 304, 307, 400, 401, 403, 500, 502, 503, 504, 999};
+    /* RFC 9110 §15.1; 206 is on the list, but this cache never stores a partial response */
+    static const int yes[] = {200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501};
+    static const int no[] = {0, 100, 201, 202, 302, 303, 304, 307, 400, 401, 403, 500, 502, 503, 504, 999};
     for (size_t i = 0; i != sizeof(yes) / sizeof(yes[0]); ++i)
         ck_assert_msg(cache_ttl_status_is_heuristic(yes[i]), "%d should be heuristically cacheable", yes[i]);
     for (size_t i = 0; i != sizeof(no) / sizeof(no[0]); ++i)
         ck_assert_msg(!cache_ttl_status_is_heuristic(no[i]), "%d should not be heuristically cacheable", no[i]);
+}
+END_TEST
+
+START_TEST(test_rfc9111_5_2_2_3_status_is_known)
+{
+    static const int yes[] = {200, 201, 202, 203, 204, 205, 300, 301, 302, 303, 307, 308, 400, 403, 404, 410, 416, 421, 500, 504};
+    static const int no[] = {0, 100, 103, 199, 206, 207, 226, 299, 304, 306, 418, 451, 506, 555, 599, 600};
+    for (size_t i = 0; i != sizeof(yes) / sizeof(yes[0]); ++i)
+        ck_assert_msg(cache_ttl_status_is_known(yes[i]), "%d should be known", yes[i]);
+    for (size_t i = 0; i != sizeof(no) / sizeof(no[0]); ++i)
+        ck_assert_msg(!cache_ttl_status_is_known(no[i]), "%d should not be known", no[i]);
+}
+END_TEST
+
+/* RFC 9111 §5.2.2.3: must-understand lets a cache that knows the status code ignore no-store; a cache
+ * that does not must not store the response at all. */
+START_TEST(test_rfc9111_5_2_2_3_must_understand)
+{
+    static const row_t rows[] = {
+        {.name = "must-understand overrides no-store",
+         .cc = "must-understand, no-store, max-age=60",
+         .store = true,
+         .lifetime = 60},
+        {.name = "case-insensitive", .cc = "Must-Understand, NO-STORE, max-age=60", .store = true, .lifetime = 60},
+        {.name = "on a known 302", .status = 302, .cc = "no-store, must-understand, max-age=60", .store = true, .lifetime = 60},
+        {.name = "on an unknown 299",
+         .status = 299,
+         .cc = "must-understand, no-store, max-age=60",
+         .store = false,
+         .why = "must-understand"},
+        {.name = "on an unknown 555", .status = 555, .cc = "must-understand, max-age=60", .store = false, .why = "must-understand"},
+        {.name = "no-store without it", .cc = "no-store, max-age=60", .store = false, .why = "no-store"},
+        {.name = "private still applies", .cc = "must-understand, private, max-age=60", .store = false, .why = "private"},
+        {.name = "a lifetime is still needed",
+         .status = 302,
+         .cc = "must-understand, no-store",
+         .store = false,
+         .why = "no-lifetime"},
+    };
+    CHECK_ROWS(rows);
+}
+END_TEST
+
+/* A response Pragma: no-cache counts as Cache-Control: no-cache only when there is no Cache-Control
+ * (the reading RFC 9111 §5.4 gives the request pragma). */
+START_TEST(test_rfc9111_5_4_pragma_no_cache)
+{
+    static const row_t rows[] = {
+        {.name = "Pragma: no-cache alone",
+         .pragma_no_cache = true,
+         .has_expires = true,
+         .expires = 600,
+         .validator = true,
+         .store = true,
+         .lifetime = 0,
+         .flags = CACHE_TTL_NO_CACHE},
+        {.name = "Pragma: no-cache, no validator",
+         .pragma_no_cache = true,
+         .has_expires = true,
+         .expires = 600,
+         .store = false,
+         .why = "stale-without-validator"},
+        {.name = "Cache-Control wins", .pragma_no_cache = true, .cc = "max-age=60", .store = true, .lifetime = 60},
+    };
+    CHECK_ROWS(rows);
 }
 END_TEST
 
@@ -349,8 +486,16 @@ START_TEST(test_rfc9111_5_2_2_7_private)
     static const row_t rows[] = {
         {.name = "private", .cc = "private", .store = false, .why = "private"},
         {.name = "private with max-age", .cc = "private, max-age=600", .store = false, .why = "private"},
-        {.name = "private=\"field\" is treated as private",
+        {.name = "private=\"field\" is stored without the field",
          .cc = "private=\"x-user\", max-age=600",
+         .store = true,
+         .lifetime = 600},
+        {.name = "private=\"field\" and private",
+         .cc = "private=\"x-user\", private, max-age=600",
+         .store = false,
+         .why = "private"},
+        {.name = "private = \"field\" (malformed) is unqualified",
+         .cc = "private = \"x-user\", max-age=600",
          .store = false,
          .why = "private"},
     };
@@ -363,6 +508,27 @@ START_TEST(test_rfc9111_3_set_cookie)
     static const row_t rows[] = {
         {.name = "Set-Cookie", .set_cookie = true, .store = false, .why = "set-cookie"},
         {.name = "Set-Cookie with max-age", .cc = "max-age=600, public", .set_cookie = true, .store = false, .why = "set-cookie"},
+        {.name = "Set-Cookie, cache_set_cookie",
+         .cc = "max-age=600",
+         .set_cookie = true,
+         .cache_set_cookie = true,
+         .store = true,
+         .lifetime = 600},
+        {.name = "Set-Cookie named by no-cache=: stored without it",
+         .cc = "max-age=600, no-cache=\"Set-Cookie\"",
+         .set_cookie = true,
+         .store = true,
+         .lifetime = 600},
+        {.name = "Set-Cookie named by private=: stored without it",
+         .cc = "private=\"set-cookie, x-a\", max-age=600",
+         .set_cookie = true,
+         .store = true,
+         .lifetime = 600},
+        {.name = "another field named",
+         .cc = "no-cache=\"x-a\", max-age=600",
+         .set_cookie = true,
+         .store = false,
+         .why = "set-cookie"},
     };
     CHECK_ROWS(rows);
 }
@@ -411,8 +577,12 @@ START_TEST(test_rfc9111_5_2_2_4_no_cache_stored_lifetime_zero)
          .store = true,
          .lifetime = 0,
          .flags = CACHE_TTL_NO_CACHE | CACHE_TTL_MUST_REVALIDATE},
-        {.name = "no-cache=\"field\" is treated as no-cache",
-         .cc = "no-cache=\"set-cookie\", max-age=60",
+        {.name = "no-cache=\"field\" is stored without the field, and fresh",
+         .cc = "no-cache=\"x-user\", max-age=60",
+         .store = true,
+         .lifetime = 60},
+        {.name = "no-cache=\"\" is unqualified",
+         .cc = "no-cache=\"\", max-age=60",
          .validator = true,
          .store = true,
          .lifetime = 0,
@@ -433,7 +603,11 @@ END_TEST
 START_TEST(test_rfc9111_4_stale_without_validator)
 {
     static const row_t rows[] = {
-        {.name = "no-cache, no validator", .cc = "no-cache", .store = false, .why = "stale-without-validator"},
+        {.name = "no-cache, no validator", .cc = "no-cache", .store = false, .why = "no-freshness"},
+        {.name = "no-cache with max-age, no validator",
+         .cc = "no-cache, max-age=60",
+         .store = false,
+         .why = "stale-without-validator"},
         {.name = "max-age=0, no validator", .cc = "max-age=0", .store = false, .why = "stale-without-validator"},
         {.name = "max-age=0 and min_ttl 0, validator", .cc = "max-age=0", .validator = true, .store = true, .lifetime = 0},
         {.name = "max-age=1, no validator", .cc = "max-age=1", .store = true, .lifetime = 1},
@@ -463,9 +637,15 @@ START_TEST(test_rfc9111_5_2_2_2_must_revalidate_flag)
          .lifetime = 60,
          .flags = CACHE_TTL_MUST_REVALIDATE},
         {.name = "max-age alone", .cc = "max-age=60", .store = true, .lifetime = 60, .flags = 0},
-        {.name = "public, immutable", .cc = "public, max-age=60, immutable", .store = true, .lifetime = 60, .flags = 0},
+        {.name = "public, immutable",
+         .cc = "public, max-age=60, immutable",
+         .store = true,
+         .lifetime = 60,
+         .flags = CACHE_TTL_IMMUTABLE},
         {.name = "must-revalidate with default_ttl",
          .cc = "must-revalidate",
+         .validator = true,
+         WRITTEN,
          .store = true,
          .lifetime = DEFAULT_TTL,
          .flags = CACHE_TTL_MUST_REVALIDATE},
@@ -545,6 +725,19 @@ START_TEST(test_rfc9111_4_2_3_corrected_initial_age)
          .initial_age = 102},
         {.name = "Date in the future (skew)", .cc = "max-age=600", .date = 100, .store = true, .lifetime = 600, .initial_age = 0},
         {.name = "no Date", .cc = "max-age=600", .no_date = true, .age = 20, .store = true, .lifetime = 600, .initial_age = 20},
+        {.name = "an unreadable Age: stale, revalidated",
+         .cc = "max-age=600",
+         .age = CACHE_TTL_DELTA_MAX,
+         .validator = true,
+         .store = true,
+         .lifetime = 600,
+         .initial_age = CACHE_TTL_DELTA_MAX},
+        {.name = "an unreadable Age, no validator",
+         .cc = "max-age=600",
+         .age = CACHE_TTL_DELTA_MAX,
+         .store = false,
+         .why = "stale-without-validator",
+         .initial_age = CACHE_TTL_DELTA_MAX},
         {.name = "response before request (clock step)",
          .cc = "max-age=600",
          .request_time = 30,
@@ -652,19 +845,60 @@ END_TEST
 
 START_TEST(test_rfc9111_5_2_cc_quoted_values)
 {
-    ck_assert_int_eq(cc_of("max-age=\"60\"").max_age, 60);
-    ck_assert_int_eq(cc_of("s-maxage = \"30\"").s_maxage, 30);
+    /* a lifetime is read from the token form only: the quoted form is invalid, so stale */
+    ck_assert_int_eq(cc_of("max-age=\"60\"").max_age, 0);
+    ck_assert_int_eq(cc_of("s-maxage=\"30\"").s_maxage, 0);
+    ck_assert_int_eq(cc_of("max-age='60'").max_age, 0);
+    ck_assert_int_eq(cc_of("stale-if-error=\"60\"").stale_if_error, -1);
+    /* a directive inside another's quoted value is not a directive */
+    ck_assert_int_eq(cc_of("extension=\"max-age=3600\", max-age=1").max_age, 1);
+    ck_assert_int_eq(cc_of("max-age=1, extension=\"max-age=3600\"").max_age, 1);
     /* a comma inside a quoted string does not end the directive */
     cache_cc_t cc = cc_of("no-cache=\"set-cookie, x-foo\", max-age=5");
-    ck_assert_uint_eq(cc.flags, CACHE_CC_NO_CACHE);
+    ck_assert_uint_eq(cc.flags, 0);
+    ck_assert_uint_eq(cc.num_omit, 1);
     ck_assert_int_eq(cc.max_age, 5);
     /* nor does an escaped quote */
     cc = cc_of("private=\"a\\\", max-age=1\", max-age=7");
-    ck_assert_uint_eq(cc.flags, CACHE_CC_PRIVATE);
+    ck_assert_uint_eq(cc.flags, 0);
+    ck_assert_uint_eq(cc.num_omit, 1);
     ck_assert_int_eq(cc.max_age, 7);
-    /* an unterminated quote must not read past the value */
+    /* an unterminated quote must not read past the value, and makes the directive unqualified */
     cc = cc_of("no-store, private=\"x, max-age=9");
     ck_assert_uint_eq(cc.flags, CACHE_CC_NO_STORE | CACHE_CC_PRIVATE);
+}
+END_TEST
+
+START_TEST(test_rfc9111_5_2_cc_whitespace_around_equals)
+{
+    /* the grammar has no whitespace around "=": such a lifetime is invalid, so stale */
+    ck_assert_int_eq(cc_of("max-age =3600").max_age, 0);
+    ck_assert_int_eq(cc_of("max-age= 3600").max_age, 0);
+    ck_assert_int_eq(cc_of("s-maxage = 30").s_maxage, 0);
+    ck_assert_int_eq(cc_of("max-age=003600").max_age, 3600);
+}
+END_TEST
+
+/* RFC 9111 §5.2.2.4 and §5.2.2.7: the field names of a qualified no-cache or private */
+START_TEST(test_rfc9111_5_2_2_cc_omits)
+{
+    cache_cc_t cc = cc_of("no-cache=\"A, x-b\", private=x-c, max-age=60");
+    ck_assert_uint_eq(cc.flags, 0);
+    ck_assert_uint_eq(cc.num_omit, 2);
+    ck_assert(cache_ttl_cc_omits(&cc, LIT("a")));
+    ck_assert(cache_ttl_cc_omits(&cc, LIT("x-b")));
+    ck_assert(cache_ttl_cc_omits(&cc, LIT("x-c")));
+    ck_assert(!cache_ttl_cc_omits(&cc, LIT("x")));
+    ck_assert(!cache_ttl_cc_omits(&cc, LIT("x-bb")));
+    ck_assert(!cache_ttl_cc_omits(&cc, LIT("")));
+    cc = cc_of("no-cache");
+    ck_assert(!cache_ttl_cc_omits(&cc, LIT("a")));
+    /* more lists than there is room for: the rest count as unqualified */
+    cc = cc_of("private=\"a\", private=\"b\", private=\"c\", private=\"d\", private=\"e\", private=\"f\", private=\"g\", "
+               "private=\"h\", no-cache=\"i\"");
+    ck_assert_uint_eq(cc.num_omit, CACHE_CC_MAX_OMIT);
+    ck_assert_uint_eq(cc.flags, CACHE_CC_NO_CACHE);
+    ck_assert(cache_ttl_cc_omits(&cc, LIT("h")));
 }
 END_TEST
 
@@ -876,16 +1110,27 @@ START_TEST(test_rfc9111_5_1_age)
     } rows[] = {
         {"10", 10},
         {"0", 0},
-        {"-1", -1},
-        {"1,2", -1},
         {" 5 ", 5},
         {"\t7\t", 7},
-        {"", -1},
-        {" ", -1},
-        {"abc", -1},
-        {"+5", -1},
-        {"5 6", -1},
-        {"1.5", -1},
+        {"003600", 3600},
+        /* a list is invalid (RFC 9111 §5.1): its largest member */
+        {"1,2", 2},
+        {"7200, 0", 7200},
+        {"0,7200", 7200},
+        {"0, 0", 0},
+        {"5,", 5},
+        /* no number: too old to be fresh */
+        {"-1", CACHE_TTL_DELTA_MAX},
+        {"-7200", CACHE_TTL_DELTA_MAX},
+        {"", CACHE_TTL_DELTA_MAX},
+        {" ", CACHE_TTL_DELTA_MAX},
+        {",", CACHE_TTL_DELTA_MAX},
+        {"abc", CACHE_TTL_DELTA_MAX},
+        {"+5", CACHE_TTL_DELTA_MAX},
+        {"5 6", CACHE_TTL_DELTA_MAX},
+        {"1.5", CACHE_TTL_DELTA_MAX},
+        {"7200.0", CACHE_TTL_DELTA_MAX},
+        {"0, abc", CACHE_TTL_DELTA_MAX},
         {"99999999999999999999", INT64_C(2147483648)},
     };
     for (size_t i = 0; i != sizeof(rows) / sizeof(rows[0]); ++i)
@@ -938,7 +1183,12 @@ START_TEST(test_rfc9111_3_5_authorization)
                 {"public", true}};
     edge_conf_behavior_t b = {.min_ttl = 0, .default_ttl = 100, .max_ttl = 1000};
     for (size_t i = 0; i != sizeof(rows) / sizeof(rows[0]); ++i) {
-        cache_ttl_in_t in = {.status = 200, .age = -1, .request_time = 1000, .response_time = 1000, .has_authorization = true};
+        cache_ttl_in_t in = {.status = 200,
+                             .age = -1,
+                             .has_validator = true,
+                             .request_time = 1000,
+                             .response_time = 1000,
+                             .has_authorization = true};
         cache_ttl_out_t out;
         cache_ttl_cc_init(&in.cc);
         cache_ttl_parse_cc(&in.cc, rows[i].cc, strlen(rows[i].cc));
@@ -972,15 +1222,19 @@ static Suite *suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("heuristic");
-    tcase_add_test(tc, test_rfc9111_4_2_2_default_ttl_heuristic_status);
+    tcase_add_test(tc, test_rfc9111_4_2_2_default_ttl_written);
+    tcase_add_test(tc, test_rfc9111_4_2_2_last_modified_heuristic);
     tcase_add_test(tc, test_rfc9111_4_2_2_no_lifetime_not_heuristic);
     tcase_add_test(tc, test_rfc9111_3_status_not_understood);
     tcase_add_test(tc, test_rfc9111_4_2_2_status_is_heuristic);
+    tcase_add_test(tc, test_rfc9111_5_2_2_3_status_is_known);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("storage");
     tcase_add_test(tc, test_rfc9111_5_2_2_5_no_store);
     tcase_add_test(tc, test_rfc9111_5_2_2_7_private);
+    tcase_add_test(tc, test_rfc9111_5_2_2_3_must_understand);
+    tcase_add_test(tc, test_rfc9111_5_4_pragma_no_cache);
     tcase_add_test(tc, test_rfc9111_3_set_cookie);
     tcase_add_test(tc, test_rfc9111_4_1_vary_star);
     tcase_add_test(tc, test_rfc9111_5_2_2_4_no_cache_stored_lifetime_zero);
@@ -1005,6 +1259,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_rfc9111_5_2_cc_numeric);
     tcase_add_test(tc, test_rfc9111_5_2_cc_case_insensitive);
     tcase_add_test(tc, test_rfc9111_5_2_cc_quoted_values);
+    tcase_add_test(tc, test_rfc9111_5_2_cc_whitespace_around_equals);
+    tcase_add_test(tc, test_rfc9111_5_2_2_cc_omits);
     tcase_add_test(tc, test_rfc9111_4_2_1_cc_duplicates_keep_smaller);
     tcase_add_test(tc, test_rfc9111_1_2_2_cc_invalid_numbers_conservative);
     tcase_add_test(tc, test_rfc9111_1_2_2_cc_delta_seconds_saturate);

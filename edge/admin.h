@@ -1,0 +1,38 @@
+/*
+ * edge/admin.h: the admin API — health, metrics, reports and invalidation — on a listener of its own.
+ *
+ *   GET  /healthz            200 "ok" (no token needed: for load balancers)
+ *   GET  /metrics            Prometheus text format
+ *   GET  /reports/popular    JSON; query: since=24h | from=T&to=T, top=N
+ *   GET  /reports/stats      JSON; same query
+ *   POST /purge              form or query: url=U | prefix=P | tag=T, optional soft=1 → 202 + JSON status
+ *   GET  /purge/<id>         200 + JSON status ("pending" or "done", objects touched), 404 when unknown
+ *
+ * Everything but /healthz needs "Authorization: Bearer <token>", the content of admin.token_file,
+ * compared in constant time; without a configured token every such request is refused (401). The admin
+ * handler lives in an h2o_globalconf_t of its own, so no Host header sent to a client listener can reach it.
+ */
+#ifndef EDGE_ADMIN_H
+#define EDGE_ADMIN_H
+
+#include <stdbool.h>
+#include <h2o.h>
+#include "cache/store.h"
+#include "edge/config.h"
+
+struct st_edge_server_t;
+
+/** Registers the admin handler in `globalconf` (initialised by the caller, used for the admin listener only). */
+void edge_admin_register(h2o_globalconf_t *globalconf, struct st_edge_server_t *server);
+
+/**
+ * The URL part of the cache key that `url` names (an absolute URL, or a path with an optional query),
+ * normalised as client requests are: the path as libh2o normalises it, and the query under the rules of
+ * the behavior the path matches. In `pool`. Returns false when `url` is not a URL or a path.
+ */
+bool edge_admin_purge_key(const edge_conf_t *conf, h2o_mem_pool_t *pool, h2o_iovec_t url, h2o_iovec_t *key);
+
+/** The JSON status of an invalidation, in `pool`. */
+h2o_iovec_t edge_admin_purge_json(h2o_mem_pool_t *pool, const cache_store_purge_status_t *st);
+
+#endif

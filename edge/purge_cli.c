@@ -1,0 +1,554 @@
+/*
+ * edge/purge_cli.c: `edgecache purge` (see edge/purge_cli.h): post an invalidation to the admin API and
+ * wait until it is done.
+ *
+ * The admin API answers JSON objects of one level (strings, numbers, booleans); the tiny reader below
+ * extracts members by name and skips anything else, nested values included, so that fields the server
+ * adds later do not break the client. It never trusts the id it gets back: the id goes into a request
+ * target, so only [A-Za-z0-9_-] is accepted.
+ *
+ * The invariant that is easy to break: one deadline (--timeout) bounds the whole wait, the polls and
+ * their requests included; a request is never given more time than is left.
+ */
+#include "edge/purge_cli.h"
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "edge/config.h"
+#include "edge/httpc.h"
+
+#define DEFAULT_TIMEOUT_MS 30000
+#define POLL_INTERVAL_MS 100
+#define MAX_TARGET_LEN 4096 /* a URL, prefix or tag; the form-encoded body must fit the client's buffer */
+#define MAX_TOKEN_FILE 4096 /* as the configuration reads admin.token_file */
+#define RESPONSE_MAX 4096   /* the JSON the admin API answers is a few hundred bytes */
+
+typedef struct st_purge_t {
+    const char *kind; /* "url", "prefix" or "tag": the form field */
+    const char *target;
+    bool soft;
+    char hostport[300]; /* the admin listener, also the Host header */
+    char *token;        /* NULL: no Authorization header (the API will answer 401) */
+    edge_httpc_t conn;
+    edge_httpc_response_t res;
+    char body[RESPONSE_MAX];
+} purge_t;
+
+static void usage(FILE *fp)
+{
+    fputs("usage: edgecache purge [-c FILE] [--admin ADDR:PORT] [--token-file F] (URL | --prefix P | --tag T)\n"
+          "                       [--soft] [--no-wait] [--timeout S]\n"
+          "\n"
+          "Invalidates cached objects through the admin API and waits until it is done.\n"
+          "\n"
+          "  URL                a path (/a?b) or an absolute URL: every stored variant of it\n"
+          "  --prefix P         every object whose path (and query) starts with P\n"
+          "  --tag T            every object whose response named T in Surrogate-Key or Cache-Tag\n"
+          "  --soft             mark the objects stale (revalidated on next use, still served on origin errors)\n"
+          "                     instead of deleting them\n"
+          "  -c FILE            the edge's configuration: admin.listen and admin.token_file\n"
+          "  --admin ADDR:PORT  the admin listener (default: admin.listen of -c)\n"
+          "  --token-file F     the file holding the bearer token (default: admin.token_file of -c)\n"
+          "  --no-wait          print the invalidation's id and return without waiting\n"
+          "  --timeout S        seconds to wait for completion, 1..3600 (default 30)\n"
+          "\n"
+          "Exit status: 0 done (accepted, with --no-wait); 1 HTTP, connection error or timeout; 2 usage error.\n",
+          fp);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Sleeps `ms`, whatever signals interrupt it. */
+static void sleep_ms(uint64_t ms)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* --- a reader of flat JSON objects ------------------------------------------------------------------ */
+
+static const char *ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        ++p;
+    return p;
+}
+
+/* Reads the string at `p` (its opening quote) into `out` (NULL: skip it; truncated to `outlen`). Returns the
+ * byte after the closing quote, or NULL when it is malformed. \uXXXX outside ASCII becomes '?': the values
+ * read here (ids, statuses, targets for display) need no more. */
+static const char *json_string(const char *p, char *out, size_t outlen)
+{
+    size_t n = 0;
+
+    if (*p++ != '"')
+        return NULL;
+    for (;;) {
+        char ch = *p++;
+        if (ch == '\0')
+            return NULL;
+        if (ch == '"')
+            break;
+        if (ch == '\\') {
+            switch (*p++) {
+            case '"':
+                ch = '"';
+                break;
+            case '\\':
+                ch = '\\';
+                break;
+            case '/':
+                ch = '/';
+                break;
+            case 'b':
+                ch = '\b';
+                break;
+            case 'f':
+                ch = '\f';
+                break;
+            case 'n':
+                ch = '\n';
+                break;
+            case 'r':
+                ch = '\r';
+                break;
+            case 't':
+                ch = '\t';
+                break;
+            case 'u': {
+                unsigned v = 0;
+                for (int i = 0; i != 4; ++i, ++p) {
+                    char h = *p;
+                    if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') || (h >= 'A' && h <= 'F')))
+                        return NULL;
+                    v = v * 16 + (unsigned)(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
+                }
+                ch = v >= 0x20 && v < 0x7f ? (char)v : '?';
+                break;
+            }
+            default:
+                return NULL;
+            }
+        }
+        if (out != NULL && n + 1 < outlen)
+            out[n++] = ch;
+    }
+    if (out != NULL && outlen != 0)
+        out[n] = '\0';
+    return p;
+}
+
+/* Skips the value at `p`: a string, a nested object or array, or a bare token. NULL when malformed. */
+static const char *json_skip(const char *p)
+{
+    if (*p == '"')
+        return json_string(p, NULL, 0);
+    if (*p == '{' || *p == '[') {
+        unsigned depth = 0;
+        do {
+            if (*p == '"') {
+                if ((p = json_string(p, NULL, 0)) == NULL)
+                    return NULL;
+                continue;
+            }
+            if (*p == '\0')
+                return NULL;
+            if (*p == '{' || *p == '[')
+                ++depth;
+            else if (*p == '}' || *p == ']')
+                --depth;
+            ++p;
+        } while (depth != 0);
+        return p;
+    }
+    const char *start = p;
+    while (*p != '\0' && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+        ++p;
+    return p != start ? p : NULL;
+}
+
+/* Copies the member `key` of the object `json` into `out`: a string unescaped, a number or literal as its
+ * text. Returns false when the member is absent, is an object or array, or the text is not an object. */
+static bool json_member(const char *json, const char *key, char *out, size_t outlen)
+{
+    char name[64];
+    const char *p = ws(json);
+
+    if (*p++ != '{')
+        return false;
+    for (p = ws(p); *p != '}';) {
+        if ((p = json_string(p, name, sizeof(name))) == NULL || *(p = ws(p)) != ':')
+            return false;
+        p = ws(p + 1);
+        if (strcmp(name, key) == 0) {
+            if (*p == '"')
+                return json_string(p, out, outlen) != NULL;
+            const char *end = json_skip(p);
+            if (end == NULL || *p == '{' || *p == '[' || (size_t)(end - p) >= outlen)
+                return false;
+            memcpy(out, p, end - p);
+            out[end - p] = '\0';
+            return true;
+        }
+        if ((p = json_skip(p)) == NULL)
+            return false;
+        p = ws(p);
+        if (*p == ',')
+            p = ws(p + 1);
+        else if (*p != '}')
+            return false;
+    }
+    return false;
+}
+
+/* --- requests ------------------------------------------------------------------------------------- */
+
+/* application/x-www-form-urlencoded (WHATWG): unreserved bytes as they are, space as '+', the rest %XX. */
+static void form_encode(char *out, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s != '\0'; ++s) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '*' || ch == '-' ||
+            ch == '.' || ch == '_') {
+            *out++ = (char)ch;
+        } else if (ch == ' ') {
+            *out++ = '+';
+        } else {
+            *out++ = '%';
+            *out++ = hex[ch >> 4];
+            *out++ = hex[ch & 15];
+        }
+    }
+    *out = '\0';
+}
+
+/* Sends one request with the token and reads the answer into p->res / p->body. 0, or 1 after printing why. */
+static int call(purge_t *p, const char *method, const char *target, const char *form, uint64_t deadline)
+{
+    const char *headers[2];
+    size_t nh = 0;
+    char *auth = NULL;
+    uint64_t now = now_ms();
+
+    if (now >= deadline) {
+        fprintf(stderr, "purge: %s %s: timeout\n", method, target);
+        return 1;
+    }
+    if (p->token != NULL) {
+        size_t len = strlen("Authorization: Bearer ") + strlen(p->token) + 1;
+        if ((auth = malloc(len)) == NULL) {
+            fprintf(stderr, "purge: out of memory\n");
+            return 1;
+        }
+        snprintf(auth, len, "Authorization: Bearer %s", p->token);
+        headers[nh++] = auth;
+    }
+    if (form != NULL)
+        headers[nh++] = "Content-Type: application/x-www-form-urlencoded";
+    edge_httpc_request_t req = {.method = method,
+                                .target = target,
+                                .host = p->hostport,
+                                .headers = headers,
+                                .num_headers = nh,
+                                .body = form,
+                                .body_len = form != NULL ? strlen(form) : 0};
+    p->res.body = p->body;
+    p->res.body_cap = sizeof(p->body);
+    int r = edge_httpc_request(&p->conn, &req, &p->res, deadline - now);
+    free(auth);
+    if (r != 0) {
+        if (p->conn.sys_errno != 0)
+            fprintf(stderr, "purge: %s %s on %s: %s: %s\n", method, target, p->hostport, edge_httpc_strerror(r),
+                    strerror(p->conn.sys_errno));
+        else
+            fprintf(stderr, "purge: %s %s on %s: %s\n", method, target, p->hostport, edge_httpc_strerror(r));
+        return 1;
+    }
+    return 0;
+}
+
+static int http_error(purge_t *p, const char *method, const char *target)
+{
+    size_t len = strlen(p->body);
+    while (len != 0 && (p->body[len - 1] == '\n' || p->body[len - 1] == '\r'))
+        p->body[--len] = '\0';
+    fprintf(stderr, "purge: %s %s: status %d%s%s\n", method, target, p->res.status, len != 0 ? ": " : "", p->body);
+    return 1;
+}
+
+static bool id_ok(const char *id)
+{
+    if (*id == '\0')
+        return false;
+    for (; *id != '\0'; ++id)
+        if (!((*id >= 'a' && *id <= 'z') || (*id >= 'A' && *id <= 'Z') || (*id >= '0' && *id <= '9') || *id == '-' || *id == '_'))
+            return false;
+    return true;
+}
+
+/* Prints the "done" line when the status says so. 1: done; 0: not yet; -1: the invalidation failed. */
+static int check_done(purge_t *p, const char *id)
+{
+    char status[32], objects[32];
+
+    if (!json_member(p->body, "status", status, sizeof(status)))
+        return 0;
+    if (strcmp(status, "done") == 0) {
+        if (!json_member(p->body, "objects", objects, sizeof(objects)))
+            snprintf(objects, sizeof(objects), "?");
+        printf("purge %s done: %s object%s\n", id, objects, strcmp(objects, "1") == 0 ? "" : "s");
+        return 1;
+    }
+    if (strcmp(status, "failed") == 0 || strcmp(status, "error") == 0) {
+        fprintf(stderr, "purge %s %s: %s\n", id, status, p->body);
+        return -1;
+    }
+    return 0; /* "pending", "running", or a state this client does not know yet: keep waiting */
+}
+
+static int run(purge_t *p, bool wait, uint64_t timeout_ms)
+{
+    uint64_t deadline = now_ms() + timeout_ms;
+    size_t tlen = strlen(p->target);
+    char *form = malloc(strlen(p->kind) + 1 + tlen * 3 + sizeof("&soft=1")), id[64], type[16], target[256], path[80];
+    int ret = 1, done;
+
+    if (form == NULL) {
+        fprintf(stderr, "purge: out of memory\n");
+        return 1;
+    }
+    size_t n = (size_t)sprintf(form, "%s=", p->kind);
+    form_encode(form + n, p->target);
+    if (p->soft)
+        strcat(form, "&soft=1");
+
+    if (call(p, "POST", "/purge", form, deadline) != 0)
+        goto Exit;
+    if (p->res.status / 100 != 2) {
+        http_error(p, "POST", "/purge");
+        goto Exit;
+    }
+    if (!json_member(p->body, "id", id, sizeof(id)) || !id_ok(id)) {
+        fprintf(stderr, "purge: POST /purge: status %d without a usable id: %s\n", p->res.status, p->body);
+        goto Exit;
+    }
+    if (!json_member(p->body, "type", type, sizeof(type)))
+        snprintf(type, sizeof(type), "%s", p->kind);
+    if (!json_member(p->body, "target", target, sizeof(target)))
+        snprintf(target, sizeof(target), "%s", p->target);
+    printf("purge %s accepted: %s %s%s\n", id, type, target, p->soft ? " (soft)" : "");
+    fflush(stdout);
+    if (!wait) {
+        ret = 0;
+        goto Exit;
+    }
+
+    snprintf(path, sizeof(path), "/purge/%s", id);
+    while ((done = check_done(p, id)) == 0) {
+        uint64_t now = now_ms();
+        if (now + POLL_INTERVAL_MS >= deadline) {
+            fprintf(stderr, "purge %s: not done after %" PRIu64 " s\n", id, timeout_ms / 1000);
+            goto Exit;
+        }
+        sleep_ms(POLL_INTERVAL_MS);
+        if (call(p, "GET", path, NULL, deadline) != 0)
+            goto Exit;
+        if (p->res.status != 200) {
+            http_error(p, "GET", path);
+            goto Exit;
+        }
+    }
+    ret = done == 1 ? 0 : 1;
+
+Exit:
+    free(form);
+    edge_httpc_close(&p->conn);
+    return ret;
+}
+
+/* --- options -------------------------------------------------------------------------------------- */
+
+/* The token in `path`: its content, whitespace trimmed. NULL after printing why. */
+static char *read_token(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    char *buf;
+    size_t len;
+
+    if (fp == NULL) {
+        fprintf(stderr, "purge: --token-file %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    if ((buf = malloc(MAX_TOKEN_FILE + 1)) == NULL) {
+        fclose(fp);
+        fprintf(stderr, "purge: out of memory\n");
+        return NULL;
+    }
+    len = fread(buf, 1, MAX_TOKEN_FILE + 1, fp);
+    bool bad = ferror(fp) != 0;
+    fclose(fp);
+    if (bad || len > MAX_TOKEN_FILE) {
+        fprintf(stderr, "purge: --token-file %s: %s\n", path, bad ? "read error" : "larger than 4096 bytes");
+        free(buf);
+        return NULL;
+    }
+    size_t b = 0;
+    while (b < len && strchr(" \t\r\n", buf[b]) != NULL)
+        ++b;
+    while (len > b && strchr(" \t\r\n", buf[len - 1]) != NULL)
+        --len;
+    memmove(buf, buf + b, len - b);
+    buf[len - b] = '\0';
+    /* the token goes into a header line: it must be one line of visible characters */
+    bool ok = len != b;
+    for (const char *q = buf; *q != '\0'; ++q)
+        if ((unsigned char)*q < 0x21 || *q == 0x7f)
+            ok = false;
+    if (!ok) {
+        fprintf(stderr, "purge: --token-file %s: expected one token of visible characters\n", path);
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* Fills what the flags left open from the configuration. 0, or -1 after printing why. */
+static int from_config(purge_t *p, const char *file, bool need_addr, bool need_token)
+{
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN];
+
+    if (edge_config_load(&conf, file, err) != 0) {
+        fprintf(stderr, "purge: %s\n", err);
+        return -1;
+    }
+    int ret = 0;
+    if (need_addr && conf.admin.address != NULL)
+        snprintf(p->hostport, sizeof(p->hostport), strchr(conf.admin.address, ':') != NULL ? "[%s]:%u" : "%s:%u",
+                 conf.admin.address, (unsigned)conf.admin.port);
+    if (need_token && conf.admin.token != NULL && (p->token = strdup(conf.admin.token)) == NULL) {
+        fprintf(stderr, "purge: out of memory\n");
+        ret = -1;
+    }
+    edge_config_dispose(&conf);
+    return ret;
+}
+
+int edge_purge_cli_main(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                             {"admin", required_argument, NULL, 'a'},
+                                             {"token-file", required_argument, NULL, 'k'},
+                                             {"prefix", required_argument, NULL, 'p'},
+                                             {"tag", required_argument, NULL, 'g'},
+                                             {"soft", no_argument, NULL, 's'},
+                                             {"no-wait", no_argument, NULL, 'w'},
+                                             {"timeout", required_argument, NULL, 't'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    const char *file = NULL, *admin = NULL, *token_file = NULL;
+    unsigned long timeout_s = DEFAULT_TIMEOUT_MS / 1000;
+    bool wait = true;
+    int ch, ret = 2, targets = 0;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    char err[256], *end;
+    purge_t *p = calloc(1, sizeof(*p)); /* 30 KiB of buffers: not on the stack */
+
+    if (p == NULL) {
+        fprintf(stderr, "purge: out of memory\n");
+        return 1;
+    }
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            file = optarg;
+            break;
+        case 'a':
+            admin = optarg;
+            break;
+        case 'k':
+            token_file = optarg;
+            break;
+        case 'p':
+        case 'g':
+            p->kind = ch == 'p' ? "prefix" : "tag";
+            p->target = optarg;
+            ++targets;
+            break;
+        case 's':
+            p->soft = true;
+            break;
+        case 'w':
+            wait = false;
+            break;
+        case 't':
+            errno = 0;
+            timeout_s = strtoul(optarg, &end, 10);
+            if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' || errno != 0 || timeout_s < 1 || timeout_s > 3600) {
+                fprintf(stderr, "purge: --timeout %s: expected 1..3600 seconds\n", optarg);
+                goto Exit;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            ret = 0;
+            goto Exit;
+        default:
+            usage(stderr);
+            goto Exit;
+        }
+    }
+    for (; optind < argc; ++optind) {
+        p->kind = "url";
+        p->target = argv[optind];
+        ++targets;
+    }
+    if (targets != 1) {
+        fprintf(stderr, "purge: give exactly one of URL, --prefix P, --tag T\n");
+        usage(stderr);
+        goto Exit;
+    }
+    if (p->target[0] == '\0' || strlen(p->target) > MAX_TARGET_LEN || strpbrk(p->target, "\r\n") != NULL) {
+        fprintf(stderr, "purge: the %s must be 1..%d bytes on one line\n", p->kind, MAX_TARGET_LEN);
+        goto Exit;
+    }
+
+    if (admin != NULL)
+        snprintf(p->hostport, sizeof(p->hostport), "%s", admin);
+    if (token_file != NULL && (p->token = read_token(token_file)) == NULL)
+        goto Exit;
+    if (file != NULL && from_config(p, file, admin == NULL, token_file == NULL) != 0)
+        goto Exit;
+    if (p->hostport[0] == '\0') {
+        fprintf(stderr, "purge: no admin listener: give --admin ADDR:PORT, or -c with admin.listen\n");
+        goto Exit;
+    }
+    if (edge_httpc_resolve(p->hostport, &addr, &addrlen, err, sizeof(err)) != 0) {
+        fprintf(stderr, "purge: admin address %s\n", err);
+        goto Exit;
+    }
+    if (p->token == NULL)
+        fprintf(stderr, "purge: warning: no token (--token-file, or admin.token_file of -c): expect 401\n");
+    edge_httpc_init(&p->conn, (const struct sockaddr *)&addr, addrlen);
+    ret = run(p, wait, (uint64_t)timeout_s * 1000);
+
+Exit:
+    free(p->token);
+    free(p);
+    return ret;
+}
