@@ -14,11 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "cache/key.h"
 #include "edge/admin.h"
 #include "edge/log.h"
 #include "edge/server.h"
 #include "reports/metrics.h"
+#include "reports/report.h"
 
 typedef struct st_admin_handler_t {
     h2o_handler_t super;
@@ -265,6 +267,50 @@ static int on_metrics(edge_server_t *s, h2o_req_t *req)
     return respond_stream(req, "text/plain; version=0.0.4; charset=utf-8", fp, &buf, &len);
 }
 
+/* GET /reports/<name>: the stored reports over ?since=24h (the default) or ?from=T&to=T, in JSON (or
+ * ?format=csv|html|table); ?top=N rows of popular objects (default reports.top). The scan blocks this
+ * loop for its duration, which is one reason the admin API has a listener of its own. */
+static int on_report(edge_server_t *s, h2o_req_t *req, const char *name)
+{
+    h2o_iovec_t query = query_of(req);
+    h2o_iovec_t since = form_value(&req->pool, query, "since"), from = form_value(&req->pool, query, "from"),
+                to = form_value(&req->pool, query, "to"), top = form_value(&req->pool, query, "top"),
+                format = form_value(&req->pool, query, "format");
+    reports_query_t q = {.top = s->conf->reports.top};
+    uint64_t now = (uint64_t)time(NULL), span = 86400, n;
+    int fmt = REPORTS_FORMAT_JSON;
+
+    if (since.base != NULL && reports_parse_duration(since.base, &span) != 0)
+        return respond_text(req, 400, "Bad Request", "since: expected a duration such as 30m, 24h or 7d\n");
+    q.from_s = now > span ? now - span : 0;
+    q.to_s = now + 1;
+    if ((from.base != NULL && reports_parse_time(from.base, &q.from_s) != 0) ||
+        (to.base != NULL && reports_parse_time(to.base, &q.to_s) != 0) || q.to_s <= q.from_s)
+        return respond_text(req, 400, "Bad Request", "from/to: expected ISO-8601 UTC times or Unix seconds, from before to\n");
+    if (top.base != NULL) {
+        char *end;
+        n = strtoull(top.base, &end, 10);
+        if (*end != '\0' || n == 0 || n > 100000)
+            return respond_text(req, 400, "Bad Request", "top: expected a number from 1 to 100000\n");
+        q.top = (unsigned)n;
+    }
+    if (format.base != NULL && (fmt = reports_format_parse(format.base)) < 0)
+        return respond_text(req, 400, "Bad Request", "format: expected json, csv, html or table\n");
+    char *out = NULL;
+    size_t len = 0;
+    if (reports_render_to_buffer(s->store, name, &q, (reports_format_t)fmt, &out, &len) != 0) {
+        free(out);
+        return respond_text(req, 500, "Internal Server Error", "the reports could not be read from the store\n");
+    }
+    static const char *const types[] = {[REPORTS_FORMAT_TABLE] = "text/plain; charset=utf-8",
+                                        [REPORTS_FORMAT_CSV] = "text/csv",
+                                        [REPORTS_FORMAT_JSON] = "application/json",
+                                        [REPORTS_FORMAT_HTML] = "text/html; charset=utf-8"};
+    h2o_iovec_t body = h2o_strdup(&req->pool, out, len);
+    free(out);
+    return respond(req, 200, "OK", types[fmt], body);
+}
+
 /* --- the handler ------------------------------------------------------------------------------- */
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -286,12 +332,19 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/metrics")) && get)
         return on_metrics(s, req);
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/reports/popular")) && get)
+        return on_report(s, req, "popular");
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/reports/stats")) && get)
+        return on_report(s, req, "stats");
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/reports/ttl")) && get)
+        return on_report(s, req, "ttl");
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/purge")))
         return post ? on_purge(s, req) : respond_text(req, 405, "Method Not Allowed", "POST /purge\n");
     if (path.len > 7 && memcmp(path.base, "/purge/", 7) == 0 && get)
         return on_purge_status(s, req, h2o_iovec_init(path.base + 7, path.len - 7));
-    return respond_text(req, 404, "Not Found",
-                        "admin endpoints: GET /healthz, /metrics, /reports/popular, /reports/stats, /purge/<id>; POST /purge\n");
+    return respond_text(
+        req, 404, "Not Found",
+        "admin endpoints: GET /healthz, /metrics, /reports/popular, /reports/stats, /reports/ttl, /purge/<id>; POST /purge\n");
 }
 
 void edge_admin_register(h2o_globalconf_t *globalconf, edge_server_t *server)

@@ -3,8 +3,9 @@
  *
  *   GET  /healthz            200 "ok" (no token needed: for load balancers)
  *   GET  /metrics            Prometheus text format
- *   GET  /reports/popular    JSON; query: since=24h | from=T&to=T, top=N
- *   GET  /reports/stats      JSON; same query
+ *   GET  /reports/popular    JSON; query: since=24h | from=T&to=T, top=N, format=json|csv|html|table
+ *   GET  /reports/stats      the same, for the statistics per bucket and behavior
+ *   GET  /reports/ttl        the same, for the TTL advice
  *   POST /purge              form or query: url=U | prefix=P | tag=T, optional soft=1 → 202 + JSON status
  *   GET  /purge/<id>         200 + JSON status ("pending" or "done", objects touched), 404 when unknown
  *

@@ -15,6 +15,7 @@
 #include "edge/server.h"
 #include "edge/snapshot_cli.h"
 #include "edge/warm.h"
+#include "reports/report_cli.h"
 
 static void usage(FILE *fp)
 {
@@ -24,6 +25,8 @@ static void usage(FILE *fp)
           "       edgecache purge [-c FILE] [--admin ADDR:PORT] [--token-file F] (URL | --prefix P | --tag T)\n"
           "                       [--soft] [--no-wait]\n"
           "       edgecache snapshot [-c FILE | --cache-dir DIR] DEST\n"
+          "       edgecache report popular|stats|ttl [-c FILE | --cache-dir DIR] [--since D | --from T --to T]\n"
+          "                        [--top N] [--format table|csv|json|html]   (edgecache report --help)\n"
           "       edgecache --version | --help\n"
           "\n"
           "serve   runs the edge node; with no -c, the embedded default configuration (listen on\n"
@@ -35,7 +38,8 @@ static void usage(FILE *fp)
           "purge   invalidates a URL, a prefix or a tag through the admin API and waits until it is done.\n"
           "        See edgecache purge --help.\n"
           "snapshot copies the cache, consistent and compacted, into DEST while the edge serves; a new edge\n"
-          "        started on DEST serves those objects as hits at once.\n",
+          "        started on DEST serves those objects as hits at once.\n"
+          "report  popular objects, statistics and TTL advice from the reports stored in the cache directory.\n",
           fp);
 }
 
@@ -120,6 +124,8 @@ int main(int argc, char **argv)
         return edge_purge_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "snapshot") == 0)
         return edge_snapshot_cli_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "report") == 0)
+        return reports_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "--version") == 0) {
         puts("edgecache " PACKAGE_VERSION);
         return 0;

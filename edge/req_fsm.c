@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include "cache/checksum.h"
 #include "cache/key.h"
 #include "cache/record.h"
@@ -32,6 +33,7 @@
 #include "edge/req_fsm.h"
 #include "errorpages/errorpages.h"
 #include "origin/fetch.h"
+#include "reports/accounting.h"
 
 #define EDGE_REQ_MAGIC 0x45524551 /* "EREQ" */
 /* Limits on what a client may send, in the spirit of CloudFront's (20 KB of headers, 8 KB of URL):
@@ -83,6 +85,7 @@ typedef struct st_edge_req_t {
                                                                                       a response that may not be shared */
     h2o_iovec_t multipart_type; /* the Content-Type of a multipart/byteranges answer */
     /* for the access log, the metrics and the reports */
+    const char *x_cache;       /* what X-Cache said; NULL when the request got no cache answer (PURGE, 431) */
     bool passed;               /* forwarded without the cache (PASS) */
     bool hit;                  /* answered from a stored object */
     uint64_t fetch_started;    /* ms (loop clock) when the current origin fetch was started or joined */
@@ -191,6 +194,7 @@ static void add_cache_headers(edge_req_t *er, int64_t age, const char *x_cache, 
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_AGE, NULL, a.base, a.len);
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-cache"), 0, NULL, x_cache, strlen(x_cache));
     *h2o_req_getenv(req, H2O_STRLIT("cache"), 1) = h2o_iovec_init(x_cache, strlen(x_cache)); /* %{cache}e in the access log */
+    er->x_cache = x_cache;
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("cache-status"), 0, NULL, cache_status.base, cache_status.len);
 }
 
@@ -1264,9 +1268,48 @@ static void run(edge_req_t *er)
 
 /* --- the handler ------------------------------------------------------------------------------------- */
 
+/* The request's line in the reports: what it was, what it cost the origin, and why it missed. */
+static void account(edge_req_t *er)
+{
+    h2o_req_t *req = er->req;
+    const char *xc = er->x_cache;
+
+    if (xc == NULL || er->behavior == NULL)
+        return; /* not a cache answer: a refused or PURGE request */
+    reports_event_t ev = {.behavior = (size_t)(er->behavior - er->thread->server->conf->behaviors),
+                          .status = req->res.status,
+                          .bytes_sent = er->bytes_sent,
+                          .origin_bytes = er->origin_bytes,
+                          .origin_ms = er->origin_ms};
+    if (er->passed)
+        ev.outcome = REPORTS_PASS;
+    else if (er->hit)
+        ev.outcome = strcmp(xc, "ERROR") == 0 ? REPORTS_ERROR : REPORTS_HIT;
+    else if (strcmp(xc, "REVALIDATED") == 0)
+        ev.outcome = REPORTS_REVALIDATED;
+    else if (strcmp(xc, "STALE") == 0)
+        ev.outcome = REPORTS_STALE;
+    else if (strcmp(xc, "ERROR") == 0)
+        ev.outcome = REPORTS_ERROR;
+    else
+        ev.outcome = er->have_rec ? REPORTS_REFRESHED : REPORTS_MISS;
+    const char *nl = memchr(er->key.base, '\n', er->key.len);
+    ev.url = h2o_iovec_init(er->key.base, nl != NULL ? (size_t)(nl - er->key.base) : er->key.len);
+    ev.has_query = req->query_at != SIZE_MAX;
+    ev.query_in_key = memchr(ev.url.base, '?', ev.url.len) != NULL;
+    ev.expired = er->have_rec && (ev.outcome == REPORTS_REFRESHED || ev.outcome == REPORTS_REVALIDATED);
+    ev.evicted_recently = ev.outcome == REPORTS_MISS && cache_store_recently_evicted(er->thread->server->store, &er->hash, 3600);
+    ev.incomplete = er->stopped || (!er->is_head && req->res.status != 304 && req->res.content_length != SIZE_MAX &&
+                                    er->bytes_sent < req->res.content_length);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    reports_acct_record(er->thread->acct, &ev, (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000);
+}
+
 static void on_dispose(void *p)
 {
     edge_req_t *er = p;
+    account(er);
     unpin(er); /* libh2o has written everything that pointed into the map */
     if (h2o_timeout_is_linked(&er->watch))
         h2o_timeout_unlink(&er->watch);

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -33,6 +34,7 @@
 #include "edge/req_fsm.h"
 #include "edge/server.h"
 #include "origin/fetch.h"
+#include "reports/accounting.h"
 #include "reports/stats.h"
 
 #define GRACE_PERIOD_MS 30000
@@ -198,6 +200,7 @@ static void *thread_main(void *arg)
     h2o_context_init(&t->ctx, h2o_evloop_create(), &s->h2o);
     h2o_multithread_register_receiver(t->ctx.queue, &t->fetch_receiver, origin_fetch_receive);
     t->reader = cache_store_reader_new(s->store);
+    t->acct = reports_acct_new(conf, s->store, t->index);
     t->http = h2o_mem_alloc(sizeof(*t->http) * conf->num_origins);
     for (size_t i = 0; i != conf->num_origins; ++i) {
         memset(t->http + i, 0, sizeof(t->http[i]));
@@ -231,13 +234,18 @@ static void *thread_main(void *arg)
 
     /* serve until asked to stop, then until the last connection has gone or the grace period ends; the
      * loop wakes at least every 100 ms, which bounds how long a stop request waits to be seen */
-    uint64_t stop_at = 0, next_tick = 0;
+    uint64_t stop_at = 0, next_tick = 0, ticks = 0;
     for (;;) {
         h2o_evloop_run(t->ctx.loop, 100);
         if (h2o_now(t->ctx.loop) >= next_tick) {
             /* once a second: hand this loop's batched bookkeeping over (uses of stored objects) */
             next_tick = h2o_now(t->ctx.loop) + 1000;
             cache_store_reader_tick(t->reader);
+            /* the reports: a bucket that ended is flushed, and the current one every minute, so that a
+             * report is never more than a minute behind */
+            struct timespec now;
+            clock_gettime(CLOCK_REALTIME, &now);
+            reports_acct_tick(t->acct, (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000, ++ticks % 60 == 0);
         }
         if (atomic_load(&s->stopping)) {
             if (stop_at == 0) {
@@ -251,6 +259,7 @@ static void *thread_main(void *arg)
 
     /* tear-down */
     cache_store_reader_tick(t->reader);
+    reports_acct_free(t->acct); /* (which flushes the current bucket) */
     origin_checker_stop(t->checker);
     for (size_t i = 0; i != conf->num_origins; ++i)
         if (s->file_roots[i] == NULL && t->http[i].servers != NULL)

@@ -12,10 +12,20 @@
  *   origin latency histogram, and what TTL advice needs (revalidations and how many found the object
  *   unchanged, misses on expired objects, misses on objects evicted shortly before, query-string
  *   fragmentation).
- * When the bucket ends (checked by reports_acct_tick, which each loop calls about once a second), the
- * thread serialises what it kept into aux values of the store (cache_store_put_aux) under keys that name
- * the bucket, the kind and the thread, and starts afresh; buckets older than reports.retention are
- * deleted. `edgecache report` reads those values back (reports/report.h) and merges threads and buckets.
+ * When the bucket ends (checked by reports_acct_record and reports_acct_tick, which each loop calls about
+ * once a second), the thread serialises what it kept into aux values of the store (cache_store_put_aux,
+ * which copies and queues: the loop never waits for the disk) under keys that name the bucket, the kind,
+ * the process run and the thread (layout: reports/bucket.h), and starts afresh; thread 0 also deletes the
+ * buckets older than reports.retention. `edgecache report` reads those values back (reports/report.h) and
+ * merges threads, runs and buckets.
+ *
+ * Memory is bounded by the configuration: reports.capacity keys of at most REPORTS_TOPK_MAX_KEY bytes,
+ * and per behavior a fixed set of counters, a 16-bucket histogram, 256 HLL registers and two summaries
+ * of REPORTS_SIDE_TOPK keys. Nothing grows with the traffic.
+ *
+ * Definitions used by every report: a hit is a request whose body came from the cache (REPORTS_HIT,
+ * REPORTS_REVALIDATED, REPORTS_STALE); a miss one whose body came from the origin (REPORTS_MISS,
+ * REPORTS_REFRESHED, REPORTS_PASS); an error is REPORTS_ERROR. hits + misses + errors = requests.
  */
 #ifndef REPORTS_ACCOUNTING_H
 #define REPORTS_ACCOUNTING_H
@@ -38,18 +48,18 @@ typedef enum en_reports_outcome_t {
 } reports_outcome_t;
 
 typedef struct st_reports_event_t {
-    h2o_iovec_t url;           /* the object: the cache key's URL part, "path?query" (no host) */
-    size_t behavior;           /* index into conf->behaviors */
+    h2o_iovec_t url; /* the object: the cache key's URL part, "path?query" (no host) */
+    size_t behavior; /* index into conf->behaviors */
     reports_outcome_t outcome;
-    int status;                /* sent to the client */
-    uint64_t bytes_sent;       /* body bytes sent to the client */
-    uint64_t origin_bytes;     /* body bytes this request caused to come from the origin (0 for a hit or a joined fetch) */
-    int64_t origin_ms;         /* time to the origin's response head, -1 when the origin was not asked */
-    bool incomplete;           /* the client went away before the whole body was sent */
-    bool expired;              /* a miss or revalidation caused by a stored object that had expired */
-    bool evicted_recently;     /* a miss on an object evicted for room shortly before */
-    bool has_query;            /* the request had a query string */
-    bool query_in_key;         /* ... and some of it is part of the cache key */
+    int status;            /* sent to the client */
+    uint64_t bytes_sent;   /* body bytes sent to the client */
+    uint64_t origin_bytes; /* body bytes this request caused to come from the origin (0 for a hit or a joined fetch) */
+    int64_t origin_ms;     /* time to the origin's response head, -1 when the origin was not asked */
+    bool incomplete;       /* the client went away before the whole body was sent */
+    bool expired;          /* a miss or revalidation caused by a stored object that had expired */
+    bool evicted_recently; /* a miss on an object evicted for room shortly before */
+    bool has_query;        /* the request had a query string */
+    bool query_in_key;     /* ... and some of it is part of the cache key */
 } reports_event_t;
 
 typedef struct st_reports_acct_t reports_acct_t;
@@ -59,9 +69,17 @@ typedef struct st_reports_acct_t reports_acct_t;
  * it; `store` may be NULL (then nothing is flushed, as in unit tests that read reports_acct_snapshot).
  */
 reports_acct_t *reports_acct_new(const edge_conf_t *conf, cache_store_t *store, unsigned thread_index);
-/** Flushes the current bucket (partial) and frees. */
+/** Flushes the current bucket (partial) and frees. NULL is a no-op. */
 void reports_acct_free(reports_acct_t *acct);
-/** Counts one finished request at `now_ms` (wall clock, ms since the epoch). */
+/**
+ * Counts one finished request at `now_ms` (wall clock, ms since the epoch), on the thread that owns
+ * `acct`. A `now_ms` past the current bucket first flushes it and starts the bucket of `now_ms`; one
+ * before it (a clock stepped back) is counted in the current bucket, whose stored value it would
+ * otherwise overwrite with less. An
+ * event whose `behavior` is out of range is counted under the last behavior ("*"). `ev->url` is copied
+ * where kept. O(log capacity); no lock; an allocation only when a URL enters the top-K with a key longer
+ * than the buffer it takes over, or while the top-K first grows to its capacity.
+ */
 void reports_acct_record(reports_acct_t *acct, const reports_event_t *ev, uint64_t now_ms);
 /**
  * Flushes the bucket when `now_ms` has left it (and, about once per bucket, deletes buckets older than the
@@ -69,5 +87,12 @@ void reports_acct_record(reports_acct_t *acct, const reports_event_t *ev, uint64
  * flushed twice by one thread is stored under the same key, so the later, fuller value replaces the earlier.
  */
 void reports_acct_tick(reports_acct_t *acct, uint64_t now_ms, bool force);
+/**
+ * Calls `cb` with each key and value the current bucket would be flushed as (nothing when it counted no
+ * request), without flushing: what unit tests read, and the same form as cache_store_scan_aux gives to
+ * reports_data_add (reports/report.h). `key` and `value` are valid during the call only. Returns the first
+ * non-zero return of `cb`, or 0.
+ */
+int reports_acct_snapshot(reports_acct_t *acct, int (*cb)(void *ctx, h2o_iovec_t key, h2o_iovec_t value), void *ctx);
 
 #endif

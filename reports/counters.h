@@ -14,20 +14,20 @@
 #include <stdint.h>
 
 #define REPORTS_COUNTERS(X)                                                                                                        \
-    X(requests, "", "client requests received")                                                                                        \
-    X(hits, "hit", "requests answered from a fresh stored object")                                                                        \
-    X(misses, "miss", "requests forwarded to the origin because nothing usable was stored")                                                \
-    X(revalidated, "revalidated", "stale objects the origin confirmed with 304 Not Modified")                                                     \
-    X(stale_served, "stale", "stale objects served because the origin failed")                                                              \
-    X(passes, "pass", "requests forwarded without using the cache (methods, Authorization)")                                               \
-    X(errors, "error", "responses that were an error page or a synthetic error")                                                            \
-    X(bad_requests, "", "requests refused as malformed")                                                                               \
-    X(collapsed, "", "misses that joined a fetch of the same object already in flight")                                                \
-    X(origin_requests, "", "requests sent to origins")                                                                                 \
-    X(origin_failures, "", "origin exchanges that failed (connect, timeout, reset, truncated body)")                                   \
-    X(stored_objects, "", "responses queued for storage")                                                                              \
-    X(corrupt_records, "", "stored records found corrupt, treated as misses and replaced")                                             \
-    X(body_bytes_sent, "", "response body bytes sent to clients")                                                              \
+    X(requests, "", "client requests received")                                                                                    \
+    X(hits, "hit", "requests answered from a fresh stored object")                                                                 \
+    X(misses, "miss", "requests forwarded to the origin because nothing usable was stored")                                        \
+    X(revalidated, "revalidated", "stale objects the origin confirmed with 304 Not Modified")                                      \
+    X(stale_served, "stale", "stale objects served because the origin failed")                                                     \
+    X(passes, "pass", "requests forwarded without using the cache (methods, Authorization)")                                       \
+    X(errors, "error", "responses that were an error page or a synthetic error")                                                   \
+    X(bad_requests, "", "requests refused as malformed")                                                                           \
+    X(collapsed, "", "misses that joined a fetch of the same object already in flight")                                            \
+    X(origin_requests, "", "requests sent to origins")                                                                             \
+    X(origin_failures, "", "origin exchanges that failed (connect, timeout, reset, truncated body)")                               \
+    X(stored_objects, "", "responses queued for storage")                                                                          \
+    X(corrupt_records, "", "stored records found corrupt, treated as misses and replaced")                                         \
+    X(body_bytes_sent, "", "response body bytes sent to clients")                                                                  \
     X(hit_bytes_sent, "", "response body bytes sent to clients from stored objects")                                               \
     X(origin_bytes, "", "response body bytes received from origins")                                                               \
     X(purges, "", "invalidations requested (admin API and PURGE method)")
