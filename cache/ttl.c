@@ -16,7 +16,7 @@
 void cache_ttl_cc_init(cache_cc_t *cc)
 {
     cc->flags = 0;
-    cc->max_age = cc->s_maxage = cc->stale_while_revalidate = cc->stale_if_error = -1;
+    cc->max_age = cc->s_maxage = cc->stale_while_revalidate = cc->stale_if_error = cc->max_stale = cc->min_fresh = -1;
     cc->num_omit = 0;
 }
 
@@ -66,7 +66,8 @@ void cache_ttl_parse_cc(cache_cc_t *cc, const char *value, size_t len)
                  {"proxy-revalidate", CACHE_CC_PROXY_REVALIDATE},
                  {"immutable", CACHE_CC_IMMUTABLE},
                  {"no-transform", CACHE_CC_NO_TRANSFORM},
-                 {"must-understand", CACHE_CC_MUST_UNDERSTAND}};
+                 {"must-understand", CACHE_CC_MUST_UNDERSTAND},
+                 {"only-if-cached", CACHE_CC_ONLY_IF_CACHED}};
     const char *p = value, *end = value + len;
 
     while (p < end) {
@@ -126,6 +127,16 @@ void cache_ttl_parse_cc(cache_cc_t *cc, const char *value, size_t len)
                 set_min(slot, v);
             else if (slot == &cc->max_age || slot == &cc->s_maxage)
                 set_min(slot, 0); /* an invalid lifetime is treated as stale, the conservative reading */
+            continue;
+        }
+        if (IS("max-stale") || IS("min-fresh")) {
+            /* request directives: an invalid value makes the directive ask for less (no stale answer, or
+             * more freshness than any response has), the conservative reading */
+            int64_t v = arg == NULL ? (IS("max-stale") ? INT64_MAX : -1) : !quoted && !malformed ? parse_delta(arg, arglen) : -1;
+            if (IS("max-stale"))
+                cc->max_stale = v >= 0 && (cc->max_stale < 0 || v < cc->max_stale) ? v : cc->max_stale;
+            else
+                cc->min_fresh = v >= 0 ? (v > cc->min_fresh ? v : cc->min_fresh) : INT64_MAX;
             continue;
         }
         if ((IS("no-cache") || IS("private")) && arg != NULL && !malformed) {

@@ -32,6 +32,7 @@
 #define CACHE_CC_IMMUTABLE 0x40
 #define CACHE_CC_NO_TRANSFORM 0x80
 #define CACHE_CC_MUST_UNDERSTAND 0x100
+#define CACHE_CC_ONLY_IF_CACHED 0x200 /* a request directive (RFC 9111 §5.2.1.7) */
 
 /* The largest delta-seconds (RFC 9111 §1.2.2): bigger values saturate to it; an Age that cannot be read
  * is taken as this old. */
@@ -47,6 +48,8 @@ typedef struct st_cache_cc_t {
     int64_t s_maxage;
     int64_t stale_while_revalidate;
     int64_t stale_if_error;
+    int64_t max_stale; /* request directives (RFC 9111 §5.2.1.2-3); max-stale without a value is INT64_MAX */
+    int64_t min_fresh;
     /* The field-name lists of qualified no-cache="a, b" and private="c" (RFC 9111 §5.2.2.4, §5.2.2.7):
      * those fields are never stored, and the directive does not otherwise apply. They point into the
      * field value given to cache_ttl_parse_cc and are valid as long as it is. */

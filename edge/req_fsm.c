@@ -81,6 +81,9 @@ typedef struct st_edge_req_t {
     bool no_join;
     bool authorized; /* the request carries Authorization */
     bool swr;
+    bool max_stale; /* a stale HIT that the client's max-stale accepted (no background refresh) */
+    bool honor_cc;  /* the behavior obeys the client's Cache-Control (request_cache_control: honor) */
+    cache_cc_t rcc; /* ...which says this */
     /* a HIT served stale while a background fetch revalidates it (RFC 5861 §3) */ /* fetch on our own: the fetch we joined had
                                                                                       a response that may not be shared */
     h2o_iovec_t multipart_type; /* the Content-Type of a multipart/byteranges answer */
@@ -777,6 +780,8 @@ static void start_fetch(edge_req_t *er, bool cacheable)
 
 /* --- the steps ---------------------------------------------------------------------------------------- */
 
+static void parse_request_cc(edge_req_t *er);
+
 /* The PURGE method (Varnish, Fastly): invalidates the request's URL, all its variants, when the client's
  * address is in admin.purge_allow; anyone else gets 403. Answers at once with the invalidation's status. */
 static void answer_purge(edge_req_t *er)
@@ -853,6 +858,14 @@ static step_result_t step_RECV(edge_req_t *er)
     } else {
         er->state = EDGE_REQ_LOOKUP;
     }
+    if (er->state == EDGE_REQ_LOOKUP && er->behavior->honor_request_cache_control) {
+        er->honor_cc = true;
+        parse_request_cc(er);
+        if (er->rcc.flags & CACHE_CC_NO_STORE) {
+            er->fwd = "request"; /* RFC 9111 §5.2.1.5: neither answered from the cache nor stored */
+            er->state = EDGE_REQ_PASS;
+        }
+    }
     return NEXT;
 }
 
@@ -889,6 +902,51 @@ static void settle_pin(edge_req_t *er, h2o_iovec_t raw)
 
 static step_result_t lookup_record(edge_req_t *er, h2o_iovec_t raw);
 
+/* The client's Cache-Control (RFC 9111 §5.2.1), for a behavior that honours it, applied to what LOOKUP
+ * decided about the stored object: no-cache, max-age and min-fresh can refuse a fresh object (a fresh
+ * immutable one survives no-cache, RFC 8246), max-stale can accept a stale one. */
+static void apply_request_cc(edge_req_t *er)
+{
+    const cache_cc_t *c = &er->rcc;
+    const cache_record_t *rec = &er->rec;
+    int64_t lifetime = (int64_t)rec->lifetime, age = er->age;
+    bool fresh = er->state == EDGE_REQ_HIT && !er->swr;
+    bool has_validator =
+        record_header(rec, H2O_STRLIT("etag")).base != NULL || record_header(rec, H2O_STRLIT("last-modified")).base != NULL;
+
+    if (er->state == EDGE_REQ_HIT) {
+        bool refuse = ((c->flags & CACHE_CC_NO_CACHE) && !(fresh && (rec->flags & CACHE_TTL_IMMUTABLE))) ||
+                      (c->max_age >= 0 && age > c->max_age) || (c->min_fresh >= 0 && lifetime - age < c->min_fresh);
+        if (refuse) {
+            er->fwd = "request";
+            er->swr = false;
+            er->state = has_validator ? EDGE_REQ_REVALIDATE : EDGE_REQ_MISS;
+        }
+    } else if (c->max_stale >= 0 && !(c->flags & CACHE_CC_NO_CACHE) && !(rec->flags & CACHE_TTL_NO_CACHE) &&
+               cache_ttl_may_serve_stale(rec->flags) && age - lifetime <= c->max_stale && (c->max_age < 0 || age <= c->max_age)) {
+        er->max_stale = true;
+        er->state = EDGE_REQ_HIT;
+    }
+}
+
+/* Reads the client's Cache-Control, or Pragma: no-cache when there is none (RFC 9111 §5.4). */
+static void parse_request_cc(edge_req_t *er)
+{
+    h2o_req_t *req = er->req;
+    bool any = false;
+
+    cache_ttl_cc_init(&er->rcc);
+    for (ssize_t i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_CACHE_CONTROL, i)) != -1; any = true)
+        cache_ttl_parse_cc(&er->rcc, req->headers.entries[i].value.base, req->headers.entries[i].value.len);
+    if (any)
+        return;
+    for (ssize_t i = -1; (i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("pragma"), i)) != -1;) {
+        h2o_iovec_t v = req->headers.entries[i].value;
+        if (h2o_contains_token(v.base, v.len, H2O_STRLIT("no-cache"), ','))
+            er->rcc.flags |= CACHE_CC_NO_CACHE;
+    }
+}
+
 static step_result_t step_LOOKUP(edge_req_t *er)
 {
     h2o_req_t *req = er->req;
@@ -903,6 +961,8 @@ static step_result_t step_LOOKUP(edge_req_t *er)
     if (ret != 0)
         return NEXT;
     ret = lookup_record(er, raw);
+    if (er->honor_cc && er->have_rec)
+        apply_request_cc(er);
     settle_pin(er, raw);
     return ret;
 }
@@ -975,7 +1035,8 @@ static step_result_t step_HIT(edge_req_t *er)
     int64_t ttl = (int64_t)er->rec.lifetime - er->age;
     h2o_iovec_t cs = error_page ? fmt(&er->req->pool, "edgecache; hit; ttl=%lld; detail=error-page", (long long)ttl)
                      : er->swr  ? fmt(&er->req->pool, "edgecache; hit; ttl=%lld; detail=stale-while-revalidate", (long long)ttl)
-                                : fmt(&er->req->pool, "edgecache; hit; ttl=%lld", (long long)ttl);
+                     : er->max_stale ? fmt(&er->req->pool, "edgecache; hit; ttl=%lld; detail=max-stale", (long long)ttl)
+                                     : fmt(&er->req->pool, "edgecache; hit; ttl=%lld", (long long)ttl);
 
     if (er->swr) {
         /* one background revalidation: a fetch with no subscriber goes on into the cache, and one already
@@ -986,7 +1047,7 @@ static step_result_t step_HIT(edge_req_t *er)
             ++er->thread->counters.origin_requests;
     }
     er->hit = true;
-    if (!deliver_record(er, &er->rec, er->age, error_page ? "ERROR" : er->swr ? "STALE" : "HIT", cs)) {
+    if (!deliver_record(er, &er->rec, er->age, error_page ? "ERROR" : er->swr || er->max_stale ? "STALE" : "HIT", cs)) {
         /* the record's body is gone (evicted or corrupt): drop the record and fetch anew */
         er->hit = false;
         cache_store_delete(er->thread->server->store, &er->rec_hash);
@@ -1002,8 +1063,25 @@ static step_result_t step_HIT(edge_req_t *er)
     return NEXT;
 }
 
+/* only-if-cached (RFC 9111 §5.2.1.7) that the cache cannot satisfy: 504 at once, the origin untouched. */
+static step_result_t answer_only_if_cached(edge_req_t *er)
+{
+    h2o_req_t *req = er->req;
+    static const char msg[] = "not in the cache, and the request said only-if-cached\n";
+    req->res.status = 504;
+    req->res.reason = "Gateway Timeout";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/plain; charset=utf-8"));
+    add_cache_headers(er, 0, "MISS", fmt(&req->pool, "edgecache; fwd=%s; detail=only-if-cached", er->fwd));
+    req->res.content_length = sizeof(msg) - 1;
+    h2o_send_inline(req, msg, sizeof(msg) - 1);
+    er->state = EDGE_REQ_DONE;
+    return NEXT;
+}
+
 static step_result_t step_MISS(edge_req_t *er)
 {
+    if (er->honor_cc && (er->rcc.flags & CACHE_CC_ONLY_IF_CACHED))
+        return answer_only_if_cached(er);
     ++er->thread->counters.misses;
     start_fetch(er, true);
     er->state = EDGE_REQ_WAIT;
@@ -1012,6 +1090,8 @@ static step_result_t step_MISS(edge_req_t *er)
 
 static step_result_t step_REVALIDATE(edge_req_t *er)
 {
+    if (er->honor_cc && (er->rcc.flags & CACHE_CC_ONLY_IF_CACHED))
+        return answer_only_if_cached(er);
     start_fetch(er, true);
     er->state = EDGE_REQ_WAIT;
     return NEXT;

@@ -124,6 +124,38 @@ static void check_rows(const row_t *rows, size_t n, bool check_age)
 
 /* --- RFC 9111 §4.2.1: the origin's lifetime, then the behavior's clamp --------------------------- */
 
+/* RFC 9111 §5.2.1: the request directives a behavior with request_cache_control: honor obeys. Names are
+ * case-insensitive; max-stale may come without a value (any staleness); an invalid min-fresh asks for more
+ * freshness than any response has, and an invalid max-stale for none, the conservative readings. */
+START_TEST(test_rfc9111_5_2_1_request_directives)
+{
+    static const struct {
+        const char *value;
+        unsigned flags;
+        int64_t max_age, max_stale, min_fresh;
+    } cases[] = {
+        {"max-stale", 0, -1, INT64_MAX, -1},
+        {"Max-Stale=30", 0, -1, 30, -1},
+        {"max-stale=30, max-stale=10", 0, -1, 10, -1},
+        {"max-stale=\"30\"", 0, -1, -1, -1},
+        {"min-fresh=60", 0, -1, -1, 60},
+        {"min-fresh=abc", 0, -1, -1, INT64_MAX},
+        {"only-if-cached", CACHE_CC_ONLY_IF_CACHED, -1, -1, -1},
+        {"NO-CACHE, max-age=0", CACHE_CC_NO_CACHE, 0, -1, -1},
+        {"no-store", CACHE_CC_NO_STORE, -1, -1, -1},
+    };
+    for (size_t i = 0; i != sizeof(cases) / sizeof(cases[0]); ++i) {
+        cache_cc_t cc;
+        cache_ttl_cc_init(&cc);
+        cache_ttl_parse_cc(&cc, cases[i].value, strlen(cases[i].value));
+        ck_assert_msg(cc.flags == cases[i].flags, "%s: flags %#x", cases[i].value, cc.flags);
+        ck_assert_msg(cc.max_age == cases[i].max_age, "%s: max-age %lld", cases[i].value, (long long)cc.max_age);
+        ck_assert_msg(cc.max_stale == cases[i].max_stale, "%s: max-stale %lld", cases[i].value, (long long)cc.max_stale);
+        ck_assert_msg(cc.min_fresh == cases[i].min_fresh, "%s: min-fresh %lld", cases[i].value, (long long)cc.min_fresh);
+    }
+}
+END_TEST
+
 START_TEST(test_rfc9111_4_2_1_smaxage_wins)
 {
     static const row_t rows[] = {
@@ -1213,6 +1245,7 @@ static Suite *suite(void)
 
     tc = tcase_create("lifetime");
     tcase_add_test(tc, test_rfc9111_4_2_1_smaxage_wins);
+    tcase_add_test(tc, test_rfc9111_5_2_1_request_directives);
     tcase_add_test(tc, test_rfc9111_3_5_authorization);
     tcase_add_test(tc, test_rfc9213_2_1_targeted_fields);
     tcase_add_test(tc, test_rfc9111_4_2_1_maxage_over_expires);
