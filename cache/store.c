@@ -902,17 +902,22 @@ static void purge_collect(cache_store_t *s, MDB_txn *txn, MDB_dbi dbi, h2o_iovec
     mdb_cursor_close(cur);
 }
 
-/* Marks the object stale in place (soft purge): its lifetime ends now, whatever its age; what stale-if-error
- * and stale-while-revalidate allow still applies. Returns false when it was stale already. */
+/* Marks the object stale in place (soft purge): its lifetime ends now — it becomes its current age — so
+ * that the stale-while-revalidate and stale-if-error windows it carries count from the purge. Returns
+ * false when it was stale already. */
 static bool soften(cache_store_t *s, MDB_txn *txn, const cache_hash_t *hash)
 {
     MDB_val k = {CACHE_KEY_HASH_LEN, (void *)hash->bytes}, v;
     cache_record_t rec;
+    int64_t now = (int64_t)time(NULL);
 
-    if (mdb_get(txn, s->objects, &k, &v) != 0 || cache_record_decode(&rec, v.mv_data, v.mv_size) != 0 || rec.lifetime == 0)
+    if (mdb_get(txn, s->objects, &k, &v) != 0 || cache_record_decode(&rec, v.mv_data, v.mv_size) != 0)
+        return false;
+    int64_t age = (int64_t)rec.initial_age + (now > rec.response_time ? now - rec.response_time : 0); /* RFC 9111 §4.2.3 */
+    if (age >= (int64_t)rec.lifetime)
         return false;
     uint8_t *copy = h2o_mem_alloc(v.mv_size);
-    rec.lifetime = 0;
+    rec.lifetime = (uint32_t)age;
     size_t len = cache_record_encode(&rec, copy); /* (same size: only a fixed field changed) */
     MDB_val nv = {len, copy};
     int rc = mdb_put(txn, s->objects, &k, &nv, 0);
