@@ -126,7 +126,9 @@ struct st_cache_store_t {
     int stopping;
     /* writer thread only */
     size_t map_pages;
-    MDB_dbi aux, urls, tags, atime, lru;
+    MDB_dbi aux, urls, tags, atime, lru, owners;
+    uint64_t sweep_next, sweep_limit; /* the orphan sweep: oids below sweep_limit (older runs'), from sweep_next on */
+    uint64_t swept_chunks;
     bool readonly;
     uint32_t epoch;
     atomic_uint_fast64_t evicted_objects, purged_objects;
@@ -185,6 +187,12 @@ static void chunk_key(uint8_t buf[12], uint64_t oid, uint32_t index)
         buf[i] = (uint8_t)(oid >> (56 - 8 * i));
     for (int i = 0; i != 4; ++i)
         buf[8 + i] = (uint8_t)(index >> (24 - 8 * i));
+}
+
+static void chunk_key_oid_only(uint8_t buf[8], uint64_t oid)
+{
+    for (int i = 0; i != 8; ++i)
+        buf[i] = (uint8_t)(oid >> (56 - 8 * i));
 }
 
 static uint64_t chunk_key_oid(const uint8_t *buf)
@@ -757,12 +765,18 @@ static int index_add(cache_store_t *s, MDB_txn *txn, const cache_hash_t *hash, c
 {
     h2o_iovec_t url = url_of(rec->key);
     MDB_val k = {url.len, url.base}, v = {CACHE_KEY_HASH_LEN, (void *)hash->bytes};
-    int rc;
-
     index_ctx_t c = {s, txn, hash, true, 0};
+    int rc;
 
     if (url.len != 0 && (rc = mdb_put(txn, s->urls, &k, &v, MDB_NODUPDATA)) != 0 && rc != MDB_KEYEXIST)
         return rc;
+    if (rec->oid != 0) { /* who owns the chunks: what the orphan sweep asks */
+        uint8_t ok[8];
+        chunk_key_oid_only(ok, rec->oid);
+        MDB_val okv = {sizeof(ok), ok};
+        if ((rc = mdb_put(txn, s->owners, &okv, &v, 0)) != 0)
+            return rc;
+    }
     for_each_tag(rec, index_tag, &c);
     if (c.rc != 0)
         return c.rc;
@@ -782,6 +796,13 @@ static int index_remove(cache_store_t *s, MDB_txn *txn, const cache_hash_t *hash
         index_ctx_t c = {s, txn, hash, false, 0};
         if (url.len != 0 && (rc = del(txn, s->urls, &uk, &uv)) != 0)
             return rc;
+        if (rec->oid != 0) {
+            uint8_t ok[8];
+            chunk_key_oid_only(ok, rec->oid);
+            MDB_val okv = {sizeof(ok), ok};
+            if ((rc = del(txn, s->owners, &okv, NULL)) != 0)
+                return rc;
+        }
         for_each_tag(rec, index_tag, &c);
         if (c.rc != 0)
             return c.rc;
@@ -1239,6 +1260,73 @@ Fail:
     return rc;
 }
 
+/* One step of the orphan sweep, run when the writer is idle: chunks that no record owns, left by a run that
+ * was killed between storing a body's chunks and its record (or whose record was dropped), are deleted.
+ * Only oids below sweep_limit are looked at — those of earlier runs, none of which can still be in flight.
+ * Returns false when the sweep is over. */
+static bool sweep_step(cache_store_t *s)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur;
+    uint8_t kb[12];
+    MDB_val k = {sizeof(kb), kb}, v;
+    size_t oids = 0, deleted = 0;
+    int rc;
+
+    if (s->sweep_next >= s->sweep_limit)
+        return false;
+    if (mdb_txn_begin(s->env, NULL, 0, &txn) != 0 || mdb_cursor_open(txn, s->chunks, &cur) != 0) {
+        if (txn != NULL)
+            mdb_txn_abort(txn);
+        s->sweep_next = s->sweep_limit; /* (not worth a retry loop: the next start sweeps again) */
+        return false;
+    }
+    chunk_key(kb, s->sweep_next, 0);
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && oids != 256 && k.mv_size == 12) {
+        uint64_t oid = chunk_key_oid(k.mv_data);
+        if (oid >= s->sweep_limit)
+            break;
+        uint8_t ok[8];
+        chunk_key_oid_only(ok, oid);
+        MDB_val okv = {sizeof(ok), ok}, owner;
+        ++oids;
+        if (mdb_get(txn, s->owners, &okv, &owner) == 0) { /* owned: on to the next object's chunks */
+            chunk_key(kb, oid + 1, 0);
+            k = (MDB_val){sizeof(kb), kb};
+            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+            s->sweep_next = oid + 1;
+            continue;
+        }
+        while (rc == 0 && k.mv_size == 12 && chunk_key_oid(k.mv_data) == oid) { /* every chunk of this oid */
+            if (mdb_cursor_del(cur, 0) == 0) {
+                ++deleted;
+                rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+                if (rc == 0 && k.mv_size == 12 && chunk_key_oid(k.mv_data) == oid)
+                    continue; /* (after a delete the cursor is on the next item already) */
+                if (rc != 0)
+                    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+                continue;
+            }
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+        s->sweep_next = oid + 1;
+    }
+    bool more = rc == 0 && k.mv_size == 12 && chunk_key_oid(k.mv_data) < s->sweep_limit;
+    mdb_cursor_close(cur);
+    if (mdb_txn_commit(txn) != 0) {
+        s->sweep_next = s->sweep_limit;
+        return false;
+    }
+    s->swept_chunks += deleted;
+    if (!more) {
+        s->sweep_next = s->sweep_limit;
+        if (s->swept_chunks != 0)
+            edge_log_info("store: deleted %llu orphan chunks left by an earlier run", (unsigned long long)s->swept_chunks);
+    }
+    return more;
+}
+
 static void *writer_main(void *arg)
 {
     cache_store_t *s = arg;
@@ -1251,6 +1339,13 @@ static void *writer_main(void *arg)
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_sec += 1;
+            if (s->sweep_next < s->sweep_limit) {
+                /* idle: sweep a little, then look at the queue again */
+                pthread_mutex_unlock(&s->mutex);
+                sweep_step(s);
+                pthread_mutex_lock(&s->mutex);
+                continue;
+            }
             pthread_cond_timedwait(&s->cond, &s->mutex, &until);
             if (dirty && time(NULL) - last_sync >= SYNC_INTERVAL_SEC)
                 break;
@@ -1260,10 +1355,11 @@ static void *writer_main(void *arg)
         /* take the whole queue: one transaction per batch, however many messages arrived */
         /* take up to BATCH_MAX_BYTES off the queue: one transaction per batch, however many messages */
         msg_t *batch = s->head, **cut = &s->head;
-        size_t batch_bytes = 0;
+        size_t batch_bytes = 0, nmsgs = 0;
         uint64_t seq = s->committed_seq;
         while (*cut != NULL && (batch_bytes < BATCH_MAX_BYTES || cut == &s->head)) {
             batch_bytes += (*cut)->len;
+            ++nmsgs;
             ++seq;
             cut = &(*cut)->next;
         }
@@ -1275,10 +1371,13 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&s->mutex);
 
         if (batch != NULL) {
-            keep_headroom(s, batch_bytes, false);
+            /* what the batch may take of the map: its bytes, and the pages that copy-on-write dirties in the
+             * B-trees each message touches (the record, its indexes, the use order) */
+            size_t need = batch_bytes + nmsgs * 8 * (size_t)sysconf(_SC_PAGESIZE);
+            keep_headroom(s, need, false);
             int rc = commit_batch(s, batch, false);
             if (rc == MDB_MAP_FULL) {
-                keep_headroom(s, batch_bytes, true); /* make room, then try once more */
+                keep_headroom(s, need, true); /* make room, then try once more */
                 rc = commit_batch(s, batch, false);
             }
             if (rc == MDB_MAP_FULL) {
@@ -1359,7 +1458,8 @@ static int open_dbis(cache_store_t *s, MDB_txn *txn, unsigned create)
         (rc = mdb_dbi_open(txn, "aux", create, &s->aux)) != 0 ||
         (rc = mdb_dbi_open(txn, "urls", create | MDB_DUPSORT, &s->urls)) != 0 ||
         (rc = mdb_dbi_open(txn, "tags", create | MDB_DUPSORT, &s->tags)) != 0 ||
-        (rc = mdb_dbi_open(txn, "atime", create, &s->atime)) != 0 || (rc = mdb_dbi_open(txn, "lru", create, &s->lru)) != 0)
+        (rc = mdb_dbi_open(txn, "atime", create, &s->atime)) != 0 || (rc = mdb_dbi_open(txn, "lru", create, &s->lru)) != 0 ||
+        (rc = mdb_dbi_open(txn, "owners", create, &s->owners)) != 0)
         return rc;
     return 0;
 }
@@ -1432,6 +1532,8 @@ cache_store_t *cache_store_open(const char *dir, uint64_t map_size, unsigned max
         goto Fail;
     }
     atomic_init(&s->next_oid, initial_oid(s));
+    s->sweep_next = 1;
+    s->sweep_limit = atomic_load(&s->next_oid); /* chunks of this run's fetches are never swept */
     MDB_envinfo info;
     mdb_env_info(s->env, &info);
     s->map_pages = info.me_mapsize / (size_t)sysconf(_SC_PAGESIZE);

@@ -1028,6 +1028,36 @@ END_TEST
 
 /* --- snapshots --------------------------------------------------------------------------------- */
 
+/* The orphan sweep: chunks that no record owns, left by an earlier run (killed between a body's chunks
+ * and its record), are deleted when the store is idle after a restart; owned chunks, and the chunks of the
+ * current run (which may belong to a fetch in flight), are kept. */
+START_TEST(test_orphan_sweep)
+{
+    cache_store_t *s = open_store(MAP_SIZE);
+    uint64_t orphan = cache_store_new_oid(s);
+    put_chunks(s, orphan, 3, 100); /* no record: as if killed before it */
+    uint64_t owned = put_chunked(s, "/owned", 3, 0);
+    cache_store_flush(s);
+    cache_store_close(s);
+
+    s = open_store(MAP_SIZE);
+    cache_store_reader_t *r = cache_store_reader_new(s);
+    uint64_t current = cache_store_new_oid(s);
+    put_chunks(s, current, 2, 100); /* this run's, still without a record */
+    cache_store_flush(s);
+    for (int i = 0; i != 100 && chunk_status(r, orphan, 0) == 0; ++i)
+        usleep(20000); /* the sweep runs when the writer is idle */
+    for (uint32_t i = 0; i != 3; ++i)
+        ck_assert_int_eq(chunk_status(r, orphan, i), CACHE_STORE_ENOTFOUND);
+    for (uint32_t i = 0; i != 3; ++i)
+        ck_assert_int_eq(chunk_status(r, owned, i), 0);
+    for (uint32_t i = 0; i != 2; ++i)
+        ck_assert_int_eq(chunk_status(r, current, i), 0);
+    cache_store_reader_free(r);
+    cache_store_close(s);
+}
+END_TEST
+
 START_TEST(test_snapshot)
 {
     char err[256] = "", snap[PATH_MAX], snap2[PATH_MAX];
@@ -1299,6 +1329,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_open_readonly);
     tcase_add_test(tc, test_open_readonly_beside_writer);
     tcase_add_test(tc, test_snapshot);
+    tcase_add_test(tc, test_orphan_sweep);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("checksums_stats");
