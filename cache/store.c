@@ -1214,16 +1214,19 @@ static void evict(cache_store_t *s, size_t pages)
         edge_log_error("store: eviction failed: %s", mdb_strerror(rc));
 }
 
-/* Makes room before a batch of about `batch_bytes`: the map stays under HIGH_WATER with the batch in it
- * (counted twice: copy-on-write touches branch pages too), or, with `force`, frees a tenth of it more. */
-static void keep_headroom(cache_store_t *s, size_t batch_bytes, bool force)
+/* Makes room before a batch of `nmsgs` messages and `batch_bytes` bytes: the map stays under HIGH_WATER
+ * with the batch in it, or, with `force`, a tenth of it more is freed. A batch takes its bytes twice
+ * (copy-on-write touches branch pages too) plus the pages it dirties in the B-trees each message touches
+ * (the record, its indexes, the use order): about 8 per message, which a large batch shares, hence the cap.
+ * The free pages are counted (a walk of LMDB's free list) only after about 1 % of the map was written. */
+static void keep_headroom(cache_store_t *s, size_t batch_bytes, size_t nmsgs, bool force)
 {
-    /* counting the free pages walks LMDB's free list: do it only after about 1 % of the map was written */
-    s->bytes_since_usage_check += batch_bytes;
-    if (!force && s->bytes_since_usage_check < s->map_pages * (size_t)sysconf(_SC_PAGESIZE) / 100)
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), dirty = (nmsgs < 64 ? nmsgs : 64) * 8 * page;
+    s->bytes_since_usage_check += batch_bytes + nmsgs * 8 * page;
+    if (!force && s->bytes_since_usage_check < s->map_pages * page / 100)
         return;
     s->bytes_since_usage_check = 0;
-    double usage = map_usage(s), batch = 2.0 * (double)batch_bytes / (double)sysconf(_SC_PAGESIZE) / (double)s->map_pages;
+    double usage = map_usage(s), batch = (2.0 * (double)batch_bytes + (double)dirty) / (double)page / (double)s->map_pages;
     if (!force && usage + batch <= HIGH_WATER)
         return;
     double target = LOW_WATER - batch;
@@ -1371,13 +1374,10 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&s->mutex);
 
         if (batch != NULL) {
-            /* what the batch may take of the map: its bytes, and the pages that copy-on-write dirties in the
-             * B-trees each message touches (the record, its indexes, the use order) */
-            size_t need = batch_bytes + nmsgs * 8 * (size_t)sysconf(_SC_PAGESIZE);
-            keep_headroom(s, need, false);
+            keep_headroom(s, batch_bytes, nmsgs, false);
             int rc = commit_batch(s, batch, false);
             if (rc == MDB_MAP_FULL) {
-                keep_headroom(s, need, true); /* make room, then try once more */
+                keep_headroom(s, batch_bytes, nmsgs, true); /* make room, then try once more */
                 rc = commit_batch(s, batch, false);
             }
             if (rc == MDB_MAP_FULL) {
