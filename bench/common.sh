@@ -1,0 +1,134 @@
+# bench/common.sh: what bench/startup.sh and bench/eviction.sh share (sourced, not run): logging, the
+# temp dir and the cleanup of every process they started, free ports, starting a server and waiting for
+# it, the edgecache binary, and the machine description written at the head of each result file.
+#
+# The caller sets `top` (the source tree) and `keep` (1: keep the temp dir) before sourcing, and calls
+# bench_init PREFIX after parsing its options. Servers go through bench_start, so cleanup finds them.
+
+log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+is_uint() { case $1 in '' | *[!0-9]*) return 1 ;; esac; }
+
+pids=()          # every process started through bench_start or bench_track
+declare -A pid_of=()
+
+bench_cleanup() {
+    local pid live=()
+    trap - EXIT INT TERM
+    set +e
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && live+=("$pid"); done
+    [ ${#live[@]} -gt 0 ] && kill -TERM "${live[@]}" 2>/dev/null
+    for _ in $(seq 50); do
+        kill -0 "${live[@]}" 2>/dev/null || break
+        sleep 0.2
+    done
+    [ ${#live[@]} -gt 0 ] && kill -KILL "${live[@]}" 2>/dev/null
+    wait 2>/dev/null
+    if [ "$keep" = 1 ]; then log "kept $tmp"; else rm -rf "$tmp"; fi
+}
+
+# bench_init PREFIX: the temp dir ($tmp, with logs/), the cleanup trap, the edgecache binary ($edgecache).
+bench_init() {
+    tmp=$(mktemp -d "/tmp/$1.XXXXXX")
+    chmod 755 "$tmp" # nginx workers (www-data) must reach their files
+    mkdir -p "$tmp/logs"
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT TERM
+    export PATH=$PATH:/usr/sbin:/sbin
+    local p
+    for p in nginx wrk curl python3; do command -v $p >/dev/null || die "$p is missing (bench/run.sh installs nginx and wrk)"; done
+    if [ -z "${edgecache:-}" ]; then
+        edgecache=$top/build/edgecache
+        [ -x "$edgecache" ] || { log "building edgecache"; sh "$top/tools/build.sh" build >/dev/null; }
+    fi
+    [ -x "$edgecache" ] || die "no edgecache binary at $edgecache"
+}
+
+port_free() { ! ss -Htln "sport = :$1" | grep -q .; }
+# bench_ports BASE N: sets base_port to the first of N consecutive free ports from BASE.
+bench_ports() {
+    local try p ok
+    for try in $(seq 0 20); do
+        ok=1
+        for p in $(seq $(($1 + try * 10)) $(($1 + try * 10 + $2 - 1))); do port_free "$p" || ok=0; done
+        if [ $ok = 1 ]; then base_port=$(($1 + try * 10)); return; fi
+    done
+    die "no $2 free consecutive ports from $1"
+}
+
+bench_start() { # NAME CMD...: runs CMD in the background, its output in $tmp/logs/NAME.log
+    local name=$1
+    shift
+    "$@" >"$tmp/logs/$name.log" 2>&1 &
+    pids+=($!)
+    pid_of[$name]=$!
+}
+bench_track() { pids+=("$1"); } # a process started otherwise (by a helper), for the cleanup
+
+wait_http() { # NAME URL: up to 15 s for a 2xx
+    local i
+    for i in $(seq 150); do
+        curl -sf -o /dev/null --max-time 2 "$2" && return 0
+        kill -0 "${pid_of[$1]}" 2>/dev/null || { tail -n 20 "$tmp/logs/$1.log" >&2; die "$1 exited"; }
+        sleep 0.1
+    done
+    tail -n 20 "$tmp/logs/$1.log" >&2
+    die "$1 does not answer $2"
+}
+
+# bench_origin PORT LOCATIONS: an nginx origin on 127.0.0.1:PORT (its own prefix under $tmp, never the
+# system service) whose server block holds LOCATIONS; its access log ($origin_log) has one line per
+# request, the request URI: the origin's request count.
+bench_origin() {
+    local user=""
+    mkdir -p "$tmp/origin" "$tmp/www"
+    origin_log=$tmp/logs/origin-access.log
+    : >"$origin_log"
+    [ "$(id -u)" = 0 ] && user="user www-data;"
+    cat >"$tmp/origin/nginx.conf" <<EOF
+$user
+daemon off;
+worker_processes 1;
+pid $tmp/origin/nginx.pid;
+error_log $tmp/logs/origin-error.log warn;
+events { worker_connections 4096; }
+http {
+    log_format tiny '\$request_uri';
+    access_log $origin_log tiny;
+    client_body_temp_path $tmp/origin/body; proxy_temp_path $tmp/origin/proxy;
+    fastcgi_temp_path $tmp/origin/fcgi; uwsgi_temp_path $tmp/origin/uwsgi; scgi_temp_path $tmp/origin/scgi;
+    default_type application/octet-stream;
+    keepalive_requests 10000000;
+    server {
+        listen 127.0.0.1:$1;
+        root $tmp/www;
+$2
+    }
+}
+EOF
+    bench_start origin nginx -p "$tmp/origin" -c "$tmp/origin/nginx.conf" -e "$tmp/logs/origin-error.log"
+}
+# origin_count [PREFIX]: requests the origin received (whose URI starts with PREFIX).
+origin_count() {
+    if [ $# = 0 ]; then wc -l <"$origin_log"; else grep -c "^$1" "$origin_log" || true; fi
+}
+
+# status_kb FIELD PID: a /proc/PID/status field, in kB.
+status_kb() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$2/status" 2>/dev/null || echo 0; }
+
+# The machine, as Markdown list items.
+bench_machine() {
+    local cpu
+    cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+    echo "- machine: $(nproc) cores (\`nproc\`), $cpu; $(uname -sr); $(. /etc/os-release && echo "$PRETTY_NAME")"
+    echo "- memory (\`free -m\`):"
+    echo
+    echo '```'
+    free -m
+    echo '```'
+    echo
+    echo "- edgecache $(cd "$top" && git describe --always --dirty 2>/dev/null || echo '?'), $("$edgecache" --version 2>&1 | head -n 1);" \
+        "$(nginx -v 2>&1 | sed 's/.*: //'); $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)"
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)" \
+        "(the machine is shared with other jobs)"
+}
