@@ -50,11 +50,11 @@ wait_purge() {
         fetch "$A/purge/$id" -H "$AUTH"
         assert_status 200
         mapfile -t f < <(purge_json)
-        [[ ${f[4]} == done ]] && break
+        [[ ${f[4]} == "done" ]] && break
         assert_eq pending "${f[4]}" "purge status"
         sleep 0.1
     done
-    [[ ${f[4]} == done ]] || fail "purge $id not done after 10 s"
+    [[ ${f[4]} == "done" ]] || fail "purge $id not done after 10 s"
     assert_eq "$id" "${f[0]}" "id"
     assert_eq "$2" "${f[5]}" "objects of purge $id"
     [[ -z ${3:-} ]] || assert_eq "$3" "${f[1]}" "type of purge $id"

@@ -29,7 +29,7 @@ purge_done() {
     id=$(json_get '["id"]' <"$BODY")
     for ((i = 0; i < 100; i++)); do
         st=$(curl -sS --max-time 10 -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$ADMIN_PORT/purge/$id" | json_get '["status"]')
-        [[ $st == done ]] && return 0
+        [[ $st == "done" ]] && return 0
         sleep 0.1
     done
     fail "invalidation $id not done after 10 s"

@@ -20,7 +20,7 @@ CC='"Cache-Control": "max-age=600"'
 A=()
 for i in $(seq 1 20); do
     script /a/$i "\"body\": \"small $i\", \"headers\": {$CC}"
-    A+=(/a/$i)
+    A+=("/a/$i")
 done
 script /big/1 "\"body_size\": $BIG, \"headers\": {$CC}"
 script /big/2 "\"body_size\": $BIG, \"chunked\": true, \"headers\": {$CC}"
@@ -45,7 +45,7 @@ step "snapshot while a background loop sends hits and misses"
     done
 ) &
 BG=$!
-PIDS+=($BG)
+PIDS+=("$BG")
 for ((i = 0; i < 100; i++)); do [[ $(wc -l <"$T/bg.done" 2>/dev/null || echo 0) -ge 5 ]] && break; sleep 0.05; done
 rc=0
 "$EDGECACHE" snapshot --cache-dir "$T/cache" "$T/cache.snap" >"$T/snap.out" 2>&1 || rc=$?
@@ -60,7 +60,8 @@ nbg=$(wc -l <"$T/bg.done")
 echo "background loop: $nbg rounds"
 
 step "a second edge on the copy: every object stored before is a HIT, intact, origin not asked"
-start_extra_edge snap --origin "$ORIGIN_URL"
+start_extra_edge snap --origin "$ORIGIN_URL" # sets snap_PORT
+# shellcheck disable=SC2154
 for p in "${A[@]}"; do
     fetch "http://127.0.0.1:$snap_PORT$p"
     assert_status 200

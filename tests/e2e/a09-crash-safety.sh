@@ -32,7 +32,7 @@ step "heavy miss traffic (6 clients), then kill -9 in the middle of it"
         curl -s --max-time 20 -o /dev/null "http://127.0.0.1:'"$EDGE_PORT"'$p" && echo "$p" >>"'"$T"'/done"
     done' _ || true ) &
 traffic=$!
-PIDS+=($traffic)
+PIDS+=("$traffic")
 # kill once a dozen responses are complete and at least two more requests are at the origin (in flight)
 for ((i = 0; i < 400; i++)); do
     d=0; [[ -e $T/done ]] && d=$(wc -l <"$T/done")
