@@ -31,7 +31,7 @@ while i != -1:
         hits += 1
     i = data.find(key, i + 1)
 open(path, "r+b").write(data)
-sys.exit(0 if hits == 1 else 1)
+sys.exit(0 if hits >= 1 else 1)  # (a freed page may still hold an older copy: damage every one)
 PY
 }
 
