@@ -152,6 +152,12 @@ int cache_record_decode(cache_record_t *rec, const uint8_t *src, size_t len)
     return 0;
 }
 
+void cache_record_seal_lifetime(uint8_t *encoded, uint32_t lifetime)
+{
+    uint8_t *p = encoded + CACHE_RECORD_LIFETIME_OFFSET;
+    put32(&p, lifetime);
+}
+
 void cache_record_seal(uint8_t *encoded, uint32_t epoch, uint32_t body_crc)
 {
     uint8_t *p = encoded + CACHE_RECORD_EPOCH_OFFSET;

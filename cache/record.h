@@ -24,6 +24,7 @@
 
 #define CACHE_RECORD_VERSION 2      /* 2: epoch and body_crc; a version-1 record reads as a miss and is replaced */
 #define CACHE_RECORD_HEADER_SIZE 84 /* the fixed part, up to and including body_crc */
+#define CACHE_RECORD_LIFETIME_OFFSET 28
 #define CACHE_RECORD_EPOCH_OFFSET 76
 #define CACHE_RECORD_CRC_OFFSET 80
 
@@ -63,6 +64,8 @@ size_t cache_record_encode(const cache_record_t *rec, uint8_t *dst);
 int cache_record_decode(cache_record_t *rec, const uint8_t *src, size_t len);
 const char *cache_record_strerror(int err);
 
+/** Overwrites the lifetime field of an encoded record (at least CACHE_RECORD_HEADER_SIZE bytes). */
+void cache_record_seal_lifetime(uint8_t *encoded, uint32_t lifetime);
 /** Overwrites the epoch and body_crc fields of an encoded record (at least CACHE_RECORD_HEADER_SIZE bytes). */
 void cache_record_seal(uint8_t *encoded, uint32_t epoch, uint32_t body_crc);
 

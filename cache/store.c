@@ -29,6 +29,7 @@
  *   computed when queued. A record written before the store's latest open (an older epoch) may predate a
  *   crash or a bad disk, so its body is verified when read (cache_store_needs_verify).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -134,6 +135,7 @@ struct st_cache_store_t {
     atomic_uint_fast64_t evicted_objects, purged_objects;
     uint64_t purge_seq;                 /* under mutex */
     atomic_uint_fast64_t purge_seq_pub; /* its value, for readers without the mutex */
+    atomic_uint pending_purges;         /* invalidations queued and not finished: readers apply them */
     purge_effect_t *effects;            /* writer only: of the batch being committed */
     size_t num_effects, cap_effects;
     purge_entry_t purges[PURGE_HISTORY]; /* under mutex; slot id % PURGE_HISTORY */
@@ -203,6 +205,8 @@ static uint64_t chunk_key_oid(const uint8_t *buf)
     return oid;
 }
 
+static int apply_pending_purges(cache_store_t *s, uint8_t *copy, size_t len);
+
 /* --- the pending index: writes queued but not committed yet -------------------------------------- */
 
 static size_t pending_bucket_of_hash(const cache_hash_t *h)
@@ -267,7 +271,8 @@ int cache_store_get_pinned(cache_store_reader_t *r, const cache_hash_t *hash, h2
     cache_store_pin_t *p;
     int rc;
 
-    if (r->pins_out >= CACHE_STORE_MAX_PINS || atomic_load_explicit(&r->store->num_pending, memory_order_acquire) != 0)
+    if (r->pins_out >= CACHE_STORE_MAX_PINS || atomic_load_explicit(&r->store->num_pending, memory_order_acquire) != 0 ||
+        atomic_load_explicit(&r->store->pending_purges, memory_order_acquire) != 0)
         return CACHE_STORE_EBUSY; /* (a queued write may be newer than the map: the copying path looks there) */
     if ((p = r->free_pins) != NULL) {
         r->free_pins = p->next;
@@ -333,6 +338,8 @@ int cache_store_get(cache_store_reader_t *r, const cache_hash_t *hash, h2o_mem_p
             memcpy(out->base, m->data, m->len);
         }
         pthread_mutex_unlock(&r->store->mutex); /* m may be freed by the writer from here on */
+        if (ret == 0 && atomic_load_explicit(&r->store->pending_purges, memory_order_acquire) != 0)
+            ret = apply_pending_purges(r->store, (uint8_t *)out->base, out->len);
         if (ret != 1)
             return ret;
     }
@@ -343,6 +350,8 @@ int cache_store_get(cache_store_reader_t *r, const cache_hash_t *hash, h2o_mem_p
         out->len = v.mv_size;
         memcpy(out->base, v.mv_data, v.mv_size);
         ret = 0;
+        if (atomic_load_explicit(&r->store->pending_purges, memory_order_acquire) != 0)
+            ret = apply_pending_purges(r->store, (uint8_t *)out->base, out->len);
     } else if (rc == MDB_NOTFOUND) {
         ret = CACHE_STORE_ENOTFOUND;
     } else {
@@ -611,6 +620,7 @@ uint64_t cache_store_purge(cache_store_t *s, cache_purge_kind_t kind, const char
     memcpy(e->st.target, target, n);
     e->st.target[n] = '\0';
     pthread_mutex_unlock(&s->mutex);
+    atomic_fetch_add_explicit(&s->pending_purges, 1, memory_order_release);
     post(s, MSG_PURGE, NULL, id, (uint32_t)kind | (soft ? PURGE_SOFT : 0), target, len);
     return id;
 }
@@ -849,38 +859,68 @@ static int delete_object(cache_store_t *s, MDB_txn *txn, const cache_hash_t *has
 
 /* Whether an invalidation made after `seq` (when the record's request went out) covers it: then it is not
  * stored, lest a response that was already on its way bring a purged object back. With s->mutex held. */
+static bool purge_covers(const purge_entry_t *e, const cache_record_t *rec)
+{
+    h2o_iovec_t url = url_part(rec->key);
+    size_t tlen = e->target_len;
+    switch (e->st.kind) {
+    case CACHE_PURGE_URL:
+        return h2o_memis(url.base, url.len, e->target, tlen);
+    case CACHE_PURGE_PREFIX:
+        return url.len >= tlen && memcmp(url.base, e->target, tlen) == 0;
+    case CACHE_PURGE_TAG: {
+        struct {
+            const char *t;
+            size_t len;
+            bool hit;
+        } c = {e->target, tlen, false};
+        for_each_tag(rec, tag_matches, &c);
+        return c.hit;
+    }
+    }
+    return false;
+}
+
 static bool barred(cache_store_t *s, const cache_record_t *rec, uint64_t seq)
 {
     if (seq >= s->purge_seq)
         return false; /* (the common case: nothing invalidated since) */
     for (size_t i = 0; i != PURGE_HISTORY; ++i) {
         const purge_entry_t *e = &s->purges[i];
-        if (e->st.id <= seq || e->st.soft)
-            continue;
-        h2o_iovec_t url = url_part(rec->key);
-        size_t tlen = e->target_len;
-        switch (e->st.kind) {
-        case CACHE_PURGE_URL:
-            if (h2o_memis(url.base, url.len, e->target, tlen))
-                return true;
-            break;
-        case CACHE_PURGE_PREFIX:
-            if (url.len >= tlen && memcmp(url.base, e->target, tlen) == 0)
-                return true;
-            break;
-        case CACHE_PURGE_TAG: {
-            struct {
-                const char *t;
-                size_t len;
-                bool hit;
-            } c = {e->target, tlen, false};
-            for_each_tag(rec, tag_matches, &c);
-            if (c.hit)
-                return true;
-        } break;
-        }
+        if (e->st.id > seq && !e->st.soft && purge_covers(e, rec))
+            return true;
     }
     return false;
+}
+
+/* A record read while invalidations are queued but not applied yet, made what the reader will see once
+ * they are: gone (CACHE_STORE_ENOTFOUND) or, for a soft one, expired now (its lifetime patched in `copy`).
+ * So an invalidation is in force from its answer on, not from the writer's next commit. */
+static int apply_pending_purges(cache_store_t *s, uint8_t *copy, size_t len)
+{
+    cache_record_t rec;
+    int ret = 0;
+
+    if (cache_record_decode(&rec, copy, len) != 0)
+        return 0;
+    pthread_mutex_lock(&s->mutex);
+    for (size_t i = 0; i != PURGE_HISTORY && ret == 0; ++i) {
+        const purge_entry_t *e = &s->purges[i];
+        if (e->st.id == 0 || e->st.done || !purge_covers(e, &rec))
+            continue;
+        if (!e->st.soft) {
+            ret = CACHE_STORE_ENOTFOUND;
+        } else {
+            int64_t now = (int64_t)time(NULL);
+            int64_t age = (int64_t)rec.initial_age + (now > rec.response_time ? now - rec.response_time : 0);
+            if (age < (int64_t)rec.lifetime) {
+                rec.lifetime = (uint32_t)age;
+                cache_record_seal_lifetime(copy, rec.lifetime);
+            }
+        }
+    }
+    pthread_mutex_unlock(&s->mutex);
+    return ret;
 }
 
 typedef struct st_hash_vec_t {
@@ -1004,6 +1044,7 @@ static void publish_effects(cache_store_t *s)
             if (!fx->more) {
                 e->st.done = true;
                 e->st.completed = (int64_t)time(NULL);
+                atomic_fetch_sub_explicit(&s->pending_purges, 1, memory_order_release);
             }
         }
         pthread_mutex_unlock(&s->mutex);
@@ -1477,6 +1518,7 @@ static void init_sync(cache_store_t *s)
     atomic_init(&s->dropped_writes, 0);
     atomic_init(&s->evicted_objects, 0);
     atomic_init(&s->purged_objects, 0);
+    atomic_init(&s->pending_purges, 0);
 }
 
 cache_store_t *cache_store_open(const char *dir, uint64_t map_size, unsigned max_readers, char *err, size_t errlen)
@@ -1655,9 +1697,18 @@ int cache_store_snapshot(cache_store_t *s, const char *dest, char *err, size_t e
         snprintf(err, errlen, "cannot create %s: %s", dest, strerror(errno));
         return -1;
     }
-    snprintf(path, sizeof(path), "%s/data.mdb", dest);
-    if (stat(path, &st) == 0) {
-        snprintf(err, errlen, "%s already holds a cache; a snapshot goes into a new or empty directory", dest);
+    DIR *d = opendir(dest);
+    struct dirent *de;
+    bool empty = d != NULL;
+    while (d != NULL && (de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            empty = false;
+    if (d != NULL)
+        closedir(d);
+    if (!empty) {
+        snprintf(path, sizeof(path), "%s/data.mdb", dest);
+        snprintf(err, errlen, "%s %s; a snapshot goes into a new or empty directory", dest,
+                 stat(path, &st) == 0 ? "already holds a cache" : "is not empty");
         return -1;
     }
     /* a compacting copy runs in one read transaction: consistent, while the writer goes on */

@@ -478,8 +478,11 @@ static bool deliver_record(edge_req_t *er, const cache_record_t *rec, int64_t ag
         /* make sure the body is there before committing to a response */
         if (!er->is_head && !not_modified && rec->body_len != 0) {
             int ret = cache_store_read_chunk(er->thread->reader, rec->oid, 0, er->chunk_buf, rec->chunk_size, &len, er->verify);
-            if (ret == CACHE_STORE_ECORRUPT)
+            if (ret == CACHE_STORE_ECORRUPT) {
                 ++er->thread->counters.corrupt_records;
+                edge_log_warn("store: chunk 0 of %.*s: %s; treated as a miss and replaced", (int)er->key.len, er->key.base,
+                              cache_store_strerror(ret));
+            }
             if (ret != 0)
                 return false;
             er->chunk_in_buf = 0;
@@ -1082,8 +1085,7 @@ static step_result_t step_MISS(edge_req_t *er)
 {
     if (er->honor_cc && (er->rcc.flags & CACHE_CC_ONLY_IF_CACHED))
         return answer_only_if_cached(er);
-    ++er->thread->counters.misses;
-    start_fetch(er, true);
+    start_fetch(er, true); /* (counted as a miss when it is answered as one: it may end STALE or ERROR) */
     er->state = EDGE_REQ_WAIT;
     return NEXT;
 }
@@ -1236,6 +1238,8 @@ static step_result_t step_DELIVER(edge_req_t *er)
     else
         cs = fmt(&req->pool, "edgecache; fwd=%s; fwd-status=%d", er->fwd, f->status);
     add_cache_headers(er, f->initial_age, "MISS", cs);
+    if (!er->passed)
+        ++er->thread->counters.misses;
     if (f->stored)
         ++er->thread->counters.stored_objects;
     req->res.content_length = f->content_length >= 0 ? (size_t)f->content_length : SIZE_MAX;
@@ -1287,7 +1291,8 @@ static step_result_t step_ERROR(edge_req_t *er)
     const edge_conf_error_page_t *page = f->error_page;
 
     er->state = EDGE_REQ_DONE;
-    ++er->thread->counters.origin_failures;
+    if (f->failure != 0)
+        ++er->thread->counters.origin_failures;
 
     /* the ladder: a stale copy, then the configured page, then the built-in page */
     if (stale_on_error(er)) {
