@@ -1521,19 +1521,6 @@ static void init_sync(cache_store_t *s)
     atomic_init(&s->pending_purges, 0);
 }
 
-/* Allocates every block of the data file up to `size` (Linux fallocate: extents, no zeroes written).
- * Returns 0 or an errno (ENOSPC; EOPNOTSUPP where the file system cannot). */
-static int reserve_blocks(MDB_env *env, uint64_t size)
-{
-    mdb_filehandle_t fd;
-    struct stat st;
-    if (mdb_env_get_fd(env, &fd) != 0 || fstat(fd, &st) != 0)
-        return EBADF;
-    if ((uint64_t)st.st_blocks * 512 >= size)
-        return 0; /* (reserved by an earlier start) */
-    return fallocate(fd, 0, 0, (off_t)size) == 0 ? 0 : errno;
-}
-
 cache_store_t *cache_store_open(const char *dir, uint64_t map_size, unsigned max_readers, char *err, size_t errlen)
 {
     cache_store_t *s = h2o_mem_alloc(sizeof(*s));
@@ -1556,35 +1543,17 @@ cache_store_t *cache_store_open(const char *dir, uint64_t map_size, unsigned max
         snprintf(err, errlen, "cache directory %s is in use by another edgecache process", dir);
         goto Fail;
     }
-    /* WRITEMAP: the writer changes pages in the map itself, and a commit writes nothing (the kernel flushes
-     * the dirty pages): a miss costs a quarter less CPU than with LMDB's pwrite of every dirty page. Its
-     * hazard is a store into a page of a sparse file when the disk is full, which is SIGBUS, not an error;
-     * so the file is given all of its blocks first, and where that cannot be done the store falls back to
-     * plain writes. NOSYNC: a process crash loses nothing (committed pages are in the page cache); an OS
-     * crash may lose the last few seconds of writes, which for a cache only means a few more misses (the
-     * writer syncs every SYNC_INTERVAL_SEC). NOTLS: read transactions are pooled per loop. */
-    for (int writemap = 1;; writemap = 0) {
-        if ((rc = mdb_env_create(&s->env)) != 0 || (rc = mdb_env_set_mapsize(s->env, (size_t)map_size)) != 0 ||
-            (rc = mdb_env_set_maxreaders(s->env, max_readers)) != 0 || (rc = mdb_env_set_maxdbs(s->env, 16)) != 0) {
-            snprintf(err, errlen, "cannot set up LMDB: %s", mdb_strerror(rc));
-            goto Fail;
-        }
-        if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC | (writemap ? MDB_WRITEMAP : 0), 0644)) != 0) {
-            snprintf(err, errlen, "cannot open LMDB environment in %s: %s", dir, mdb_strerror(rc));
-            goto Fail;
-        }
-        if (!writemap)
-            break;
-        if ((rc = reserve_blocks(s->env, map_size)) == 0)
-            break;
-        mdb_env_close(s->env);
-        s->env = NULL;
-        if (rc == ENOSPC) {
-            snprintf(err, errlen, "not enough disk space in %s for cache.max_size (%llu MiB)", dir,
-                     (unsigned long long)(map_size >> 20));
-            goto Fail;
-        }
-        edge_log_warn("store: %s cannot reserve its blocks (%s); writing pages with pwrite instead", dir, strerror(rc));
+    if ((rc = mdb_env_create(&s->env)) != 0 || (rc = mdb_env_set_mapsize(s->env, (size_t)map_size)) != 0 ||
+        (rc = mdb_env_set_maxreaders(s->env, max_readers)) != 0 || (rc = mdb_env_set_maxdbs(s->env, 16)) != 0) {
+        snprintf(err, errlen, "cannot set up LMDB: %s", mdb_strerror(rc));
+        goto Fail;
+    }
+    /* NOSYNC: a process crash loses nothing (committed pages are in the page cache); an OS crash may lose
+     * the last few seconds of writes, which for a cache only means a few more misses. The writer syncs
+     * every SYNC_INTERVAL_SEC. NOTLS: read transactions are pooled per loop, not per OS thread. */
+    if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC, 0644)) != 0) {
+        snprintf(err, errlen, "cannot open LMDB environment in %s: %s", dir, mdb_strerror(rc));
+        goto Fail;
     }
     int dead = 0;
     mdb_reader_check(s->env, &dead); /* clear slots left by a reader that was killed */
