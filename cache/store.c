@@ -50,10 +50,10 @@
 
 #define SYNC_INTERVAL_SEC 5
 #define PENDING_BUCKETS 1024
-#define QUEUE_MAX_BYTES ((size_t)64 << 20) /* writes beyond this backlog are dropped, never waited for */
-#define BATCH_MAX_BYTES ((size_t)32 << 20) /* one write transaction takes at most this much */
-#define HIGH_WATER 0.85                    /* evict when more than this share of the map is in use... */
-#define LOW_WATER 0.70                     /* ...down to this share */
+#define QUEUE_MAX_BYTES ((size_t)128 << 20) /* writes beyond this backlog are dropped, never waited for */
+#define BATCH_MAX_BYTES ((size_t)32 << 20)  /* one write transaction takes at most this much */
+#define HIGH_WATER 0.85                     /* evict when more than this share of the map is in use... */
+#define LOW_WATER 0.70                      /* ...down to this share */
 
 #define URL_INDEX_MAX 400   /* bytes of a URL kept in the urls index (LMDB keys are at most 511 bytes) */
 #define TAG_MAX 256         /* bytes of one tag; longer ones are not indexed */
@@ -112,7 +112,9 @@ struct st_cache_store_t {
     MDB_dbi objects, chunks, info;
     int lock_fd;
     atomic_uint_fast64_t next_oid;
-    pthread_t writer;
+    pthread_t writer, syncer;
+    pthread_cond_t sync_cond; /* wakes the syncer to stop */
+    atomic_bool dirty;        /* committed since the last sync */
     pthread_mutex_t mutex;
     pthread_cond_t cond;      /* signalled when a message is queued or stopping is set */
     pthread_cond_t committed; /* broadcast after each batch */
@@ -1371,11 +1373,33 @@ static bool sweep_step(cache_store_t *s)
     return more;
 }
 
+/* The syncer: every SYNC_INTERVAL_SEC, flushes what the writer committed since. It is a thread of its own so
+ * that the writer never waits for the disk: a writer stalled in fdatasync falls behind, and past
+ * QUEUE_MAX_BYTES of backlog new objects are dropped. */
+static void *syncer_main(void *arg)
+{
+    cache_store_t *s = arg;
+
+    pthread_mutex_lock(&s->mutex);
+    while (!s->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += SYNC_INTERVAL_SEC;
+        pthread_cond_timedwait(&s->sync_cond, &s->mutex, &until);
+        if (s->stopping)
+            break;
+        pthread_mutex_unlock(&s->mutex);
+        if (atomic_exchange(&s->dirty, false))
+            mdb_env_sync(s->env, 1);
+        pthread_mutex_lock(&s->mutex);
+    }
+    pthread_mutex_unlock(&s->mutex);
+    return NULL;
+}
+
 static void *writer_main(void *arg)
 {
     cache_store_t *s = arg;
-    time_t last_sync = time(NULL);
-    bool dirty = false;
 
     pthread_mutex_lock(&s->mutex);
     for (;;) {
@@ -1391,12 +1415,9 @@ static void *writer_main(void *arg)
                 continue;
             }
             pthread_cond_timedwait(&s->cond, &s->mutex, &until);
-            if (dirty && time(NULL) - last_sync >= SYNC_INTERVAL_SEC)
-                break;
         }
         if (s->head == NULL && s->stopping)
             break;
-        /* take the whole queue: one transaction per batch, however many messages arrived */
         /* take up to BATCH_MAX_BYTES off the queue: one transaction per batch, however many messages */
         msg_t *batch = s->head, **cut = &s->head;
         size_t batch_bytes = 0, nmsgs = 0;
@@ -1427,7 +1448,7 @@ static void *writer_main(void *arg)
             }
             if (rc != 0)
                 edge_log_error("store: write transaction failed: %s", mdb_strerror(rc));
-            dirty = true;
+            atomic_store(&s->dirty, true);
         }
         /* committed (or dropped): out of the pending index, so readers go to LMDB */
         atomic_fetch_sub_explicit(&s->backlog, batch_bytes, memory_order_relaxed);
@@ -1443,11 +1464,6 @@ static void *writer_main(void *arg)
             msg_t *next = batch->next;
             free(batch);
             batch = next;
-        }
-        if (dirty && time(NULL) - last_sync >= SYNC_INTERVAL_SEC) {
-            mdb_env_sync(s->env, 1);
-            last_sync = time(NULL);
-            dirty = false;
         }
 
         pthread_mutex_lock(&s->mutex);
@@ -1510,6 +1526,8 @@ static void init_sync(cache_store_t *s)
     pthread_mutex_init(&s->mutex, NULL);
     pthread_cond_init(&s->cond, NULL);
     pthread_cond_init(&s->committed, NULL);
+    pthread_cond_init(&s->sync_cond, NULL);
+    atomic_init(&s->dirty, false);
     s->tail = &s->head;
     for (size_t i = 0; i != PENDING_BUCKETS; ++i)
         h2o_linklist_init_anchor(s->pending + i);
@@ -1582,6 +1600,15 @@ cache_store_t *cache_store_open(const char *dir, uint64_t map_size, unsigned max
     init_sync(s);
     if ((rc = pthread_create(&s->writer, NULL, writer_main, s)) != 0) {
         snprintf(err, errlen, "cannot start the writer thread: %s", strerror(rc));
+        goto Fail;
+    }
+    if ((rc = pthread_create(&s->syncer, NULL, syncer_main, s)) != 0) {
+        pthread_mutex_lock(&s->mutex);
+        s->stopping = 1;
+        pthread_cond_signal(&s->cond);
+        pthread_mutex_unlock(&s->mutex);
+        pthread_join(s->writer, NULL);
+        snprintf(err, errlen, "cannot start the sync thread: %s", strerror(rc));
         goto Fail;
     }
     return s;
@@ -1726,14 +1753,17 @@ void cache_store_close(cache_store_t *s)
         pthread_mutex_destroy(&s->mutex);
         pthread_cond_destroy(&s->cond);
         pthread_cond_destroy(&s->committed);
+        pthread_cond_destroy(&s->sync_cond);
         free(s);
         return;
     }
     pthread_mutex_lock(&s->mutex);
     s->stopping = 1;
     pthread_cond_signal(&s->cond);
+    pthread_cond_signal(&s->sync_cond);
     pthread_mutex_unlock(&s->mutex);
     pthread_join(s->writer, NULL);
+    pthread_join(s->syncer, NULL);
     for (size_t i = 0; i != PURGE_HISTORY; ++i)
         free(s->purges[i].target);
     free(s->effects);
@@ -1743,5 +1773,6 @@ void cache_store_close(cache_store_t *s)
     pthread_mutex_destroy(&s->mutex);
     pthread_cond_destroy(&s->cond);
     pthread_cond_destroy(&s->committed);
+    pthread_cond_destroy(&s->sync_cond);
     free(s);
 }
