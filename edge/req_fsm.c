@@ -1361,6 +1361,8 @@ static void account(edge_req_t *er)
 
     if (xc == NULL || er->behavior == NULL)
         return; /* not a cache answer: a refused or PURGE request */
+    if (er->fetch != NULL && !er->sub.joined)
+        er->origin_bytes = er->fetch->received; /* (still subscribed: the fetch's count so far) */
     reports_event_t ev = {.behavior = (size_t)(er->behavior - er->thread->server->conf->behaviors),
                           .status = req->res.status,
                           .bytes_sent = er->bytes_sent,
@@ -1413,6 +1415,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     er->state = EDGE_REQ_RECV;
     er->req = req;
     er->thread = edge_thread_of(req);
+    er->origin_ms = -1; /* (no origin exchange until start_fetch) */
     run(er);
     return 0;
 }
