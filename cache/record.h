@@ -11,8 +11,8 @@
  * u64 body_len, u32 chunk_size, u32 key_len, u32 headers_len, u32 vary_len, u32 inline_len, u32 epoch,
  * u32 body_crc, then the variable parts in that order. `epoch` and `body_crc` are set by the store when
  * the record is queued (whatever the caller put there): the store's open count, and the CRC-32 of an
- * inline body (0 for a chunked one, whose chunks carry their own). A header block is a sequence of (u16 name_len, name, u32 value_len,
- * value); names are lower-case.
+ * inline body (0 for a chunked one, whose chunks carry their own). A header block is a sequence of (u16 name_len, name, u32
+ * value_len, value); names are lower-case.
  */
 #ifndef CACHE_RECORD_H
 #define CACHE_RECORD_H

@@ -128,8 +128,8 @@ typedef struct st_cache_store_purge_status_t {
     cache_purge_kind_t kind;
     bool soft; /* objects marked stale (still usable by stale-if-error) rather than deleted */
     bool done;
-    char target[512]; /* truncated for display */
-    uint64_t objects; /* objects deleted (or marked stale) so far */
+    char target[512];           /* truncated for display */
+    uint64_t objects;           /* objects deleted (or marked stale) so far */
     int64_t created, completed; /* Unix times; completed 0 while running */
 } cache_store_purge_status_t;
 

@@ -147,11 +147,11 @@ typedef struct st_edge_conf_t {
     size_t num_behaviors;
     edge_conf_error_page_t *error_pages;
     size_t num_error_pages;
-    struct { /* key "admin": the admin API (purge, metrics, reports, health), on a listener of its own */
-        char *address;              /* key "listen" "ADDR:PORT"; NULL: no admin listener */
+    struct {           /* key "admin": the admin API (purge, metrics, reports, health), on a listener of its own */
+        char *address; /* key "listen" "ADDR:PORT"; NULL: no admin listener */
         uint16_t port;
-        char *token_file;           /* key "token_file": holds the bearer token (whitespace trimmed) */
-        char *token;                /* its content, read at parse time; NULL: every endpoint but /healthz is 401 */
+        char *token_file;              /* key "token_file": holds the bearer token (whitespace trimmed) */
+        char *token;                   /* its content, read at parse time; NULL: every endpoint but /healthz is 401 */
         edge_conf_cidr_t *purge_allow; /* key "purge_allow": client addresses whose PURGE method is obeyed on
                                         * the client listeners; none by default */
         size_t num_purge_allow;
@@ -160,20 +160,19 @@ typedef struct st_edge_conf_t {
         char *path;   /* NULL: no access log */
         char *format; /* libh2o's format string; NULL: EDGE_CONF_ACCESS_LOG_FORMAT */
     } access_log;
-    struct {                   /* key "reports" */
-        uint64_t bucket_s;     /* key "bucket", default 600 (10m): the time bucket of the stored reports */
-        unsigned top;          /* key "top", default 50: rows of the popular-objects report */
-        uint64_t retention_s;  /* key "retention", default 60d */
-        unsigned capacity;     /* key "capacity", default 2000: objects tracked per thread per bucket (top-K) */
+    struct {                  /* key "reports" */
+        uint64_t bucket_s;    /* key "bucket", default 600 (10m): the time bucket of the stored reports */
+        unsigned top;         /* key "top", default 50: rows of the popular-objects report */
+        uint64_t retention_s; /* key "retention", default 60d */
+        unsigned capacity;    /* key "capacity", default 2000: objects tracked per thread per bucket (top-K) */
     } reports;
 } edge_conf_t;
 
 /* The default access log format: combined, then the cache status (HIT, MISS, STALE, REFRESH, PASS, ERROR),
  * the origin time in milliseconds ("-" when the origin was not asked) and the behavior's path pattern. The
  * request environment carries them: %{cache}e, %{origin-ms}e, %{behavior}e. */
-#define EDGE_CONF_ACCESS_LOG_FORMAT                                                                                               \
+#define EDGE_CONF_ACCESS_LOG_FORMAT                                                                                                \
     "%h %l %u %t \"%r\" %s %b \"%{referer}i\" \"%{user-agent}i\" %{cache}e %{origin-ms}e \"%{behavior}e\""
-
 
 /**
  * Parses and validates YAML text into `conf` (which the call zero-fills first). `name` is used in error

@@ -36,7 +36,7 @@ typedef struct st_edge_thread_t {
     reports_counters_t counters;
     reports_latency_t origin_latency;
     struct st_reports_acct_t *acct; /* per-object and per-behavior accounting (reports/accounting.h) */
-    h2o_socket_t *admin_listener; /* the first loop serves the admin API */
+    h2o_socket_t *admin_listener;   /* the first loop serves the admin API */
     h2o_accept_ctx_t admin_accept;
 } edge_thread_t;
 

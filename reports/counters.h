@@ -16,7 +16,7 @@
 #define REPORTS_COUNTERS(X)                                                                                                        \
     X(requests, "", "client requests received")                                                                                    \
     X(hits, "hit", "requests answered from a fresh stored object")                                                                 \
-    X(misses, "miss", "responses the origin sent because nothing usable was stored (X-Cache: MISS)")                                        \
+    X(misses, "miss", "responses the origin sent because nothing usable was stored (X-Cache: MISS)")                               \
     X(revalidated, "revalidated", "stale objects the origin confirmed with 304 Not Modified")                                      \
     X(stale_served, "stale", "stale objects served because the origin failed")                                                     \
     X(passes, "pass", "requests forwarded without using the cache (methods, Authorization)")                                       \
@@ -24,7 +24,7 @@
     X(bad_requests, "", "requests refused as malformed")                                                                           \
     X(collapsed, "", "misses that joined a fetch of the same object already in flight")                                            \
     X(origin_requests, "", "requests sent to origins")                                                                             \
-    X(origin_failures, "", "origin exchanges that failed before a response (connect error, timeout, reset)")                               \
+    X(origin_failures, "", "origin exchanges that failed before a response (connect error, timeout, reset)")                       \
     X(stored_objects, "", "responses queued for storage")                                                                          \
     X(corrupt_records, "", "stored records found corrupt, treated as misses and replaced")                                         \
     X(body_bytes_sent, "", "response body bytes sent to clients")                                                                  \
