@@ -278,3 +278,9 @@ char *cache_key_hex(const cache_hash_t *hash, size_t n, char *buf)
     buf[n * 2] = '\0';
     return buf;
 }
+
+h2o_iovec_t cache_key_url(h2o_iovec_t key)
+{
+    const char *nl = memchr(key.base, '\n', key.len);
+    return h2o_iovec_init(key.base, nl != NULL ? (size_t)(nl - key.base) : key.len);
+}

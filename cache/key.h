@@ -45,6 +45,12 @@ h2o_iovec_t cache_key_add_headers(h2o_mem_pool_t *pool, h2o_iovec_t key, const e
  */
 h2o_iovec_t cache_key_variant(h2o_mem_pool_t *pool, h2o_iovec_t key, h2o_iovec_t vary, const h2o_headers_t *headers);
 
+/**
+ * The URL part of a key: "path?query", before the first '\n' that starts the key headers or a variant's
+ * Vary values. Points into `key`. What purge by URL and by prefix, and the reports, name an object by.
+ */
+h2o_iovec_t cache_key_url(h2o_iovec_t key);
+
 /** SHA-256 of `key`. Uses a per-thread digest context, so it never allocates after the first call. */
 void cache_key_hash(h2o_iovec_t key, cache_hash_t *out);
 

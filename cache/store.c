@@ -46,6 +46,7 @@
 #include "cache/checksum.h"
 #include "cache/record.h"
 #include "cache/store.h"
+#include "cache/ttl.h"
 #include "edge/log.h"
 
 #define SYNC_INTERVAL_SEC 5
@@ -682,17 +683,10 @@ static uint32_t num_chunks(const cache_record_t *rec)
 
 /* --- secondary indexes, derived from the record ------------------------------------------------------ */
 
-/* The URL part of a key: "path?query", before the first '\n' of key headers or a variant. */
-static h2o_iovec_t url_part(h2o_iovec_t key)
-{
-    const char *nl = memchr(key.base, '\n', key.len);
-    return h2o_iovec_init(key.base, nl != NULL ? (size_t)(nl - key.base) : key.len);
-}
-
 /* ...truncated to what the urls index keeps. */
 static h2o_iovec_t url_of(h2o_iovec_t key)
 {
-    h2o_iovec_t url = url_part(key);
+    h2o_iovec_t url = cache_key_url(key);
     if (url.len > URL_INDEX_MAX)
         url.len = URL_INDEX_MAX;
     return url;
@@ -863,7 +857,7 @@ static int delete_object(cache_store_t *s, MDB_txn *txn, const cache_hash_t *has
  * stored, lest a response that was already on its way bring a purged object back. With s->mutex held. */
 static bool purge_covers(const purge_entry_t *e, const cache_record_t *rec)
 {
-    h2o_iovec_t url = url_part(rec->key);
+    h2o_iovec_t url = cache_key_url(rec->key);
     size_t tlen = e->target_len;
     switch (e->st.kind) {
     case CACHE_PURGE_URL:
@@ -913,8 +907,7 @@ static int apply_pending_purges(cache_store_t *s, uint8_t *copy, size_t len)
         if (!e->st.soft) {
             ret = CACHE_STORE_ENOTFOUND;
         } else {
-            int64_t now = (int64_t)time(NULL);
-            int64_t age = (int64_t)rec.initial_age + (now > rec.response_time ? now - rec.response_time : 0);
+            int64_t age = cache_ttl_current_age(rec.initial_age, rec.response_time, (int64_t)time(NULL));
             if (age < (int64_t)rec.lifetime) {
                 rec.lifetime = (uint32_t)age;
                 cache_record_seal_lifetime(copy, rec.lifetime);
@@ -972,11 +965,10 @@ static bool soften(cache_store_t *s, MDB_txn *txn, const cache_hash_t *hash)
 {
     MDB_val k = {CACHE_KEY_HASH_LEN, (void *)hash->bytes}, v;
     cache_record_t rec;
-    int64_t now = (int64_t)time(NULL);
 
     if (mdb_get(txn, s->objects, &k, &v) != 0 || cache_record_decode(&rec, v.mv_data, v.mv_size) != 0)
         return false;
-    int64_t age = (int64_t)rec.initial_age + (now > rec.response_time ? now - rec.response_time : 0); /* RFC 9111 §4.2.3 */
+    int64_t age = cache_ttl_current_age(rec.initial_age, rec.response_time, (int64_t)time(NULL));
     if (age >= (int64_t)rec.lifetime)
         return false;
     uint8_t *copy = h2o_mem_alloc(v.mv_size);
@@ -1010,7 +1002,7 @@ static int apply_purge(cache_store_t *s, MDB_txn *txn, msg_t *m)
         if (mdb_get(txn, s->objects, &k, &v) != 0 || cache_record_decode(&rec, v.mv_data, v.mv_size) != 0)
             continue;
         /* the index keeps URLs truncated: check the whole URL of the record */
-        h2o_iovec_t url = url_part(rec.key);
+        h2o_iovec_t url = cache_key_url(rec.key);
         bool match = kind == CACHE_PURGE_TAG ||
                      (kind == CACHE_PURGE_URL ? h2o_memis(url.base, url.len, target.base, target.len)
                                               : url.len >= target.len && memcmp(url.base, target.base, target.len) == 0);

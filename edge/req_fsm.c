@@ -222,6 +222,12 @@ static h2o_iovec_t record_header(const cache_record_t *rec, const char *name, si
     return h2o_iovec_init(NULL, 0);
 }
 
+/* Whether a stale stored object can be revalidated rather than fetched anew. */
+static bool has_validator(const cache_record_t *rec)
+{
+    return record_header(rec, H2O_STRLIT("etag")).base != NULL || record_header(rec, H2O_STRLIT("last-modified")).base != NULL;
+}
+
 static bool etag_matches(h2o_iovec_t list, h2o_iovec_t etag)
 {
     /* weak comparison (RFC 9110 §8.8.3.2), as If-None-Match requires */
@@ -801,10 +807,9 @@ static void answer_purge(edge_req_t *er)
         h2o_send_inline(req, H2O_STRLIT("PURGE is not allowed from this address (admin.purge_allow)\n"));
         return;
     }
-    const char *nl = memchr(er->key.base, '\n', er->key.len);
-    size_t len = nl != NULL ? (size_t)(nl - er->key.base) : er->key.len;
+    h2o_iovec_t url = cache_key_url(er->key);
     cache_store_purge_status_t st;
-    uint64_t id = cache_store_purge(er->thread->server->store, CACHE_PURGE_URL, er->key.base, len, false);
+    uint64_t id = cache_store_purge(er->thread->server->store, CACHE_PURGE_URL, url.base, url.len, false);
     ++er->thread->counters.purges;
     cache_store_purge_status(er->thread->server->store, id, &st);
     h2o_iovec_t body = edge_admin_purge_json(&req->pool, &st);
@@ -914,8 +919,6 @@ static void apply_request_cc(edge_req_t *er)
     const cache_record_t *rec = &er->rec;
     int64_t lifetime = (int64_t)rec->lifetime, age = er->age;
     bool fresh = er->state == EDGE_REQ_HIT && !er->swr;
-    bool has_validator =
-        record_header(rec, H2O_STRLIT("etag")).base != NULL || record_header(rec, H2O_STRLIT("last-modified")).base != NULL;
 
     if (er->state == EDGE_REQ_HIT) {
         bool refuse = ((c->flags & CACHE_CC_NO_CACHE) && !(fresh && (rec->flags & CACHE_TTL_IMMUTABLE))) ||
@@ -923,7 +926,7 @@ static void apply_request_cc(edge_req_t *er)
         if (refuse) {
             er->fwd = "request";
             er->swr = false;
-            er->state = has_validator ? EDGE_REQ_REVALIDATE : EDGE_REQ_MISS;
+            er->state = has_validator(rec) ? EDGE_REQ_REVALIDATE : EDGE_REQ_MISS;
         }
     } else if (c->max_stale >= 0 && !(c->flags & CACHE_CC_NO_CACHE) && !(rec->flags & CACHE_TTL_NO_CACHE) &&
                cache_ttl_may_serve_stale(rec->flags) && age - lifetime <= c->max_stale && (c->max_age < 0 || age <= c->max_age)) {
@@ -1026,9 +1029,7 @@ static step_result_t lookup_record(edge_req_t *er, h2o_iovec_t raw)
         er->state = EDGE_REQ_HIT;
         return NEXT;
     }
-    bool has_validator = record_header(&er->rec, H2O_STRLIT("etag")).base != NULL ||
-                         record_header(&er->rec, H2O_STRLIT("last-modified")).base != NULL;
-    er->state = has_validator ? EDGE_REQ_REVALIDATE : EDGE_REQ_MISS;
+    er->state = has_validator(&er->rec) ? EDGE_REQ_REVALIDATE : EDGE_REQ_MISS;
     return NEXT;
 }
 
@@ -1380,8 +1381,7 @@ static void account(edge_req_t *er)
         ev.outcome = REPORTS_ERROR;
     else
         ev.outcome = er->have_rec ? REPORTS_REFRESHED : REPORTS_MISS;
-    const char *nl = memchr(er->key.base, '\n', er->key.len);
-    ev.url = h2o_iovec_init(er->key.base, nl != NULL ? (size_t)(nl - er->key.base) : er->key.len);
+    ev.url = cache_key_url(er->key);
     ev.has_query = req->query_at != SIZE_MAX;
     ev.query_in_key = memchr(ev.url.base, '?', ev.url.len) != NULL;
     ev.expired = er->have_rec && (ev.outcome == REPORTS_REFRESHED || ev.outcome == REPORTS_REVALIDATED);

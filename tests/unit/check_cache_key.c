@@ -46,6 +46,20 @@ static void check_key(const edge_conf_behavior_t *b, const char *path, const cha
 
 /* --- query_string: none / all / list ------------------------------------------------------------ */
 
+/* The URL part of a key ends where the key headers or a variant's Vary values begin. */
+START_TEST(test_key_url)
+{
+    static const struct {
+        const char *key, *url;
+    } cases[] = {{"/a?b=1", "/a?b=1"}, {"/a\nx-variant: 1", "/a"}, {"/a?q\nvary\naccept-encoding: gzip", "/a?q"}, {"", ""}};
+    for (size_t i = 0; i != sizeof(cases) / sizeof(cases[0]); ++i) {
+        h2o_iovec_t url = cache_key_url(h2o_iovec_init(cases[i].key, strlen(cases[i].key)));
+        ck_assert_msg(h2o_memis(url.base, url.len, cases[i].url, strlen(cases[i].url)), "%s: %.*s", cases[i].key, (int)url.len,
+                      url.base);
+    }
+}
+END_TEST
+
 START_TEST(test_qs_none_drops_query)
 {
     edge_conf_behavior_t b = behavior(EDGE_CONF_QS_NONE, NULL, 0);
@@ -383,6 +397,7 @@ static Suite *suite(void)
     tc = tcase_create("query_string");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_qs_none_drops_query);
+    tcase_add_test(tc, test_key_url);
     tcase_add_test(tc, test_rfc9111_4_1_variant_key);
     tcase_add_test(tc, test_qs_all_keeps_every_param_sorted);
     tcase_add_test(tc, test_qs_list_keeps_only_listed);
