@@ -34,42 +34,7 @@
 #define MAX_READERS 64 /* room for a reader's CACHE_STORE_MAX_PINS pins, and the writer's transaction */
 #define CHUNK 4096
 
-static char base[64]; /* made by main(), removed by main() even when a failed test skipped its teardown */
-static char dir[96];
-static h2o_mem_pool_t pool;
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void setup(void)
-{
-    snprintf(dir, sizeof(dir), "%s/XXXXXX", base);
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    h2o_mem_init_pool(&pool);
-}
-
-static void teardown(void)
-{
-    h2o_mem_clear_pool(&pool);
-    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static cache_store_t *open_store(uint64_t map_size)
-{
-    char err[256] = "";
-    cache_store_t *s = cache_store_open(dir, map_size, MAX_READERS, err, sizeof(err));
-    ck_assert_msg(s != NULL, "cache_store_open: %s", err);
-    return s;
-}
-
-static cache_hash_t hash_of(const char *key)
-{
-    cache_hash_t h;
-    cache_key_hash(h2o_iovec_init(key, strlen(key)), &h);
-    return h;
-}
+#include "tests/unit/store_fixture.h"
 
 /* Encodes a record for `key`: inline `body` when oid is 0, else a chunked body of body_len bytes. The
  * caller frees the buffer. */
@@ -102,49 +67,6 @@ static void put_record(cache_store_t *s, const char *key, uint32_t lifetime, uin
     cache_hash_t h = hash_of(key);
     cache_store_put_record(s, &h, buf, len, cache_store_purge_seq(s));
     free(buf);
-}
-
-/* Queues `n` chunks of `oid`, chunk i filled with the byte (oid + i); the last one `last_len` bytes. */
-static void put_chunks(cache_store_t *s, uint64_t oid, uint32_t n, size_t last_len)
-{
-    uint8_t buf[CHUNK];
-    for (uint32_t i = 0; i != n; ++i) {
-        memset(buf, (int)(uint8_t)(oid + i), sizeof(buf));
-        cache_store_put_chunk(s, oid, i, buf, i + 1 == n ? last_len : sizeof(buf));
-    }
-}
-
-static void assert_chunk(cache_store_reader_t *r, uint64_t oid, uint32_t index, size_t expect_len)
-{
-    uint8_t buf[CHUNK];
-    size_t len = 0;
-    int ret = cache_store_read_chunk(r, oid, index, buf, sizeof(buf), &len, true);
-    ck_assert_msg(ret == 0, "chunk %u of oid %llu: %s", index, (unsigned long long)oid, cache_store_strerror(ret));
-    ck_assert_uint_eq(len, expect_len);
-    for (size_t i = 0; i != len; ++i)
-        ck_assert_msg(buf[i] == (uint8_t)(oid + index), "chunk %u of oid %llu: byte %zu differs", index, (unsigned long long)oid,
-                      i);
-}
-
-static int chunk_status(cache_store_reader_t *r, uint64_t oid, uint32_t index)
-{
-    uint8_t buf[CHUNK];
-    size_t len;
-    return cache_store_read_chunk(r, oid, index, buf, sizeof(buf), &len, true);
-}
-
-/* Gets and decodes the record under `key`; returns the store's result, and asserts a stored one decodes. */
-static int get_record(cache_store_reader_t *r, const char *key, cache_record_t *rec)
-{
-    cache_hash_t h = hash_of(key);
-    h2o_iovec_t raw;
-    int ret = cache_store_get(r, &h, &pool, &raw);
-    if (ret == 0) {
-        int dec = cache_record_decode(rec, (const uint8_t *)raw.base, raw.len);
-        ck_assert_msg(dec == 0, "record under %s does not decode: %s", key, cache_record_strerror(dec));
-        ck_assert(h2o_memis(rec->key.base, rec->key.len, key, strlen(key)));
-    }
-    return ret;
 }
 
 /* --- open / close --------------------------------------------------------------------------------- */
@@ -923,15 +845,5 @@ static Suite *suite(void)
 int main(void)
 {
     edge_log_level = EDGE_LOG_ERROR; /* the "cache is full" warnings are expected here */
-    strcpy(base, "/tmp/check_cache_store.XXXXXX");
-    if (mkdtemp(base) == NULL) {
-        perror("mkdtemp");
-        return 2;
-    }
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    nftw(base, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return failed == 0 ? 0 : 1;
+    return fixture_main("check_cache_store", suite());
 }

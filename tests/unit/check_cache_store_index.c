@@ -33,49 +33,8 @@
 #define MAP_SIZE (64 * 1024 * 1024)
 #define MAX_READERS 64
 #define CHUNK 4096
-#define LIFETIME_OFFSET 28 /* of the u32 lifetime in an encoded record (see cache/record.h) */
 
-static char base[64]; /* made by main(), removed by main() even when a failed test skipped its teardown */
-static char dir[96];
-static h2o_mem_pool_t pool;
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void setup(void)
-{
-    snprintf(dir, sizeof(dir), "%s/XXXXXX", base);
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    h2o_mem_init_pool(&pool);
-}
-
-static void teardown(void)
-{
-    h2o_mem_clear_pool(&pool);
-    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static cache_store_t *open_store_in(const char *d, uint64_t map_size)
-{
-    char err[256] = "";
-    cache_store_t *s = cache_store_open(d, map_size, MAX_READERS, err, sizeof(err));
-    ck_assert_msg(s != NULL, "cache_store_open(%s): %s", d, err);
-    return s;
-}
-
-static cache_store_t *open_store(uint64_t map_size)
-{
-    return open_store_in(dir, map_size);
-}
-
-static cache_hash_t hash_of(const char *key)
-{
-    cache_hash_t h;
-    cache_key_hash(h2o_iovec_init(key, strlen(key)), &h);
-    return h;
-}
+#include "tests/unit/store_fixture.h"
 
 /* What a test record holds besides its key; zero values give a plain inline record. */
 typedef struct st_spec_t {
@@ -143,16 +102,6 @@ static void put_plain(cache_store_t *s, const char *key)
     put_spec(s, key, &sp);
 }
 
-/* Queues `n` chunks of `oid`, chunk i filled with the byte (oid + i); the last one `last_len` bytes. */
-static void put_chunks(cache_store_t *s, uint64_t oid, uint32_t n, size_t last_len)
-{
-    uint8_t buf[CHUNK];
-    for (uint32_t i = 0; i != n; ++i) {
-        memset(buf, (int)(uint8_t)(oid + i), sizeof(buf));
-        cache_store_put_chunk(s, oid, i, buf, i + 1 == n ? last_len : sizeof(buf));
-    }
-}
-
 /* A chunked object under `key`: `n` chunks (the last one 100 bytes) then its record. Returns its oid. */
 static uint64_t put_chunked(cache_store_t *s, const char *key, uint32_t n, int64_t request_time)
 {
@@ -161,39 +110,6 @@ static uint64_t put_chunked(cache_store_t *s, const char *key, uint32_t n, int64
     spec_t sp = {.oid = oid, .body_len = (uint64_t)(n - 1) * CHUNK + 100, .request_time = request_time};
     put_spec(s, key, &sp);
     return oid;
-}
-
-static int chunk_status(cache_store_reader_t *r, uint64_t oid, uint32_t index)
-{
-    uint8_t buf[CHUNK];
-    size_t len;
-    return cache_store_read_chunk(r, oid, index, buf, sizeof(buf), &len, true);
-}
-
-static void assert_chunk(cache_store_reader_t *r, uint64_t oid, uint32_t index, size_t expect_len)
-{
-    uint8_t buf[CHUNK];
-    size_t len = 0;
-    int ret = cache_store_read_chunk(r, oid, index, buf, sizeof(buf), &len, true);
-    ck_assert_msg(ret == 0, "chunk %u of oid %llu: %s", index, (unsigned long long)oid, cache_store_strerror(ret));
-    ck_assert_uint_eq(len, expect_len);
-    for (size_t i = 0; i != len; ++i)
-        ck_assert_msg(buf[i] == (uint8_t)(oid + index), "chunk %u of oid %llu: byte %zu differs", index, (unsigned long long)oid,
-                      i);
-}
-
-/* Gets and decodes the record under `key`; returns the store's result, and asserts a stored one decodes. */
-static int get_record(cache_store_reader_t *r, const char *key, cache_record_t *rec)
-{
-    cache_hash_t h = hash_of(key);
-    h2o_iovec_t raw;
-    int ret = cache_store_get(r, &h, &pool, &raw);
-    if (ret == 0) {
-        int dec = cache_record_decode(rec, (const uint8_t *)raw.base, raw.len);
-        ck_assert_msg(dec == 0, "record under %s does not decode: %s", key, cache_record_strerror(dec));
-        ck_assert(h2o_memis(rec->key.base, rec->key.len, key, strlen(key)));
-    }
-    return ret;
 }
 
 static bool stored(cache_store_reader_t *r, const char *key)
@@ -505,11 +421,11 @@ START_TEST(test_soft_purge_marks_stale)
     ck_assert_int_eq(cache_store_get(r, &h1, &pool, &after), 0);
     ck_assert_uint_eq(after.len, before.len);
     uint32_t lifetime;
-    memcpy(&lifetime, after.base + LIFETIME_OFFSET, 4);
+    memcpy(&lifetime, after.base + CACHE_RECORD_LIFETIME_OFFSET, 4);
     ck_assert_uint_le(lifetime, 10); /* (its initial age plus the second or so since) */
     uint8_t *expect = malloc(before.len);
     memcpy(expect, before.base, before.len);
-    memcpy(expect + LIFETIME_OFFSET, &lifetime, 4);
+    memcpy(expect + CACHE_RECORD_LIFETIME_OFFSET, &lifetime, 4);
     ck_assert_mem_eq(after.base, expect, before.len);
     free(expect);
     ck_assert_int_eq(get_record(r, "/s/2", &rec), 0);
@@ -1343,15 +1259,5 @@ static Suite *suite(void)
 int main(void)
 {
     edge_log_level = EDGE_LOG_ERROR; /* eviction logs at info level */
-    strcpy(base, "/tmp/check_cache_store_index.XXXXXX");
-    if (mkdtemp(base) == NULL) {
-        perror("mkdtemp");
-        return 2;
-    }
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    nftw(base, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return failed == 0 ? 0 : 1;
+    return fixture_main("check_cache_store_index", suite());
 }
