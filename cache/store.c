@@ -47,7 +47,7 @@
 #include "cache/record.h"
 #include "cache/store.h"
 #include "cache/ttl.h"
-#include "edge/log.h"
+#include "common/log.h"
 
 #define SYNC_INTERVAL_SEC 5
 #define PENDING_BUCKETS 1024
@@ -286,7 +286,7 @@ int cache_store_get_pinned(cache_store_reader_t *r, const cache_hash_t *hash, h2
         rc = mdb_txn_begin(r->store->env, NULL, MDB_RDONLY, &p->txn);
     }
     if (rc != 0) {
-        edge_log_error("store: cannot begin a pinned read transaction: %s", mdb_strerror(rc));
+        common_log_error("store: cannot begin a pinned read transaction: %s", mdb_strerror(rc));
         if (p->txn != NULL && rc != 0)
             mdb_txn_abort(p->txn);
         free(p);
@@ -316,7 +316,7 @@ static int begin_read(cache_store_reader_t *r)
 {
     int rc = r->txn == NULL ? mdb_txn_begin(r->store->env, NULL, MDB_RDONLY, &r->txn) : mdb_txn_renew(r->txn);
     if (rc != 0) {
-        edge_log_error("store: cannot begin a read transaction: %s", mdb_strerror(rc));
+        common_log_error("store: cannot begin a read transaction: %s", mdb_strerror(rc));
         if (r->txn != NULL) {
             mdb_txn_abort(r->txn);
             r->txn = NULL;
@@ -358,7 +358,7 @@ int cache_store_get(cache_store_reader_t *r, const cache_hash_t *hash, h2o_mem_p
     } else if (rc == MDB_NOTFOUND) {
         ret = CACHE_STORE_ENOTFOUND;
     } else {
-        edge_log_error("store: get: %s", mdb_strerror(rc));
+        common_log_error("store: get: %s", mdb_strerror(rc));
         ret = CACHE_STORE_EIO;
     }
     mdb_txn_reset(r->txn);
@@ -405,7 +405,7 @@ int cache_store_read_chunk(cache_store_reader_t *r, uint64_t oid, uint32_t index
     } else if (rc == MDB_NOTFOUND) {
         ret = CACHE_STORE_ENOTFOUND;
     } else {
-        edge_log_error("store: chunk get: %s", mdb_strerror(rc));
+        common_log_error("store: chunk get: %s", mdb_strerror(rc));
         ret = CACHE_STORE_EIO;
     }
     mdb_txn_reset(r->txn);
@@ -1243,10 +1243,10 @@ static void evict(cache_store_t *s, size_t pages)
     }
     atomic_fetch_add_explicit(&s->evicted_objects, n, memory_order_relaxed);
     if (n != 0)
-        edge_log_info("store: evicted %zu objects (about %zu MiB), least recently used first, to keep room in the map", n,
+        common_log_info("store: evicted %zu objects (about %zu MiB), least recently used first, to keep room in the map", n,
                       freed >> 20);
     if (rc != 0 && n == 0)
-        edge_log_error("store: eviction failed: %s", mdb_strerror(rc));
+        common_log_error("store: eviction failed: %s", mdb_strerror(rc));
 }
 
 /* Makes room before a batch of `nmsgs` messages and `batch_bytes` bytes: the map stays under HIGH_WATER
@@ -1360,7 +1360,7 @@ static bool sweep_step(cache_store_t *s)
     if (!more) {
         s->sweep_next = s->sweep_limit;
         if (s->swept_chunks != 0)
-            edge_log_info("store: deleted %llu orphan chunks left by an earlier run", (unsigned long long)s->swept_chunks);
+            common_log_info("store: deleted %llu orphan chunks left by an earlier run", (unsigned long long)s->swept_chunks);
     }
     return more;
 }
@@ -1435,11 +1435,11 @@ static void *writer_main(void *arg)
                 rc = commit_batch(s, batch, false);
             }
             if (rc == MDB_MAP_FULL) {
-                edge_log_warn("store: the cache is full (%s); the objects of this batch are not stored", mdb_strerror(rc));
+                common_log_warn("store: the cache is full (%s); the objects of this batch are not stored", mdb_strerror(rc));
                 rc = commit_batch(s, batch, true);
             }
             if (rc != 0)
-                edge_log_error("store: write transaction failed: %s", mdb_strerror(rc));
+                common_log_error("store: write transaction failed: %s", mdb_strerror(rc));
             atomic_store(&s->dirty, true);
         }
         /* committed (or dropped): out of the pending index, so readers go to LMDB */

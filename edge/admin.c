@@ -17,7 +17,7 @@
 #include <time.h>
 #include "cache/key.h"
 #include "edge/admin.h"
-#include "edge/log.h"
+#include "common/log.h"
 #include "edge/server.h"
 #include "reports/metrics.h"
 #include "reports/report.h"
@@ -208,7 +208,7 @@ static int on_purge(edge_server_t *s, h2o_req_t *req)
     ++s->threads[0].counters.purges;
     cache_store_purge_status_t st;
     cache_store_purge_status(s->store, id, &st);
-    edge_log_info("admin: invalidation %" PRIu64 ": %s %.*s%s", id,
+    common_log_info("admin: invalidation %" PRIu64 ": %s %.*s%s", id,
                   kind == CACHE_PURGE_URL      ? "url"
                   : kind == CACHE_PURGE_PREFIX ? "prefix"
                                                : "tag",

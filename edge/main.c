@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "edge/config.h"
-#include "edge/log.h"
+#include "common/log.h"
 #include "edge/purge_cli.h"
 #include "edge/server.h"
 #include "edge/snapshot_cli.h"
@@ -109,7 +109,7 @@ static int cmd(int argc, char **argv, bool serve)
 int main(int argc, char **argv)
 {
     if (getenv("EDGECACHE_DEBUG") != NULL)
-        edge_log_level = EDGE_LOG_DEBUG;
+        common_log_level = COMMON_LOG_DEBUG;
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -29,7 +29,7 @@
 #include "cache/store.h"
 #include "cache/ttl.h"
 #include "edge/admin.h"
-#include "edge/log.h"
+#include "common/log.h"
 #include "edge/req_fsm.h"
 #include "errorpages/errorpages.h"
 #include "origin/fetch.h"
@@ -305,7 +305,7 @@ static void send_next_piece(edge_req_t *er)
                     cache_store_read_chunk(er->thread->reader, rec->oid, idx, er->chunk_buf, rec->chunk_size, &len, er->verify);
                 if (ret != 0) {
                     /* replaced or evicted while we were sending: the client sees an aborted transfer, never a mix */
-                    edge_log_warn("store: chunk %u of %.*s: %s", idx, (int)er->key.len, er->key.base, cache_store_strerror(ret));
+                    common_log_warn("store: chunk %u of %.*s: %s", idx, (int)er->key.len, er->key.base, cache_store_strerror(ret));
                     if (ret == CACHE_STORE_ECORRUPT) {
                         ++er->thread->counters.corrupt_records;
                         cache_store_delete(er->thread->server->store, &er->rec_hash);
@@ -486,7 +486,7 @@ static bool deliver_record(edge_req_t *er, const cache_record_t *rec, int64_t ag
             int ret = cache_store_read_chunk(er->thread->reader, rec->oid, 0, er->chunk_buf, rec->chunk_size, &len, er->verify);
             if (ret == CACHE_STORE_ECORRUPT) {
                 ++er->thread->counters.corrupt_records;
-                edge_log_warn("store: chunk 0 of %.*s: %s; treated as a miss and replaced", (int)er->key.len, er->key.base,
+                common_log_warn("store: chunk 0 of %.*s: %s; treated as a miss and replaced", (int)er->key.len, er->key.base,
                               cache_store_strerror(ret));
             }
             if (ret != 0)
@@ -498,7 +498,7 @@ static bool deliver_record(edge_req_t *er, const cache_record_t *rec, int64_t ag
         if (cache_checksum(rec->body.base, rec->body.len) != rec->body_crc) {
             char hex[17];
             ++er->thread->counters.corrupt_records;
-            edge_log_warn("store: body of %s (%.*s) fails its checksum; treated as a miss and replaced",
+            common_log_warn("store: body of %s (%.*s) fails its checksum; treated as a miss and replaced",
                           cache_key_hex(&er->rec_hash, 8, hex), (int)er->key.len, er->key.base);
             return false;
         }
@@ -982,7 +982,7 @@ static step_result_t lookup_record(edge_req_t *er, h2o_iovec_t raw)
     if ((ret = cache_record_decode(&er->rec, (const uint8_t *)raw.base, raw.len)) != 0) {
         char hex[17];
         ++er->thread->counters.corrupt_records;
-        edge_log_warn("store: record %s for %.*s: %s; treated as a miss and replaced", cache_key_hex(&er->hash, 8, hex),
+        common_log_warn("store: record %s for %.*s: %s; treated as a miss and replaced", cache_key_hex(&er->hash, 8, hex),
                       (int)er->key.len, er->key.base, cache_record_strerror(ret));
         return NEXT;
     }
@@ -1001,7 +1001,7 @@ static step_result_t lookup_record(edge_req_t *er, h2o_iovec_t raw)
             return NEXT;
         if ((ret = cache_record_decode(&er->rec, (const uint8_t *)raw.base, raw.len)) != 0) {
             ++er->thread->counters.corrupt_records;
-            edge_log_warn("store: variant record for %.*s: %s; treated as a miss and replaced", (int)er->key.len, er->key.base,
+            common_log_warn("store: variant record for %.*s: %s; treated as a miss and replaced", (int)er->key.len, er->key.base,
                           cache_record_strerror(ret));
             return NEXT;
         }
@@ -1348,7 +1348,7 @@ static void run(edge_req_t *er)
     assert(er->magic == EDGE_REQ_MAGIC);
     do {
         assert(er->magic == EDGE_REQ_MAGIC);
-        edge_log_debug("req %p %.*s: %s", (void *)er, (int)er->req->path.len, er->req->path.base, edge_req_state_name(er->state));
+        common_log_debug("req %p %.*s: %s", (void *)er, (int)er->req->path.len, er->req->path.base, edge_req_state_name(er->state));
     } while (steps[er->state](er) == NEXT);
 }
 

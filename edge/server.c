@@ -30,7 +30,7 @@
 #include <h2o/serverutil.h>
 #include "cache/key.h"
 #include "edge/admin.h"
-#include "edge/log.h"
+#include "common/log.h"
 #include "edge/req_fsm.h"
 #include "edge/server.h"
 #include "origin/fetch.h"
@@ -206,7 +206,7 @@ static void *thread_main(void *arg)
         memset(t->http + i, 0, sizeof(t->http[i]));
         if (s->file_roots[i] == NULL && origin_http_init(t->http + i, t->ctx.loop, &t->ctx.receivers.hostinfo_getaddr,
                                                          conf->origins + i, s->origin_ssl_ctxs[i], err, sizeof(err)) != 0)
-            edge_log_error("thread %u: %s", t->index, err);
+            common_log_error("thread %u: %s", t->index, err);
     }
     if (t->index == 0) {
         t->checker = origin_checker_start(s->router, &t->ctx);
@@ -223,7 +223,7 @@ static void *thread_main(void *arg)
         int fd = t->index == 0 ? s->listen_fds[i] : open_listener(conf->listens + i, true, err, sizeof(err));
         t->listeners[i] = NULL;
         if (fd < 0) {
-            edge_log_error("thread %u: %s", t->index, err);
+            common_log_error("thread %u: %s", t->index, err);
             continue;
         }
         t->accept_ctxs[i] = (h2o_accept_ctx_t){.ctx = &t->ctx, .hosts = s->h2o.hosts, .ssl_ctx = s->ssl_ctxs[i]};
@@ -314,7 +314,7 @@ static void log_counters(edge_server_t *s)
     for (size_t i = 0; i != reports_counter_count && off < sizeof(line) - 64; ++i)
         off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s=%llu", i == 0 ? "" : " ", reports_counter_table[i].name,
                                 (unsigned long long)reports_stats_get(&sum, reports_counter_table + i));
-    edge_log_info("counters: %s", line);
+    common_log_info("counters: %s", line);
 }
 
 /* Opens the access log through libh2o's logger and registers it on `pathconf`. libh2o 2.2.5 has no way to
@@ -342,7 +342,7 @@ static int open_access_log(edge_server_t *s, h2o_pathconf_t *pathconf, char *err
         a.st_ino == b.st_ino)
         s->access_log_fd = expected;
     else if (path[0] != '|')
-        edge_log_warn("access_log: %s will not be reopened on SIGHUP (its descriptor was not found)", path);
+        common_log_warn("access_log: %s will not be reopened on SIGHUP (its descriptor was not found)", path);
     return 0;
 }
 
@@ -352,10 +352,10 @@ static void reopen_access_log(edge_server_t *s)
         return;
     int fd = open(s->conf->access_log.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0 || dup2(fd, s->access_log_fd) < 0) {
-        edge_log_error("access_log: cannot reopen %s: %s", s->conf->access_log.path, strerror(errno));
+        common_log_error("access_log: cannot reopen %s: %s", s->conf->access_log.path, strerror(errno));
     } else {
         fcntl(s->access_log_fd, F_SETFD, FD_CLOEXEC);
-        edge_log_info("SIGHUP: reopened the access log %s", s->conf->access_log.path);
+        common_log_info("SIGHUP: reopened the access log %s", s->conf->access_log.path);
     }
     if (fd >= 0)
         close(fd);
@@ -375,7 +375,7 @@ int edge_server_run(const edge_conf_t *conf)
     h2o_pathconf_t *pathconf = h2o_config_register_path(host, "/", 0);
     edge_req_fsm_register(pathconf);
     if (open_access_log(s, pathconf, err, sizeof(err)) != 0) {
-        edge_log_error("%s", err);
+        common_log_error("%s", err);
         h2o_config_dispose(&s->h2o);
         return 1;
     }
@@ -393,7 +393,7 @@ int edge_server_run(const edge_conf_t *conf)
     for (size_t i = 0; i != conf->num_origins; ++i) {
         if (strncmp(conf->origins[i].servers[0], "file:", 5) == 0 &&
             (s->file_roots[i] = origin_file_open(conf->origins[i].servers[0], err, sizeof(err))) == NULL) {
-            edge_log_error("origin %s: %s", conf->origins[i].name, err);
+            common_log_error("origin %s: %s", conf->origins[i].name, err);
             goto Exit;
         }
         s->origin_ssl_ctxs[i] = calloc(conf->origins[i].num_servers, sizeof(SSL_CTX *));
@@ -401,7 +401,7 @@ int edge_server_run(const edge_conf_t *conf)
             if (strncmp(conf->origins[i].servers[j], "https://", 8) == 0 &&
                 (s->origin_ssl_ctxs[i][j] =
                      make_origin_ssl_ctx(conf->origins + i, conf->origins[i].servers[j], err, sizeof(err))) == NULL) {
-                edge_log_error("%s", err);
+                common_log_error("%s", err);
                 goto Exit;
             }
         }
@@ -410,18 +410,18 @@ int edge_server_run(const edge_conf_t *conf)
     for (size_t i = 0; i != conf->num_listens; ++i) {
         const edge_conf_listen_t *l = conf->listens + i;
         if (l->tls_certificate != NULL && (s->ssl_ctxs[i] = make_ssl_ctx(l, err, sizeof(err))) == NULL) {
-            edge_log_error("%s", err);
+            common_log_error("%s", err);
             goto Exit;
         }
         /* the probe: a plain bind fails if anything already listens here, even with SO_REUSEPORT */
         int probe = open_listener(l, false, err, sizeof(err));
         if (probe < 0) {
-            edge_log_error("%s", err);
+            common_log_error("%s", err);
             goto Exit;
         }
         close(probe);
         if ((s->listen_fds[i] = open_listener(l, true, err, sizeof(err))) < 0) {
-            edge_log_error("%s", err);
+            common_log_error("%s", err);
             goto Exit;
         }
     }
@@ -429,15 +429,15 @@ int edge_server_run(const edge_conf_t *conf)
         edge_conf_listen_t admin = {.address = conf->admin.address, .port = conf->admin.port};
         /* one loop serves it, so no SO_REUSEPORT: the bind itself refuses a port already in use */
         if ((s->admin_fd = open_listener(&admin, false, err, sizeof(err))) < 0) {
-            edge_log_error("admin %s", err);
+            common_log_error("admin %s", err);
             goto Exit;
         }
         if (conf->admin.token == NULL)
-            edge_log_warn("admin: no token_file: every admin endpoint but /healthz answers 401");
+            common_log_warn("admin: no token_file: every admin endpoint but /healthz answers 401");
     }
     if ((s->store = cache_store_open(conf->cache.path, conf->cache.max_size,
                                      (unsigned)s->num_threads * (CACHE_STORE_MAX_PINS + 2) + 64, err, sizeof(err))) == NULL) {
-        edge_log_error("cache: %s", err);
+        common_log_error("cache: %s", err);
         goto Exit;
     }
 
@@ -453,15 +453,15 @@ int edge_server_run(const edge_conf_t *conf)
         h2o_multithread_create_thread(&s->threads[i].tid, NULL, thread_main, s->threads + i);
     }
     for (size_t i = 0; i != conf->num_listens; ++i)
-        edge_log_info("listening on %s://%s:%u (%zu threads), cache %s", s->ssl_ctxs[i] != NULL ? "https" : "http",
+        common_log_info("listening on %s://%s:%u (%zu threads), cache %s", s->ssl_ctxs[i] != NULL ? "https" : "http",
                       conf->listens[i].address, conf->listens[i].port, s->num_threads, conf->cache.path);
     if (s->admin_fd >= 0)
-        edge_log_info("admin API on http://%s:%u", conf->admin.address, conf->admin.port);
+        common_log_info("admin API on http://%s:%u", conf->admin.address, conf->admin.port);
 
     int sig = 0;
     while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
         reopen_access_log(s); /* logrotate: the file was moved away; a new one takes its descriptor */
-    edge_log_info("%s: finishing in-flight responses", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    common_log_info("%s: finishing in-flight responses", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     atomic_store(&s->stopping, 1);
     for (size_t i = 0; i != s->num_threads; ++i)
         pthread_join(s->threads[i].tid, NULL);

@@ -26,7 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#include "edge/log.h"
+#include "common/log.h"
 #include "errorpages/errorpages.h"
 #include "origin/fetch.h"
 
@@ -806,7 +806,7 @@ static void finish_body(fetch_t *f, const char *errstr)
     } else {
         state = ORIGIN_FETCH_FAILED;
         if (strcmp(errstr, "cancelled") != 0)
-            edge_log_warn("origin: %.*s %.*s: body failed after %llu bytes: %s", (int)f->args.method.len, f->args.method.base,
+            common_log_warn("origin: %.*s %.*s: body failed after %llu bytes: %s", (int)f->args.method.len, f->args.method.base,
                           (int)f->args.path.len, f->args.path.base, (unsigned long long)o->received, errstr);
         if (f->storing && f->oid != 0)
             cache_store_discard(f->args.store, f->oid, f->chunks_stored);
@@ -870,7 +870,7 @@ static void breaker_report(fetch_t *f, bool ok)
     if (g == NULL)
         return;
     if (origin_breaker_report(f->args.router->breakers[f->args.group_index], ok, h2o_now(f->args.loop)))
-        edge_log_warn("origin group %s: circuit breaker %s for primary %s", g->name, ok ? "closed" : "opened",
+        common_log_warn("origin group %s: circuit breaker %s for primary %s", g->name, ok ? "closed" : "opened",
                       f->args.conf->origins[g->primary].name);
 }
 
@@ -880,7 +880,7 @@ static void failover(fetch_t *f, const char *why)
     const edge_conf_group_t *g = group_of(f);
     leave_server(f);
     breaker_report(f, false);
-    edge_log_warn("origin group %s: %.*s failed over to %s: %s", g->name, (int)f->args.path.len, f->args.path.base,
+    common_log_warn("origin group %s: %.*s failed over to %s: %s", g->name, (int)f->args.path.len, f->args.path.base,
                   f->args.conf->origins[g->secondary].name, why);
     f->on_secondary = true;
     f->origin = g->secondary;
@@ -1109,7 +1109,7 @@ static void fail(fetch_t *f, unsigned failure, const char *errstr)
     o->failure = failure;
     o->errstr = errstr;
     if (strcmp(errstr, "cancelled") != 0)
-        edge_log_warn("origin: %.*s %.*s: %s", (int)f->args.method.len, f->args.method.base, (int)f->args.path.len,
+        common_log_warn("origin: %.*s %.*s: %s", (int)f->args.method.len, f->args.method.base, (int)f->args.path.len,
                       f->args.path.base, errstr);
     o->error_page = error_page_for(f, 0, failure);
     if (o->error_page != NULL && f->args.store != NULL && !stale_usable(f))

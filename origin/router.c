@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "edge/log.h"
+#include "common/log.h"
 #include "origin/router.h"
 
 origin_router_t *origin_router_new(const edge_conf_t *conf, SSL_CTX ***ssl_ctxs)
@@ -56,7 +56,7 @@ void origin_router_report(origin_router_t *r, size_t origin, size_t server, bool
     if (o->health == NULL || (passive && o->conf->health.path == NULL))
         return;
     if (origin_health_report(o->health, server, ok))
-        edge_log_warn("origin %s: server %s is %s (%s)", o->conf->name, o->conf->servers[server], ok ? "UP" : "DOWN", what);
+        common_log_warn("origin %s: server %s is %s (%s)", o->conf->name, o->conf->servers[server], ok ? "UP" : "DOWN", what);
 }
 
 /* --- the active checker ------------------------------------------------------------------------------ */

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "edge/log.h"
+#include "common/log.h"
 #include "reports/accounting.h"
 #include "reports/bucket.h"
 #include "reports/stats.h"

@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "cache/record.h"
-#include "edge/log.h"
+#include "common/log.h"
 
 #define MAP_SIZE (64 * 1024 * 1024)
 #define MAX_READERS 64 /* room for a reader's CACHE_STORE_MAX_PINS pins, and the writer's transaction */
@@ -844,6 +844,6 @@ static Suite *suite(void)
 
 int main(void)
 {
-    edge_log_level = EDGE_LOG_ERROR; /* the "cache is full" warnings are expected here */
+    common_log_level = COMMON_LOG_ERROR; /* the "cache is full" warnings are expected here */
     return fixture_main("check_cache_store", suite());
 }

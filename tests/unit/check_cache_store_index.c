@@ -28,7 +28,7 @@
 
 #include "cache/checksum.h"
 #include "cache/record.h"
-#include "edge/log.h"
+#include "common/log.h"
 
 #define MAP_SIZE (64 * 1024 * 1024)
 #define MAX_READERS 64
@@ -1258,6 +1258,6 @@ static Suite *suite(void)
 
 int main(void)
 {
-    edge_log_level = EDGE_LOG_ERROR; /* eviction logs at info level */
+    common_log_level = COMMON_LOG_ERROR; /* eviction logs at info level */
     return fixture_main("check_cache_store_index", suite());
 }

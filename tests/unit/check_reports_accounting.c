@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "edge/log.h"
+#include "common/log.h"
 #include "reports/bucket.h"
 #include "reports/json.h"
 #include "reports/report.h"
@@ -608,7 +608,7 @@ static Suite *suite(void)
 
 int main(void)
 {
-    edge_log_level = EDGE_LOG_ERROR;
+    common_log_level = COMMON_LOG_ERROR;
     strcpy(base, "/tmp/check_reports_accounting.XXXXXX");
     if (mkdtemp(base) == NULL) {
         perror("mkdtemp");

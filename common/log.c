@@ -1,5 +1,5 @@
 /*
- * edge/log.c: the error log. Formats the whole line in a stack buffer and writes it with one write(2)
+ * common/log.c: the error log. Formats the whole line in a stack buffer and writes it with one write(2)
  * so that concurrent threads never interleave within a line; a line longer than the buffer is cut, never
  * split.
  */
@@ -8,11 +8,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "edge/log.h"
+#include "common/log.h"
 
-edge_log_level_t edge_log_level = EDGE_LOG_INFO;
+common_log_level_t common_log_level = COMMON_LOG_INFO;
 
-void edge_log(edge_log_level_t level, const char *fmt, ...)
+void common_log(common_log_level_t level, const char *fmt, ...)
 {
     static const char *const names[] = {"error", "warn", "info", "debug"};
     char line[2048];
@@ -21,7 +21,7 @@ void edge_log(edge_log_level_t level, const char *fmt, ...)
     size_t off;
     va_list ap;
 
-    if (level > edge_log_level)
+    if (level > common_log_level)
         return;
     gmtime_r(&now, &tm);
     off = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ", &tm);
