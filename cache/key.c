@@ -35,7 +35,7 @@ static int cmp_param(const void *_a, const void *_b)
     return a->len < b->len ? -1 : a->len > b->len;
 }
 
-static bool listed(const edge_conf_behavior_t *b, const char *name, size_t len)
+static bool listed(const cache_key_rules_t *b, const char *name, size_t len)
 {
     size_t lo = 0, hi = b->num_query_names;
     while (lo < hi) { /* query_names is sorted (strcmp) by the config module */
@@ -56,12 +56,12 @@ static bool listed(const edge_conf_behavior_t *b, const char *name, size_t len)
     return false;
 }
 
-h2o_iovec_t cache_key_build(h2o_mem_pool_t *pool, h2o_iovec_t path, h2o_iovec_t query, const edge_conf_behavior_t *behavior)
+h2o_iovec_t cache_key_build(h2o_mem_pool_t *pool, h2o_iovec_t path, h2o_iovec_t query, const cache_key_rules_t *rules)
 {
     param_t *params = NULL;
     size_t nparams = 0, total = path.len;
 
-    if (behavior->query_string != EDGE_CONF_QS_NONE && query.len != 0) {
+    if (rules->query_string != CACHE_KEY_QS_NONE && query.len != 0) {
         size_t cap = 1;
         for (size_t i = 0; i < query.len; ++i)
             cap += query.base[i] == '&';
@@ -72,7 +72,7 @@ h2o_iovec_t cache_key_build(h2o_mem_pool_t *pool, h2o_iovec_t path, h2o_iovec_t 
             if (stop != p) {
                 const char *eq = memchr(p, '=', (size_t)(stop - p));
                 param_t prm = {p, (size_t)(stop - p), (size_t)((eq != NULL ? eq : stop) - p)};
-                if (behavior->query_string == EDGE_CONF_QS_ALL || listed(behavior, prm.base, prm.namelen)) {
+                if (rules->query_string == CACHE_KEY_QS_ALL || listed(rules, prm.base, prm.namelen)) {
                     params[nparams++] = prm;
                     total += prm.len + 1;
                 }
@@ -96,22 +96,22 @@ h2o_iovec_t cache_key_build(h2o_mem_pool_t *pool, h2o_iovec_t path, h2o_iovec_t 
     return h2o_iovec_init(buf, (size_t)(dst - buf));
 }
 
-h2o_iovec_t cache_key_add_headers(h2o_mem_pool_t *pool, h2o_iovec_t key, const edge_conf_behavior_t *behavior,
+h2o_iovec_t cache_key_add_headers(h2o_mem_pool_t *pool, h2o_iovec_t key, const cache_key_rules_t *rules,
                                   const h2o_headers_t *headers)
 {
-    if (behavior->num_key_headers == 0)
+    if (rules->num_key_headers == 0)
         return key;
     size_t len = key.len;
-    for (size_t i = 0; i != behavior->num_key_headers; ++i) {
-        len += strlen(behavior->key_headers[i]) + 3;
+    for (size_t i = 0; i != rules->num_key_headers; ++i) {
+        len += strlen(rules->key_headers[i]) + 3;
         for (size_t j = 0; j != headers->size; ++j)
             len += headers->entries[j].value.len + 2; /* an upper bound: every value could be this field's */
     }
     char *buf = h2o_mem_alloc_pool(pool, len + 1), *p = buf;
     memcpy(p, key.base, key.len);
     p += key.len;
-    for (size_t i = 0; i != behavior->num_key_headers; ++i) {
-        const char *name = behavior->key_headers[i];
+    for (size_t i = 0; i != rules->num_key_headers; ++i) {
+        const char *name = rules->key_headers[i];
         size_t nlen = strlen(name);
         *p++ = '\n';
         memcpy(p, name, nlen);

@@ -14,9 +14,24 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <h2o.h>
-#include "edge/config.h"
 
 #define CACHE_KEY_HASH_LEN 32
+
+/* Which query parameters go into the key (a behavior's "query_string"). */
+typedef enum en_cache_key_qs_t {
+    CACHE_KEY_QS_NONE, /* the query string is not part of the cache key (and is still forwarded) */
+    CACHE_KEY_QS_ALL,  /* every parameter is part of the key, sorted by name */
+    CACHE_KEY_QS_LIST  /* only the listed names are part of the key, sorted */
+} cache_key_qs_t;
+
+/* The key rules of one behavior, filled by the configuration loader and read-only afterwards. */
+typedef struct st_cache_key_rules_t {
+    cache_key_qs_t query_string; /* default CACHE_KEY_QS_ALL */
+    char **query_names;          /* CACHE_KEY_QS_LIST only: sorted (strcmp), without duplicates */
+    size_t num_query_names;
+    char **key_headers; /* "cache_key_headers": request headers whose values go into the key, lower-case, sorted */
+    size_t num_key_headers;
+} cache_key_rules_t;
 
 typedef struct st_cache_hash_t {
     uint8_t bytes[CACHE_KEY_HASH_LEN];
@@ -24,16 +39,16 @@ typedef struct st_cache_hash_t {
 
 /**
  * Builds the key for `path` (normalised, without query) and `query` (the raw text after '?', or
- * {NULL, 0}) under the query rule of `behavior`. The result lives in `pool`. Pure; any thread.
+ * {NULL, 0}) under the query rule of `rules`. The result lives in `pool`. Pure; any thread.
  */
-h2o_iovec_t cache_key_build(h2o_mem_pool_t *pool, h2o_iovec_t path, h2o_iovec_t query, const edge_conf_behavior_t *behavior);
+h2o_iovec_t cache_key_build(h2o_mem_pool_t *pool, h2o_iovec_t path, h2o_iovec_t query, const cache_key_rules_t *rules);
 
 /**
- * Appends to `key` the request's values of the behavior's cache_key_headers (each as "\n<name>: <value>",
+ * Appends to `key` the request's values of the rules' key_headers (each as "\n<name>: <value>",
  * in the sorted order of the names; an absent header as an empty value, several lines of one field
- * joined by ", "). Returns `key` itself when the behavior names none. The result lives in `pool`.
+ * joined by ", "). Returns `key` itself when the rules name none. The result lives in `pool`.
  */
-h2o_iovec_t cache_key_add_headers(h2o_mem_pool_t *pool, h2o_iovec_t key, const edge_conf_behavior_t *behavior,
+h2o_iovec_t cache_key_add_headers(h2o_mem_pool_t *pool, h2o_iovec_t key, const cache_key_rules_t *rules,
                                   const h2o_headers_t *headers);
 
 /**

@@ -512,7 +512,7 @@ int64_t cache_ttl_current_age(int64_t initial_age, int64_t response_time, int64_
 
 /* The lifetime of a response without explicit freshness, that is heuristically cacheable and has a
  * validator (RFC 9111 §4.2.2). */
-static int64_t heuristic_lifetime(const cache_ttl_in_t *in, const edge_conf_behavior_t *b, int64_t date)
+static int64_t heuristic_lifetime(const cache_ttl_in_t *in, const cache_ttl_rules_t *b, int64_t date)
 {
     int64_t lifetime = 0;
     if (b->default_ttl_set) {
@@ -527,7 +527,7 @@ static int64_t heuristic_lifetime(const cache_ttl_in_t *in, const edge_conf_beha
     return lifetime > (int64_t)b->min_ttl ? lifetime : (int64_t)b->min_ttl;
 }
 
-void cache_ttl_decide(const cache_ttl_in_t *in, const edge_conf_behavior_t *b, cache_ttl_out_t *out)
+void cache_ttl_decide(const cache_ttl_in_t *in, const cache_ttl_rules_t *b, cache_ttl_out_t *out)
 {
     const cache_cc_t *cc = &in->cc;
     unsigned flags = cc->flags;

@@ -20,7 +20,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "edge/config.h"
+
+/* The freshness rules of one behavior (CloudFront's TTLs), filled by the configuration loader and read-only
+ * afterwards. Seconds. */
+typedef struct st_cache_ttl_rules_t {
+    uint64_t min_ttl;                 /* default 0 */
+    uint64_t default_ttl;             /* default 86400: used when the origin gives no lifetime */
+    uint64_t max_ttl;                 /* default 31536000 */
+    bool default_ttl_set;             /* default_ttl was written: it then applies (CloudFront) instead of the Last-Modified
+                                       * heuristic */
+    bool cache_set_cookie;            /* "cache_set_cookie", default false: a response with Set-Cookie is never shared */
+    bool honor_request_cache_control; /* "request_cache_control: honor" (RFC 9111 §5.2.1); default ignore, as
+                                       * CloudFront: clients cannot force origin traffic */
+} cache_ttl_rules_t;
 
 /* response Cache-Control directives, as bits of cache_cc_t.flags */
 #define CACHE_CC_NO_STORE 0x01
@@ -138,8 +150,8 @@ bool cache_ttl_status_is_heuristic(int status);
  * with one of these (RFC 9111 §5.2.2.3).
  */
 bool cache_ttl_status_is_known(int status);
-/** Decides storage and lifetime for the response `in` under the TTL rules of `behavior`. */
-void cache_ttl_decide(const cache_ttl_in_t *in, const edge_conf_behavior_t *behavior, cache_ttl_out_t *out);
+/** Decides storage and lifetime for the response `in` under `rules`. */
+void cache_ttl_decide(const cache_ttl_in_t *in, const cache_ttl_rules_t *rules, cache_ttl_out_t *out);
 /** True when an object stored with `flags` may stand in for an origin error once stale (§4.2.4). */
 bool cache_ttl_may_serve_stale(unsigned flags);
 /** The age now of an object stored with `initial_age` at `response_time` (RFC 9111 §4.2.3). */

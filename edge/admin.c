@@ -151,7 +151,7 @@ bool edge_admin_purge_key(const edge_conf_t *conf, h2o_mem_pool_t *pool, h2o_iov
     h2o_iovec_t query =
         query_at != SIZE_MAX ? h2o_iovec_init(p + query_at + 1, (size_t)(end - p) - query_at - 1) : h2o_iovec_init(NULL, 0);
     const edge_conf_behavior_t *b = edge_config_match(conf, path.base, path.len);
-    *key = cache_key_build(pool, path, query, b);
+    *key = cache_key_build(pool, path, query, &b->key);
     return true;
 }
 
@@ -253,7 +253,7 @@ static int on_metrics(edge_server_t *s, h2o_req_t *req)
     reports_metrics_write(fp, &sum, &latency, &st);
     reports_metrics_family(fp, "edgecache_origin_server_up", "gauge",
                            "1 when the origin server is healthy (active and passive checks), else 0");
-    for (size_t i = 0; i != s->conf->num_origins; ++i) {
+    for (size_t i = 0; i != s->conf->upstream.num_origins; ++i) {
         const origin_router_origin_t *o = s->router->origins + i;
         for (size_t j = 0; j != o->conf->num_servers; ++j) {
             bool up = o->health == NULL || origin_health_is_up(o->health, j);

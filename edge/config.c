@@ -760,9 +760,9 @@ static const char *const origin_keys[] = {
     [O_SERVERS] = "servers",           [O_CONNECT_TIMEOUT] = "connect_timeout",     [O_CONNECT_ATTEMPTS] = "connect_attempts",
     [O_READ_TIMEOUT] = "read_timeout", [O_KEEPALIVE_TIMEOUT] = "keepalive_timeout", [O_HOST_HEADER] = "host_header",
     [O_BALANCE] = "balance",           [O_HEALTH_CHECK] = "health_check",           [O_TLS] = "tls"};
-static const char *const balance_names[] = {[EDGE_CONF_BALANCE_ROUND_ROBIN] = "round_robin",
-                                            [EDGE_CONF_BALANCE_LEAST_OUTSTANDING] = "least_outstanding",
-                                            [EDGE_CONF_BALANCE_CONSISTENT_HASH] = "consistent_hash"};
+static const char *const balance_names[] = {[ORIGIN_CONF_BALANCE_ROUND_ROBIN] = "round_robin",
+                                            [ORIGIN_CONF_BALANCE_LEAST_OUTSTANDING] = "least_outstanding",
+                                            [ORIGIN_CONF_BALANCE_CONSISTENT_HASH] = "consistent_hash"};
 enum { H_PATH, H_INTERVAL, H_TIMEOUT, H_UNHEALTHY_THRESHOLD, H_HEALTHY_THRESHOLD };
 static const char *const health_keys[] = {[H_PATH] = "path",
                                           [H_INTERVAL] = "interval",
@@ -774,13 +774,13 @@ static const char *const origin_tls_keys[] = {[OT_CA_FILE] = "ca_file", [OT_SNI]
 
 /* Every place that creates an origin calls this, so that no origin is ever left with verify = false (the zero
  * of calloc) without an operator having written "verify: false". */
-static void origin_defaults(edge_conf_origin_t *o)
+static void origin_defaults(origin_conf_t *o)
 {
     o->connect_timeout_ms = 10000;
     o->connect_attempts = 3;
     o->read_timeout_ms = 30000;
     o->keepalive_timeout_ms = 5000;
-    o->balance = EDGE_CONF_BALANCE_ROUND_ROBIN;
+    o->balance = ORIGIN_CONF_BALANCE_ROUND_ROBIN;
     o->health.interval_ms = 10000;
     o->health.timeout_ms = 5000;
     o->health.unhealthy_threshold = 2;
@@ -824,7 +824,7 @@ static int boolean(ctx_t *c, const yaml_node_t *n, const char *what, bool *out)
     return 0;
 }
 
-static int balance(ctx_t *c, edge_conf_origin_t *o, const yaml_node_t *n)
+static int balance(ctx_t *c, origin_conf_t *o, const yaml_node_t *n)
 {
     const char *s;
 
@@ -832,7 +832,7 @@ static int balance(ctx_t *c, edge_conf_origin_t *o, const yaml_node_t *n)
         return -1;
     for (size_t i = 0; i != NKEYS(balance_names); ++i) {
         if (strcmp(s, balance_names[i]) == 0) {
-            o->balance = (edge_conf_balance_t)i;
+            o->balance = (origin_conf_balance_t)i;
             return 0;
         }
     }
@@ -841,7 +841,7 @@ static int balance(ctx_t *c, edge_conf_origin_t *o, const yaml_node_t *n)
 
 /* A check probes each server on its own, so a file origin has nothing to probe. The timeout must be below the
  * interval, or a slow server would have two probes in flight. */
-static int health_check(ctx_t *c, edge_conf_origin_t *o, scheme_t scheme, const yaml_node_t *n)
+static int health_check(ctx_t *c, origin_conf_t *o, scheme_t scheme, const yaml_node_t *n)
 {
     yaml_node_t *v[NKEYS(health_keys)];
     uint64_t threshold;
@@ -878,7 +878,7 @@ static int health_check(ctx_t *c, edge_conf_origin_t *o, scheme_t scheme, const 
     return 0;
 }
 
-static int origin_tls(ctx_t *c, edge_conf_origin_t *o, scheme_t scheme, const yaml_node_t *n)
+static int origin_tls(ctx_t *c, origin_conf_t *o, scheme_t scheme, const yaml_node_t *n)
 {
     yaml_node_t *v[NKEYS(origin_tls_keys)];
 
@@ -900,7 +900,7 @@ static int origin_tls(ctx_t *c, edge_conf_origin_t *o, scheme_t scheme, const ya
     return 0;
 }
 
-static int parse_origin(ctx_t *c, edge_conf_origin_t *o, const yaml_node_t *n)
+static int parse_origin(ctx_t *c, origin_conf_t *o, const yaml_node_t *n)
 {
     yaml_node_t *v[NKEYS(origin_keys)], *s;
     char what[EDGE_CONF_ERRLEN];
@@ -984,13 +984,13 @@ static int parse_origins(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)
         }
     }
     count = n->data.mapping.pairs.top - n->data.mapping.pairs.start;
-    if ((conf->origins = calloc(count, sizeof(*conf->origins))) == NULL && count != 0)
+    if ((conf->upstream.origins = calloc(count, sizeof(*conf->upstream.origins))) == NULL && count != 0)
         return nomem(c, n);
-    conf->num_origins = count;
+    conf->upstream.num_origins = count;
     for (size_t i = 0; i != count; ++i) {
         yaml_node_pair_t *p = n->data.mapping.pairs.start + i;
         yaml_node_t *k = get(c, p->key);
-        if (dupstr(c, k, "origins", &conf->origins[i].name) != 0 || parse_origin(c, &conf->origins[i], get(c, p->value)) != 0)
+        if (dupstr(c, k, "origins", &conf->upstream.origins[i].name) != 0 || parse_origin(c, &conf->upstream.origins[i], get(c, p->value)) != 0)
             return -1;
     }
     return 0;
@@ -1001,20 +1001,20 @@ static int parse_origin_shorthand(ctx_t *c, edge_conf_t *conf, const yaml_node_t
 {
     scheme_t scheme;
 
-    if ((conf->origins = calloc(1, sizeof(*conf->origins))) == NULL)
+    if ((conf->upstream.origins = calloc(1, sizeof(*conf->upstream.origins))) == NULL)
         return nomem(c, n);
-    conf->num_origins = 1;
-    origin_defaults(&conf->origins[0]);
-    if ((conf->origins[0].name = strdup("default")) == NULL || (conf->origins[0].servers = calloc(1, sizeof(char *))) == NULL)
+    conf->upstream.num_origins = 1;
+    origin_defaults(&conf->upstream.origins[0]);
+    if ((conf->upstream.origins[0].name = strdup("default")) == NULL || (conf->upstream.origins[0].servers = calloc(1, sizeof(char *))) == NULL)
         return nomem(c, n);
-    conf->origins[0].num_servers = 1;
-    return server(c, n, "origin", &conf->origins[0].servers[0], &scheme);
+    conf->upstream.origins[0].num_servers = 1;
+    return server(c, n, "origin", &conf->upstream.origins[0].servers[0], &scheme);
 }
 
 static bool find_origin(const edge_conf_t *conf, const char *name, size_t *index)
 {
-    for (size_t i = 0; i != conf->num_origins; ++i) {
-        if (strcmp(conf->origins[i].name, name) == 0) {
+    for (size_t i = 0; i != conf->upstream.num_origins; ++i) {
+        if (strcmp(conf->upstream.origins[i].name, name) == 0) {
             *index = i;
             return true;
         }
@@ -1025,8 +1025,8 @@ static bool find_origin(const edge_conf_t *conf, const char *name, size_t *index
 /* Groups are named before any is interpreted, so a name is never NULL here. */
 static bool find_group(const edge_conf_t *conf, const char *name, size_t *index)
 {
-    for (size_t i = 0; i != conf->num_groups; ++i) {
-        if (strcmp(conf->groups[i].name, name) == 0) {
+    for (size_t i = 0; i != conf->upstream.num_groups; ++i) {
+        if (strcmp(conf->upstream.groups[i].name, name) == 0) {
             *index = i;
             return true;
         }
@@ -1037,12 +1037,12 @@ static bool find_group(const edge_conf_t *conf, const char *name, size_t *index)
 /* "a, b, g" for an error message: the origins, then the groups when `with_groups`. */
 static void list_names(const edge_conf_t *conf, bool with_groups, char *buf, size_t len)
 {
-    size_t count = conf->num_origins + (with_groups ? conf->num_groups : 0);
+    size_t count = conf->upstream.num_origins + (with_groups ? conf->upstream.num_groups : 0);
 
     buf[0] = '\0';
     for (size_t i = 0; i != count; ++i) {
         size_t used = strlen(buf);
-        const char *name = i < conf->num_origins ? conf->origins[i].name : conf->groups[i - conf->num_origins].name;
+        const char *name = i < conf->upstream.num_origins ? conf->upstream.origins[i].name : conf->upstream.groups[i - conf->upstream.num_origins].name;
         snprintf(buf + used, len - used, "%s%s", i == 0 ? "" : ", ", name);
     }
 }
@@ -1051,7 +1051,7 @@ static void list_names(const edge_conf_t *conf, bool with_groups, char *buf, siz
  * origins, so "the only one" never hides a group.) */
 static bool default_origin(const edge_conf_t *conf, size_t *index)
 {
-    if (conf->num_origins == 1) {
+    if (conf->upstream.num_origins == 1) {
         *index = 0;
         return true;
     }
@@ -1093,7 +1093,7 @@ static int cmp_ints(const void *a, const void *b)
 }
 
 /* A single status or a list; stored sorted and without duplicates. */
-static int failover_on(ctx_t *c, edge_conf_group_t *g, const yaml_node_t *n)
+static int failover_on(ctx_t *c, origin_conf_group_t *g, const yaml_node_t *n)
 {
     size_t count = n->type == YAML_SEQUENCE_NODE ? num_items(n) : 1, out = 0;
 
@@ -1121,7 +1121,7 @@ static int failover_on(ctx_t *c, edge_conf_group_t *g, const yaml_node_t *n)
     return 0;
 }
 
-static int circuit_breaker(ctx_t *c, edge_conf_group_t *g, const yaml_node_t *n)
+static int circuit_breaker(ctx_t *c, origin_conf_group_t *g, const yaml_node_t *n)
 {
     yaml_node_t *v[NKEYS(breaker_keys)];
     uint64_t failures;
@@ -1138,7 +1138,7 @@ static int circuit_breaker(ctx_t *c, edge_conf_group_t *g, const yaml_node_t *n)
     return 0;
 }
 
-static int parse_group(ctx_t *c, const edge_conf_t *conf, edge_conf_group_t *g, const yaml_node_t *n)
+static int parse_group(ctx_t *c, const edge_conf_t *conf, origin_conf_group_t *g, const yaml_node_t *n)
 {
     yaml_node_t *v[NKEYS(group_keys)];
     char what[EDGE_CONF_ERRLEN];
@@ -1157,7 +1157,7 @@ static int parse_group(ctx_t *c, const edge_conf_t *conf, edge_conf_group_t *g, 
         return -1;
     if (g->primary == g->secondary)
         return fail(c, v[G_SECONDARY], "secondary: \"%s\" is also the primary: failing over to it would change nothing",
-                    conf->origins[g->secondary].name);
+                    conf->upstream.origins[g->secondary].name);
     if (v[G_FAILOVER_ON] != NULL) {
         if (failover_on(c, g, v[G_FAILOVER_ON]) != 0)
             return -1;
@@ -1197,14 +1197,14 @@ static int parse_groups(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)
     count = n->data.mapping.pairs.top - n->data.mapping.pairs.start;
     if (count == 0)
         return 0;
-    if ((conf->groups = calloc(count, sizeof(*conf->groups))) == NULL)
+    if ((conf->upstream.groups = calloc(count, sizeof(*conf->upstream.groups))) == NULL)
         return nomem(c, n);
-    conf->num_groups = count;
+    conf->upstream.num_groups = count;
     for (size_t i = 0; i != count; ++i)
-        if (dupstr(c, get(c, n->data.mapping.pairs.start[i].key), "origin_groups", &conf->groups[i].name) != 0)
+        if (dupstr(c, get(c, n->data.mapping.pairs.start[i].key), "origin_groups", &conf->upstream.groups[i].name) != 0)
             return -1;
     for (size_t i = 0; i != count; ++i)
-        if (parse_group(c, conf, &conf->groups[i], get(c, n->data.mapping.pairs.start[i].value)) != 0)
+        if (parse_group(c, conf, &conf->upstream.groups[i], get(c, n->data.mapping.pairs.start[i].value)) != 0)
             return -1;
     return 0;
 }
@@ -1239,11 +1239,11 @@ static const char *const hop_by_hop[] = {"connection", "keep-alive",        "pro
 
 static void behavior_defaults(edge_conf_behavior_t *b)
 {
-    b->group_index = SIZE_MAX;
-    b->min_ttl = 0;
-    b->default_ttl = 86400;
-    b->max_ttl = 31536000;
-    b->query_string = EDGE_CONF_QS_ALL;
+    b->route.group_index = SIZE_MAX;
+    b->ttl.min_ttl = 0;
+    b->ttl.default_ttl = 86400;
+    b->ttl.max_ttl = 31536000;
+    b->key.query_string = CACHE_KEY_QS_ALL;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -1258,40 +1258,40 @@ static int query_string(ctx_t *c, edge_conf_behavior_t *b, const yaml_node_t *n)
     if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
         const char *s = (const char *)n->data.scalar.value;
         if (strcmp(s, "none") == 0) {
-            b->query_string = EDGE_CONF_QS_NONE;
+            b->key.query_string = CACHE_KEY_QS_NONE;
             return 0;
         }
         if (strcmp(s, "all") == 0) {
-            b->query_string = EDGE_CONF_QS_ALL;
+            b->key.query_string = CACHE_KEY_QS_ALL;
             return 0;
         }
     }
     if (n->type != YAML_SEQUENCE_NODE)
         return fail(c, n, "query_string: expected none, all, or a list of parameter names");
     if (num_items(n) == 0) {
-        b->query_string = EDGE_CONF_QS_NONE; /* an empty list keys on no parameter */
+        b->key.query_string = CACHE_KEY_QS_NONE; /* an empty list keys on no parameter */
         return 0;
     }
-    b->query_string = EDGE_CONF_QS_LIST;
-    if ((b->query_names = calloc(num_items(n), sizeof(*b->query_names))) == NULL)
+    b->key.query_string = CACHE_KEY_QS_LIST;
+    if ((b->key.query_names = calloc(num_items(n), sizeof(*b->key.query_names))) == NULL)
         return nomem(c, n);
-    b->num_query_names = num_items(n);
-    for (size_t i = 0; i != b->num_query_names; ++i) {
+    b->key.num_query_names = num_items(n);
+    for (size_t i = 0; i != b->key.num_query_names; ++i) {
         yaml_node_t *e = item(c, n, i);
-        if (dupstr(c, e, "query_string", &b->query_names[i]) != 0)
+        if (dupstr(c, e, "query_string", &b->key.query_names[i]) != 0)
             return -1;
-        if (strpbrk(b->query_names[i], "&=# \t\r\n") != NULL)
-            return fail(c, e, "query_string: \"%s\" is not a parameter name", b->query_names[i]);
+        if (strpbrk(b->key.query_names[i], "&=# \t\r\n") != NULL)
+            return fail(c, e, "query_string: \"%s\" is not a parameter name", b->key.query_names[i]);
     }
     /* sorted and unique, so that the cache key is built in one pass and two spellings of one list agree */
-    qsort(b->query_names, b->num_query_names, sizeof(*b->query_names), cmp_names);
-    for (size_t i = 0; i != b->num_query_names; ++i) {
-        if (out != 0 && strcmp(b->query_names[out - 1], b->query_names[i]) == 0)
-            free(b->query_names[i]);
+    qsort(b->key.query_names, b->key.num_query_names, sizeof(*b->key.query_names), cmp_names);
+    for (size_t i = 0; i != b->key.num_query_names; ++i) {
+        if (out != 0 && strcmp(b->key.query_names[out - 1], b->key.query_names[i]) == 0)
+            free(b->key.query_names[i]);
         else
-            b->query_names[out++] = b->query_names[i];
+            b->key.query_names[out++] = b->key.query_names[i];
     }
-    b->num_query_names = out;
+    b->key.num_query_names = out;
     return 0;
 }
 
@@ -1347,32 +1347,32 @@ static int headers(ctx_t *c, edge_conf_behavior_t *b, yaml_node_t **v)
         if (k->type != YAML_SEQUENCE_NODE)
             return fail(c, k, "cache_key_headers: expected a list of header names, found %s", kind(k));
         if (num_items(k) != 0) {
-            if ((b->key_headers = calloc(num_items(k), sizeof(*b->key_headers))) == NULL)
+            if ((b->key.key_headers = calloc(num_items(k), sizeof(*b->key.key_headers))) == NULL)
                 return nomem(c, k);
-            if (header_list(c, k, "cache_key_headers", b->key_headers, &b->num_key_headers) != 0)
+            if (header_list(c, k, "cache_key_headers", b->key.key_headers, &b->key.num_key_headers) != 0)
                 return -1;
             /* sorted, so that the key is built in one pass and two spellings of one list agree */
-            qsort(b->key_headers, b->num_key_headers, sizeof(*b->key_headers), cmp_names);
+            qsort(b->key.key_headers, b->key.num_key_headers, sizeof(*b->key.key_headers), cmp_names);
         }
     }
     if (f == NULL)
         return 0;
     if (f->type != YAML_SEQUENCE_NODE)
         return fail(c, f, "forward_headers: expected a list of header names, found %s", kind(f));
-    cap = num_items(f) + b->num_key_headers + 1;
-    if ((b->forward_headers = calloc(cap, sizeof(*b->forward_headers))) == NULL)
+    cap = num_items(f) + b->key.num_key_headers + 1;
+    if ((b->route.forward_headers = calloc(cap, sizeof(*b->route.forward_headers))) == NULL)
         return nomem(c, f);
-    if (header_list(c, f, "forward_headers", b->forward_headers, &b->num_forward_headers) != 0)
+    if (header_list(c, f, "forward_headers", b->route.forward_headers, &b->route.num_forward_headers) != 0)
         return -1;
-    for (size_t i = 0; i != b->num_key_headers; ++i) {
+    for (size_t i = 0; i != b->key.num_key_headers; ++i) {
         size_t j;
-        for (j = 0; j != b->num_forward_headers && strcmp(b->forward_headers[j], b->key_headers[i]) != 0; ++j)
+        for (j = 0; j != b->route.num_forward_headers && strcmp(b->route.forward_headers[j], b->key.key_headers[i]) != 0; ++j)
             ;
-        if (j != b->num_forward_headers)
+        if (j != b->route.num_forward_headers)
             continue;
-        if ((b->forward_headers[b->num_forward_headers] = strdup(b->key_headers[i])) == NULL)
+        if ((b->route.forward_headers[b->route.num_forward_headers] = strdup(b->key.key_headers[i])) == NULL)
             return nomem(c, f);
-        ++b->num_forward_headers;
+        ++b->route.num_forward_headers;
     }
     return 0;
 }
@@ -1381,25 +1381,25 @@ static int headers(ctx_t *c, edge_conf_behavior_t *b, yaml_node_t **v)
  * "max_ttl: 60" alone is not an error about a value the operator never wrote. */
 static int check_ttls(ctx_t *c, edge_conf_behavior_t *b, yaml_node_t **v)
 {
-    if (b->max_ttl < b->min_ttl) {
+    if (b->ttl.max_ttl < b->ttl.min_ttl) {
         if (v[B_MAX_TTL] != NULL)
-            return fail(c, v[B_MAX_TTL], "max_ttl %" PRIu64 " is below min_ttl %" PRIu64, b->max_ttl, b->min_ttl);
-        return fail(c, v[B_MIN_TTL], "min_ttl %" PRIu64 " is above the default max_ttl %" PRIu64, b->min_ttl, b->max_ttl);
+            return fail(c, v[B_MAX_TTL], "max_ttl %" PRIu64 " is below min_ttl %" PRIu64, b->ttl.max_ttl, b->ttl.min_ttl);
+        return fail(c, v[B_MIN_TTL], "min_ttl %" PRIu64 " is above the default max_ttl %" PRIu64, b->ttl.min_ttl, b->ttl.max_ttl);
     }
     if (v[B_DEFAULT_TTL] == NULL) {
-        if (b->default_ttl < b->min_ttl)
-            b->default_ttl = b->min_ttl;
-        if (b->default_ttl > b->max_ttl)
-            b->default_ttl = b->max_ttl;
+        if (b->ttl.default_ttl < b->ttl.min_ttl)
+            b->ttl.default_ttl = b->ttl.min_ttl;
+        if (b->ttl.default_ttl > b->ttl.max_ttl)
+            b->ttl.default_ttl = b->ttl.max_ttl;
         return 0;
     }
-    if (b->default_ttl < b->min_ttl)
-        return fail(c, v[B_DEFAULT_TTL], "default_ttl %" PRIu64 " is below min_ttl %" PRIu64, b->default_ttl, b->min_ttl);
-    if (b->default_ttl > b->max_ttl) {
+    if (b->ttl.default_ttl < b->ttl.min_ttl)
+        return fail(c, v[B_DEFAULT_TTL], "default_ttl %" PRIu64 " is below min_ttl %" PRIu64, b->ttl.default_ttl, b->ttl.min_ttl);
+    if (b->ttl.default_ttl > b->ttl.max_ttl) {
         if (v[B_MAX_TTL] != NULL)
-            return fail(c, v[B_MAX_TTL], "max_ttl %" PRIu64 " is below default_ttl %" PRIu64, b->max_ttl, b->default_ttl);
-        return fail(c, v[B_DEFAULT_TTL], "default_ttl %" PRIu64 " is above the default max_ttl %" PRIu64, b->default_ttl,
-                    b->max_ttl);
+            return fail(c, v[B_MAX_TTL], "max_ttl %" PRIu64 " is below default_ttl %" PRIu64, b->ttl.max_ttl, b->ttl.default_ttl);
+        return fail(c, v[B_DEFAULT_TTL], "default_ttl %" PRIu64 " is above the default max_ttl %" PRIu64, b->ttl.default_ttl,
+                    b->ttl.max_ttl);
     }
     return 0;
 }
@@ -1424,22 +1424,22 @@ static int parse_behavior(ctx_t *c, const edge_conf_t *conf, edge_conf_behavior_
         char names[256];
         if (str(c, v[B_ORIGIN], "origin", &name) != 0)
             return -1;
-        if (find_group(conf, name, &b->group_index)) {
-            b->origin_index = conf->groups[b->group_index].primary;
-        } else if (!find_origin(conf, name, &b->origin_index)) {
+        if (find_group(conf, name, &b->route.group_index)) {
+            b->route.origin_index = conf->upstream.groups[b->route.group_index].primary;
+        } else if (!find_origin(conf, name, &b->route.origin_index)) {
             list_names(conf, true, names, sizeof(names));
             return fail(c, v[B_ORIGIN], "unknown origin \"%s\" (configured: %s)", name, names);
         }
-    } else if (!default_origin(conf, &b->origin_index)) {
+    } else if (!default_origin(conf, &b->route.origin_index)) {
         return fail(c, n, "behavior \"%s\" names no origin, and there is neither a single origin nor one named \"default\"",
                     b->path);
     }
 
-    if (v[B_MIN_TTL] != NULL && ttl(c, v[B_MIN_TTL], "min_ttl", &b->min_ttl) != 0)
+    if (v[B_MIN_TTL] != NULL && ttl(c, v[B_MIN_TTL], "min_ttl", &b->ttl.min_ttl) != 0)
         return -1;
-    if (v[B_DEFAULT_TTL] != NULL && ttl(c, v[B_DEFAULT_TTL], "default_ttl", &b->default_ttl) != 0)
+    if (v[B_DEFAULT_TTL] != NULL && ttl(c, v[B_DEFAULT_TTL], "default_ttl", &b->ttl.default_ttl) != 0)
         return -1;
-    if (v[B_MAX_TTL] != NULL && ttl(c, v[B_MAX_TTL], "max_ttl", &b->max_ttl) != 0)
+    if (v[B_MAX_TTL] != NULL && ttl(c, v[B_MAX_TTL], "max_ttl", &b->ttl.max_ttl) != 0)
         return -1;
     if (check_ttls(c, b, v) != 0)
         return -1;
@@ -1447,17 +1447,17 @@ static int parse_behavior(ctx_t *c, const edge_conf_t *conf, edge_conf_behavior_
         return -1;
     if (headers(c, b, v) != 0)
         return -1;
-    b->default_ttl_set = v[B_DEFAULT_TTL] != NULL;
+    b->ttl.default_ttl_set = v[B_DEFAULT_TTL] != NULL;
     if (v[B_REQUEST_CACHE_CONTROL] != NULL) {
         const char *s;
         if (str(c, v[B_REQUEST_CACHE_CONTROL], "request_cache_control", &s) != 0)
             return -1;
         if (strcmp(s, "honor") == 0)
-            b->honor_request_cache_control = true;
+            b->ttl.honor_request_cache_control = true;
         else if (strcmp(s, "ignore") != 0)
             return fail(c, v[B_REQUEST_CACHE_CONTROL], "request_cache_control: expected ignore or honor, found \"%s\"", s);
     }
-    if (v[B_CACHE_SET_COOKIE] != NULL && boolean(c, v[B_CACHE_SET_COOKIE], "cache_set_cookie", &b->cache_set_cookie) != 0)
+    if (v[B_CACHE_SET_COOKIE] != NULL && boolean(c, v[B_CACHE_SET_COOKIE], "cache_set_cookie", &b->ttl.cache_set_cookie) != 0)
         return -1;
     return 0;
 }
@@ -1494,7 +1494,7 @@ static int parse_behaviors(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n, co
     behavior_defaults(last);
     if ((last->path = strdup("*")) == NULL)
         return nomem(c, root);
-    if (!default_origin(conf, &last->origin_index))
+    if (!default_origin(conf, &last->route.origin_index))
         return fail(c, n != NULL ? n : root,
                     "the last behavior is not \"*\", and there is neither a single origin nor one named \"default\" for "
                     "the implicit \"*\" behavior");
@@ -1510,7 +1510,7 @@ static const char *const error_page_keys[] = {[E_STATUS] = "status",
                                               [E_ERROR_CACHING_MIN_TTL] = "error_caching_min_ttl"};
 static const char *const failure_names[] = {"connect_error", "timeout", "reset"}; /* bit i is 1 << i */
 
-static int status_one(ctx_t *c, edge_conf_error_page_t *e, const yaml_node_t *n)
+static int status_one(ctx_t *c, errorpages_rule_t *e, const yaml_node_t *n)
 {
     const char *s;
     size_t *claimed = NULL;
@@ -1540,7 +1540,7 @@ static int status_one(ctx_t *c, edge_conf_error_page_t *e, const yaml_node_t *n)
 
 /* A name of a built-in page ("502.html") is served from the binary unless a file by that name exists beside the
  * configuration, so that an operator overrides a built-in page by creating the file. */
-static int load_page(ctx_t *c, edge_conf_error_page_t *e, const yaml_node_t *n)
+static int load_page(ctx_t *c, errorpages_rule_t *e, const yaml_node_t *n)
 {
     const errorpages_page_t *builtin = errorpages_by_name(e->page);
     char msg[MSGLEN], *path;
@@ -1564,7 +1564,7 @@ static int load_page(ctx_t *c, edge_conf_error_page_t *e, const yaml_node_t *n)
     return 0;
 }
 
-static int parse_error_page(ctx_t *c, edge_conf_error_page_t *e, const yaml_node_t *n)
+static int parse_error_page(ctx_t *c, errorpages_rule_t *e, const yaml_node_t *n)
 {
     yaml_node_t *v[NKEYS(error_page_keys)], *s;
     uint64_t code;
@@ -1861,7 +1861,7 @@ static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
         return -1;
     if (v[K_ORIGINS] != NULL && parse_origins(c, conf, v[K_ORIGINS]) != 0)
         return -1;
-    if (conf->num_origins == 0)
+    if (conf->upstream.num_origins == 0)
         return fail(c, v[K_ORIGINS] != NULL ? v[K_ORIGINS] : root, "no origin configured");
     if (v[K_ORIGIN_GROUPS] != NULL && parse_groups(c, conf, v[K_ORIGIN_GROUPS]) != 0)
         return -1;
@@ -1875,6 +1875,14 @@ static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
         return -1;
     if (parse_reports(c, conf, v[K_REPORTS]) != 0)
         return -1;
+    /* the reports name each behavior and read its rules: a view parallel to conf->behaviors */
+    conf->reports.behaviors = calloc(conf->num_behaviors != 0 ? conf->num_behaviors : 1, sizeof(*conf->reports.behaviors));
+    if (conf->reports.behaviors == NULL)
+        return fail(c, root, "out of memory");
+    for (size_t i = 0; i != conf->num_behaviors; ++i)
+        conf->reports.behaviors[i] = (reports_conf_behavior_t){
+            .path = conf->behaviors[i].path, .key = &conf->behaviors[i].key, .ttl = &conf->behaviors[i].ttl};
+    conf->reports.num_behaviors = conf->num_behaviors;
     return 0;
 }
 
@@ -1993,7 +2001,7 @@ static void free_listens(edge_conf_listen_t *listens, size_t count)
     free(listens);
 }
 
-static void free_origins(edge_conf_origin_t *origins, size_t count)
+static void free_origins(origin_conf_t *origins, size_t count)
 {
     for (size_t i = 0; i != count; ++i) {
         free(origins[i].name);
@@ -2008,7 +2016,7 @@ static void free_origins(edge_conf_origin_t *origins, size_t count)
     free(origins);
 }
 
-static void free_groups(edge_conf_group_t *groups, size_t count)
+static void free_groups(origin_conf_group_t *groups, size_t count)
 {
     for (size_t i = 0; i != count; ++i) {
         free(groups[i].name);
@@ -2028,7 +2036,7 @@ int edge_config_override(edge_conf_t *conf, const char *listen, const char *orig
 {
     char msg[MSGLEN], *address = NULL, *url = NULL, *path = NULL;
     edge_conf_listen_t *listens = NULL;
-    edge_conf_origin_t *origins = NULL;
+    origin_conf_t *origins = NULL;
     uint16_t port = 0;
     scheme_t scheme;
 
@@ -2063,18 +2071,18 @@ int edge_config_override(edge_conf_t *conf, const char *listen, const char *orig
     }
     /* the groups go with the origins they index */
     if (origins != NULL) {
-        free_origins(conf->origins, conf->num_origins);
-        free_groups(conf->groups, conf->num_groups);
+        free_origins(conf->upstream.origins, conf->upstream.num_origins);
+        free_groups(conf->upstream.groups, conf->upstream.num_groups);
         origin_defaults(origins);
         origins->servers[0] = url;
         origins->num_servers = 1;
-        conf->origins = origins;
-        conf->num_origins = 1;
-        conf->groups = NULL;
-        conf->num_groups = 0;
+        conf->upstream.origins = origins;
+        conf->upstream.num_origins = 1;
+        conf->upstream.groups = NULL;
+        conf->upstream.num_groups = 0;
         for (size_t i = 0; i != conf->num_behaviors; ++i) {
-            conf->behaviors[i].origin_index = 0;
-            conf->behaviors[i].group_index = SIZE_MAX;
+            conf->behaviors[i].route.origin_index = 0;
+            conf->behaviors[i].route.group_index = SIZE_MAX;
         }
     }
     if (path != NULL) {
@@ -2106,18 +2114,19 @@ void edge_config_dispose(edge_conf_t *conf)
     free(conf->source);
     free_listens(conf->listens, conf->num_listens);
     free(conf->cache.path);
-    free_origins(conf->origins, conf->num_origins);
-    free_groups(conf->groups, conf->num_groups);
+    free_origins(conf->upstream.origins, conf->upstream.num_origins);
+    free_groups(conf->upstream.groups, conf->upstream.num_groups);
     for (size_t i = 0; i != conf->num_behaviors; ++i) {
         edge_conf_behavior_t *b = &conf->behaviors[i];
         free(b->path);
-        free_names(b->query_names, b->num_query_names);
-        free_names(b->forward_headers, b->num_forward_headers);
-        free_names(b->key_headers, b->num_key_headers);
+        free_names(b->key.query_names, b->key.num_query_names);
+        free_names(b->route.forward_headers, b->route.num_forward_headers);
+        free_names(b->key.key_headers, b->key.num_key_headers);
     }
     free(conf->behaviors);
+    free(conf->reports.behaviors);
     for (size_t i = 0; i != conf->num_error_pages; ++i) {
-        edge_conf_error_page_t *e = &conf->error_pages[i];
+        errorpages_rule_t *e = &conf->error_pages[i];
         free(e->statuses);
         free(e->page);
         free(e->body);

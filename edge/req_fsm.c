@@ -631,14 +631,14 @@ static void origin_request_headers(edge_req_t *er, bool cacheable, h2o_headers_t
     h2o_mem_pool_t *pool = &req->pool;
 
     origin_fetch_filter_headers(pool, out, req->headers.entries, req->headers.size, cacheable ? drop_cacheable : drop_always);
-    if (cacheable && er->behavior->forward_headers != NULL) {
+    if (cacheable && er->behavior->route.forward_headers != NULL) {
         /* the behavior forwards only the headers it lists (and those of its cache key, which the config
          * module adds to the list) */
         size_t kept = 0;
         for (size_t i = 0; i != out->size; ++i) {
             const h2o_iovec_t *n = out->entries[i].name;
-            for (size_t j = 0; j != er->behavior->num_forward_headers; ++j) {
-                if (h2o_lcstris(n->base, n->len, er->behavior->forward_headers[j], strlen(er->behavior->forward_headers[j]))) {
+            for (size_t j = 0; j != er->behavior->route.num_forward_headers; ++j) {
+                if (h2o_lcstris(n->base, n->len, er->behavior->route.forward_headers[j], strlen(er->behavior->route.forward_headers[j]))) {
                     out->entries[kept++] = out->entries[i];
                     break;
                 }
@@ -735,8 +735,8 @@ static void fetch_args(edge_req_t *er, bool cacheable, origin_fetch_args_t *out)
 {
     h2o_req_t *req = er->req;
     edge_server_t *server = er->thread->server;
-    size_t origin = er->behavior->origin_index;
-    const edge_conf_origin_t *oconf = server->conf->origins + origin;
+    size_t origin = er->behavior->route.origin_index;
+    const origin_conf_t *oconf = server->conf->upstream.origins + origin;
     h2o_headers_t headers = {NULL};
 
     origin_request_headers(er, cacheable, &headers);
@@ -748,7 +748,7 @@ static void fetch_args(edge_req_t *er, bool cacheable, origin_fetch_args_t *out)
         .http = er->thread->http,
         .file_roots = server->file_roots,
         .origin_index = origin,
-        .group_index = er->behavior->group_index,
+        .group_index = er->behavior->route.group_index,
         /* a HEAD that may fill the cache fetches the whole object */
         .method = cacheable ? h2o_iovec_init(H2O_STRLIT("GET")) : req->method,
         .path = req->path,
@@ -760,8 +760,10 @@ static void fetch_args(edge_req_t *er, bool cacheable, origin_fetch_args_t *out)
         .store = cacheable ? server->store : NULL,
         .hash = er->hash,
         .key = er->key,
-        .behavior = er->behavior,
-        .conf = server->conf,
+        .ttl_rules = &er->behavior->ttl,
+        .error_pages = server->conf->error_pages,
+        .num_error_pages = server->conf->num_error_pages,
+        .background_fetch_max = server->conf->cache.background_fetch_max,
         .stale = er->have_rec ? &er->rec : NULL,
     };
 }
@@ -846,8 +848,8 @@ static step_result_t step_RECV(edge_req_t *er)
     h2o_iovec_t query = req->query_at != SIZE_MAX
                             ? h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1)
                             : h2o_iovec_init(NULL, 0);
-    er->key = cache_key_build(&req->pool, req->path_normalized, query, er->behavior);
-    er->key = cache_key_add_headers(&req->pool, er->key, er->behavior, &req->headers);
+    er->key = cache_key_build(&req->pool, req->path_normalized, query, &er->behavior->key);
+    er->key = cache_key_add_headers(&req->pool, er->key, &er->behavior->key, &req->headers);
     cache_key_hash(er->key, &er->hash);
     *h2o_req_getenv(req, H2O_STRLIT("behavior"), 1) = h2o_iovec_init(er->behavior->path, strlen(er->behavior->path));
 
@@ -866,7 +868,7 @@ static step_result_t step_RECV(edge_req_t *er)
     } else {
         er->state = EDGE_REQ_LOOKUP;
     }
-    if (er->state == EDGE_REQ_LOOKUP && er->behavior->honor_request_cache_control) {
+    if (er->state == EDGE_REQ_LOOKUP && er->behavior->ttl.honor_request_cache_control) {
         er->honor_cc = true;
         parse_request_cc(er);
         if (er->rcc.flags & CACHE_CC_NO_STORE) {
@@ -1187,7 +1189,7 @@ static bool same_origin_key(edge_req_t *er, h2o_iovec_t uri, h2o_iovec_t *key)
     h2o_iovec_t query = query_at != SIZE_MAX ? h2o_iovec_init(target.path.base + query_at + 1, target.path.len - query_at - 1)
                                              : h2o_iovec_init(NULL, 0);
     const edge_conf_behavior_t *b = edge_config_match(er->thread->server->conf, path.base, path.len);
-    *key = cache_key_build(&req->pool, path, query, b);
+    *key = cache_key_build(&req->pool, path, query, &b->key);
     return true;
 }
 
@@ -1282,14 +1284,14 @@ static step_result_t step_ERROR(edge_req_t *er)
 {
     h2o_req_t *req = er->req;
     origin_fetch_t *f = er->fetch;
-    const char *what = f->failure == EDGE_CONF_FAIL_CONNECT   ? "connect-error"
-                       : f->failure == EDGE_CONF_FAIL_TIMEOUT ? "timeout"
-                       : f->failure == EDGE_CONF_FAIL_RESET   ? "reset"
+    const char *what = f->failure == ERRORPAGES_FAIL_CONNECT   ? "connect-error"
+                       : f->failure == ERRORPAGES_FAIL_TIMEOUT ? "timeout"
+                       : f->failure == ERRORPAGES_FAIL_RESET   ? "reset"
                                                               : NULL;
-    int origin_status = f->failure == EDGE_CONF_FAIL_TIMEOUT ? 504 : f->failure != 0 ? 502 : f->status;
+    int origin_status = f->failure == ERRORPAGES_FAIL_TIMEOUT ? 504 : f->failure != 0 ? 502 : f->status;
     if (f->failure != 0 && er->have_rec && !stale_on_error(er))
         origin_status = 504; /* RFC 9111 §5.2.2.2: the stored response may not be used, and the origin is unreachable */
-    const edge_conf_error_page_t *page = f->error_page;
+    const errorpages_rule_t *page = f->error_page;
 
     er->state = EDGE_REQ_DONE;
     if (f->failure != 0)

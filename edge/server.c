@@ -114,7 +114,7 @@ Fail : {
  * OpenSSL while it verifies the chain: libh2o 2.2.5 checks it itself only when the handshake ends with
  * nothing left to send, which is never the case in TLS 1.3, so any certificate a trusted CA issued to
  * any host would pass. Hence one context per server. */
-static SSL_CTX *make_origin_ssl_ctx(const edge_conf_origin_t *o, const char *server, char *err, size_t errlen)
+static SSL_CTX *make_origin_ssl_ctx(const origin_conf_t *o, const char *server, char *err, size_t errlen)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == NULL)
@@ -200,12 +200,12 @@ static void *thread_main(void *arg)
     h2o_context_init(&t->ctx, h2o_evloop_create(), &s->h2o);
     h2o_multithread_register_receiver(t->ctx.queue, &t->fetch_receiver, origin_fetch_receive);
     t->reader = cache_store_reader_new(s->store);
-    t->acct = reports_acct_new(conf, s->store, t->index);
-    t->http = h2o_mem_alloc(sizeof(*t->http) * conf->num_origins);
-    for (size_t i = 0; i != conf->num_origins; ++i) {
+    t->acct = reports_acct_new(&conf->reports, s->store, t->index);
+    t->http = h2o_mem_alloc(sizeof(*t->http) * conf->upstream.num_origins);
+    for (size_t i = 0; i != conf->upstream.num_origins; ++i) {
         memset(t->http + i, 0, sizeof(t->http[i]));
         if (s->file_roots[i] == NULL && origin_http_init(t->http + i, t->ctx.loop, &t->ctx.receivers.hostinfo_getaddr,
-                                                         conf->origins + i, s->origin_ssl_ctxs[i], err, sizeof(err)) != 0)
+                                                         conf->upstream.origins + i, s->origin_ssl_ctxs[i], err, sizeof(err)) != 0)
             common_log_error("thread %u: %s", t->index, err);
     }
     if (t->index == 0) {
@@ -261,7 +261,7 @@ static void *thread_main(void *arg)
     cache_store_reader_tick(t->reader);
     reports_acct_free(t->acct); /* (which flushes the current bucket) */
     origin_checker_stop(t->checker);
-    for (size_t i = 0; i != conf->num_origins; ++i)
+    for (size_t i = 0; i != conf->upstream.num_origins; ++i)
         if (s->file_roots[i] == NULL && t->http[i].servers != NULL)
             origin_http_dispose(t->http + i);
     cache_store_reader_free(t->reader);
@@ -280,15 +280,15 @@ static void *thread_main(void *arg)
 static void teardown(edge_server_t *s)
 {
     origin_router_free(s->router);
-    for (size_t i = 0; s->origin_ssl_ctxs != NULL && i != s->conf->num_origins; ++i) {
-        for (size_t j = 0; j != s->conf->origins[i].num_servers; ++j)
+    for (size_t i = 0; s->origin_ssl_ctxs != NULL && i != s->conf->upstream.num_origins; ++i) {
+        for (size_t j = 0; j != s->conf->upstream.origins[i].num_servers; ++j)
             if (s->origin_ssl_ctxs[i][j] != NULL)
                 SSL_CTX_free(s->origin_ssl_ctxs[i][j]);
         free(s->origin_ssl_ctxs[i]);
     }
     free(s->origin_ssl_ctxs);
     cache_key_thread_dispose(); /* the balancers hashed on this thread */
-    for (size_t i = 0; s->file_roots != NULL && i != s->conf->num_origins; ++i)
+    for (size_t i = 0; s->file_roots != NULL && i != s->conf->upstream.num_origins; ++i)
         if (s->file_roots[i] != NULL)
             origin_file_close(s->file_roots[i]);
     for (size_t i = 0; s->ssl_ctxs != NULL && i != s->conf->num_listens; ++i)
@@ -384,29 +384,29 @@ int edge_server_run(const edge_conf_t *conf)
     edge_admin_register(&s->admin_h2o, s);
 
     s->num_threads = conf->threads != 0 ? conf->threads : h2o_numproc();
-    s->file_roots = calloc(conf->num_origins, sizeof(*s->file_roots));
+    s->file_roots = calloc(conf->upstream.num_origins, sizeof(*s->file_roots));
     s->ssl_ctxs = calloc(conf->num_listens, sizeof(*s->ssl_ctxs));
     s->listen_fds = calloc(conf->num_listens, sizeof(*s->listen_fds));
     s->threads = calloc(s->num_threads, sizeof(*s->threads));
 
-    s->origin_ssl_ctxs = calloc(conf->num_origins, sizeof(*s->origin_ssl_ctxs));
-    for (size_t i = 0; i != conf->num_origins; ++i) {
-        if (strncmp(conf->origins[i].servers[0], "file:", 5) == 0 &&
-            (s->file_roots[i] = origin_file_open(conf->origins[i].servers[0], err, sizeof(err))) == NULL) {
-            common_log_error("origin %s: %s", conf->origins[i].name, err);
+    s->origin_ssl_ctxs = calloc(conf->upstream.num_origins, sizeof(*s->origin_ssl_ctxs));
+    for (size_t i = 0; i != conf->upstream.num_origins; ++i) {
+        if (strncmp(conf->upstream.origins[i].servers[0], "file:", 5) == 0 &&
+            (s->file_roots[i] = origin_file_open(conf->upstream.origins[i].servers[0], err, sizeof(err))) == NULL) {
+            common_log_error("origin %s: %s", conf->upstream.origins[i].name, err);
             goto Exit;
         }
-        s->origin_ssl_ctxs[i] = calloc(conf->origins[i].num_servers, sizeof(SSL_CTX *));
-        for (size_t j = 0; j != conf->origins[i].num_servers; ++j) {
-            if (strncmp(conf->origins[i].servers[j], "https://", 8) == 0 &&
+        s->origin_ssl_ctxs[i] = calloc(conf->upstream.origins[i].num_servers, sizeof(SSL_CTX *));
+        for (size_t j = 0; j != conf->upstream.origins[i].num_servers; ++j) {
+            if (strncmp(conf->upstream.origins[i].servers[j], "https://", 8) == 0 &&
                 (s->origin_ssl_ctxs[i][j] =
-                     make_origin_ssl_ctx(conf->origins + i, conf->origins[i].servers[j], err, sizeof(err))) == NULL) {
+                     make_origin_ssl_ctx(conf->upstream.origins + i, conf->upstream.origins[i].servers[j], err, sizeof(err))) == NULL) {
                 common_log_error("%s", err);
                 goto Exit;
             }
         }
     }
-    s->router = origin_router_new(conf, s->origin_ssl_ctxs);
+    s->router = origin_router_new(&conf->upstream, s->origin_ssl_ctxs);
     for (size_t i = 0; i != conf->num_listens; ++i) {
         const edge_conf_listen_t *l = conf->listens + i;
         if (l->tls_certificate != NULL && (s->ssl_ctxs[i] = make_ssl_ctx(l, err, sizeof(err))) == NULL) {

@@ -17,7 +17,7 @@ typedef struct st_point_t {
 } point_t;
 
 struct st_origin_balancer_t {
-    edge_conf_balance_t policy;
+    origin_conf_balance_t policy;
     size_t num_servers;
     size_t num_points;
     point_t points[];
@@ -37,9 +37,9 @@ static int cmp_point(const void *_a, const void *_b)
     return a->hash < b->hash ? -1 : a->hash > b->hash ? 1 : (int)a->server - (int)b->server;
 }
 
-origin_balancer_t *origin_balancer_new(edge_conf_balance_t policy, const char *const *names, size_t num_servers)
+origin_balancer_t *origin_balancer_new(origin_conf_balance_t policy, const char *const *names, size_t num_servers)
 {
-    size_t num_points = policy == EDGE_CONF_BALANCE_CONSISTENT_HASH ? num_servers * ORIGIN_BALANCER_VNODES : 0;
+    size_t num_points = policy == ORIGIN_CONF_BALANCE_CONSISTENT_HASH ? num_servers * ORIGIN_BALANCER_VNODES : 0;
     origin_balancer_t *b = malloc(sizeof(*b) + num_points * sizeof(b->points[0]));
     if (b == NULL || num_servers > 64) {
         free(b);
@@ -77,7 +77,7 @@ size_t origin_balancer_pick(const origin_balancer_t *b, origin_health_t *health,
     size_t n = b->num_servers, best = ORIGIN_BALANCER_NONE;
 
     switch (b->policy) {
-    case EDGE_CONF_BALANCE_CONSISTENT_HASH: {
+    case ORIGIN_CONF_BALANCE_CONSISTENT_HASH: {
         if (key == NULL || b->num_points == 0)
             break;
         uint64_t point = first64(key->bytes);
@@ -96,7 +96,7 @@ size_t origin_balancer_pick(const origin_balancer_t *b, origin_health_t *health,
         }
         return ORIGIN_BALANCER_NONE;
     }
-    case EDGE_CONF_BALANCE_LEAST_OUTSTANDING:
+    case ORIGIN_CONF_BALANCE_LEAST_OUTSTANDING:
         /* the fewest in flight; ties go round-robin so that an idle origin's servers all get used */
         for (size_t i = 0; i != n; ++i) {
             size_t s = (*cursor + i) % n;
@@ -105,7 +105,7 @@ size_t origin_balancer_pick(const origin_balancer_t *b, origin_health_t *health,
         }
         ++*cursor;
         return best;
-    case EDGE_CONF_BALANCE_ROUND_ROBIN:
+    case ORIGIN_CONF_BALANCE_ROUND_ROBIN:
         break;
     }
     for (size_t i = 0; i != n; ++i) {

@@ -1,7 +1,7 @@
 /*
  * origin/balancer.h: choosing a server of an origin.
  *
- * Three policies (edge_conf_balance_t): round-robin; least outstanding requests; and a consistent hash
+ * Three policies (origin_conf_balance_t): round-robin; least outstanding requests; and a consistent hash
  * of the cache key on a ring of virtual nodes, so that a tier of parent edges each holds its own slice
  * of the objects and adding or removing a server moves only about 1/N of the keys. Servers that are
  * DOWN (origin/health.h) or excluded by the caller (already tried for this request) are skipped; on the
@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "cache/key.h"
-#include "edge/config.h"
+#include "origin/conf.h"
 #include "origin/health.h"
 
 #define ORIGIN_BALANCER_VNODES 160 /* ring points per server */
@@ -29,7 +29,7 @@ typedef struct st_origin_balancer_t origin_balancer_t;
  * its name, so they do not depend on its position in the list). NULL when out of memory or when there
  * are more than 64 servers (the config module refuses more).
  */
-origin_balancer_t *origin_balancer_new(edge_conf_balance_t policy, const char *const *names, size_t num_servers);
+origin_balancer_t *origin_balancer_new(origin_conf_balance_t policy, const char *const *names, size_t num_servers);
 void origin_balancer_free(origin_balancer_t *b);
 
 /**

@@ -174,9 +174,9 @@ static bool idempotent(fetch_t *f)
            h2o_memis(f->args.method.base, f->args.method.len, H2O_STRLIT("OPTIONS"));
 }
 
-static const edge_conf_group_t *group_of(fetch_t *f)
+static const origin_conf_group_t *group_of(fetch_t *f)
 {
-    return f->args.group_index != SIZE_MAX ? f->args.conf->groups + f->args.group_index : NULL;
+    return f->args.group_index != SIZE_MAX ? f->args.router->conf->groups + f->args.group_index : NULL;
 }
 
 /* (Re)starts the read timeout: waiting for the head, or for more body while not paused. */
@@ -565,7 +565,7 @@ static void store_complete(fetch_t *f)
 }
 
 /* Caches a configured error page in place of the origin's answer, as CloudFront does. */
-static void store_error_page(fetch_t *f, const edge_conf_error_page_t *page, int origin_status)
+static void store_error_page(fetch_t *f, const errorpages_rule_t *page, int origin_status)
 {
     h2o_header_t ct = {&H2O_TOKEN_CONTENT_TYPE->buf, NULL, h2o_iovec_init(H2O_STRLIT("text/html; charset=utf-8"))};
     h2o_headers_t h = {&ct, 1, 1};
@@ -603,7 +603,7 @@ static void refresh_stale(fetch_t *f, const h2o_headers_t *fresh)
 
     cache_ttl_in_t in;
     ttl_input(f, f->stale.status, &merged, &in);
-    cache_ttl_decide(&in, f->args.behavior, &f->super.ttl);
+    cache_ttl_decide(&in, f->args.ttl_rules, &f->super.ttl);
     f->super.record = f->stale;
     fill_times(f, &f->super.record, &f->super.ttl);
     encode_headers(f, &merged, &f->super.record.headers, &f->super.record.vary);
@@ -617,20 +617,9 @@ static void refresh_stale(fetch_t *f, const h2o_headers_t *fresh)
 
 /* --- the response head -------------------------------------------------------------------------- */
 
-static const edge_conf_error_page_t *error_page_for(fetch_t *f, int status, unsigned failure)
+static const errorpages_rule_t *error_page_for(fetch_t *f, int status, unsigned failure)
 {
-    const edge_conf_t *conf = f->args.conf;
-    if (conf == NULL)
-        return NULL;
-    for (size_t i = 0; i != conf->num_error_pages; ++i) {
-        const edge_conf_error_page_t *p = conf->error_pages + i;
-        if (failure != 0 && (p->failures & failure) != 0)
-            return p;
-        for (size_t j = 0; failure == 0 && j != p->num_statuses; ++j)
-            if (p->statuses[j] == status)
-                return p;
-    }
-    return NULL;
+    return errorpages_rule_find(f->args.error_pages, f->args.num_error_pages, status, failure);
 }
 
 /* A stale object may stand in for an origin error unless it forbids it (RFC 9111 §4.2.4). */
@@ -653,7 +642,7 @@ static void on_head_decided(fetch_t *f)
     } else if (storable_request && !(o->status >= 500 && stale_usable(f))) {
         cache_ttl_in_t in;
         ttl_input(f, o->status, &o->headers, &in);
-        cache_ttl_decide(&in, f->args.behavior, &o->ttl);
+        cache_ttl_decide(&in, f->args.ttl_rules, &o->ttl);
         if (o->ttl.store && f->close_delimited) {
             o->ttl.store = false;
             o->ttl.why = "close-delimited"; /* a truncated body would look complete */
@@ -692,12 +681,12 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
             return NULL;
         }
         /* a slow answer says nothing of the server's health (only connection errors count passively) */
-        origin_failed(f, timeout ? EDGE_CONF_FAIL_TIMEOUT : EDGE_CONF_FAIL_RESET, errstr);
+        origin_failed(f, timeout ? ERRORPAGES_FAIL_TIMEOUT : ERRORPAGES_FAIL_RESET, errstr);
         return NULL;
     }
     if (f->server != SIZE_MAX)
         origin_router_report(f->args.router, f->origin, f->server, true, true, "answered");
-    const edge_conf_group_t *group = group_of(f);
+    const origin_conf_group_t *group = group_of(f);
     if (group != NULL && !f->on_secondary && idempotent(f)) {
         for (size_t i = 0; i != group->num_failover_on; ++i) {
             if (group->failover_on[i] == status) {
@@ -866,22 +855,22 @@ static int on_body(h2o_http1client_t *client, const char *errstr)
 
 static void breaker_report(fetch_t *f, bool ok)
 {
-    const edge_conf_group_t *g = group_of(f);
+    const origin_conf_group_t *g = group_of(f);
     if (g == NULL)
         return;
     if (origin_breaker_report(f->args.router->breakers[f->args.group_index], ok, h2o_now(f->args.loop)))
         common_log_warn("origin group %s: circuit breaker %s for primary %s", g->name, ok ? "closed" : "opened",
-                      f->args.conf->origins[g->primary].name);
+                      f->args.router->conf->origins[g->primary].name);
 }
 
 /* Moves to the group's secondary after the primary failed for this request. */
 static void failover(fetch_t *f, const char *why)
 {
-    const edge_conf_group_t *g = group_of(f);
+    const origin_conf_group_t *g = group_of(f);
     leave_server(f);
     breaker_report(f, false);
     common_log_warn("origin group %s: %.*s failed over to %s: %s", g->name, (int)f->args.path.len, f->args.path.base,
-                  f->args.conf->origins[g->secondary].name, why);
+                  f->args.router->conf->origins[g->secondary].name, why);
     f->on_secondary = true;
     f->origin = g->secondary;
     f->attempts = 0;
@@ -911,10 +900,10 @@ static void attempt_failed(fetch_t *f, const char *errstr)
         f->exclude |= (uint64_t)1 << f->server;
     }
     leave_server(f);
-    if (f->attempts < f->args.conf->origins[f->origin].connect_attempts)
+    if (f->attempts < f->args.router->conf->origins[f->origin].connect_attempts)
         h2o_timeout_link(f->args.loop, f->args.zero_timeout, &f->defer);
     else
-        origin_failed(f, EDGE_CONF_FAIL_CONNECT, errstr);
+        origin_failed(f, ERRORPAGES_FAIL_CONNECT, errstr);
 }
 
 static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char *errstr, h2o_iovec_t **reqbufs, size_t *reqbufcnt,
@@ -946,7 +935,7 @@ static void on_read_timeout(h2o_timeout_entry_t *entry)
     h2o_http1client_cancel(f->client);
     f->client = NULL;
     if (f->super.state == ORIGIN_FETCH_CONNECT) {
-        origin_failed(f, EDGE_CONF_FAIL_TIMEOUT, "read timeout (no response)");
+        origin_failed(f, ERRORPAGES_FAIL_TIMEOUT, "read timeout (no response)");
     } else {
         pthread_mutex_lock(&f->mutex);
         f->cancel_requested = false;
@@ -976,7 +965,7 @@ static void connect_http(fetch_t *f)
         server = origin_balancer_pick(ro->balancer, ro->health, http->outstanding, &http->cursor, &f->args.hash, 0);
     }
     if (server == ORIGIN_BALANCER_NONE) {
-        origin_failed(f, EDGE_CONF_FAIL_CONNECT, "no healthy server");
+        origin_failed(f, ERRORPAGES_FAIL_CONNECT, "no healthy server");
         return;
     }
     h2o_iovec_t host = f->args.host.base != NULL ? f->args.host : http->servers[server].authority;
@@ -995,7 +984,7 @@ static void connect_http(fetch_t *f)
  * breaker is open (then the secondary, at once; after the cool-down one request probes the primary). */
 static void choose_origin(fetch_t *f)
 {
-    const edge_conf_group_t *g = group_of(f);
+    const origin_conf_group_t *g = group_of(f);
     f->target_chosen = true;
     f->origin = f->args.origin_index;
     if (g != NULL && !origin_breaker_allow(f->args.router->breakers[f->args.group_index], h2o_now(f->args.loop))) {
@@ -1091,7 +1080,7 @@ static void on_defer(h2o_timeout_entry_t *entry)
     if (f->file_reading) {
         read_file_step(f);
     } else if (f->cancel_requested) {
-        fail(f, EDGE_CONF_FAIL_CONNECT, "cancelled");
+        fail(f, ERRORPAGES_FAIL_CONNECT, "cancelled");
     } else {
         if (!f->target_chosen)
             choose_origin(f);
@@ -1113,7 +1102,7 @@ static void fail(fetch_t *f, unsigned failure, const char *errstr)
                       f->args.path.base, errstr);
     o->error_page = error_page_for(f, 0, failure);
     if (o->error_page != NULL && f->args.store != NULL && !stale_usable(f))
-        store_error_page(f, o->error_page, failure == EDGE_CONF_FAIL_TIMEOUT ? 504 : 502);
+        store_error_page(f, o->error_page, failure == ERRORPAGES_FAIL_TIMEOUT ? 504 : 502);
     pthread_mutex_lock(&f->mutex);
     o->state = ORIGIN_FETCH_FAILED; /* publishes the outcome */
     table_remove(f);
@@ -1316,7 +1305,7 @@ static bool unwanted(fetch_t *f)
     if (o->state == ORIGIN_FETCH_CONNECT)
         return f->args.store == NULL;
     /* the last client left: go on filling the cache only for a body of at most background_fetch_max */
-    uint64_t max = f->args.conf != NULL ? f->args.conf->cache.background_fetch_max : 0;
+    uint64_t max = f->args.background_fetch_max;
     uint64_t size = o->content_length >= 0 ? (uint64_t)o->content_length : o->received;
     return !(o->state == ORIGIN_FETCH_BODY && f->storing && size <= max);
 }

@@ -41,7 +41,8 @@
 #include "cache/record.h"
 #include "cache/store.h"
 #include "cache/ttl.h"
-#include "edge/config.h"
+#include "errorpages/errorpages.h"
+#include "origin/conf.h"
 #include "origin/file.h"
 #include "origin/http.h"
 #include "origin/router.h"
@@ -76,8 +77,8 @@ typedef struct st_origin_fetch_args_t {
     h2o_timeout_t *zero_timeout;           /* the loop's zero timeout: work deferred to the next loop turn */
     h2o_multithread_receiver_t *receiver;  /* the loop's receiver (see origin_fetch_receive) */
     origin_router_t *router;               /* where requests go: balancers, health, breakers */
-    origin_http_t *http;                   /* the loop's HTTP state, parallel to conf->origins */
-    origin_file_root_t *const *file_roots; /* parallel to conf->origins; NULL entries for http(s) origins */
+    origin_http_t *http;                   /* the loop's HTTP state, parallel to conf->upstream.origins */
+    origin_file_root_t *const *file_roots; /* parallel to conf->upstream.origins; NULL entries for http(s) origins */
     size_t origin_index;                   /* the behavior's origin (of a group: the primary) */
     size_t group_index;                    /* the behavior's origin group, or SIZE_MAX */
     h2o_iovec_t method;                    /* as sent to the origin */
@@ -91,8 +92,10 @@ typedef struct st_origin_fetch_args_t {
     cache_store_t *store;
     cache_hash_t hash;
     h2o_iovec_t key;
-    const edge_conf_behavior_t *behavior;
-    const edge_conf_t *conf;
+    const cache_ttl_rules_t *ttl_rules;    /* the behavior's TTL rules: how long a response is stored */
+    const errorpages_rule_t *error_pages; /* the configured error pages, or NULL */
+    size_t num_error_pages;
+    uint64_t background_fetch_max; /* when the last subscriber leaves, a body up to this size is still fetched */
     const cache_record_t *stale; /* the stored object this request revalidates, or NULL; copied */
 } origin_fetch_args_t;
 
@@ -105,13 +108,13 @@ typedef struct st_origin_fetch_t {
     h2o_headers_t headers;                    /* to forward: hop-by-hop, Content-Length and Age removed */
     int64_t content_length;                   /* -1 when the origin did not say */
     int64_t initial_age;                      /* corrected initial age of the response (RFC 9111 §4.2.3) */
-    unsigned failure;                         /* EDGE_CONF_FAIL_* when the fetch failed before the head */
+    unsigned failure;                         /* ERRORPAGES_FAIL_* when the fetch failed before the head */
     const char *errstr;                       /* what failed, for logs and Cache-Status detail */
     bool stored;                              /* the response is being stored */
     cache_ttl_out_t ttl;                      /* the storage decision, when the head is in */
     bool not_modified;                        /* a revalidation answered 304: `record` is the refreshed stored object */
     cache_record_t record;                    /* when not_modified */
-    const edge_conf_error_page_t *error_page; /* the response matched error_pages: send this page */
+    const errorpages_rule_t *error_page; /* the response matched error_pages: send this page */
     uint64_t received;                        /* body bytes received so far */
     h2o_iovec_t variant_key;                  /* when the response has Vary: the key of the stored variant */
     h2o_mem_pool_t pool;                      /* everything above lives here */

@@ -12,7 +12,7 @@
 #include "origin/http.h"
 
 int origin_http_init(origin_http_t *o, h2o_loop_t *loop, h2o_multithread_receiver_t *getaddr_receiver,
-                     const edge_conf_origin_t *conf, SSL_CTX **ssl_ctxs, char *err, size_t errlen)
+                     const origin_conf_t *conf, SSL_CTX **ssl_ctxs, char *err, size_t errlen)
 {
     memset(o, 0, sizeof(*o));
     o->conf = conf;

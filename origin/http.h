@@ -11,7 +11,7 @@
 #define ORIGIN_HTTP_H
 
 #include <h2o.h>
-#include "edge/config.h"
+#include "origin/conf.h"
 
 typedef struct st_origin_http_server_t {
     h2o_socketpool_t pool;
@@ -20,7 +20,7 @@ typedef struct st_origin_http_server_t {
 } origin_http_server_t;
 
 typedef struct st_origin_http_t {
-    const edge_conf_origin_t *conf;
+    const origin_conf_t *conf;
     h2o_loop_t *loop;
     h2o_http1client_ctx_t client_ctx;
     h2o_timeout_t io_timeout;      /* libh2o's own I/O timeout: a backstop far above read_timeout (see fetch.c) */
@@ -40,7 +40,7 @@ typedef struct st_origin_http_t {
  * with a message in `err` (a host that does not resolve for SNI).
  */
 int origin_http_init(origin_http_t *o, h2o_loop_t *loop, h2o_multithread_receiver_t *getaddr_receiver,
-                     const edge_conf_origin_t *conf, SSL_CTX **ssl_ctxs, char *err, size_t errlen);
+                     const origin_conf_t *conf, SSL_CTX **ssl_ctxs, char *err, size_t errlen);
 void origin_http_dispose(origin_http_t *o);
 
 /**

@@ -13,7 +13,7 @@
 #include "common/log.h"
 #include "origin/router.h"
 
-origin_router_t *origin_router_new(const edge_conf_t *conf, SSL_CTX ***ssl_ctxs)
+origin_router_t *origin_router_new(const origin_conf_set_t *conf, SSL_CTX ***ssl_ctxs)
 {
     origin_router_t *r = calloc(1, sizeof(*r));
     if (r == NULL)
@@ -22,7 +22,7 @@ origin_router_t *origin_router_new(const edge_conf_t *conf, SSL_CTX ***ssl_ctxs)
     r->origins = calloc(conf->num_origins != 0 ? conf->num_origins : 1, sizeof(*r->origins));
     r->breakers = calloc(conf->num_groups != 0 ? conf->num_groups : 1, sizeof(*r->breakers));
     for (size_t i = 0; i != conf->num_origins; ++i) {
-        const edge_conf_origin_t *o = conf->origins + i;
+        const origin_conf_t *o = conf->origins + i;
         r->origins[i].conf = o;
         r->origins[i].ssl_ctxs = ssl_ctxs != NULL ? ssl_ctxs[i] : NULL;
         if (strncmp(o->servers[0], "file:", 5) == 0)
@@ -134,7 +134,7 @@ static void on_probe_timer(h2o_timeout_entry_t *entry)
 
 origin_checker_t *origin_checker_start(origin_router_t *r, h2o_context_t *ctx)
 {
-    const edge_conf_t *conf = r->conf;
+    const origin_conf_set_t *conf = r->conf;
     size_t n = 0;
 
     for (size_t i = 0; i != conf->num_origins; ++i)
@@ -149,7 +149,7 @@ origin_checker_t *origin_checker_start(origin_router_t *r, h2o_context_t *ctx)
     c->origins = calloc(conf->num_origins, sizeof(*c->origins));
     c->probes = calloc(n, sizeof(*c->probes));
     for (size_t i = 0; i != conf->num_origins; ++i) {
-        const edge_conf_origin_t *o = conf->origins + i;
+        const origin_conf_t *o = conf->origins + i;
         if (o->health.path == NULL || r->origins[i].health == NULL)
             continue;
         check_origin_t *co = c->origins + i;

@@ -10,29 +10,29 @@
 #define ORIGIN_ROUTER_H
 
 #include <h2o.h>
-#include "edge/config.h"
+#include "origin/conf.h"
 #include "origin/balancer.h"
 #include "origin/health.h"
 
 typedef struct st_origin_router_origin_t {
-    const edge_conf_origin_t *conf;
+    const origin_conf_t *conf;
     origin_balancer_t *balancer; /* NULL for a file:// origin */
     origin_health_t *health;     /* NULL for a file:// origin */
     SSL_CTX **ssl_ctxs;          /* per server: client TLS of https:// servers, else NULL; owned by the caller */
 } origin_router_origin_t;
 
 typedef struct st_origin_router_t {
-    const edge_conf_t *conf;
-    origin_router_origin_t *origins; /* parallel to conf->origins */
-    origin_breaker_t **breakers;     /* parallel to conf->groups */
+    const origin_conf_set_t *conf;
+    origin_router_origin_t *origins; /* parallel to conf->upstream.origins */
+    origin_breaker_t **breakers;     /* parallel to conf->upstream.groups */
 } origin_router_t;
 
 /**
- * Builds the router for `conf`; `ssl_ctxs` (parallel to conf->origins, each parallel to the origin's
+ * Builds the router for `conf`; `ssl_ctxs` (parallel to conf->upstream.origins, each parallel to the origin's
  * servers, entries NULL for http://) are the client TLS contexts, which must outlive the router. NULL
  * when out of memory.
  */
-origin_router_t *origin_router_new(const edge_conf_t *conf, SSL_CTX ***ssl_ctxs);
+origin_router_t *origin_router_new(const origin_conf_set_t *conf, SSL_CTX ***ssl_ctxs);
 void origin_router_free(origin_router_t *r);
 
 /**

@@ -26,7 +26,7 @@
 #include "reports/topk.h"
 
 struct st_reports_acct_t {
-    const edge_conf_t *conf;
+    const reports_conf_t *conf;
     cache_store_t *store;
     uint16_t thread;
     uint32_t run;
@@ -47,10 +47,10 @@ static uint64_t wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-reports_acct_t *reports_acct_new(const edge_conf_t *conf, cache_store_t *store, unsigned thread_index)
+reports_acct_t *reports_acct_new(const reports_conf_t *conf, cache_store_t *store, unsigned thread_index)
 {
     reports_acct_t *a = h2o_mem_alloc(sizeof(*a));
-    uint64_t bucket_s = conf->reports.bucket_s != 0 ? conf->reports.bucket_s : 600;
+    uint64_t bucket_s = conf->bucket_s != 0 ? conf->bucket_s : 600;
 
     *a = (reports_acct_t){.conf = conf,
                           .store = store,
@@ -58,16 +58,16 @@ reports_acct_t *reports_acct_new(const edge_conf_t *conf, cache_store_t *store, 
                           .run = (uint32_t)wall_ms(),
                           .bucket_ms = bucket_s * 1000,
                           .num_behs = conf->num_behaviors};
-    a->objects = reports_topk_new(conf->reports.capacity != 0 ? conf->reports.capacity : 2000);
+    a->objects = reports_topk_new(conf->capacity != 0 ? conf->capacity : 2000);
     a->behs = h2o_mem_alloc(sizeof(*a->behs) * (a->num_behs != 0 ? a->num_behs : 1));
     for (size_t i = 0; i != a->num_behs; ++i) {
-        const edge_conf_behavior_t *cb = conf->behaviors + i;
+        const reports_conf_behavior_t *cb = conf->behaviors + i;
         reports_beh_t *b = a->behs + i;
         reports_beh_init(b, cb->path, strlen(cb->path));
-        b->query_string = (uint8_t)cb->query_string;
-        b->min_ttl = cb->min_ttl;
-        b->default_ttl = cb->default_ttl;
-        b->max_ttl = cb->max_ttl;
+        b->query_string = (uint8_t)cb->key->query_string;
+        b->min_ttl = cb->ttl->min_ttl;
+        b->default_ttl = cb->ttl->default_ttl;
+        b->max_ttl = cb->ttl->max_ttl;
     }
     return a;
 }
@@ -118,7 +118,7 @@ static void flush(reports_acct_t *a)
  * one deletion per bucket is enough, and every process has a thread 0). */
 static void expire(reports_acct_t *a)
 {
-    uint64_t retention_ms = a->conf->reports.retention_s * 1000;
+    uint64_t retention_ms = a->conf->retention_s * 1000;
     if (a->thread != 0 || a->store == NULL || retention_ms == 0 || a->retention_checked_start_ms == a->bucket_start_ms ||
         a->bucket_start_ms < retention_ms)
         return;

@@ -35,7 +35,8 @@
 #include <stdint.h>
 #include <h2o.h>
 #include "cache/store.h"
-#include "edge/config.h"
+#include "cache/key.h"
+#include "cache/ttl.h"
 
 typedef enum en_reports_outcome_t {
     REPORTS_HIT,         /* answered from a fresh stored object (also a stale-while-revalidate answer) */
@@ -49,7 +50,7 @@ typedef enum en_reports_outcome_t {
 
 typedef struct st_reports_event_t {
     h2o_iovec_t url; /* the object: the cache key's URL part, "path?query" (no host) */
-    size_t behavior; /* index into conf->behaviors */
+    size_t behavior; /* index into reports_conf_t.behaviors */
     reports_outcome_t outcome;
     int status;            /* sent to the client */
     uint64_t bytes_sent;   /* body bytes sent to the client */
@@ -62,13 +63,30 @@ typedef struct st_reports_event_t {
     bool query_in_key;     /* ... and some of it is part of the cache key */
 } reports_event_t;
 
+/* What the reports know of one behavior: its name (the path pattern) and the rules that TTL advice reads. */
+typedef struct st_reports_conf_behavior_t {
+    const char *path;
+    const cache_key_rules_t *key;
+    const cache_ttl_rules_t *ttl;
+} reports_conf_behavior_t;
+
+/* The "reports" configuration, filled by the configuration loader and read-only afterwards. */
+typedef struct st_reports_conf_t {
+    uint64_t bucket_s;                  /* key "bucket", default 600 (10m): the time bucket of the stored reports */
+    unsigned top;                       /* key "top", default 50: rows of the popular-objects report */
+    uint64_t retention_s;               /* key "retention", default 60d */
+    unsigned capacity;                  /* key "capacity", default 2000: objects tracked per thread per bucket (top-K) */
+    reports_conf_behavior_t *behaviors; /* parallel to the configuration's behaviors, in order */
+    size_t num_behaviors;
+} reports_conf_t;
+
 typedef struct st_reports_acct_t reports_acct_t;
 
 /**
  * The accounting of one thread (`thread_index` names its keys in the store). `conf` and `store` outlive
  * it; `store` may be NULL (then nothing is flushed, as in unit tests that read reports_acct_snapshot).
  */
-reports_acct_t *reports_acct_new(const edge_conf_t *conf, cache_store_t *store, unsigned thread_index);
+reports_acct_t *reports_acct_new(const reports_conf_t *conf, cache_store_t *store, unsigned thread_index);
 /** Flushes the current bucket (partial) and frees. NULL is a no-op. */
 void reports_acct_free(reports_acct_t *acct);
 /**

@@ -101,7 +101,7 @@ extern const size_t reports_beh_counter_count;
 
 typedef struct st_reports_beh_t {
     char *path;           /* the behavior's path pattern (owned) */
-    uint8_t query_string; /* edge_conf_qs_t of the behavior */
+    uint8_t query_string; /* cache_key_qs_t of the behavior */
     uint64_t min_ttl, default_ttl, max_ttl;
     reports_beh_counts_t c;
     reports_latency_t latency;                     /* origin latency */

@@ -25,17 +25,16 @@ static void teardown(void)
 }
 
 /* `names` must be sorted (strcmp), as the config module leaves them; the module never writes through them. */
-static edge_conf_behavior_t behavior(edge_conf_qs_t qs, const char **names, size_t num_names)
+static cache_key_rules_t behavior(cache_key_qs_t qs, const char **names, size_t num_names)
 {
-    static char any[] = "*";
-    edge_conf_behavior_t b = {.path = any, .max_ttl = 31536000, .default_ttl = 86400, .query_string = qs};
+    cache_key_rules_t b = {.query_string = qs};
     b.query_names = (char **)names;
     b.num_query_names = num_names;
     return b;
 }
 
 /* Builds the key of "path?query" (query NULL: no '?' at all) and compares it with `expected`. */
-static void check_key(const edge_conf_behavior_t *b, const char *path, const char *query, const char *expected)
+static void check_key(const cache_key_rules_t *b, const char *path, const char *query, const char *expected)
 {
     h2o_iovec_t q = query != NULL ? h2o_iovec_init(query, strlen(query)) : h2o_iovec_init(NULL, 0);
     h2o_iovec_t key = cache_key_build(&pool, h2o_iovec_init(path, strlen(path)), q, b);
@@ -62,7 +61,7 @@ END_TEST
 
 START_TEST(test_qs_none_drops_query)
 {
-    edge_conf_behavior_t b = behavior(EDGE_CONF_QS_NONE, NULL, 0);
+    cache_key_rules_t b = behavior(CACHE_KEY_QS_NONE, NULL, 0);
     check_key(&b, "/a/b.css", "v=1&x=2", "/a/b.css");
     check_key(&b, "/a/b.css", NULL, "/a/b.css");
 }
@@ -70,7 +69,7 @@ END_TEST
 
 START_TEST(test_qs_all_keeps_every_param_sorted)
 {
-    edge_conf_behavior_t b = behavior(EDGE_CONF_QS_ALL, NULL, 0);
+    cache_key_rules_t b = behavior(CACHE_KEY_QS_ALL, NULL, 0);
     check_key(&b, "/p", "z=9&a=1&m=5", "/p?a=1&m=5&z=9");
     check_key(&b, "/p", "only", "/p?only");
 }
@@ -79,7 +78,7 @@ END_TEST
 START_TEST(test_qs_list_keeps_only_listed)
 {
     const char *names[] = {"lang", "v"}; /* sorted, as the config module leaves them */
-    edge_conf_behavior_t b = behavior(EDGE_CONF_QS_LIST, names, 2);
+    cache_key_rules_t b = behavior(CACHE_KEY_QS_LIST, names, 2);
     check_key(&b, "/p", "utm_source=x&v=3&lang=fr&session=abc", "/p?lang=fr&v=3");
     check_key(&b, "/p", "utm_source=x", "/p");
 }
@@ -89,14 +88,14 @@ START_TEST(test_qs_list_many_names_binary_search)
 {
     /* enough names that the binary search visits both halves */
     const char *names[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"};
-    edge_conf_behavior_t b = behavior(EDGE_CONF_QS_LIST, names, sizeof(names) / sizeof(names[0]));
+    cache_key_rules_t b = behavior(CACHE_KEY_QS_LIST, names, sizeof(names) / sizeof(names[0]));
     check_key(&b, "/p", "k=11&a=1&f=6&zz=0&j=10&b=2&0=x", "/p?a=1&b=2&f=6&j=10&k=11");
 }
 END_TEST
 
 START_TEST(test_qs_list_empty_list)
 {
-    edge_conf_behavior_t b = behavior(EDGE_CONF_QS_LIST, NULL, 0);
+    cache_key_rules_t b = behavior(CACHE_KEY_QS_LIST, NULL, 0);
     check_key(&b, "/p", "a=1&b=2", "/p");
 }
 END_TEST
@@ -105,7 +104,7 @@ END_TEST
 
 START_TEST(test_order_independent)
 {
-    edge_conf_behavior_t b = behavior(EDGE_CONF_QS_ALL, NULL, 0);
+    cache_key_rules_t b = behavior(CACHE_KEY_QS_ALL, NULL, 0);
     h2o_iovec_t path = h2o_iovec_init(H2O_STRLIT("/x"));
     h2o_iovec_t k1 = cache_key_build(&pool, path, h2o_iovec_init(H2O_STRLIT("b=1&a=2")), &b);
     h2o_iovec_t k2 = cache_key_build(&pool, path, h2o_iovec_init(H2O_STRLIT("a=2&b=1")), &b);
@@ -113,7 +112,7 @@ START_TEST(test_order_independent)
     ck_assert(h2o_memis(k1.base, k1.len, H2O_STRLIT("/x?a=2&b=1")));
 
     const char *names[] = {"a", "b"};
-    edge_conf_behavior_t l = behavior(EDGE_CONF_QS_LIST, names, 2);
+    cache_key_rules_t l = behavior(CACHE_KEY_QS_LIST, names, 2);
     check_key(&l, "/x", "b=1&c=0&a=2", "/x?a=2&b=1");
     check_key(&l, "/x", "a=2&b=1&c=7", "/x?a=2&b=1");
 }
@@ -121,7 +120,7 @@ END_TEST
 
 START_TEST(test_repeated_params_kept)
 {
-    edge_conf_behavior_t b = behavior(EDGE_CONF_QS_ALL, NULL, 0);
+    cache_key_rules_t b = behavior(CACHE_KEY_QS_ALL, NULL, 0);
     check_key(&b, "/p", "a=1&a=2", "/p?a=1&a=2");
     /* equal names sort by value, so the order of repeats does not matter either */
     check_key(&b, "/p", "a=2&a=1", "/p?a=1&a=2");
@@ -132,7 +131,7 @@ START_TEST(test_repeated_params_kept)
     ck_assert(!h2o_memis(k1.base, k1.len, k2.base, k2.len));
 
     const char *names[] = {"a"};
-    edge_conf_behavior_t l = behavior(EDGE_CONF_QS_LIST, names, 1);
+    cache_key_rules_t l = behavior(CACHE_KEY_QS_LIST, names, 1);
     check_key(&l, "/p", "a=2&x=0&a=1", "/p?a=1&a=2");
 }
 END_TEST
@@ -141,7 +140,7 @@ START_TEST(test_name_sorts_before_value)
 {
     /* "a=2" vs "ab=1": the name decides ("a" < "ab"), not the whole string ('=' < 'b' would agree here,
      * but "a-=1" vs "a=1" shows the difference: byte order puts '-' (0x2d) before '=' (0x3d)) */
-    edge_conf_behavior_t b = behavior(EDGE_CONF_QS_ALL, NULL, 0);
+    cache_key_rules_t b = behavior(CACHE_KEY_QS_ALL, NULL, 0);
     check_key(&b, "/p", "ab=1&a=2", "/p?a=2&ab=1");
     check_key(&b, "/p", "a=1&a-=2", "/p?a=1&a-=2");
     check_key(&b, "/p", "a-=2&a=1", "/p?a=1&a-=2");
@@ -152,7 +151,7 @@ END_TEST
 
 START_TEST(test_empty_params_dropped)
 {
-    edge_conf_behavior_t b = behavior(EDGE_CONF_QS_ALL, NULL, 0);
+    cache_key_rules_t b = behavior(CACHE_KEY_QS_ALL, NULL, 0);
     check_key(&b, "/p", "a=1&&b=2", "/p?a=1&b=2");
     check_key(&b, "/p", "&a=1&", "/p?a=1");
     check_key(&b, "/p", "&&&", "/p");
@@ -165,7 +164,7 @@ END_TEST
 START_TEST(test_list_prefix_names_do_not_match)
 {
     const char *names[] = {"ab"};
-    edge_conf_behavior_t b = behavior(EDGE_CONF_QS_LIST, names, 1);
+    cache_key_rules_t b = behavior(CACHE_KEY_QS_LIST, names, 1);
     check_key(&b, "/p", "a=1", "/p");
     check_key(&b, "/p", "abc=1", "/p");
     check_key(&b, "/p", "a=1&abc=2&ab=3", "/p?ab=3");
@@ -175,7 +174,7 @@ END_TEST
 START_TEST(test_list_listed_prefix_of_query_name)
 {
     const char *names[] = {"a", "abc"};
-    edge_conf_behavior_t b = behavior(EDGE_CONF_QS_LIST, names, 2);
+    cache_key_rules_t b = behavior(CACHE_KEY_QS_LIST, names, 2);
     check_key(&b, "/p", "ab=1", "/p");
     check_key(&b, "/p", "ab=1&abc=2&a=3&abcd=4", "/p?a=3&abc=2");
 }
@@ -185,7 +184,7 @@ START_TEST(test_list_value_does_not_count_as_name)
 {
     /* the name ends at '=': "x=ab" does not carry the listed name "ab" */
     const char *names[] = {"ab"};
-    edge_conf_behavior_t b = behavior(EDGE_CONF_QS_LIST, names, 1);
+    cache_key_rules_t b = behavior(CACHE_KEY_QS_LIST, names, 1);
     check_key(&b, "/p", "x=ab", "/p");
     check_key(&b, "/p", "ab", "/p?ab");
     check_key(&b, "/p", "ab=", "/p?ab=");
@@ -202,7 +201,7 @@ START_TEST(test_list_name_with_nul_byte)
 {
     static char padded[8] = "a"; /* "a" followed by seven NULs */
     const char *names[] = {padded};
-    edge_conf_behavior_t b = behavior(EDGE_CONF_QS_LIST, names, 1);
+    cache_key_rules_t b = behavior(CACHE_KEY_QS_LIST, names, 1);
     static const char query[] = "a\0xyz=1";
     h2o_iovec_t key = cache_key_build(&pool, h2o_iovec_init(H2O_STRLIT("/p")), h2o_iovec_init(query, sizeof(query) - 1), &b);
     ck_assert_msg(h2o_memis(key.base, key.len, H2O_STRLIT("/p")),
@@ -214,13 +213,13 @@ END_TEST
 
 START_TEST(test_no_question_mark_when_nothing_remains)
 {
-    edge_conf_behavior_t all = behavior(EDGE_CONF_QS_ALL, NULL, 0);
+    cache_key_rules_t all = behavior(CACHE_KEY_QS_ALL, NULL, 0);
     h2o_iovec_t key = cache_key_build(&pool, h2o_iovec_init(H2O_STRLIT("/p")), h2o_iovec_init(H2O_STRLIT("")), &all);
     ck_assert(h2o_memis(key.base, key.len, H2O_STRLIT("/p")));
     ck_assert_ptr_null(memchr(key.base, '?', key.len));
 
     const char *names[] = {"v"};
-    edge_conf_behavior_t l = behavior(EDGE_CONF_QS_LIST, names, 1);
+    cache_key_rules_t l = behavior(CACHE_KEY_QS_LIST, names, 1);
     key = cache_key_build(&pool, h2o_iovec_init(H2O_STRLIT("/p")), h2o_iovec_init(H2O_STRLIT("w=1&x=2")), &l);
     ck_assert(h2o_memis(key.base, key.len, H2O_STRLIT("/p")));
 }
@@ -228,8 +227,8 @@ END_TEST
 
 START_TEST(test_path_without_query)
 {
-    edge_conf_behavior_t modes[] = {behavior(EDGE_CONF_QS_NONE, NULL, 0), behavior(EDGE_CONF_QS_ALL, NULL, 0),
-                                    behavior(EDGE_CONF_QS_LIST, NULL, 0)};
+    cache_key_rules_t modes[] = {behavior(CACHE_KEY_QS_NONE, NULL, 0), behavior(CACHE_KEY_QS_ALL, NULL, 0),
+                                    behavior(CACHE_KEY_QS_LIST, NULL, 0)};
     for (size_t i = 0; i != sizeof(modes) / sizeof(modes[0]); ++i) {
         check_key(&modes[i], "/", NULL, "/");
         check_key(&modes[i], "/images/logo.png", NULL, "/images/logo.png");
@@ -240,7 +239,7 @@ END_TEST
 START_TEST(test_path_unchanged_with_query)
 {
     /* the path is taken as given (h2o has normalised it); only the query part is rebuilt */
-    edge_conf_behavior_t b = behavior(EDGE_CONF_QS_ALL, NULL, 0);
+    cache_key_rules_t b = behavior(CACHE_KEY_QS_ALL, NULL, 0);
     check_key(&b, "/A/b%20c", "Q=1", "/A/b%20c?Q=1");
 }
 END_TEST

@@ -49,7 +49,7 @@ typedef struct st_row_t {
     int64_t initial_age;
 } row_t;
 
-static void input_of(const row_t *r, cache_ttl_in_t *in, edge_conf_behavior_t *b)
+static void input_of(const row_t *r, cache_ttl_in_t *in, cache_ttl_rules_t *b)
 {
     memset(in, 0, sizeof(*in));
     in->status = r->status != 0 ? r->status : 200;
@@ -73,7 +73,6 @@ static void input_of(const row_t *r, cache_ttl_in_t *in, edge_conf_behavior_t *b
     in->response_time = T + r->response_time;
 
     memset(b, 0, sizeof(*b));
-    b->query_string = EDGE_CONF_QS_ALL;
     if (r->ttls) {
         b->min_ttl = r->min_ttl;
         b->default_ttl = r->default_ttl;
@@ -92,7 +91,7 @@ static void check_rows(const row_t *rows, size_t n, bool check_age)
     for (size_t i = 0; i != n; ++i) {
         const row_t *r = rows + i;
         cache_ttl_in_t in;
-        edge_conf_behavior_t b;
+        cache_ttl_rules_t b;
         cache_ttl_out_t out;
 
         input_of(r, &in, &b);
@@ -689,7 +688,7 @@ END_TEST
 START_TEST(test_rfc5861_stale_extensions_carried)
 {
     cache_ttl_in_t in;
-    edge_conf_behavior_t b;
+    cache_ttl_rules_t b;
     cache_ttl_out_t out;
     row_t r = {.cc = "max-age=10, stale-while-revalidate=30, stale-if-error=600"};
 
@@ -1213,7 +1212,7 @@ START_TEST(test_rfc9111_3_5_authorization)
                 {"s-maxage=60", true},
                 {"max-age=60, must-revalidate", true},
                 {"public", true}};
-    edge_conf_behavior_t b = {.min_ttl = 0, .default_ttl = 100, .max_ttl = 1000};
+    cache_ttl_rules_t b = {.min_ttl = 0, .default_ttl = 100, .max_ttl = 1000};
     for (size_t i = 0; i != sizeof(rows) / sizeof(rows[0]); ++i) {
         cache_ttl_in_t in = {.status = 200,
                              .age = -1,

@@ -64,18 +64,18 @@ static void assert_empty(const edge_conf_t *conf)
 {
     ck_assert_ptr_null(conf->source);
     ck_assert_ptr_null(conf->listens);
-    ck_assert_ptr_null(conf->origins);
-    ck_assert_ptr_null(conf->groups);
-    ck_assert_uint_eq(conf->num_groups, 0);
+    ck_assert_ptr_null(conf->upstream.origins);
+    ck_assert_ptr_null(conf->upstream.groups);
+    ck_assert_uint_eq(conf->upstream.num_groups, 0);
     ck_assert_ptr_null(conf->behaviors);
     ck_assert_ptr_null(conf->error_pages);
     ck_assert_ptr_null(conf->cache.path);
 }
 
 /* The defaults of the keys an origin may leave out (besides the timeouts, checked where they are set). */
-static void assert_origin_defaults(const edge_conf_origin_t *o)
+static void assert_origin_defaults(const origin_conf_t *o)
 {
-    ck_assert_int_eq(o->balance, EDGE_CONF_BALANCE_ROUND_ROBIN);
+    ck_assert_int_eq(o->balance, ORIGIN_CONF_BALANCE_ROUND_ROBIN);
     ck_assert_ptr_null(o->health.path);
     ck_assert_uint_eq(o->health.interval_ms, 10000);
     ck_assert_uint_eq(o->health.timeout_ms, 5000);
@@ -102,15 +102,15 @@ START_TEST(test_default_yaml)
     ck_assert_uint_eq(conf.listens[0].port, 8080);
     ck_assert_ptr_null(conf.listens[0].tls_certificate);
     ck_assert_str_eq(conf.cache.path, "edgecache-cache");
-    ck_assert_uint_eq(conf.num_origins, 1);
-    ck_assert_str_eq(conf.origins[0].name, "default");
-    ck_assert_uint_eq(conf.origins[0].num_servers, 1);
-    ck_assert_msg(strncmp(conf.origins[0].servers[0], "file:", 5) == 0 && strstr(conf.origins[0].servers[0], "sample-site") != NULL,
-                  "%s", conf.origins[0].servers[0]);
+    ck_assert_uint_eq(conf.upstream.num_origins, 1);
+    ck_assert_str_eq(conf.upstream.origins[0].name, "default");
+    ck_assert_uint_eq(conf.upstream.origins[0].num_servers, 1);
+    ck_assert_msg(strncmp(conf.upstream.origins[0].servers[0], "file:", 5) == 0 && strstr(conf.upstream.origins[0].servers[0], "sample-site") != NULL,
+                  "%s", conf.upstream.origins[0].servers[0]);
     ck_assert_uint_eq(conf.num_behaviors, 1);
     ck_assert_str_eq(conf.behaviors[0].path, "*");
-    ck_assert_uint_eq(conf.behaviors[0].default_ttl, 3600);
-    ck_assert_uint_eq(conf.behaviors[0].origin_index, 0);
+    ck_assert_uint_eq(conf.behaviors[0].ttl.default_ttl, 3600);
+    ck_assert_uint_eq(conf.behaviors[0].route.origin_index, 0);
     ck_assert_uint_eq(conf.num_error_pages, 0);
     edge_config_dispose(&conf);
     assert_empty(&conf);
@@ -182,50 +182,50 @@ START_TEST(test_full)
     ck_assert_str_eq(conf.cache.path, "/var/cache/edge");
     ck_assert_uint_eq(conf.cache.max_size, 20ull << 30);
 
-    ck_assert_uint_eq(conf.num_origins, 2);
-    ck_assert_str_eq(conf.origins[0].name, "web");
-    ck_assert_uint_eq(conf.origins[0].num_servers, 3);
-    ck_assert_str_eq(conf.origins[0].servers[0], "http://10.0.0.1:8080");
-    ck_assert_str_eq(conf.origins[0].servers[1], "http://web.internal"); /* the trailing '/' is dropped */
-    ck_assert_str_eq(conf.origins[0].servers[2], "http://[::1]:81");
-    ck_assert_uint_eq(conf.origins[0].connect_timeout_ms, 250);
-    ck_assert_uint_eq(conf.origins[0].connect_attempts, 5);
-    ck_assert_uint_eq(conf.origins[0].read_timeout_ms, 60000);
-    ck_assert_uint_eq(conf.origins[0].keepalive_timeout_ms, 0);
-    ck_assert_str_eq(conf.origins[0].host_header, "www.example.com");
-    ck_assert_str_eq(conf.origins[1].name, "static");
-    ck_assert_uint_eq(conf.origins[1].num_servers, 1);
+    ck_assert_uint_eq(conf.upstream.num_origins, 2);
+    ck_assert_str_eq(conf.upstream.origins[0].name, "web");
+    ck_assert_uint_eq(conf.upstream.origins[0].num_servers, 3);
+    ck_assert_str_eq(conf.upstream.origins[0].servers[0], "http://10.0.0.1:8080");
+    ck_assert_str_eq(conf.upstream.origins[0].servers[1], "http://web.internal"); /* the trailing '/' is dropped */
+    ck_assert_str_eq(conf.upstream.origins[0].servers[2], "http://[::1]:81");
+    ck_assert_uint_eq(conf.upstream.origins[0].connect_timeout_ms, 250);
+    ck_assert_uint_eq(conf.upstream.origins[0].connect_attempts, 5);
+    ck_assert_uint_eq(conf.upstream.origins[0].read_timeout_ms, 60000);
+    ck_assert_uint_eq(conf.upstream.origins[0].keepalive_timeout_ms, 0);
+    ck_assert_str_eq(conf.upstream.origins[0].host_header, "www.example.com");
+    ck_assert_str_eq(conf.upstream.origins[1].name, "static");
+    ck_assert_uint_eq(conf.upstream.origins[1].num_servers, 1);
     snprintf(expect, sizeof(expect), "file://%s/site", base); /* resolved against basedir */
-    ck_assert_str_eq(conf.origins[1].servers[0], expect);
-    ck_assert_ptr_null(conf.origins[1].host_header);
+    ck_assert_str_eq(conf.upstream.origins[1].servers[0], expect);
+    ck_assert_ptr_null(conf.upstream.origins[1].host_header);
 
     ck_assert_uint_eq(conf.num_behaviors, 3); /* the last is "*": no implicit one */
     ck_assert_str_eq(conf.behaviors[0].path, "/images/*");
-    ck_assert_uint_eq(conf.behaviors[0].origin_index, 1);
-    ck_assert_uint_eq(conf.behaviors[0].min_ttl, 60);
-    ck_assert_uint_eq(conf.behaviors[0].default_ttl, 3600);
-    ck_assert_uint_eq(conf.behaviors[0].max_ttl, 172800);
-    ck_assert_int_eq(conf.behaviors[0].query_string, EDGE_CONF_QS_NONE);
-    ck_assert_uint_eq(conf.behaviors[1].origin_index, 0);
-    ck_assert_int_eq(conf.behaviors[1].query_string, EDGE_CONF_QS_LIST);
-    ck_assert_uint_eq(conf.behaviors[1].num_query_names, 2);
-    ck_assert_str_eq(conf.behaviors[1].query_names[0], "id");
-    ck_assert_str_eq(conf.behaviors[1].query_names[1], "page");
+    ck_assert_uint_eq(conf.behaviors[0].route.origin_index, 1);
+    ck_assert_uint_eq(conf.behaviors[0].ttl.min_ttl, 60);
+    ck_assert_uint_eq(conf.behaviors[0].ttl.default_ttl, 3600);
+    ck_assert_uint_eq(conf.behaviors[0].ttl.max_ttl, 172800);
+    ck_assert_int_eq(conf.behaviors[0].key.query_string, CACHE_KEY_QS_NONE);
+    ck_assert_uint_eq(conf.behaviors[1].route.origin_index, 0);
+    ck_assert_int_eq(conf.behaviors[1].key.query_string, CACHE_KEY_QS_LIST);
+    ck_assert_uint_eq(conf.behaviors[1].key.num_query_names, 2);
+    ck_assert_str_eq(conf.behaviors[1].key.query_names[0], "id");
+    ck_assert_str_eq(conf.behaviors[1].key.query_names[1], "page");
     ck_assert_str_eq(conf.behaviors[2].path, "*");
-    ck_assert_uint_eq(conf.behaviors[2].origin_index, 0);
+    ck_assert_uint_eq(conf.behaviors[2].route.origin_index, 0);
 
     ck_assert_uint_eq(conf.num_error_pages, 2);
     ck_assert_uint_eq(conf.error_pages[0].num_statuses, 2);
     ck_assert_int_eq(conf.error_pages[0].statuses[0], 502);
     ck_assert_int_eq(conf.error_pages[0].statuses[1], 503);
-    ck_assert_uint_eq(conf.error_pages[0].failures, EDGE_CONF_FAIL_CONNECT | EDGE_CONF_FAIL_TIMEOUT);
+    ck_assert_uint_eq(conf.error_pages[0].failures, ERRORPAGES_FAIL_CONNECT | ERRORPAGES_FAIL_TIMEOUT);
     ck_assert_str_eq(conf.error_pages[0].page, "page.html");
     ck_assert_uint_eq(conf.error_pages[0].body_len, strlen("<p>sorry</p>\n"));
     ck_assert_str_eq(conf.error_pages[0].body, "<p>sorry</p>\n");
     ck_assert_int_eq(conf.error_pages[0].response_code, 503);
     ck_assert_uint_eq(conf.error_pages[0].error_caching_min_ttl, 30);
     ck_assert_uint_eq(conf.error_pages[1].num_statuses, 0);
-    ck_assert_uint_eq(conf.error_pages[1].failures, EDGE_CONF_FAIL_RESET);
+    ck_assert_uint_eq(conf.error_pages[1].failures, ERRORPAGES_FAIL_RESET);
     ck_assert_int_eq(conf.error_pages[1].response_code, 0);
     ck_assert_uint_eq(conf.error_pages[1].error_caching_min_ttl, 10);
     edge_config_dispose(&conf);
@@ -245,30 +245,30 @@ START_TEST(test_defaults)
     ck_assert_uint_eq(conf.threads, 0);
     ck_assert_str_eq(conf.cache.path, "edgecache-cache");
     ck_assert_uint_eq(conf.cache.max_size, 1ull << 30);
-    ck_assert_uint_eq(conf.num_origins, 1);
-    ck_assert_str_eq(conf.origins[0].name, "default");
-    ck_assert_str_eq(conf.origins[0].servers[0], "http://127.0.0.1:9000");
-    ck_assert_uint_eq(conf.origins[0].connect_timeout_ms, 10000);
-    ck_assert_uint_eq(conf.origins[0].connect_attempts, 3);
-    ck_assert_uint_eq(conf.origins[0].read_timeout_ms, 30000);
-    ck_assert_uint_eq(conf.origins[0].keepalive_timeout_ms, 5000);
-    ck_assert_ptr_null(conf.origins[0].host_header);
-    assert_origin_defaults(&conf.origins[0]);
+    ck_assert_uint_eq(conf.upstream.num_origins, 1);
+    ck_assert_str_eq(conf.upstream.origins[0].name, "default");
+    ck_assert_str_eq(conf.upstream.origins[0].servers[0], "http://127.0.0.1:9000");
+    ck_assert_uint_eq(conf.upstream.origins[0].connect_timeout_ms, 10000);
+    ck_assert_uint_eq(conf.upstream.origins[0].connect_attempts, 3);
+    ck_assert_uint_eq(conf.upstream.origins[0].read_timeout_ms, 30000);
+    ck_assert_uint_eq(conf.upstream.origins[0].keepalive_timeout_ms, 5000);
+    ck_assert_ptr_null(conf.upstream.origins[0].host_header);
+    assert_origin_defaults(&conf.upstream.origins[0]);
     ck_assert_uint_eq(conf.cache.background_fetch_max, 64ull << 20);
-    ck_assert_ptr_null(conf.groups);
-    ck_assert_uint_eq(conf.num_groups, 0);
+    ck_assert_ptr_null(conf.upstream.groups);
+    ck_assert_uint_eq(conf.upstream.num_groups, 0);
     ck_assert_uint_eq(conf.num_behaviors, 1);
     ck_assert_str_eq(conf.behaviors[0].path, "*");
-    ck_assert_uint_eq(conf.behaviors[0].origin_index, 0);
-    ck_assert_uint_eq(conf.behaviors[0].group_index, SIZE_MAX);
-    ck_assert_ptr_null(conf.behaviors[0].forward_headers);
-    ck_assert_uint_eq(conf.behaviors[0].num_forward_headers, 0);
-    ck_assert_ptr_null(conf.behaviors[0].key_headers);
-    ck_assert_uint_eq(conf.behaviors[0].num_key_headers, 0);
-    ck_assert_uint_eq(conf.behaviors[0].min_ttl, 0);
-    ck_assert_uint_eq(conf.behaviors[0].default_ttl, 86400);
-    ck_assert_uint_eq(conf.behaviors[0].max_ttl, 31536000);
-    ck_assert_int_eq(conf.behaviors[0].query_string, EDGE_CONF_QS_ALL);
+    ck_assert_uint_eq(conf.behaviors[0].route.origin_index, 0);
+    ck_assert_uint_eq(conf.behaviors[0].route.group_index, SIZE_MAX);
+    ck_assert_ptr_null(conf.behaviors[0].route.forward_headers);
+    ck_assert_uint_eq(conf.behaviors[0].route.num_forward_headers, 0);
+    ck_assert_ptr_null(conf.behaviors[0].key.key_headers);
+    ck_assert_uint_eq(conf.behaviors[0].key.num_key_headers, 0);
+    ck_assert_uint_eq(conf.behaviors[0].ttl.min_ttl, 0);
+    ck_assert_uint_eq(conf.behaviors[0].ttl.default_ttl, 86400);
+    ck_assert_uint_eq(conf.behaviors[0].ttl.max_ttl, 31536000);
+    ck_assert_int_eq(conf.behaviors[0].key.query_string, CACHE_KEY_QS_ALL);
     ck_assert_uint_eq(conf.num_error_pages, 0);
     edge_config_dispose(&conf);
 
@@ -276,8 +276,8 @@ START_TEST(test_defaults)
     ck_assert_msg(
         parse(&conf, "origin: http://a\nbehaviors:\n  - path: /x\n    max_ttl: 60\n  - path: /y\n    min_ttl: 2d\n", err) == 0,
         "%s", err);
-    ck_assert_uint_eq(conf.behaviors[0].default_ttl, 60);
-    ck_assert_uint_eq(conf.behaviors[1].default_ttl, 172800);
+    ck_assert_uint_eq(conf.behaviors[0].ttl.default_ttl, 60);
+    ck_assert_uint_eq(conf.behaviors[1].ttl.default_ttl, 172800);
     edge_config_dispose(&conf);
 
     /* the defaults hold for an origin of the origins mapping, and for an https one without a tls mapping (whose
@@ -286,9 +286,9 @@ START_TEST(test_defaults)
                         "origins:\n  a: {servers: http://a}\n  b: {servers: 'https://b'}\nbehaviors: [{path: '*', origin: a}]\n",
                         err) == 0,
                   "%s", err);
-    assert_origin_defaults(&conf.origins[0]);
-    assert_origin_defaults(&conf.origins[1]);
-    ck_assert_str_eq(conf.origins[1].servers[0], "https://b");
+    assert_origin_defaults(&conf.upstream.origins[0]);
+    assert_origin_defaults(&conf.upstream.origins[1]);
+    ck_assert_str_eq(conf.upstream.origins[1].servers[0], "https://b");
     edge_config_dispose(&conf);
 }
 END_TEST
@@ -335,7 +335,7 @@ START_TEST(test_durations_and_sizes)
     for (size_t i = 0; i != sizeof(durations) / sizeof(durations[0]); ++i) {
         snprintf(yaml, sizeof(yaml), "origins:\n  o:\n    servers: http://a\n    read_timeout: %s\n", durations[i].text);
         ck_assert_msg(parse(&conf, yaml, err) == 0, "%s: %s", durations[i].text, err);
-        ck_assert_uint_eq(conf.origins[0].read_timeout_ms, durations[i].ms);
+        ck_assert_uint_eq(conf.upstream.origins[0].read_timeout_ms, durations[i].ms);
         edge_config_dispose(&conf);
     }
     for (size_t i = 0; i != sizeof(sizes) / sizeof(sizes[0]); ++i) {
@@ -377,18 +377,18 @@ START_TEST(test_origin_options)
                                "  - {path: '*', origin: web}\n";
     edge_conf_t conf;
     char err[EDGE_CONF_ERRLEN], expect[PATH_MAX];
-    const edge_conf_origin_t *o;
+    const origin_conf_t *o;
 
     ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
     ck_assert_uint_eq(conf.cache.background_fetch_max, 8ull << 20);
-    ck_assert_uint_eq(conf.num_origins, 3);
+    ck_assert_uint_eq(conf.upstream.num_origins, 3);
 
-    o = &conf.origins[0];
+    o = &conf.upstream.origins[0];
     ck_assert_uint_eq(o->num_servers, 3);
     ck_assert_str_eq(o->servers[0], "https://a.example");
     ck_assert_str_eq(o->servers[1], "https://10.0.0.2:8443");
     ck_assert_str_eq(o->servers[2], "https://[::1]"); /* the trailing '/' is dropped, as for http:// */
-    ck_assert_int_eq(o->balance, EDGE_CONF_BALANCE_LEAST_OUTSTANDING);
+    ck_assert_int_eq(o->balance, ORIGIN_CONF_BALANCE_LEAST_OUTSTANDING);
     ck_assert_str_eq(o->health.path, "/healthz?full=1");
     ck_assert_uint_eq(o->health.interval_ms, 30000);
     ck_assert_uint_eq(o->health.timeout_ms, 2500);
@@ -399,8 +399,8 @@ START_TEST(test_origin_options)
     ck_assert_str_eq(o->tls.sni, "origin.example");
     ck_assert(!o->tls.verify);
 
-    o = &conf.origins[1];
-    ck_assert_int_eq(o->balance, EDGE_CONF_BALANCE_CONSISTENT_HASH);
+    o = &conf.upstream.origins[1];
+    ck_assert_int_eq(o->balance, ORIGIN_CONF_BALANCE_CONSISTENT_HASH);
     ck_assert_str_eq(o->health.path, "/");
     ck_assert_uint_eq(o->health.interval_ms, 10000);
     ck_assert_uint_eq(o->health.timeout_ms, 5000);
@@ -408,8 +408,8 @@ START_TEST(test_origin_options)
     ck_assert_uint_eq(o->health.healthy_threshold, 3);
     ck_assert(o->tls.verify);
 
-    o = &conf.origins[2];
-    ck_assert_int_eq(o->balance, EDGE_CONF_BALANCE_ROUND_ROBIN);
+    o = &conf.upstream.origins[2];
+    ck_assert_int_eq(o->balance, ORIGIN_CONF_BALANCE_ROUND_ROBIN);
     ck_assert_ptr_null(o->health.path);
     ck_assert_ptr_null(o->tls.ca_file);
     ck_assert_ptr_null(o->tls.sni);
@@ -419,8 +419,8 @@ START_TEST(test_origin_options)
     /* 0 is allowed: never continue a fetch without a client */
     ck_assert_msg(parse(&conf, "origin: 'https://a'\ncache: {background_fetch_max: 0}\n", err) == 0, "%s", err);
     ck_assert_uint_eq(conf.cache.background_fetch_max, 0);
-    ck_assert_str_eq(conf.origins[0].servers[0], "https://a");
-    ck_assert(conf.origins[0].tls.verify);
+    ck_assert_str_eq(conf.upstream.origins[0].servers[0], "https://a");
+    ck_assert(conf.upstream.origins[0].tls.verify);
     edge_config_dispose(&conf);
 }
 END_TEST
@@ -451,13 +451,13 @@ START_TEST(test_groups)
     static const int cb_failover[] = {400, 403, 404, 416, 504};
     edge_conf_t conf;
     char err[EDGE_CONF_ERRLEN];
-    const edge_conf_group_t *g;
+    const origin_conf_group_t *g;
 
     ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
-    ck_assert_uint_eq(conf.num_origins, 3);
-    ck_assert_uint_eq(conf.num_groups, 3);
+    ck_assert_uint_eq(conf.upstream.num_origins, 3);
+    ck_assert_uint_eq(conf.upstream.num_groups, 3);
 
-    g = &conf.groups[0];
+    g = &conf.upstream.groups[0];
     ck_assert_str_eq(g->name, "ab");
     ck_assert_uint_eq(g->primary, 0);
     ck_assert_uint_eq(g->secondary, 1);
@@ -469,7 +469,7 @@ START_TEST(test_groups)
     ck_assert_uint_eq(g->breaker_failures, 5);
     ck_assert_uint_eq(g->breaker_cooldown_ms, 30000);
 
-    g = &conf.groups[1];
+    g = &conf.upstream.groups[1];
     ck_assert_str_eq(g->name, "cb");
     ck_assert_uint_eq(g->primary, 2);
     ck_assert_uint_eq(g->secondary, 1);
@@ -479,7 +479,7 @@ START_TEST(test_groups)
     ck_assert_uint_eq(g->breaker_failures, 0);
     ck_assert_uint_eq(g->breaker_cooldown_ms, 120000);
 
-    g = &conf.groups[2];
+    g = &conf.upstream.groups[2];
     ck_assert_uint_eq(g->primary, 1);
     ck_assert_uint_eq(g->secondary, 2);
     ck_assert_uint_eq(g->num_failover_on, 1);
@@ -489,14 +489,14 @@ START_TEST(test_groups)
 
     /* a behavior naming a group goes to its primary; one naming an origin has no group */
     ck_assert_uint_eq(conf.num_behaviors, 4);
-    ck_assert_uint_eq(conf.behaviors[0].group_index, 0);
-    ck_assert_uint_eq(conf.behaviors[0].origin_index, 0);
-    ck_assert_uint_eq(conf.behaviors[1].group_index, 1);
-    ck_assert_uint_eq(conf.behaviors[1].origin_index, 2);
-    ck_assert_uint_eq(conf.behaviors[2].group_index, SIZE_MAX);
-    ck_assert_uint_eq(conf.behaviors[2].origin_index, 1);
-    ck_assert_uint_eq(conf.behaviors[3].group_index, 2);
-    ck_assert_uint_eq(conf.behaviors[3].origin_index, 1);
+    ck_assert_uint_eq(conf.behaviors[0].route.group_index, 0);
+    ck_assert_uint_eq(conf.behaviors[0].route.origin_index, 0);
+    ck_assert_uint_eq(conf.behaviors[1].route.group_index, 1);
+    ck_assert_uint_eq(conf.behaviors[1].route.origin_index, 2);
+    ck_assert_uint_eq(conf.behaviors[2].route.group_index, SIZE_MAX);
+    ck_assert_uint_eq(conf.behaviors[2].route.origin_index, 1);
+    ck_assert_uint_eq(conf.behaviors[3].route.group_index, 2);
+    ck_assert_uint_eq(conf.behaviors[3].route.origin_index, 1);
     edge_config_dispose(&conf);
     assert_empty(&conf);
 
@@ -508,13 +508,13 @@ START_TEST(test_groups)
                         err) == 0,
                   "%s", err);
     ck_assert_uint_eq(conf.num_behaviors, 3);
-    ck_assert_uint_eq(conf.behaviors[0].group_index, 0);
-    ck_assert_uint_eq(conf.behaviors[0].origin_index, 1);
-    ck_assert_uint_eq(conf.behaviors[1].group_index, SIZE_MAX);
-    ck_assert_uint_eq(conf.behaviors[1].origin_index, 0);
+    ck_assert_uint_eq(conf.behaviors[0].route.group_index, 0);
+    ck_assert_uint_eq(conf.behaviors[0].route.origin_index, 1);
+    ck_assert_uint_eq(conf.behaviors[1].route.group_index, SIZE_MAX);
+    ck_assert_uint_eq(conf.behaviors[1].route.origin_index, 0);
     ck_assert_str_eq(conf.behaviors[2].path, "*");
-    ck_assert_uint_eq(conf.behaviors[2].group_index, SIZE_MAX);
-    ck_assert_uint_eq(conf.behaviors[2].origin_index, 0);
+    ck_assert_uint_eq(conf.behaviors[2].route.group_index, SIZE_MAX);
+    ck_assert_uint_eq(conf.behaviors[2].route.origin_index, 0);
     edge_config_dispose(&conf);
 }
 END_TEST
@@ -544,39 +544,39 @@ START_TEST(test_headers)
     /* lower-cased and without duplicates; the key headers are sorted, and those missing from forward_headers are
      * appended to it */
     b = &conf.behaviors[0];
-    ck_assert_uint_eq(b->num_key_headers, 3);
-    ck_assert_str_eq(b->key_headers[0], "accept-encoding");
-    ck_assert_str_eq(b->key_headers[1], "x-custom");
-    ck_assert_str_eq(b->key_headers[2], "x-device");
-    ck_assert_uint_eq(b->num_forward_headers, 4);
-    ck_assert_str_eq(b->forward_headers[0], "accept-language");
-    ck_assert_str_eq(b->forward_headers[1], "x-custom");
-    ck_assert_str_eq(b->forward_headers[2], "accept-encoding");
-    ck_assert_str_eq(b->forward_headers[3], "x-device");
+    ck_assert_uint_eq(b->key.num_key_headers, 3);
+    ck_assert_str_eq(b->key.key_headers[0], "accept-encoding");
+    ck_assert_str_eq(b->key.key_headers[1], "x-custom");
+    ck_assert_str_eq(b->key.key_headers[2], "x-device");
+    ck_assert_uint_eq(b->route.num_forward_headers, 4);
+    ck_assert_str_eq(b->route.forward_headers[0], "accept-language");
+    ck_assert_str_eq(b->route.forward_headers[1], "x-custom");
+    ck_assert_str_eq(b->route.forward_headers[2], "accept-encoding");
+    ck_assert_str_eq(b->route.forward_headers[3], "x-device");
 
     /* without forward_headers everything is forwarded, key headers included: nothing to add */
     b = &conf.behaviors[1];
-    ck_assert_ptr_null(b->forward_headers);
-    ck_assert_uint_eq(b->num_forward_headers, 0);
-    ck_assert_uint_eq(b->num_key_headers, 2);
-    ck_assert_str_eq(b->key_headers[0], "x-a");
-    ck_assert_str_eq(b->key_headers[1], "x-b");
+    ck_assert_ptr_null(b->route.forward_headers);
+    ck_assert_uint_eq(b->route.num_forward_headers, 0);
+    ck_assert_uint_eq(b->key.num_key_headers, 2);
+    ck_assert_str_eq(b->key.key_headers[0], "x-a");
+    ck_assert_str_eq(b->key.key_headers[1], "x-b");
 
     /* an empty list forwards nothing, which NULL (forward all) must not be mistaken for */
     b = &conf.behaviors[2];
-    ck_assert_ptr_nonnull(b->forward_headers);
-    ck_assert_uint_eq(b->num_forward_headers, 0);
-    ck_assert_ptr_null(b->key_headers);
+    ck_assert_ptr_nonnull(b->route.forward_headers);
+    ck_assert_uint_eq(b->route.num_forward_headers, 0);
+    ck_assert_ptr_null(b->key.key_headers);
 
     b = &conf.behaviors[3];
-    ck_assert_uint_eq(b->num_forward_headers, 1);
-    ck_assert_str_eq(b->forward_headers[0], "!#$%&'*+-.^_`|~09azaz");
+    ck_assert_uint_eq(b->route.num_forward_headers, 1);
+    ck_assert_str_eq(b->route.forward_headers[0], "!#$%&'*+-.^_`|~09azaz");
 
     b = &conf.behaviors[4];
-    ck_assert_uint_eq(b->num_forward_headers, 1);
-    ck_assert_str_eq(b->forward_headers[0], "x-only");
-    ck_assert_ptr_null(b->key_headers);
-    ck_assert_uint_eq(b->num_key_headers, 0);
+    ck_assert_uint_eq(b->route.num_forward_headers, 1);
+    ck_assert_str_eq(b->route.forward_headers[0], "x-only");
+    ck_assert_ptr_null(b->key.key_headers);
+    ck_assert_uint_eq(b->key.num_key_headers, 0);
     edge_config_dispose(&conf);
     assert_empty(&conf);
 }
@@ -842,23 +842,23 @@ START_TEST(test_override)
     ck_assert_msg(parse(&conf, two_origins, err) == 0, "%s", err);
     ck_assert_int_eq(edge_config_override(&conf, NULL, NULL, NULL, err), 0);
     ck_assert_uint_eq(conf.num_listens, 2);
-    ck_assert_uint_eq(conf.num_origins, 2);
+    ck_assert_uint_eq(conf.upstream.num_origins, 2);
 
     ck_assert_msg(edge_config_override(&conf, "[::1]:9090", "http://127.0.0.1:8000/", "/tmp/x", err) == 0, "%s", err);
     ck_assert_uint_eq(conf.num_listens, 1);
     ck_assert_str_eq(conf.listens[0].address, "::1");
     ck_assert_uint_eq(conf.listens[0].port, 9090);
     ck_assert_ptr_null(conf.listens[0].tls_certificate);
-    ck_assert_uint_eq(conf.num_origins, 1);
-    ck_assert_str_eq(conf.origins[0].name, "default");
-    ck_assert_uint_eq(conf.origins[0].num_servers, 1);
-    ck_assert_str_eq(conf.origins[0].servers[0], "http://127.0.0.1:8000");
-    ck_assert_uint_eq(conf.origins[0].connect_timeout_ms, 10000);
-    ck_assert_uint_eq(conf.origins[0].connect_attempts, 3);
-    ck_assert_ptr_null(conf.origins[0].host_header);
+    ck_assert_uint_eq(conf.upstream.num_origins, 1);
+    ck_assert_str_eq(conf.upstream.origins[0].name, "default");
+    ck_assert_uint_eq(conf.upstream.origins[0].num_servers, 1);
+    ck_assert_str_eq(conf.upstream.origins[0].servers[0], "http://127.0.0.1:8000");
+    ck_assert_uint_eq(conf.upstream.origins[0].connect_timeout_ms, 10000);
+    ck_assert_uint_eq(conf.upstream.origins[0].connect_attempts, 3);
+    ck_assert_ptr_null(conf.upstream.origins[0].host_header);
     ck_assert_uint_eq(conf.num_behaviors, 2);
-    ck_assert_uint_eq(conf.behaviors[0].origin_index, 0);
-    ck_assert_uint_eq(conf.behaviors[1].origin_index, 0);
+    ck_assert_uint_eq(conf.behaviors[0].route.origin_index, 0);
+    ck_assert_uint_eq(conf.behaviors[1].route.origin_index, 0);
     ck_assert_str_eq(conf.cache.path, "/tmp/x");
 
     /* a bad override fails as a whole: the valid parts given with it are not applied */
@@ -871,13 +871,13 @@ START_TEST(test_override)
     ck_assert_int_eq(edge_config_override(&conf, NULL, "file:nonexistent-dir-for-test", NULL, err), -1);
     ck_assert_msg(strstr(err, "No such file or directory") != NULL, "%s", err);
     ck_assert_int_eq(edge_config_override(&conf, NULL, NULL, "", err), -1);
-    ck_assert_str_eq(conf.origins[0].servers[0], "http://127.0.0.1:8000");
+    ck_assert_str_eq(conf.upstream.origins[0].servers[0], "http://127.0.0.1:8000");
     ck_assert_str_eq(conf.cache.path, "/tmp/x");
 
     /* a relative file origin resolves against the working directory */
     ck_assert_int_eq(chdir(base), 0);
     ck_assert_msg(edge_config_override(&conf, NULL, "file:site", NULL, err) == 0, "%s", err);
-    ck_assert_str_eq(conf.origins[0].servers[0], "file:site");
+    ck_assert_str_eq(conf.upstream.origins[0].servers[0], "file:site");
     edge_config_dispose(&conf);
 }
 END_TEST
@@ -898,26 +898,26 @@ START_TEST(test_override_groups)
     char err[EDGE_CONF_ERRLEN];
 
     ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
-    ck_assert_uint_eq(conf.num_groups, 1);
-    ck_assert_uint_eq(conf.behaviors[0].group_index, 0);
-    ck_assert_uint_eq(conf.behaviors[0].origin_index, 1);
+    ck_assert_uint_eq(conf.upstream.num_groups, 1);
+    ck_assert_uint_eq(conf.behaviors[0].route.group_index, 0);
+    ck_assert_uint_eq(conf.behaviors[0].route.origin_index, 1);
 
     ck_assert_int_eq(edge_config_override(&conf, NULL, "gopher://x", NULL, err), -1);
-    ck_assert_uint_eq(conf.num_groups, 1);
-    ck_assert_ptr_nonnull(conf.groups);
-    ck_assert_uint_eq(conf.behaviors[0].group_index, 0);
+    ck_assert_uint_eq(conf.upstream.num_groups, 1);
+    ck_assert_ptr_nonnull(conf.upstream.groups);
+    ck_assert_uint_eq(conf.behaviors[0].route.group_index, 0);
     ck_assert_msg(edge_config_override(&conf, "127.0.0.1:81", NULL, NULL, err) == 0, "%s", err);
-    ck_assert_uint_eq(conf.num_groups, 1);
+    ck_assert_uint_eq(conf.upstream.num_groups, 1);
 
     ck_assert_msg(edge_config_override(&conf, NULL, "https://127.0.0.1:8443", NULL, err) == 0, "%s", err);
-    ck_assert_ptr_null(conf.groups);
-    ck_assert_uint_eq(conf.num_groups, 0);
-    ck_assert_uint_eq(conf.num_origins, 1);
-    ck_assert_str_eq(conf.origins[0].servers[0], "https://127.0.0.1:8443");
-    assert_origin_defaults(&conf.origins[0]);
+    ck_assert_ptr_null(conf.upstream.groups);
+    ck_assert_uint_eq(conf.upstream.num_groups, 0);
+    ck_assert_uint_eq(conf.upstream.num_origins, 1);
+    ck_assert_str_eq(conf.upstream.origins[0].servers[0], "https://127.0.0.1:8443");
+    assert_origin_defaults(&conf.upstream.origins[0]);
     for (size_t i = 0; i != conf.num_behaviors; ++i) {
-        ck_assert_uint_eq(conf.behaviors[i].origin_index, 0);
-        ck_assert_uint_eq(conf.behaviors[i].group_index, SIZE_MAX);
+        ck_assert_uint_eq(conf.behaviors[i].route.origin_index, 0);
+        ck_assert_uint_eq(conf.behaviors[i].route.group_index, SIZE_MAX);
     }
     edge_config_dispose(&conf);
     assert_empty(&conf);
@@ -951,7 +951,7 @@ START_TEST(test_match)
     ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
     ck_assert_uint_eq(conf.num_behaviors, 5); /* with the implicit "*" at the end */
     ck_assert_str_eq(conf.behaviors[4].path, "*");
-    ck_assert_uint_eq(conf.behaviors[4].default_ttl, 86400);
+    ck_assert_uint_eq(conf.behaviors[4].ttl.default_ttl, 86400);
     for (size_t i = 0; i != sizeof(cases) / sizeof(cases[0]); ++i) {
         const edge_conf_behavior_t *b = edge_config_match(&conf, cases[i].path, strlen(cases[i].path));
         ck_assert_ptr_nonnull(b);
@@ -975,16 +975,16 @@ START_TEST(test_query_names)
     char err[EDGE_CONF_ERRLEN];
 
     ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
-    ck_assert_int_eq(conf.behaviors[0].query_string, EDGE_CONF_QS_LIST);
-    ck_assert_uint_eq(conf.behaviors[0].num_query_names, 4);
-    ck_assert_str_eq(conf.behaviors[0].query_names[0], "a");
-    ck_assert_str_eq(conf.behaviors[0].query_names[1], "b");
-    ck_assert_str_eq(conf.behaviors[0].query_names[2], "c");
-    ck_assert_str_eq(conf.behaviors[0].query_names[3], "utm");
-    ck_assert_int_eq(conf.behaviors[1].query_string, EDGE_CONF_QS_NONE);
-    ck_assert_int_eq(conf.behaviors[2].query_string, EDGE_CONF_QS_NONE);
-    ck_assert_uint_eq(conf.behaviors[2].num_query_names, 0);
-    ck_assert_int_eq(conf.behaviors[3].query_string, EDGE_CONF_QS_ALL);
+    ck_assert_int_eq(conf.behaviors[0].key.query_string, CACHE_KEY_QS_LIST);
+    ck_assert_uint_eq(conf.behaviors[0].key.num_query_names, 4);
+    ck_assert_str_eq(conf.behaviors[0].key.query_names[0], "a");
+    ck_assert_str_eq(conf.behaviors[0].key.query_names[1], "b");
+    ck_assert_str_eq(conf.behaviors[0].key.query_names[2], "c");
+    ck_assert_str_eq(conf.behaviors[0].key.query_names[3], "utm");
+    ck_assert_int_eq(conf.behaviors[1].key.query_string, CACHE_KEY_QS_NONE);
+    ck_assert_int_eq(conf.behaviors[2].key.query_string, CACHE_KEY_QS_NONE);
+    ck_assert_uint_eq(conf.behaviors[2].key.num_query_names, 0);
+    ck_assert_int_eq(conf.behaviors[3].key.query_string, CACHE_KEY_QS_ALL);
     edge_config_dispose(&conf);
 }
 END_TEST
@@ -1026,7 +1026,7 @@ START_TEST(test_load)
     ck_assert_msg(edge_config_load(&conf, path, err) == 0, "%s", err);
     ck_assert_str_eq(conf.source, path);
     snprintf(expect, sizeof(expect), "file://%s/conf/../site", base);
-    ck_assert_str_eq(conf.origins[0].servers[0], expect);
+    ck_assert_str_eq(conf.upstream.origins[0].servers[0], expect);
     ck_assert_str_eq(conf.error_pages[0].body, "<p>sorry</p>\n");
     edge_config_dispose(&conf);
 

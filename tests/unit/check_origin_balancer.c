@@ -41,7 +41,7 @@ static void teardown_keys(void)
     cache_key_thread_dispose();
 }
 
-static origin_balancer_t *balancer(edge_conf_balance_t policy, const char *const *names, size_t n)
+static origin_balancer_t *balancer(origin_conf_balance_t policy, const char *const *names, size_t n)
 {
     origin_balancer_t *b = origin_balancer_new(policy, names, n);
     ck_assert_ptr_nonnull(b);
@@ -75,7 +75,7 @@ static size_t *assign(const origin_balancer_t *b, origin_health_t *health, uint6
 
 START_TEST(test_rr_cycles_in_order)
 {
-    origin_balancer_t *b = balancer(EDGE_CONF_BALANCE_ROUND_ROBIN, names5, 4);
+    origin_balancer_t *b = balancer(ORIGIN_CONF_BALANCE_ROUND_ROBIN, names5, 4);
     size_t cursor = 0;
     for (size_t i = 0; i != 12; ++i)
         ck_assert_uint_eq(origin_balancer_pick(b, NULL, NULL, &cursor, NULL, 0), i % 4);
@@ -85,7 +85,7 @@ END_TEST
 
 START_TEST(test_rr_skips_down)
 {
-    origin_balancer_t *b = balancer(EDGE_CONF_BALANCE_ROUND_ROBIN, names5, 4);
+    origin_balancer_t *b = balancer(ORIGIN_CONF_BALANCE_ROUND_ROBIN, names5, 4);
     origin_health_t *h = health_with_down(4, 1 << 1);
     size_t cursor = 0;
     static const size_t expected[] = {0, 2, 3, 0, 2, 3, 0};
@@ -102,7 +102,7 @@ END_TEST
 
 START_TEST(test_rr_skips_excluded)
 {
-    origin_balancer_t *b = balancer(EDGE_CONF_BALANCE_ROUND_ROBIN, names5, 4);
+    origin_balancer_t *b = balancer(ORIGIN_CONF_BALANCE_ROUND_ROBIN, names5, 4);
     size_t cursor = 0;
     uint64_t exclude = 1 << 0 | 1 << 2;
     for (size_t i = 0; i != 6; ++i)
@@ -113,7 +113,7 @@ END_TEST
 
 START_TEST(test_rr_down_and_excluded)
 {
-    origin_balancer_t *b = balancer(EDGE_CONF_BALANCE_ROUND_ROBIN, names5, 4);
+    origin_balancer_t *b = balancer(ORIGIN_CONF_BALANCE_ROUND_ROBIN, names5, 4);
     origin_health_t *h = health_with_down(4, 1 << 3);
     size_t cursor = 0;
     for (size_t i = 0; i != 4; ++i)
@@ -125,7 +125,7 @@ END_TEST
 
 START_TEST(test_rr_all_down_is_none)
 {
-    origin_balancer_t *b = balancer(EDGE_CONF_BALANCE_ROUND_ROBIN, names5, 4);
+    origin_balancer_t *b = balancer(ORIGIN_CONF_BALANCE_ROUND_ROBIN, names5, 4);
     origin_health_t *h = health_with_down(4, 0xf);
     size_t cursor = 0;
     ck_assert(origin_balancer_pick(b, h, NULL, &cursor, NULL, 0) == ORIGIN_BALANCER_NONE);
@@ -141,7 +141,7 @@ END_TEST
 
 START_TEST(test_rr_cursors_independent)
 {
-    origin_balancer_t *b = balancer(EDGE_CONF_BALANCE_ROUND_ROBIN, names5, 3);
+    origin_balancer_t *b = balancer(ORIGIN_CONF_BALANCE_ROUND_ROBIN, names5, 3);
     size_t c1 = 0, c2 = 0;
     ck_assert_uint_eq(origin_balancer_pick(b, NULL, NULL, &c1, NULL, 0), 0);
     ck_assert_uint_eq(origin_balancer_pick(b, NULL, NULL, &c1, NULL, 0), 1);
@@ -159,7 +159,7 @@ START_TEST(test_rr_64_servers_bit_63)
     const char *names[64];
     for (size_t i = 0; i != 64; ++i)
         names[i] = names5[0];
-    origin_balancer_t *b = balancer(EDGE_CONF_BALANCE_ROUND_ROBIN, names, 64);
+    origin_balancer_t *b = balancer(ORIGIN_CONF_BALANCE_ROUND_ROBIN, names, 64);
     size_t cursor = 0;
     ck_assert_uint_eq(origin_balancer_pick(b, NULL, NULL, &cursor, NULL, ~((uint64_t)1 << 63)), 63);
     ck_assert_uint_eq(origin_balancer_pick(b, NULL, NULL, &cursor, NULL, (uint64_t)1 << 63), 0);
@@ -174,8 +174,8 @@ START_TEST(test_more_than_64_servers_refused)
     const char *names[65];
     for (size_t i = 0; i != 65; ++i)
         names[i] = names5[0];
-    ck_assert_ptr_null(origin_balancer_new(EDGE_CONF_BALANCE_ROUND_ROBIN, names, 65));
-    ck_assert_ptr_null(origin_balancer_new(EDGE_CONF_BALANCE_CONSISTENT_HASH, names, 65));
+    ck_assert_ptr_null(origin_balancer_new(ORIGIN_CONF_BALANCE_ROUND_ROBIN, names, 65));
+    ck_assert_ptr_null(origin_balancer_new(ORIGIN_CONF_BALANCE_CONSISTENT_HASH, names, 65));
 }
 END_TEST
 
@@ -183,7 +183,7 @@ END_TEST
 
 START_TEST(test_lo_picks_minimum)
 {
-    origin_balancer_t *b = balancer(EDGE_CONF_BALANCE_LEAST_OUTSTANDING, names5, 4);
+    origin_balancer_t *b = balancer(ORIGIN_CONF_BALANCE_LEAST_OUTSTANDING, names5, 4);
     uint32_t out[4] = {5, 3, 9, 4};
     size_t cursor = 0;
     for (int i = 0; i != 8; ++i)
@@ -198,7 +198,7 @@ END_TEST
 
 START_TEST(test_lo_ties_rotate)
 {
-    origin_balancer_t *b = balancer(EDGE_CONF_BALANCE_LEAST_OUTSTANDING, names5, 4);
+    origin_balancer_t *b = balancer(ORIGIN_CONF_BALANCE_LEAST_OUTSTANDING, names5, 4);
     uint32_t out[4] = {0, 0, 0, 0};
     size_t cursor = 0;
     unsigned seen = 0;
@@ -223,7 +223,7 @@ END_TEST
 
 START_TEST(test_lo_skips_down_and_excluded)
 {
-    origin_balancer_t *b = balancer(EDGE_CONF_BALANCE_LEAST_OUTSTANDING, names5, 4);
+    origin_balancer_t *b = balancer(ORIGIN_CONF_BALANCE_LEAST_OUTSTANDING, names5, 4);
     uint32_t out[4] = {0, 1, 2, 3};
     origin_health_t *h = health_with_down(4, 1 << 0);
     size_t cursor = 0;
@@ -240,8 +240,8 @@ END_TEST
 
 START_TEST(test_ch_deterministic)
 {
-    origin_balancer_t *b1 = balancer(EDGE_CONF_BALANCE_CONSISTENT_HASH, names5, 4);
-    origin_balancer_t *b2 = balancer(EDGE_CONF_BALANCE_CONSISTENT_HASH, names5, 4);
+    origin_balancer_t *b1 = balancer(ORIGIN_CONF_BALANCE_CONSISTENT_HASH, names5, 4);
+    origin_balancer_t *b2 = balancer(ORIGIN_CONF_BALANCE_CONSISTENT_HASH, names5, 4);
     size_t c1 = 0, c2 = 0;
     for (int i = 0; i != 1000; ++i) {
         size_t s = origin_balancer_pick(b1, NULL, NULL, &c1, &keys[i], 0);
@@ -257,7 +257,7 @@ END_TEST
 
 START_TEST(test_ch_spread)
 {
-    origin_balancer_t *b = balancer(EDGE_CONF_BALANCE_CONSISTENT_HASH, names5, 4);
+    origin_balancer_t *b = balancer(ORIGIN_CONF_BALANCE_CONSISTENT_HASH, names5, 4);
     size_t *a = assign(b, NULL, 0), count[4] = {0};
     for (int i = 0; i != NUM_KEYS; ++i) {
         ck_assert_uint_lt(a[i], 4);
@@ -273,8 +273,8 @@ END_TEST
 
 START_TEST(test_ch_add_server_moves_fifth_to_it)
 {
-    origin_balancer_t *b4 = balancer(EDGE_CONF_BALANCE_CONSISTENT_HASH, names5, 4);
-    origin_balancer_t *b5 = balancer(EDGE_CONF_BALANCE_CONSISTENT_HASH, names5, 5);
+    origin_balancer_t *b4 = balancer(ORIGIN_CONF_BALANCE_CONSISTENT_HASH, names5, 4);
+    origin_balancer_t *b5 = balancer(ORIGIN_CONF_BALANCE_CONSISTENT_HASH, names5, 5);
     size_t *a4 = assign(b4, NULL, 0), *a5 = assign(b5, NULL, 0), moved = 0;
     for (int i = 0; i != NUM_KEYS; ++i) {
         if (a4[i] == a5[i])
@@ -316,7 +316,7 @@ static void check_removal(const origin_balancer_t *b, const size_t *before, orig
 
 START_TEST(test_ch_exclude_moves_only_its_keys)
 {
-    origin_balancer_t *b = balancer(EDGE_CONF_BALANCE_CONSISTENT_HASH, names5, 5);
+    origin_balancer_t *b = balancer(ORIGIN_CONF_BALANCE_CONSISTENT_HASH, names5, 5);
     size_t *before = assign(b, NULL, 0);
     check_removal(b, before, NULL, 1 << 2, 2);
     check_removal(b, before, NULL, 1 << 0, 0);
@@ -327,7 +327,7 @@ END_TEST
 
 START_TEST(test_ch_down_moves_only_its_keys)
 {
-    origin_balancer_t *b = balancer(EDGE_CONF_BALANCE_CONSISTENT_HASH, names5, 5);
+    origin_balancer_t *b = balancer(ORIGIN_CONF_BALANCE_CONSISTENT_HASH, names5, 5);
     size_t *before = assign(b, NULL, 0);
     origin_health_t *h = health_with_down(5, 1 << 3);
     check_removal(b, before, h, 0, 3);
@@ -348,8 +348,8 @@ START_TEST(test_ch_names_not_positions)
     const char *shuffled[5];
     for (size_t i = 0; i != 5; ++i)
         shuffled[i] = names5[perm[i]];
-    origin_balancer_t *b1 = balancer(EDGE_CONF_BALANCE_CONSISTENT_HASH, names5, 5);
-    origin_balancer_t *b2 = balancer(EDGE_CONF_BALANCE_CONSISTENT_HASH, shuffled, 5);
+    origin_balancer_t *b1 = balancer(ORIGIN_CONF_BALANCE_CONSISTENT_HASH, names5, 5);
+    origin_balancer_t *b2 = balancer(ORIGIN_CONF_BALANCE_CONSISTENT_HASH, shuffled, 5);
     size_t *a1 = assign(b1, NULL, 0), *a2 = assign(b2, NULL, 0);
     for (int i = 0; i != NUM_KEYS; ++i)
         ck_assert_msg(strcmp(names5[a1[i]], shuffled[a2[i]]) == 0, "key %d: %s in one order, %s in the other", i, names5[a1[i]],
@@ -424,7 +424,7 @@ static cache_hash_t key_at(uint64_t point)
 
 START_TEST(test_ch_matches_reference_ring)
 {
-    origin_balancer_t *b = balancer(EDGE_CONF_BALANCE_CONSISTENT_HASH, names5, 5);
+    origin_balancer_t *b = balancer(ORIGIN_CONF_BALANCE_CONSISTENT_HASH, names5, 5);
     size_t num_points = 5 * ORIGIN_BALANCER_VNODES, cursor = 0;
     ref_point_t *ring = ref_ring(names5, 5);
     for (int i = 0; i != 5000; ++i) {
@@ -439,7 +439,7 @@ END_TEST
 
 START_TEST(test_ch_ring_boundaries)
 {
-    origin_balancer_t *b = balancer(EDGE_CONF_BALANCE_CONSISTENT_HASH, names5, 5);
+    origin_balancer_t *b = balancer(ORIGIN_CONF_BALANCE_CONSISTENT_HASH, names5, 5);
     size_t num_points = 5 * ORIGIN_BALANCER_VNODES, cursor = 0;
     ref_point_t *ring = ref_ring(names5, 5);
     for (size_t i = 0; i + 1 < num_points; ++i) {
@@ -471,7 +471,7 @@ END_TEST
 
 START_TEST(test_ch_all_excluded_is_none)
 {
-    origin_balancer_t *b = balancer(EDGE_CONF_BALANCE_CONSISTENT_HASH, names5, 5);
+    origin_balancer_t *b = balancer(ORIGIN_CONF_BALANCE_CONSISTENT_HASH, names5, 5);
     origin_health_t *h = health_with_down(5, 1 << 1 | 1 << 4);
     size_t cursor = 0;
     for (int i = 0; i != 100; ++i) {
@@ -485,7 +485,7 @@ END_TEST
 
 START_TEST(test_ch_null_key_round_robin)
 {
-    origin_balancer_t *b = balancer(EDGE_CONF_BALANCE_CONSISTENT_HASH, names5, 3);
+    origin_balancer_t *b = balancer(ORIGIN_CONF_BALANCE_CONSISTENT_HASH, names5, 3);
     size_t cursor = 0;
     for (size_t i = 0; i != 9; ++i)
         ck_assert_uint_eq(origin_balancer_pick(b, NULL, NULL, &cursor, NULL, 0), i % 3);

@@ -27,26 +27,32 @@
 
 static char base[64];
 static char dir[96];
-static edge_conf_t conf;
-
-static const char yaml[] = "origin: http://127.0.0.1:9\n"
-                           "reports: {bucket: 10s, capacity: 100, top: 10, retention: 60s}\n"
-                           "behaviors:\n"
-                           "  - {path: /images/*, default_ttl: 3600}\n"
-                           "  - {path: /search*, query_string: all}\n"
-                           "  - {path: \"*\"}\n";
+/* What the configuration loader would fill for
+ *   reports: {bucket: 10s, capacity: 100, top: 10, retention: 60s}
+ *   behaviors: images (default_ttl 3600), search (query_string all), and the default "*" */
+static const cache_key_rules_t key_all = {.query_string = CACHE_KEY_QS_ALL};
+static const cache_ttl_rules_t ttl_images = {.default_ttl = 3600, .max_ttl = 31536000, .default_ttl_set = true};
+static const cache_ttl_rules_t ttl_default = {.default_ttl = 86400, .max_ttl = 31536000};
+static reports_conf_behavior_t behaviors[] = {
+    {.path = "/images/*", .key = &key_all, .ttl = &ttl_images},
+    {.path = "/search*", .key = &key_all, .ttl = &ttl_default},
+    {.path = "*", .key = &key_all, .ttl = &ttl_default},
+};
+static const reports_conf_t conf = {.bucket_s = 10,
+                                    .capacity = 100,
+                                    .top = 10,
+                                    .retention_s = 60,
+                                    .behaviors = behaviors,
+                                    .num_behaviors = sizeof(behaviors) / sizeof(behaviors[0])};
 
 static void setup(void)
 {
-    char err[EDGE_CONF_ERRLEN];
-    ck_assert_msg(edge_config_parse(&conf, "t.yaml", NULL, yaml, strlen(yaml), err) == 0, "%s", err);
     snprintf(dir, sizeof(dir), "%s/XXXXXX", base);
     ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
 static void teardown(void)
 {
-    edge_config_dispose(&conf);
 }
 
 static reports_event_t ev(const char *url, size_t behavior, reports_outcome_t outcome, int status, uint64_t bytes)
