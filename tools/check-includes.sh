@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # tools/check-includes.sh: the module directions of docs/DESIGN (edge -> origin -> cache, edge -> reports
 # -> cache, errorpages a leaf, common/ below all, nothing outside edge/ includes edge/), checked on every
-# `#include "..."` of the project's C sources and headers, and the file-level include cycles.
+# `#include "..."` of the project's C sources and headers; the subcommands kept apart from the serving
+# code inside edge/; and the file-level include cycles.
 #
 #   tools/check-includes.sh [TOP]      exit 0: clean; 1: violations (file:line listed); 2: cannot run
 #
@@ -25,6 +26,14 @@ ALLOWED = {
     "reports": {"reports", "cache", "common", "errorpages"},
     "edge": None,
 }
+
+# Inside edge/, the subcommands (clients of an edge: blocking, one thread) and the serving code (the event
+# loops) stay apart: no file of one group includes a header of the other; only edge/main.c names both.
+# Modules are named without their extension (x.c and x.h together).
+APART = (
+    {"edge/cli", "edge/httpc", "edge/purge_cli", "edge/report_cli", "edge/snapshot_cli", "edge/warm"},
+    {"edge/admin", "edge/req_fsm", "edge/server"},
+)
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
@@ -98,7 +107,15 @@ def main():
             print('%s:%d: #include "%s": %s/ may include only %s' % (f, n, inc, f.split("/")[0], ", ".join(d + "/" for d in sorted(allowed))))
             failed = True
 
-    # 2. cycles between nodes (x.c + x.h), headers standing for the .c files that implement them
+    # 2. the subcommands and the serving code apart
+    for f in files:
+        for n, inc in includes[f]:
+            for a, b in ((APART[0], APART[1]), (APART[1], APART[0])):
+                if node(f) in a and node(inc) in b:
+                    print('%s:%d: #include "%s": the subcommands and the serving code stay apart' % (f, n, inc))
+                    failed = True
+
+    # 3. cycles between nodes (x.c + x.h), headers standing for the .c files that implement them
     edges = {}  # node -> {node: (file, line, include)}
     for f in files:
         for n, inc in includes[f]:
