@@ -1,47 +1,44 @@
 /*
- * edge/main.c: the edgecache command line. Parses the subcommand and its flags, loads the configuration
- * and hands over; no logic lives here.
+ * edge/main.c: the edgecache command line. Dispatches to the subcommand, parses the flags of serve and
+ * check (edge/cli.h, like every subcommand), loads the configuration and hands over; no logic lives here.
  *
  * Exit codes: 0 success; 1 a runtime failure (port in use, cache directory locked); 2 a usage or
  * configuration error, printed as "file:line:col: message".
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "edge/config.h"
 #include "common/log.h"
+#include "edge/cli.h"
+#include "edge/config.h"
 #include "edge/purge_cli.h"
+#include "edge/report_cli.h"
 #include "edge/server.h"
 #include "edge/snapshot_cli.h"
 #include "edge/warm.h"
-#include "reports/report_cli.h"
 
-static void usage(FILE *fp)
-{
-    fputs("usage: edgecache serve [-c FILE] [--listen ADDR:PORT] [--origin URL] [--cache-dir DIR]\n"
-          "       edgecache check -c FILE\n"
-          "       edgecache warm [-c FILE] [--edge ADDR:PORT] [--concurrency N] [-H 'Name: value']... LIST\n"
-          "       edgecache purge [-c FILE] [--admin ADDR:PORT] [--token-file F] (URL | --prefix P | --tag T)\n"
-          "                       [--soft] [--no-wait]\n"
-          "       edgecache snapshot [-c FILE | --cache-dir DIR] DEST\n"
-          "       edgecache report popular|stats|ttl [-c FILE | --cache-dir DIR] [--since D | --from T --to T]\n"
-          "                        [--top N] [--format table|csv|json|html]   (edgecache report --help)\n"
-          "       edgecache --version | --help\n"
-          "\n"
-          "serve   runs the edge node; with no -c, the embedded default configuration (listen on\n"
-          "        127.0.0.1:8080, origin file: the sample site, cache in ./edgecache-cache).\n"
-          "        Flags override the file. SIGTERM or SIGINT finish in-flight responses, then exit 0.\n"
-          "check   validates a configuration file: exit 0 when valid, else file:line:col: message, exit 2.\n"
-          "warm    fetches every URL of LIST through the edge so that it is cached; a progress bar on a\n"
-          "        terminal, then a summary. Exit 1 when any URL failed. See edgecache warm --help.\n"
-          "purge   invalidates a URL, a prefix or a tag through the admin API and waits until it is done.\n"
-          "        See edgecache purge --help.\n"
-          "snapshot copies the cache, consistent and compacted, into DEST while the edge serves; a new edge\n"
-          "        started on DEST serves those objects as hits at once.\n"
-          "report  popular objects, statistics and TTL advice from the reports stored in the cache directory.\n",
-          fp);
-}
+static const char usage[] = "usage: edgecache serve [-c FILE] [--listen ADDR:PORT] [--origin URL] [--cache-dir DIR]\n"
+                            "       edgecache check -c FILE\n"
+                            "       edgecache warm [-c FILE] [--edge ADDR:PORT] [--concurrency N] [--timeout S]\n"
+                            "                      [-H 'Name: value']... LIST\n"
+                            "       edgecache purge [-c FILE] [--admin ADDR:PORT] [--token-file F] (URL | --prefix P | --tag T)\n"
+                            "                       [--soft] [--no-wait] [--timeout S]\n"
+                            "       edgecache snapshot [-c FILE | --cache-dir DIR] DEST\n"
+                            "       edgecache report popular|stats|ttl [-c FILE | --cache-dir DIR] [--since D | --from T --to T]\n"
+                            "                        [--top N] [--format table|csv|json|html]   (edgecache report --help)\n"
+                            "       edgecache --version | --help\n"
+                            "\n"
+                            "serve   runs the edge node; with no -c, the embedded default configuration (listen on\n"
+                            "        127.0.0.1:8080, origin file: the sample site, cache in ./edgecache-cache).\n"
+                            "        Flags override the file. SIGTERM or SIGINT finish in-flight responses, then exit 0.\n"
+                            "check   validates a configuration file: exit 0 when valid, else file:line:col: message, exit 2.\n"
+                            "warm    fetches every URL of LIST through the edge so that it is cached; a progress bar on a\n"
+                            "        terminal, then a summary. Exit 1 when any URL failed. See edgecache warm --help.\n"
+                            "purge   invalidates a URL, a prefix or a tag through the admin API and waits until it is done.\n"
+                            "        See edgecache purge --help.\n"
+                            "snapshot copies the cache, consistent and compacted, into DEST while the edge serves; a new edge\n"
+                            "        started on DEST serves those objects as hits at once.\n"
+                            "report  popular objects, statistics and TTL advice from the reports stored in the cache directory.\n";
 
 static int load(edge_conf_t *conf, const char *file, char *err)
 {
@@ -52,41 +49,23 @@ static int load(edge_conf_t *conf, const char *file, char *err)
 
 static int cmd(int argc, char **argv, bool serve)
 {
-    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'}, {"listen", required_argument, NULL, 'l'},
-                                             {"origin", required_argument, NULL, 'o'}, {"cache-dir", required_argument, NULL, 'd'},
-                                             {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     const char *file = NULL, *listen = NULL, *origin = NULL, *cache_dir = NULL;
     char err[EDGE_CONF_ERRLEN];
     edge_conf_t conf;
-    int ch;
+    const edge_cli_opt_t opts[] = {{.name = "config", .letter = 'c', .kind = EDGE_CLI_STRING, .dest = &file},
+                                   {.name = "listen", .kind = EDGE_CLI_STRING, .dest = &listen},
+                                   {.name = "origin", .kind = EDGE_CLI_STRING, .dest = &origin},
+                                   {.name = "cache-dir", .kind = EDGE_CLI_STRING, .dest = &cache_dir},
+                                   {0}};
+    const edge_cli_t cli = {.prog = serve ? "edgecache serve" : "edgecache check", .usage = usage, .opts = opts};
+    int nargs, ret;
 
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'c':
-            file = optarg;
-            break;
-        case 'l':
-            listen = optarg;
-            break;
-        case 'o':
-            origin = optarg;
-            break;
-        case 'd':
-            cache_dir = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (optind != argc || (!serve && (file == NULL || listen != NULL || origin != NULL || cache_dir != NULL))) {
-        usage(stderr);
-        return 2;
-    }
+    if ((ret = edge_cli_parse(&cli, argc, argv, &nargs)) != EDGE_CLI_CONTINUE)
+        return ret;
+    if (!serve && file == NULL)
+        return edge_cli_usage_error(&cli, "-c FILE is required");
+    if (!serve && (listen != NULL || origin != NULL || cache_dir != NULL))
+        return edge_cli_usage_error(&cli, "only -c FILE is accepted");
     if (load(&conf, file, err) != 0) {
         fprintf(stderr, "%s\n", err);
         return 2;
@@ -101,7 +80,7 @@ static int cmd(int argc, char **argv, bool serve)
         edge_config_dispose(&conf);
         return 2;
     }
-    int ret = edge_server_run(&conf);
+    ret = edge_server_run(&conf);
     edge_config_dispose(&conf);
     return ret;
 }
@@ -111,7 +90,7 @@ int main(int argc, char **argv)
     if (getenv("EDGECACHE_DEBUG") != NULL)
         common_log_level = COMMON_LOG_DEBUG;
     if (argc < 2) {
-        usage(stderr);
+        fputs(usage, stderr);
         return 2;
     }
     if (strcmp(argv[1], "serve") == 0)
@@ -125,16 +104,16 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "snapshot") == 0)
         return edge_snapshot_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "report") == 0)
-        return reports_cli_main(argc - 1, argv + 1);
+        return edge_report_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "--version") == 0) {
         puts("edgecache " PACKAGE_VERSION);
         return 0;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(stdout);
+        fputs(usage, stdout);
         return 0;
     }
     fprintf(stderr, "edgecache: unknown command '%s'\n", argv[1]);
-    usage(stderr);
+    fputs(usage, stderr);
     return 2;
 }

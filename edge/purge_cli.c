@@ -12,7 +12,6 @@
  */
 #include "edge/purge_cli.h"
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "edge/cli.h"
 #include "edge/config.h"
 #include "edge/httpc.h"
 
@@ -33,6 +33,7 @@ typedef struct st_purge_t {
     const char *kind; /* "url", "prefix" or "tag": the form field */
     const char *target;
     bool soft;
+    unsigned targets;   /* how many of URL, --prefix, --tag were given: exactly one is valid */
     char hostport[300]; /* the admin listener, also the Host header */
     char *token;        /* NULL: no Authorization header (the API will answer 401) */
     edge_httpc_t conn;
@@ -40,27 +41,23 @@ typedef struct st_purge_t {
     char body[RESPONSE_MAX];
 } purge_t;
 
-static void usage(FILE *fp)
-{
-    fputs("usage: edgecache purge [-c FILE] [--admin ADDR:PORT] [--token-file F] (URL | --prefix P | --tag T)\n"
-          "                       [--soft] [--no-wait] [--timeout S]\n"
-          "\n"
-          "Invalidates cached objects through the admin API and waits until it is done.\n"
-          "\n"
-          "  URL                a path (/a?b) or an absolute URL: every stored variant of it\n"
-          "  --prefix P         every object whose path (and query) starts with P\n"
-          "  --tag T            every object whose response named T in Surrogate-Key or Cache-Tag\n"
-          "  --soft             mark the objects stale (revalidated on next use, still served on origin errors)\n"
-          "                     instead of deleting them\n"
-          "  -c FILE            the edge's configuration: admin.listen and admin.token_file\n"
-          "  --admin ADDR:PORT  the admin listener (default: admin.listen of -c)\n"
-          "  --token-file F     the file holding the bearer token (default: admin.token_file of -c)\n"
-          "  --no-wait          print the invalidation's id and return without waiting\n"
-          "  --timeout S        seconds to wait for completion, 1..3600 (default 30)\n"
-          "\n"
-          "Exit status: 0 done (accepted, with --no-wait); 1 HTTP, connection error or timeout; 2 usage error.\n",
-          fp);
-}
+static const char usage[] = "usage: edgecache purge [-c FILE] [--admin ADDR:PORT] [--token-file F] (URL | --prefix P | --tag T)\n"
+                            "                       [--soft] [--no-wait] [--timeout S]\n"
+                            "\n"
+                            "Invalidates cached objects through the admin API and waits until it is done.\n"
+                            "\n"
+                            "  URL                a path (/a?b) or an absolute URL: every stored variant of it\n"
+                            "  --prefix P         every object whose path (and query) starts with P\n"
+                            "  --tag T            every object whose response named T in Surrogate-Key or Cache-Tag\n"
+                            "  --soft             mark the objects stale (revalidated on next use, still served on origin errors)\n"
+                            "                     instead of deleting them\n"
+                            "  -c FILE            the edge's configuration: admin.listen and admin.token_file\n"
+                            "  --admin ADDR:PORT  the admin listener (default: admin.listen of -c)\n"
+                            "  --token-file F     the file holding the bearer token (default: admin.token_file of -c)\n"
+                            "  --no-wait          print the invalidation's id and return without waiting\n"
+                            "  --timeout S        seconds to wait for completion, 1..3600 (default 30)\n"
+                            "\n"
+                            "Exit status: 0 done (accepted, with --no-wait); 1 HTTP, connection error or timeout; 2 usage error.\n";
 
 static uint64_t now_ms(void)
 {
@@ -447,80 +444,62 @@ static int from_config(purge_t *p, const char *file, bool need_addr, bool need_t
     return ret;
 }
 
+/* --prefix P and --tag T: a target, like the URL argument; edge_purge_cli_main checks there is one. */
+static const char *parse_prefix(void *dest, const char *value)
+{
+    purge_t *p = dest;
+    p->kind = "prefix";
+    p->target = value;
+    ++p->targets;
+    return NULL;
+}
+
+static const char *parse_tag(void *dest, const char *value)
+{
+    purge_t *p = dest;
+    p->kind = "tag";
+    p->target = value;
+    ++p->targets;
+    return NULL;
+}
+
 int edge_purge_cli_main(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
-                                             {"admin", required_argument, NULL, 'a'},
-                                             {"token-file", required_argument, NULL, 'k'},
-                                             {"prefix", required_argument, NULL, 'p'},
-                                             {"tag", required_argument, NULL, 'g'},
-                                             {"soft", no_argument, NULL, 's'},
-                                             {"no-wait", no_argument, NULL, 'w'},
-                                             {"timeout", required_argument, NULL, 't'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
     const char *file = NULL, *admin = NULL, *token_file = NULL;
     unsigned long timeout_s = DEFAULT_TIMEOUT_MS / 1000;
-    bool wait = true;
-    int ch, ret = 2, targets = 0;
+    bool no_wait = false;
+    int nargs, ret;
     struct sockaddr_storage addr;
     socklen_t addrlen;
-    char err[256], *end;
+    char err[256];
     purge_t *p = calloc(1, sizeof(*p)); /* 30 KiB of buffers: not on the stack */
 
     if (p == NULL) {
         fprintf(stderr, "purge: out of memory\n");
         return 1;
     }
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'c':
-            file = optarg;
-            break;
-        case 'a':
-            admin = optarg;
-            break;
-        case 'k':
-            token_file = optarg;
-            break;
-        case 'p':
-        case 'g':
-            p->kind = ch == 'p' ? "prefix" : "tag";
-            p->target = optarg;
-            ++targets;
-            break;
-        case 's':
-            p->soft = true;
-            break;
-        case 'w':
-            wait = false;
-            break;
-        case 't':
-            errno = 0;
-            timeout_s = strtoul(optarg, &end, 10);
-            if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' || errno != 0 || timeout_s < 1 || timeout_s > 3600) {
-                fprintf(stderr, "purge: --timeout %s: expected 1..3600 seconds\n", optarg);
-                goto Exit;
-            }
-            break;
-        case 'h':
-            usage(stdout);
-            ret = 0;
-            goto Exit;
-        default:
-            usage(stderr);
-            goto Exit;
-        }
-    }
-    for (; optind < argc; ++optind) {
+    const edge_cli_opt_t opts[] = {
+        {.name = "config", .letter = 'c', .kind = EDGE_CLI_STRING, .dest = &file},
+        {.name = "admin", .kind = EDGE_CLI_STRING, .dest = &admin},
+        {.name = "token-file", .kind = EDGE_CLI_STRING, .dest = &token_file},
+        {.name = "prefix", .kind = EDGE_CLI_CALL, .dest = p, .parse = parse_prefix},
+        {.name = "tag", .kind = EDGE_CLI_CALL, .dest = p, .parse = parse_tag},
+        {.name = "soft", .kind = EDGE_CLI_FLAG, .dest = &p->soft},
+        {.name = "no-wait", .kind = EDGE_CLI_FLAG, .dest = &no_wait},
+        {.name = "timeout", .kind = EDGE_CLI_UINT, .dest = &timeout_s, .min = 1, .max = 3600, .unit = "seconds"},
+        {0}};
+    const edge_cli_t cli = {.prog = "purge", .usage = usage, .opts = opts, .args_name = "URL", .min_args = 0, .max_args = -1};
+
+    if ((ret = edge_cli_parse(&cli, argc, argv, &nargs)) != EDGE_CLI_CONTINUE)
+        goto Exit;
+    ret = 2;
+    for (int i = 1; i <= nargs; ++i) {
         p->kind = "url";
-        p->target = argv[optind];
-        ++targets;
+        p->target = argv[i];
+        ++p->targets;
     }
-    if (targets != 1) {
-        fprintf(stderr, "purge: give exactly one of URL, --prefix P, --tag T\n");
-        usage(stderr);
+    if (p->targets != 1) {
+        ret = edge_cli_usage_error(&cli, "give exactly one of URL, --prefix P, --tag T");
         goto Exit;
     }
     if (p->target[0] == '\0' || strlen(p->target) > MAX_TARGET_LEN || strpbrk(p->target, "\r\n") != NULL) {
@@ -545,7 +524,7 @@ int edge_purge_cli_main(int argc, char **argv)
     if (p->token == NULL)
         fprintf(stderr, "purge: warning: no token (--token-file, or admin.token_file of -c): expect 401\n");
     edge_httpc_init(&p->conn, (const struct sockaddr *)&addr, addrlen);
-    ret = run(p, wait, (uint64_t)timeout_s * 1000);
+    ret = run(p, !no_wait, (uint64_t)timeout_s * 1000);
 
 Exit:
     free(p->token);

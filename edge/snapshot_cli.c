@@ -4,23 +4,20 @@
  * The copy itself is the store's (cache_store_snapshot); this file only finds the directories, opens the
  * store read-only — never taking the edge's lock, so a serving edge is not disturbed — and reports.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include "cache/store.h"
+#include "edge/cli.h"
 #include "edge/config.h"
 #include "edge/snapshot_cli.h"
 
-static void usage(FILE *fp)
-{
-    fputs("usage: edgecache snapshot [-c FILE | --cache-dir DIR] DEST\n"
-          "Copies the cache (cache.path of FILE, or DIR; default ./edgecache-cache) into the new or empty\n"
-          "directory DEST: consistent and compacted, while the edge goes on serving. Start a new edge with\n"
-          "cache.path (or --cache-dir) DEST and it serves those objects as hits at once.\n",
-          fp);
-}
+static const char usage[] = "usage: edgecache snapshot [-c FILE | --cache-dir DIR] DEST\n"
+                            "\n"
+                            "Copies the cache (cache.path of FILE, or DIR; default ./edgecache-cache) into the new or empty\n"
+                            "directory DEST: consistent and compacted, while the edge goes on serving. Start a new edge with\n"
+                            "cache.path (or --cache-dir) DEST and it serves those objects as hits at once.\n";
 
 static double now_s(void)
 {
@@ -31,38 +28,23 @@ static double now_s(void)
 
 int edge_snapshot_cli_main(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
-                                             {"cache-dir", required_argument, NULL, 'd'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
     const char *file = NULL, *dir = NULL;
+    const edge_cli_opt_t opts[] = {{.name = "config", .letter = 'c', .kind = EDGE_CLI_STRING, .dest = &file},
+                                   {.name = "cache-dir", .kind = EDGE_CLI_STRING, .dest = &dir},
+                                   {0}};
+    const edge_cli_t cli = {
+        .prog = "edgecache snapshot", .usage = usage, .opts = opts, .args_name = "DEST", .min_args = 1, .max_args = 1};
     char err[EDGE_CONF_ERRLEN];
     edge_conf_t conf;
     bool have_conf = false;
-    int ch, ret = 1;
+    int nargs, ret;
 
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'c':
-            file = optarg;
-            break;
-        case 'd':
-            dir = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (optind + 1 != argc || (file != NULL && dir != NULL)) {
-        usage(stderr);
-        return 2;
-    }
-    const char *dest = argv[optind];
+    if ((ret = edge_cli_parse(&cli, argc, argv, &nargs)) != EDGE_CLI_CONTINUE)
+        return ret;
+    if (file != NULL && dir != NULL)
+        return edge_cli_usage_error(&cli, "-c and --cache-dir exclude each other");
+    ret = 1;
+    const char *dest = argv[1];
     if (file != NULL) {
         if (edge_config_load(&conf, file, err) != 0) {
             fprintf(stderr, "%s\n", err);

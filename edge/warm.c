@@ -13,7 +13,6 @@
  */
 #include "edge/warm.h"
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -24,6 +23,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include "edge/cli.h"
 #include "edge/config.h"
 #include "edge/httpc.h"
 
@@ -90,25 +90,22 @@ typedef struct st_worker_t {
     edge_httpc_response_t res;
 } worker_t;
 
-static void usage(FILE *fp)
-{
-    fputs("usage: edgecache warm [-c FILE] [--edge ADDR:PORT] [--concurrency N] [--timeout S] [-H 'Name: value']... LIST\n"
-          "\n"
-          "Fetches every URL of LIST (a file, or - for standard input) through the edge, so that it is cached.\n"
-          "A line is an absolute http:// or https:// URL (its host is sent as Host) or a path /p?q (sent with the\n"
-          "Host of -H, else the edge's address); every request goes to the edge's cleartext listener. Blank lines\n"
-          "and # comments are skipped, duplicates fetched once.\n"
-          "\n"
-          "  -c FILE            the edge's configuration: its first cleartext listener is the edge address\n"
-          "  --edge ADDR:PORT   the edge address (default: from -c, else " DEFAULT_EDGE ")\n"
-          "  --concurrency N    requests in flight, 1..256 (default 8)\n"
-          "  --timeout S        seconds allowed per request, connecting included (default 30)\n"
-          "  -H 'Name: value'   an extra request header, repeatable (e.g. 'Accept-Encoding: gzip' to warm that variant)\n"
-          "\n"
-          "^C stops after the requests in flight and still prints the summary.\n"
-          "Exit status: 0 every URL warmed; 1 some failed (listed on stdout) or interrupted; 2 usage error.\n",
-          fp);
-}
+static const char usage[] =
+    "usage: edgecache warm [-c FILE] [--edge ADDR:PORT] [--concurrency N] [--timeout S] [-H 'Name: value']... LIST\n"
+    "\n"
+    "Fetches every URL of LIST (a file, or - for standard input) through the edge, so that it is cached.\n"
+    "A line is an absolute http:// or https:// URL (its host is sent as Host) or a path /p?q (sent with the\n"
+    "Host of -H, else the edge's address); every request goes to the edge's cleartext listener. Blank lines\n"
+    "and # comments are skipped, duplicates fetched once.\n"
+    "\n"
+    "  -c FILE            the edge's configuration: its first cleartext listener is the edge address\n"
+    "  --edge ADDR:PORT   the edge address (default: from -c, else " DEFAULT_EDGE ")\n"
+    "  --concurrency N    requests in flight, 1..256 (default 8)\n"
+    "  --timeout S        seconds allowed per request, connecting included (default 30)\n"
+    "  -H 'Name: value'   an extra request header, repeatable (e.g. 'Accept-Encoding: gzip' to warm that variant)\n"
+    "\n"
+    "^C stops after the requests in flight and still prints the summary.\n"
+    "Exit status: 0 every URL warmed; 1 some failed (listed on stdout) or interrupted; 2 usage error.\n";
 
 /* Seconds on the monotonic clock, to the nanosecond: a short run of hits takes well under a millisecond. */
 static double now_s(void)
@@ -633,90 +630,55 @@ static int edge_from_config(const char *file, char *out, size_t outlen)
     return ret;
 }
 
-static bool parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
+#define STR(x) STR_(x)
+#define STR_(x) #x
+
+/* -H 'Name: value', repeatable: a Host header replaces the default Host, any other is sent as it is. */
+static const char *parse_header(void *dest, const char *value)
 {
-    char *end;
-    if (*s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    *out = strtoul(s, &end, 10);
-    return errno == 0 && *end == '\0' && *out >= lo && *out <= hi;
+    warm_t *w = dest;
+    size_t name_len;
+
+    if (!header_ok(value, &name_len))
+        return "expected 'Name: value'";
+    if (name_len == 4 && strncasecmp(value, "host", 4) == 0) {
+        w->default_host = value + 5 + strspn(value + 5, " \t");
+        return NULL;
+    }
+    if ((name_len == 14 && strncasecmp(value, "content-length", 14) == 0) ||
+        (name_len == 17 && strncasecmp(value, "transfer-encoding", 17) == 0) ||
+        (name_len == 10 && strncasecmp(value, "connection", 10) == 0))
+        return "warm sets that header itself";
+    if (w->num_headers == EDGE_HTTPC_MAX_REQ_HEADERS)
+        return "at most " STR(EDGE_HTTPC_MAX_REQ_HEADERS) " -H headers";
+    w->headers[w->num_headers++] = value;
+    return NULL;
 }
 
 int edge_warm_main(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
-                                             {"edge", required_argument, NULL, 'e'},
-                                             {"concurrency", required_argument, NULL, 'n'},
-                                             {"timeout", required_argument, NULL, 't'},
-                                             {"header", required_argument, NULL, 'H'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    const char *file = NULL, *edge = NULL, *host = NULL;
+    const char *file = NULL, *edge = NULL;
     char edge_buf[300], err[256];
     unsigned long concurrency = DEFAULT_CONCURRENCY, timeout_s = DEFAULT_TIMEOUT_MS / 1000;
     warm_t w = {.timeout_ms = DEFAULT_TIMEOUT_MS};
-    int ch, ret = 2;
+    const edge_cli_opt_t opts[] = {
+        {.name = "config", .letter = 'c', .kind = EDGE_CLI_STRING, .dest = &file},
+        {.name = "edge", .kind = EDGE_CLI_STRING, .dest = &edge},
+        {.name = "concurrency", .kind = EDGE_CLI_UINT, .dest = &concurrency, .min = 1, .max = MAX_CONCURRENCY},
+        {.name = "timeout", .kind = EDGE_CLI_UINT, .dest = &timeout_s, .min = 1, .max = 3600, .unit = "seconds"},
+        {.name = "header", .letter = 'H', .kind = EDGE_CLI_CALL, .dest = &w, .parse = parse_header},
+        {0}};
+    const edge_cli_t cli = {.prog = "warm", .usage = usage, .opts = opts, .args_name = "LIST", .min_args = 1, .max_args = 1};
+    int nargs, ret;
 
     if ((w.headers = calloc((size_t)argc, sizeof(*w.headers))) == NULL) { /* -H cannot occur more often than that */
         fprintf(stderr, "warm: out of memory\n");
         return 1;
     }
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "c:H:h", longopts, NULL)) != -1) {
-        size_t name_len;
-        switch (ch) {
-        case 'c':
-            file = optarg;
-            break;
-        case 'e':
-            edge = optarg;
-            break;
-        case 'n':
-            if (!parse_uint(optarg, 1, MAX_CONCURRENCY, &concurrency)) {
-                fprintf(stderr, "warm: --concurrency %s: expected 1..%d\n", optarg, MAX_CONCURRENCY);
-                goto Exit;
-            }
-            break;
-        case 't':
-            if (!parse_uint(optarg, 1, 3600, &timeout_s)) {
-                fprintf(stderr, "warm: --timeout %s: expected 1..3600 seconds\n", optarg);
-                goto Exit;
-            }
-            w.timeout_ms = (uint64_t)timeout_s * 1000;
-            break;
-        case 'H':
-            if (!header_ok(optarg, &name_len)) {
-                fprintf(stderr, "warm: -H '%s': expected 'Name: value'\n", optarg);
-                goto Exit;
-            }
-            if (name_len == 4 && strncasecmp(optarg, "host", 4) == 0) {
-                host = optarg + 5 + strspn(optarg + 5, " \t");
-            } else if ((name_len == 14 && strncasecmp(optarg, "content-length", 14) == 0) ||
-                       (name_len == 17 && strncasecmp(optarg, "transfer-encoding", 17) == 0) ||
-                       (name_len == 10 && strncasecmp(optarg, "connection", 10) == 0)) {
-                fprintf(stderr, "warm: -H '%s': warm sets that header itself\n", optarg);
-                goto Exit;
-            } else if (w.num_headers == EDGE_HTTPC_MAX_REQ_HEADERS) {
-                fprintf(stderr, "warm: at most %d -H headers\n", EDGE_HTTPC_MAX_REQ_HEADERS);
-                goto Exit;
-            } else {
-                w.headers[w.num_headers++] = optarg;
-            }
-            break;
-        case 'h':
-            usage(stdout);
-            ret = 0;
-            goto Exit;
-        default:
-            usage(stderr);
-            goto Exit;
-        }
-    }
-    if (optind + 1 != argc) {
-        usage(stderr);
+    if ((ret = edge_cli_parse(&cli, argc, argv, &nargs)) != EDGE_CLI_CONTINUE)
         goto Exit;
-    }
+    ret = 2;
+    w.timeout_ms = (uint64_t)timeout_s * 1000;
     if (edge == NULL) {
         if (file != NULL) {
             if (edge_from_config(file, edge_buf, sizeof(edge_buf)) != 0)
@@ -730,8 +692,9 @@ int edge_warm_main(int argc, char **argv)
         fprintf(stderr, "warm: --edge %s\n", err);
         goto Exit;
     }
-    w.default_host = host != NULL ? host : edge;
-    if ((ret = list_load(&w.list, argv[optind])) != 0)
+    if (w.default_host == NULL)
+        w.default_host = edge;
+    if ((ret = list_load(&w.list, argv[1])) != 0)
         goto Exit;
     ret = run(&w, (unsigned)concurrency);
     if (ret == 0 && (atomic_load(&w.failed) != 0 || atomic_load(&w.done) != w.list.num))
