@@ -29,6 +29,7 @@ struct st_reports_data_t {
     bool from_inputs; /* the query had no range: merged JSON inputs set it */
 };
 
+/* The formatters of reports/format.c. */
 /* hits / (hits + misses) in percent, or -1 when both are 0 */
 double reports_pct(uint64_t part, uint64_t whole);
 /* 1234567 → "1,234,567" into `buf` (32 bytes) */
@@ -40,7 +41,7 @@ void reports_html_escape(FILE *out, const char *s, size_t len);
 
 /* the one HTML page (reports/html.c), for popular and stats alike */
 int reports_render_html(const reports_data_t *d, FILE *out);
-/* the sorted rows of the popular report: a malloc'd array (caller frees), `*n` rows, `*floor` the bound of
+/* (reports/format.c) the sorted rows of the popular report: a malloc'd array (caller frees), `*n` rows, `*floor` the bound of
  * every object not listed */
 const reports_topk_entry_t **reports_popular_rows(const reports_data_t *d, size_t *n, uint64_t *floor);
 
