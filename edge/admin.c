@@ -18,7 +18,7 @@
 #include "cache/key.h"
 #include "edge/admin.h"
 #include "common/log.h"
-#include "edge/server.h"
+#include "edge/thread.h"
 #include "reports/metrics.h"
 #include "reports/report.h"
 

@@ -6,10 +6,11 @@
 #
 #   tools/check-includes.sh [TOP]      exit 0: clean; 1: violations (file:line listed); 2: cannot run
 #
-# A cycle is counted between modules, not files: x.c and x.h are one node. A header that has no .c of
-# its own (reports/report_int.h) is a contract that other .c files implement, so including it depends on
-# every .c that defines a function it declares: that is how html.c -> report_int.h <- report.c shows up
-# as the cycle it is (report.c calls html.c's renderer, html.c calls report.c's helpers).
+# A cycle is counted between modules, not files: x.c and x.h are one node, and a module split over several
+# files behind a private header (x_int.h: edge/req_fsm_int.h, cache/store_int.h) is one node with every
+# file of its directory that includes that header. Any other header that has no .c of its own is a
+# contract that other .c files implement, so including it depends on every .c that defines a function
+# it declares.
 # tests/ is outside the rule (a suite may include whatever it tests). Python 3 standard library only.
 import os
 import re
@@ -52,8 +53,14 @@ def sources(top):
     return sorted(f for f in files if f.endswith((".c", ".h")) and f.split("/")[0] in ALLOWED)
 
 
+UNIT = {}  # file -> the module it belongs to through a private header (filled by main)
+
+
 def node(path):
-    return os.path.splitext(path)[0]
+    if path in UNIT:
+        return UNIT[path]
+    base = os.path.splitext(path)[0]
+    return base[: -len("_int")] if base.endswith("_int") else base
 
 
 def functions(text):
@@ -94,6 +101,16 @@ def main():
         else:
             for name in defn:
                 definer.setdefault(name, set()).add(f)
+
+    # the files of a module split behind a private header "x_int.h" are that module
+    for f in files:
+        for _, inc in includes[f]:
+            if inc.endswith("_int.h") and os.path.dirname(inc) == os.path.dirname(f):
+                unit = inc[: -len("_int.h")]
+                for base in (unit, os.path.splitext(f)[0]):
+                    for member in (base + ".c", base + ".h"):
+                        if member in present:
+                            UNIT[member] = unit
 
     failed = False
 

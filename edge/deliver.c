@@ -1,0 +1,422 @@
+/*
+ * edge/deliver.c: sending a request's answer (see deliver.h).
+ *
+ * Invariants that are easy to break:
+ * - At most one h2o_send is outstanding per request; the next one is issued only from proceed.
+ * - Bytes sent straight from an origin fetch's buffer are consumed (and may be freed) only when proceed
+ *   says libh2o is done with them, and a request stays subscribed until it is disposed, so a FINAL send
+ *   never points at freed memory.
+ * - A body is committed to (headers sent) only once its first piece has been read and checked: a body
+ *   that is gone or corrupt is reported to the caller, which turns it into a miss.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "cache/checksum.h"
+#include "common/log.h"
+#include "edge/deliver.h"
+
+static h2o_iovec_t fmt(h2o_mem_pool_t *pool, const char *f, ...) __attribute__((format(printf, 2, 3)));
+static h2o_iovec_t fmt(h2o_mem_pool_t *pool, const char *f, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, f);
+    int n = vsnprintf(buf, sizeof(buf), f, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    return h2o_strdup(pool, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+const char *edge_deliver_reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 203:
+        return "Non-Authoritative Information";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 300:
+        return "Multiple Choices";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 410:
+        return "Gone";
+    case 414:
+        return "URI Too Long";
+    case 416:
+        return "Range Not Satisfiable";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return status < 300 ? "OK" : status < 400 ? "Redirect" : status < 500 ? "Client Error" : "Server Error";
+    }
+}
+
+/* Adds one stored or forwarded header to the response; Date and Age are the server's own. */
+static void add_response_header(h2o_req_t *req, h2o_iovec_t name, h2o_iovec_t value)
+{
+    const h2o_token_t *token = h2o_lookup_token(name.base, name.len);
+    if (token == H2O_TOKEN_DATE || token == H2O_TOKEN_AGE || token == H2O_TOKEN_CONTENT_LENGTH)
+        return;
+    if (token != NULL)
+        h2o_add_header(&req->pool, &req->res.headers, token, NULL, value.base, value.len);
+    else
+        h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 0, NULL, value.base, value.len);
+}
+
+h2o_iovec_t edge_deliver_record_header(const cache_record_t *rec, const char *name, size_t len)
+{
+    h2o_iovec_t block = rec->headers, n, v;
+    while (cache_record_next_header(&block, &n, &v))
+        if (h2o_memis(n.base, n.len, name, len))
+            return v;
+    return h2o_iovec_init(NULL, 0);
+}
+
+bool edge_deliver_has_validator(const cache_record_t *rec)
+{
+    return edge_deliver_record_header(rec, H2O_STRLIT("etag")).base != NULL ||
+           edge_deliver_record_header(rec, H2O_STRLIT("last-modified")).base != NULL;
+}
+
+static bool etag_matches(h2o_iovec_t list, h2o_iovec_t etag)
+{
+    /* weak comparison (RFC 9110 §8.8.3.2), as If-None-Match requires */
+    if (etag.len >= 2 && etag.base[0] == 'W' && etag.base[1] == '/')
+        etag.base += 2, etag.len -= 2;
+    for (const char *p = list.base, *end = list.base + list.len; p < end;) {
+        while (p < end && (*p == ' ' || *p == ','))
+            ++p;
+        const char *s = p;
+        while (p < end && *p != ',')
+            ++p;
+        h2o_iovec_t tag = h2o_iovec_init(s, (size_t)(p - s));
+        while (tag.len != 0 && tag.base[tag.len - 1] == ' ')
+            --tag.len;
+        if (h2o_memis(tag.base, tag.len, H2O_STRLIT("*")))
+            return true;
+        if (tag.len >= 2 && tag.base[0] == 'W' && tag.base[1] == '/')
+            tag.base += 2, tag.len -= 2;
+        if (h2o_memis(tag.base, tag.len, etag.base, etag.len))
+            return true;
+    }
+    return false;
+}
+
+bool edge_deliver_not_modified(const h2o_headers_t *headers, const cache_record_t *rec)
+{
+    ssize_t i;
+    if (rec->status != 200)
+        return false;
+    if ((i = h2o_find_header(headers, H2O_TOKEN_IF_NONE_MATCH, -1)) != -1) {
+        h2o_iovec_t etag = edge_deliver_record_header(rec, H2O_STRLIT("etag"));
+        return etag.base != NULL && etag_matches(headers->entries[i].value, etag);
+    }
+    if ((i = h2o_find_header(headers, H2O_TOKEN_IF_MODIFIED_SINCE, -1)) != -1) {
+        h2o_iovec_t lm = edge_deliver_record_header(rec, H2O_STRLIT("last-modified"));
+        int64_t ims, mtime;
+        return lm.base != NULL && cache_ttl_parse_date(headers->entries[i].value.base, headers->entries[i].value.len, &ims) &&
+               cache_ttl_parse_date(lm.base, lm.len, &mtime) && mtime <= ims;
+    }
+    return false;
+}
+
+/* Age, X-Cache and Cache-Status, on every response. */
+void edge_deliver_cache_headers(edge_req_t *er, int64_t age, const edge_cache_answer_t *answer)
+{
+    h2o_req_t *req = er->req;
+    const char *x_cache = edge_account_x_cache(answer->outcome);
+    h2o_iovec_t cache_status = edge_account_cache_status(&req->pool, answer);
+    h2o_iovec_t a = fmt(&req->pool, "%lld", (long long)(age > 0 ? age : 0));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_AGE, NULL, a.base, a.len);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-cache"), 0, NULL, x_cache, strlen(x_cache));
+    *h2o_req_getenv(req, H2O_STRLIT("cache"), 1) = h2o_iovec_init(x_cache, strlen(x_cache)); /* %{cache}e in the access log */
+    er->answered = true;
+    er->outcome = answer->outcome;
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("cache-status"), 0, NULL, cache_status.base, cache_status.len);
+}
+
+/* --- a stored object ------------------------------------------------------------------------------ */
+
+/* Sends the next piece of the stored body's segments: one h2o_send per call; proceed calls again. */
+static void send_next_piece(edge_req_t *er)
+{
+    const cache_record_t *rec = &er->rec;
+    h2o_iovec_t vec;
+
+    while (er->seg < er->num_segs && er->segs[er->seg].literal.base == NULL &&
+           er->segs[er->seg].start + er->seg_off == er->segs[er->seg].end) {
+        ++er->seg; /* an empty range */
+        er->seg_off = 0;
+    }
+    if (er->seg == er->num_segs) {
+        h2o_send(er->req, NULL, 0, H2O_SEND_STATE_FINAL);
+        return;
+    }
+    edge_range_seg_t *sg = er->segs + er->seg;
+    if (sg->literal.base != NULL) {
+        vec = sg->literal;
+    } else {
+        uint64_t pos = sg->start + er->seg_off;
+        if (rec->chunk_size == 0) {
+            vec = h2o_iovec_init(rec->body.base + pos, (size_t)(sg->end - pos));
+        } else {
+            uint32_t idx = (uint32_t)(pos / rec->chunk_size);
+            size_t len = 0;
+            if (idx != er->chunk_in_buf) {
+                int ret =
+                    cache_store_read_chunk(er->thread->reader, rec->oid, idx, er->chunk_buf, rec->chunk_size, &len, er->verify);
+                if (ret != 0) {
+                    /* replaced or evicted while we were sending: the client sees an aborted transfer, never a mix */
+                    common_log_warn("store: chunk %u of %.*s: %s", idx, (int)er->key.len, er->key.base, cache_store_strerror(ret));
+                    if (ret == CACHE_STORE_ECORRUPT) {
+                        ++er->thread->counters.corrupt_records;
+                        cache_store_delete(er->thread->server->store, &er->rec_hash);
+                    }
+                    h2o_send(er->req, NULL, 0, H2O_SEND_STATE_ERROR);
+                    return;
+                }
+                er->chunk_in_buf = idx;
+            }
+            uint64_t chunk_start = (uint64_t)idx * rec->chunk_size, chunk_end = chunk_start + rec->chunk_size;
+            uint64_t stop = sg->end < chunk_end ? sg->end : chunk_end;
+            vec = h2o_iovec_init(er->chunk_buf + (pos - chunk_start), (size_t)(stop - pos));
+        }
+        er->thread->counters.body_bytes_sent += vec.len;
+        er->bytes_sent += vec.len;
+        if (er->hit)
+            er->thread->counters.hit_bytes_sent += vec.len;
+    }
+    er->seg_off += vec.len;
+    bool seg_done = sg->literal.base != NULL ? er->seg_off == sg->literal.len : sg->start + er->seg_off == sg->end;
+    if (seg_done) {
+        ++er->seg;
+        er->seg_off = 0;
+    }
+    h2o_send(er->req, &vec, 1, er->seg == er->num_segs ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+}
+
+/* Sets up the segments for `rec`: the whole body, one range (206), several (206 multipart/byteranges),
+ * or none (416), with Content-Range and Content-Length. Returns the status to answer with, and the
+ * multipart Content-Type (base NULL for none) in *multipart_type. */
+static int plan_body(edge_req_t *er, const cache_record_t *rec, h2o_iovec_t *multipart_type)
+{
+    h2o_req_t *req = er->req;
+    h2o_iovec_t range = h2o_iovec_init(NULL, 0);
+    ssize_t ri = rec->status == 200 ? h2o_find_header(&req->headers, H2O_TOKEN_RANGE, -1) : -1;
+    if (ri != -1) {
+        ssize_t ii = h2o_find_header(&req->headers, H2O_TOKEN_IF_RANGE, -1);
+        if (ii == -1 || edge_range_if_range_ok(req->headers.entries[ii].value, edge_deliver_record_header(rec, H2O_STRLIT("etag")),
+                                               edge_deliver_record_header(rec, H2O_STRLIT("last-modified"))))
+            range = req->headers.entries[ri].value;
+    }
+    /* the boundary only has to be unlikely in the body: the loop's clock and the request's address */
+    h2o_iovec_t boundary = range.base != NULL ? fmt(&req->pool, "%016llx%08x", (unsigned long long)h2o_now(req->conn->ctx->loop),
+                                                    (unsigned)((uintptr_t)er >> 4))
+                                              : h2o_iovec_init(NULL, 0);
+    edge_range_plan_t plan;
+    edge_range_plan(&req->pool, range, rec->body_len, edge_deliver_record_header(rec, H2O_STRLIT("content-type")), boundary.base,
+                    &plan);
+
+    er->seg = 0;
+    er->seg_off = 0;
+    er->segs = plan.segs;
+    er->num_segs = plan.num_segs;
+    req->res.content_length = plan.content_length;
+    if (plan.content_range.base != NULL)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_RANGE, NULL, plan.content_range.base,
+                       plan.content_range.len);
+    *multipart_type = plan.content_type;
+    return plan.status != 0 ? plan.status : rec->status;
+}
+
+bool edge_deliver_record(edge_req_t *er, const cache_record_t *rec, int64_t age, const edge_cache_answer_t *answer)
+{
+    h2o_req_t *req = er->req;
+    bool not_modified = edge_deliver_not_modified(&req->headers, rec);
+
+    er->chunk_in_buf = UINT32_MAX;
+    if (rec->chunk_size != 0) {
+        er->chunk_buf = h2o_mem_alloc_pool(&req->pool, rec->chunk_size);
+        size_t len;
+        /* make sure the body is there before committing to a response */
+        if (!er->is_head && !not_modified && rec->body_len != 0) {
+            int ret = cache_store_read_chunk(er->thread->reader, rec->oid, 0, er->chunk_buf, rec->chunk_size, &len, er->verify);
+            if (ret == CACHE_STORE_ECORRUPT) {
+                ++er->thread->counters.corrupt_records;
+                common_log_warn("store: chunk 0 of %.*s: %s; treated as a miss and replaced", (int)er->key.len, er->key.base,
+                                cache_store_strerror(ret));
+            }
+            if (ret != 0)
+                return false;
+            er->chunk_in_buf = 0;
+        }
+    } else if (er->verify) {
+        /* written before the store's latest start (a crash, a bad disk): never sent unless it checks out */
+        if (cache_checksum(rec->body.base, rec->body.len) != rec->body_crc) {
+            char hex[17];
+            ++er->thread->counters.corrupt_records;
+            common_log_warn("store: body of %s (%.*s) fails its checksum; treated as a miss and replaced",
+                            cache_key_hex(&er->rec_hash, 8, hex), (int)er->key.len, er->key.base);
+            return false;
+        }
+        cache_store_mark_verified(er->thread->reader, &er->rec_hash);
+        er->verify = false;
+    }
+    h2o_iovec_t multipart_type = h2o_iovec_init(NULL, 0);
+    int status = not_modified ? 304 : plan_body(er, rec, &multipart_type);
+    req->res.status = status;
+    req->res.reason = edge_deliver_reason(status);
+    h2o_iovec_t block = rec->headers, name, value;
+    while (cache_record_next_header(&block, &name, &value)) {
+        if (multipart_type.base != NULL && h2o_memis(name.base, name.len, H2O_STRLIT("content-type")))
+            continue;
+        add_response_header(req, name, value);
+    }
+    if (multipart_type.base != NULL)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, multipart_type.base, multipart_type.len);
+    if (rec->status == 200 && !not_modified)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ACCEPT_RANGES, NULL, H2O_STRLIT("bytes"));
+    edge_deliver_cache_headers(er, age, answer);
+    if (not_modified)
+        req->res.content_length = SIZE_MAX;
+    er->body_source = EDGE_REQ_BODY_RECORD;
+    h2o_start_response(req, &er->super);
+
+    if (er->is_head || not_modified || status == 416 || rec->body_len == 0)
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+    else
+        send_next_piece(er);
+    return true;
+}
+
+/* --- the origin fetch's response ------------------------------------------------------------------ */
+
+static void send_from_fetch(edge_req_t *er)
+{
+    origin_fetch_t *f = er->fetch;
+    h2o_iovec_t vec;
+
+    if (er->sending || er->stopped || f == NULL)
+        return;
+    origin_fetch_state_t next = origin_fetch_peek(f, &er->sub, &vec);
+    if (vec.len != 0) {
+        er->sending = true;
+        er->inflight = vec.len;
+        er->thread->counters.body_bytes_sent += vec.len;
+        er->bytes_sent += vec.len;
+        h2o_send(er->req, &vec, 1, next == ORIGIN_FETCH_DONE ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+    } else if (next == ORIGIN_FETCH_DONE) {
+        er->sending = true;
+        h2o_send(er->req, NULL, 0, H2O_SEND_STATE_FINAL);
+    } else if (next == ORIGIN_FETCH_FAILED) {
+        /* the client must see an aborted transfer: a truncated body must never look complete */
+        er->sending = true;
+        h2o_send(er->req, NULL, 0, H2O_SEND_STATE_ERROR);
+    }
+}
+
+static void on_generator_proceed(h2o_generator_t *self, h2o_req_t *req)
+{
+    edge_req_t *er = (edge_req_t *)self;
+    assert(er->magic == EDGE_REQ_MAGIC);
+    if (er->body_source == EDGE_REQ_BODY_RECORD) {
+        send_next_piece(er);
+    } else if (er->body_source == EDGE_REQ_BODY_FETCH) {
+        er->sending = false;
+        if (er->fetch != NULL)
+            origin_fetch_consume(er->fetch, &er->sub, er->inflight);
+        er->inflight = 0;
+        send_from_fetch(er);
+    }
+}
+
+static void on_generator_stop(h2o_generator_t *self, h2o_req_t *req)
+{
+    edge_req_t *er = (edge_req_t *)self;
+    er->stopped = true;
+}
+
+void edge_deliver_fetch_news(edge_req_t *er)
+{
+    if (er->body_source == EDGE_REQ_BODY_FETCH)
+        send_from_fetch(er);
+}
+
+void edge_deliver_fetch(edge_req_t *er, const edge_cache_answer_t *answer)
+{
+    h2o_req_t *req = er->req;
+    origin_fetch_t *f = er->fetch;
+
+    req->res.status = f->status;
+    req->res.reason = edge_deliver_reason(f->status);
+    for (size_t i = 0; i != f->headers.size; ++i) {
+        /* the fetch may end before this response does: the values must live in the request's pool */
+        h2o_iovec_t name = *f->headers.entries[i].name;
+        if (!h2o_iovec_is_token(f->headers.entries[i].name))
+            name = h2o_strdup(&req->pool, name.base, name.len);
+        add_response_header(req, name, h2o_strdup(&req->pool, f->headers.entries[i].value.base, f->headers.entries[i].value.len));
+    }
+    edge_deliver_cache_headers(er, f->initial_age, answer);
+    req->res.content_length = f->content_length >= 0 ? (size_t)f->content_length : SIZE_MAX;
+    er->body_source = EDGE_REQ_BODY_FETCH;
+    h2o_start_response(req, &er->super);
+    if (er->is_head) {
+        er->sending = true;
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+    } else {
+        send_from_fetch(er);
+    }
+}
+
+void edge_deliver_error_page(edge_req_t *er, int status, h2o_iovec_t body, const edge_cache_answer_t *answer)
+{
+    h2o_req_t *req = er->req;
+
+    req->res.status = status;
+    req->res.reason = edge_deliver_reason(status);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    edge_deliver_cache_headers(er, 0, answer);
+    req->res.content_length = body.len;
+    er->body_source = EDGE_REQ_BODY_NONE;
+    h2o_start_response(req, &er->super);
+    h2o_send(req, &body, er->is_head ? 0 : 1, H2O_SEND_STATE_FINAL);
+}
+
+void edge_deliver_init(edge_req_t *er)
+{
+    er->super.proceed = on_generator_proceed;
+    er->super.stop = on_generator_stop;
+}

@@ -1,0 +1,87 @@
+/*
+ * edge/req_fsm_int.h: the request state machine's per-request record, shared by the files it is split
+ * into — edge/req_fsm.c (states, steps, the transition table, the run loop), edge/deliver.c (sending an
+ * answer) and edge/req_purge.c (PURGE) — and by nothing else.
+ *
+ * An edge_req_t lives in its request's pool (h2o_mem_alloc_shared, disposed with the request); only
+ * its own loop touches it. Its `state` is written by run() in req_fsm.c and nowhere else.
+ */
+#ifndef EDGE_REQ_FSM_INT_H
+#define EDGE_REQ_FSM_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <h2o.h>
+#include "cache/key.h"
+#include "cache/record.h"
+#include "cache/store.h"
+#include "cache/ttl.h"
+#include "edge/account.h"
+#include "edge/range.h"
+#include "edge/req_fsm.h"
+#include "edge/thread.h"
+#include "origin/fetch.h"
+
+#define EDGE_REQ_MAGIC 0x45524551 /* "EREQ" */
+
+typedef enum en_edge_req_body_t { EDGE_REQ_BODY_NONE, EDGE_REQ_BODY_RECORD, EDGE_REQ_BODY_FETCH } edge_req_body_t;
+
+typedef struct st_edge_req_t {
+    h2o_generator_t super; /* first: libh2o calls proceed/stop with it */
+    unsigned magic;
+    edge_req_state_t state; /* written only by run() */
+    h2o_req_t *req;
+    edge_thread_t *thread;
+    const edge_conf_behavior_t *behavior;
+    bool is_head;
+    h2o_iovec_t key;
+    cache_hash_t hash;
+    const char *fwd; /* Cache-Status "fwd" reason once the request goes to the origin */
+    /* what LOOKUP found */
+    bool have_rec;
+    cache_record_t rec;     /* points into req->pool, or into the LMDB map while `pin` is held */
+    cache_store_pin_t *pin; /* a read transaction kept open so that an inline body is sent without a copy */
+    cache_hash_t rec_hash;  /* the key hash of `rec`: er->hash, or the variant's */
+    bool verify;            /* rec's body predates the store's latest start: check it against its checksums */
+    int64_t age;
+    /* the origin fetch */
+    origin_fetch_t *fetch;
+    origin_fetch_sub_t sub;
+    /* delivery */
+    edge_req_body_t body_source;
+    /* a stored body is sent as segments: byte ranges of the body, and literal text between them (the
+     * part headers of multipart/byteranges) */
+    edge_range_seg_t *segs;
+    size_t num_segs, seg;  /* the segments, and the one being sent */
+    uint64_t seg_off;      /* bytes of the current segment already sent */
+    uint8_t *chunk_buf;    /* one chunk of a chunked body, read from the store */
+    uint32_t chunk_in_buf; /* the index of the chunk in chunk_buf, or UINT32_MAX */
+    size_t inflight;       /* bytes of the outstanding send from the fetch */
+    bool sending;
+    bool stopped;
+    bool no_join;     /* fetch on our own: the fetch we joined had a response that may not be shared */
+    bool authorized;  /* the request carries Authorization */
+    bool swr;         /* a HIT served stale while a background fetch revalidates it (RFC 5861 §3) */
+    bool max_stale;   /* a stale HIT that the client's max-stale accepted (no background refresh) */
+    bool honor_cc;    /* the behavior obeys the client's Cache-Control (request_cache_control: honor) */
+    cache_cc_t rcc;   /* ...which says this */
+    bool client_gone; /* the watch saw the HTTP/1 client hang up while the request waited */
+    /* for the access log, the metrics and the reports */
+    bool answered;                /* X-Cache was sent (not so for PURGE, 414, 431) */
+    edge_cache_outcome_t outcome; /* ...saying this */
+    bool passed;                  /* forwarded without the cache (PASS) */
+    bool hit;                     /* answered from a stored object */
+    uint64_t fetch_started;       /* ms (loop clock) when the current origin fetch was started or joined */
+    int64_t origin_ms;            /* time to the origin's response head, -1 when none was awaited */
+    uint64_t bytes_sent;          /* body bytes handed to libh2o */
+    uint64_t origin_bytes;        /* body bytes the fetch this request started received */
+    h2o_timeout_entry_t watch;    /* HTTP/1 only: polls for a client that hung up while we wait */
+} edge_req_t;
+
+/** Leaves the request's origin fetch, if any (req_fsm.c); counts the bytes it fetched. */
+void edge_req_unsubscribe(edge_req_t *er);
+
+/** Records the request's line in the reports (edge/account.c); at dispose. */
+void edge_account_request(edge_req_t *er);
+
+#endif
