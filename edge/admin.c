@@ -4,11 +4,14 @@
  * It runs on the first loop only, beside client traffic, so every handler is short: metrics sum the
  * per-thread counters without a lock (each is a 64-bit word a reader can see torn only across fields,
  * never within one), and an invalidation is queued to the store's writer and answered at once with its
- * id; its progress is polled with GET /purge/<id>.
+ * id; its progress is polled with GET /purge/<id>. What a request asks for (its endpoint, whether it
+ * carries the token, an invalidation's target, a report's range) is decided in edge/admin_parse.c; this
+ * file does the work and sends the answers.
  *
- * Invariant: the token check comes before any other work, and compares every byte whatever the first
- * difference, so neither an error message nor the response time tells an attacker how much of a guess
- * was right.
+ * Invariant: the token check comes before any other work (only the route, which reads nothing but the
+ * method and path, is taken first, so that /healthz needs no token), and compares every byte whatever
+ * the first difference, so neither an error message nor the response time tells an attacker how much of
+ * a guess was right.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,6 +20,7 @@
 #include <time.h>
 #include "cache/key.h"
 #include "edge/admin.h"
+#include "edge/admin_parse.h"
 #include "common/log.h"
 #include "edge/thread.h"
 #include "reports/metrics.h"
@@ -28,23 +32,6 @@ typedef struct st_admin_handler_t {
 } admin_handler_t;
 
 /* --- helpers ----------------------------------------------------------------------------------- */
-
-static bool token_ok(const edge_conf_t *conf, h2o_req_t *req)
-{
-    static const char prefix[] = "bearer ";
-    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
-    if (conf->admin.token == NULL || i == -1)
-        return false;
-    h2o_iovec_t v = req->headers.entries[i].value;
-    if (v.len < sizeof(prefix) - 1 || !h2o_lcstris(v.base, sizeof(prefix) - 1, prefix, sizeof(prefix) - 1))
-        return false;
-    const char *given = v.base + sizeof(prefix) - 1, *want = conf->admin.token;
-    size_t glen = v.len - (sizeof(prefix) - 1), wlen = strlen(want);
-    unsigned char diff = glen != wlen;
-    for (size_t k = 0; k != wlen; ++k) /* every byte of the token, whatever the first difference */
-        diff |= (unsigned char)(want[k] ^ (k < glen ? given[k] : 0));
-    return diff == 0;
-}
 
 static int respond(h2o_req_t *req, int status, const char *reason, const char *type, h2o_iovec_t body)
 {
@@ -71,44 +58,6 @@ static int respond_stream(h2o_req_t *req, const char *type, FILE *fp, char **buf
     return respond(req, 200, "OK", type, body);
 }
 
-static int hexval(int c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* The value of `name` in an application/x-www-form-urlencoded string (a query or a body), decoded, in
- * `pool`; {NULL, 0} when absent. A malformed escape makes the value absent too. */
-static h2o_iovec_t form_value(h2o_mem_pool_t *pool, h2o_iovec_t form, const char *name)
-{
-    size_t nlen = strlen(name);
-    const char *p = form.base, *end = form.base + form.len;
-    while (p < end) {
-        const char *amp = memchr(p, '&', end - p), *stop = amp != NULL ? amp : end;
-        const char *eq = memchr(p, '=', stop - p);
-        if (eq != NULL && (size_t)(eq - p) == nlen && memcmp(p, name, nlen) == 0) {
-            char *out = h2o_mem_alloc_pool(pool, stop - eq);
-            size_t n = 0;
-            for (const char *q = eq + 1; q < stop; ++q) {
-                if (*q == '+') {
-                    out[n++] = ' ';
-                } else if (*q == '%') {
-                    int hi, lo;
-                    if (stop - q < 3 || (hi = hexval(q[1])) < 0 || (lo = hexval(q[2])) < 0)
-                        return h2o_iovec_init(NULL, 0);
-                    out[n++] = (char)(hi << 4 | lo);
-                    q += 2;
-                } else {
-                    out[n++] = *q;
-                }
-            }
-            out[n] = '\0';
-            return h2o_iovec_init(out, n);
-        }
-        p = stop + 1;
-    }
-    return h2o_iovec_init(NULL, 0);
-}
-
 static h2o_iovec_t query_of(h2o_req_t *req)
 {
     return req->query_at != SIZE_MAX ? h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1)
@@ -131,29 +80,6 @@ static void json_string(FILE *fp, const char *s, size_t len)
 }
 
 /* --- invalidation ------------------------------------------------------------------------------ */
-
-bool edge_admin_purge_key(const edge_conf_t *conf, h2o_mem_pool_t *pool, h2o_iovec_t url, h2o_iovec_t *key)
-{
-    const char *p = url.base, *end = url.base + url.len;
-    const char *scheme_end = url.len > 3 ? strstr(url.base, "://") : NULL;
-
-    if (scheme_end != NULL && scheme_end < end && memchr(url.base, '/', scheme_end - url.base) == NULL) {
-        p = memchr(scheme_end + 3, '/', end - (scheme_end + 3)); /* drop scheme://authority */
-        if (p == NULL)
-            p = end;
-    }
-    if (p == end)
-        return false;
-    if (*p != '/')
-        return false;
-    size_t query_at = SIZE_MAX, *norm_indexes = NULL;
-    h2o_iovec_t path = h2o_url_normalize_path(pool, p, end - p, &query_at, &norm_indexes);
-    h2o_iovec_t query =
-        query_at != SIZE_MAX ? h2o_iovec_init(p + query_at + 1, (size_t)(end - p) - query_at - 1) : h2o_iovec_init(NULL, 0);
-    const edge_conf_behavior_t *b = edge_config_match(conf, path.base, path.len);
-    *key = cache_key_build(pool, path, query, &b->key);
-    return true;
-}
 
 h2o_iovec_t edge_admin_purge_json(h2o_mem_pool_t *pool, const cache_store_purge_status_t *st)
 {
@@ -178,41 +104,20 @@ h2o_iovec_t edge_admin_purge_json(h2o_mem_pool_t *pool, const cache_store_purge_
 static int on_purge(edge_server_t *s, h2o_req_t *req)
 {
     h2o_iovec_t form = req->entity.base != NULL && req->entity.len != 0 ? req->entity : query_of(req);
-    h2o_iovec_t url = form_value(&req->pool, form, "url"), prefix = form_value(&req->pool, form, "prefix"),
-                tag = form_value(&req->pool, form, "tag"), soft = form_value(&req->pool, form, "soft");
-    int given = (url.base != NULL) + (prefix.base != NULL) + (tag.base != NULL);
-    cache_purge_kind_t kind;
-    h2o_iovec_t target;
+    edge_admin_purge_t p;
+    int err = edge_admin_parse_purge(s->conf, &req->pool, form, &p);
 
-    if (given != 1)
-        return respond_text(req, 400, "Bad Request", "give exactly one of url=, prefix= or tag= (form body or query)\n");
-    if (url.base != NULL) {
-        kind = CACHE_PURGE_URL;
-        if (!edge_admin_purge_key(s->conf, &req->pool, url, &target))
-            return respond_text(req, 400, "Bad Request", "url: expected a path (/a/b?q) or an absolute URL\n");
-    } else if (prefix.base != NULL) {
-        kind = CACHE_PURGE_PREFIX;
-        target = prefix;
-        h2o_iovec_t key;
-        if (prefix.len != 0 && prefix.base[0] != '/' && edge_admin_purge_key(s->conf, &req->pool, prefix, &key))
-            target = key; /* an absolute URL as a prefix: its path */
-    } else {
-        kind = CACHE_PURGE_TAG;
-        target = tag;
-        if (tag.len == 0)
-            return respond_text(req, 400, "Bad Request", "tag: must not be empty\n");
-    }
-    bool is_soft = soft.base != NULL &&
-                   (h2o_memis(soft.base, soft.len, H2O_STRLIT("1")) || h2o_memis(soft.base, soft.len, H2O_STRLIT("true")));
-    uint64_t id = cache_store_purge(s->store, kind, target.base, target.len, is_soft);
+    if (err != 0)
+        return respond_text(req, 400, "Bad Request", edge_admin_parse_strerror(err));
+    uint64_t id = cache_store_purge(s->store, p.kind, p.target.base, p.target.len, p.soft);
     ++s->threads[0].counters.purges;
     cache_store_purge_status_t st;
     cache_store_purge_status(s->store, id, &st);
     common_log_info("admin: invalidation %" PRIu64 ": %s %.*s%s", id,
-                  kind == CACHE_PURGE_URL      ? "url"
-                  : kind == CACHE_PURGE_PREFIX ? "prefix"
-                                               : "tag",
-                  (int)target.len, target.base, is_soft ? " (soft)" : "");
+                    p.kind == CACHE_PURGE_URL      ? "url"
+                    : p.kind == CACHE_PURGE_PREFIX ? "prefix"
+                                                   : "tag",
+                    (int)p.target.len, p.target.base, p.soft ? " (soft)" : "");
     char loc[64];
     snprintf(loc, sizeof(loc), "/purge/%" PRIu64, id);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, loc, strlen(loc));
@@ -222,13 +127,8 @@ static int on_purge(edge_server_t *s, h2o_req_t *req)
 static int on_purge_status(edge_server_t *s, h2o_req_t *req, h2o_iovec_t id_text)
 {
     cache_store_purge_status_t st;
-    uint64_t id = 0;
-    for (size_t i = 0; i != id_text.len; ++i) {
-        if (id_text.base[i] < '0' || id_text.base[i] > '9' || id > UINT64_MAX / 10)
-            return respond_text(req, 404, "Not Found", "no such invalidation\n");
-        id = id * 10 + (uint64_t)(id_text.base[i] - '0');
-    }
-    if (id_text.len == 0 || !cache_store_purge_status(s->store, id, &st))
+    uint64_t id;
+    if (!edge_admin_parse_purge_id(id_text, &id) || !cache_store_purge_status(s->store, id, &st))
         return respond_text(req, 404, "Not Found", "no such invalidation\n");
     return respond(req, 200, "OK", "application/json", edge_admin_purge_json(&req->pool, &st));
 }
@@ -272,33 +172,14 @@ static int on_metrics(edge_server_t *s, h2o_req_t *req)
  * loop for its duration, which is one reason the admin API has a listener of its own. */
 static int on_report(edge_server_t *s, h2o_req_t *req, const char *name)
 {
-    h2o_iovec_t query = query_of(req);
-    h2o_iovec_t since = form_value(&req->pool, query, "since"), from = form_value(&req->pool, query, "from"),
-                to = form_value(&req->pool, query, "to"), top = form_value(&req->pool, query, "top"),
-                format = form_value(&req->pool, query, "format");
-    reports_query_t q = {.top = s->conf->reports.top};
-    uint64_t now = (uint64_t)time(NULL), span = 86400, n;
-    int fmt = REPORTS_FORMAT_JSON;
-
-    if (since.base != NULL && reports_parse_duration(since.base, &span) != 0)
-        return respond_text(req, 400, "Bad Request", "since: expected a duration such as 30m, 24h or 7d\n");
-    q.from_s = now > span ? now - span : 0;
-    q.to_s = now + 1;
-    if ((from.base != NULL && reports_parse_time(from.base, &q.from_s) != 0) ||
-        (to.base != NULL && reports_parse_time(to.base, &q.to_s) != 0) || q.to_s <= q.from_s)
-        return respond_text(req, 400, "Bad Request", "from/to: expected ISO-8601 UTC times or Unix seconds, from before to\n");
-    if (top.base != NULL) {
-        char *end;
-        n = strtoull(top.base, &end, 10);
-        if (*end != '\0' || n == 0 || n > 100000)
-            return respond_text(req, 400, "Bad Request", "top: expected a number from 1 to 100000\n");
-        q.top = (unsigned)n;
-    }
-    if (format.base != NULL && (fmt = reports_format_parse(format.base)) < 0)
-        return respond_text(req, 400, "Bad Request", "format: expected json, csv, html or table\n");
+    reports_query_t q;
+    reports_format_t fmt;
+    int err = edge_admin_parse_report_query(&req->pool, query_of(req), (uint64_t)time(NULL), s->conf->reports.top, &q, &fmt);
+    if (err != 0)
+        return respond_text(req, 400, "Bad Request", edge_admin_parse_strerror(err));
     char *out = NULL;
     size_t len = 0;
-    if (reports_render_to_buffer(s->store, name, &q, (reports_format_t)fmt, &out, &len) != 0) {
+    if (reports_render_to_buffer(s->store, name, &q, fmt, &out, &len) != 0) {
         free(out);
         return respond_text(req, 500, "Internal Server Error", "the reports could not be read from the store\n");
     }
@@ -316,35 +197,42 @@ static int on_report(edge_server_t *s, h2o_req_t *req, const char *name)
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     edge_server_t *s = ((admin_handler_t *)self)->server;
-    h2o_iovec_t path = req->path_normalized;
-    bool get = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
-               h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
-    bool post = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"));
+    h2o_iovec_t purge_id = {NULL, 0};
+    edge_admin_route_t route = edge_admin_parse_route(req->method, req->path_normalized, &purge_id);
 
-    if (h2o_memis(path.base, path.len, H2O_STRLIT("/healthz")))
-        return get ? respond_text(req, 200, "OK", "ok\n") : respond_text(req, 405, "Method Not Allowed", "GET /healthz\n");
-    if (!token_ok(s->conf, req)) {
+    if (route == EDGE_ADMIN_ROUTE_HEALTHZ)
+        return respond_text(req, 200, "OK", "ok\n");
+    if (route == EDGE_ADMIN_ROUTE_HEALTHZ_METHOD)
+        return respond_text(req, 405, "Method Not Allowed", "GET /healthz\n");
+    ssize_t auth = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+    if (!edge_admin_parse_authorized(s->conf->admin.token,
+                                     auth != -1 ? req->headers.entries[auth].value : h2o_iovec_init(NULL, 0))) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
                        H2O_STRLIT("Bearer realm=\"edgecache-admin\""));
         return respond_text(req, 401, "Unauthorized",
                             s->conf->admin.token == NULL ? "no admin token is configured (admin.token_file)\n"
                                                          : "missing or wrong token (Authorization: Bearer <token>)\n");
     }
-    if (h2o_memis(path.base, path.len, H2O_STRLIT("/metrics")) && get)
+    switch (route) {
+    case EDGE_ADMIN_ROUTE_METRICS:
         return on_metrics(s, req);
-    if (h2o_memis(path.base, path.len, H2O_STRLIT("/reports/popular")) && get)
+    case EDGE_ADMIN_ROUTE_REPORT_POPULAR:
         return on_report(s, req, "popular");
-    if (h2o_memis(path.base, path.len, H2O_STRLIT("/reports/stats")) && get)
+    case EDGE_ADMIN_ROUTE_REPORT_STATS:
         return on_report(s, req, "stats");
-    if (h2o_memis(path.base, path.len, H2O_STRLIT("/reports/ttl")) && get)
+    case EDGE_ADMIN_ROUTE_REPORT_TTL:
         return on_report(s, req, "ttl");
-    if (h2o_memis(path.base, path.len, H2O_STRLIT("/purge")))
-        return post ? on_purge(s, req) : respond_text(req, 405, "Method Not Allowed", "POST /purge\n");
-    if (path.len > 7 && memcmp(path.base, "/purge/", 7) == 0 && get)
-        return on_purge_status(s, req, h2o_iovec_init(path.base + 7, path.len - 7));
-    return respond_text(
-        req, 404, "Not Found",
-        "admin endpoints: GET /healthz, /metrics, /reports/popular, /reports/stats, /reports/ttl, /purge/<id>; POST /purge\n");
+    case EDGE_ADMIN_ROUTE_PURGE:
+        return on_purge(s, req);
+    case EDGE_ADMIN_ROUTE_PURGE_METHOD:
+        return respond_text(req, 405, "Method Not Allowed", "POST /purge\n");
+    case EDGE_ADMIN_ROUTE_PURGE_STATUS:
+        return on_purge_status(s, req, purge_id);
+    default:
+        return respond_text(
+            req, 404, "Not Found",
+            "admin endpoints: GET /healthz, /metrics, /reports/popular, /reports/stats, /reports/ttl, /purge/<id>; POST /purge\n");
+    }
 }
 
 void edge_admin_register(h2o_globalconf_t *globalconf, edge_server_t *server)

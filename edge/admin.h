@@ -12,6 +12,7 @@
  * Everything but /healthz needs "Authorization: Bearer <token>", the content of admin.token_file,
  * compared in constant time; without a configured token every such request is refused (401). The admin
  * handler lives in an h2o_globalconf_t of its own, so no Host header sent to a client listener can reach it.
+ * The rules that read a request (route, token, invalidation form, report query) are in edge/admin_parse.h.
  */
 #ifndef EDGE_ADMIN_H
 #define EDGE_ADMIN_H
@@ -25,13 +26,6 @@ struct st_edge_server_t;
 
 /** Registers the admin handler in `globalconf` (initialised by the caller, used for the admin listener only). */
 void edge_admin_register(h2o_globalconf_t *globalconf, struct st_edge_server_t *server);
-
-/**
- * The URL part of the cache key that `url` names (an absolute URL, or a path with an optional query),
- * normalised as client requests are: the path as libh2o normalises it, and the query under the rules of
- * the behavior the path matches. In `pool`. Returns false when `url` is not a URL or a path.
- */
-bool edge_admin_purge_key(const edge_conf_t *conf, h2o_mem_pool_t *pool, h2o_iovec_t url, h2o_iovec_t *key);
 
 /** The JSON status of an invalidation, in `pool`. */
 h2o_iovec_t edge_admin_purge_json(h2o_mem_pool_t *pool, const cache_store_purge_status_t *st);

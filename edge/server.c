@@ -39,7 +39,7 @@
 
 #define GRACE_PERIOD_MS 30000
 
-static int make_sockaddr(const edge_conf_listen_t *l, struct sockaddr_storage *ss, socklen_t *len)
+int edge_server_sockaddr(const edge_conf_listen_t *l, struct sockaddr_storage *ss, socklen_t *len)
 {
     memset(ss, 0, sizeof(*ss));
     struct sockaddr_in *sin = (struct sockaddr_in *)ss;
@@ -59,14 +59,13 @@ static int make_sockaddr(const edge_conf_listen_t *l, struct sockaddr_storage *s
     return -1;
 }
 
-/* Opens one listening socket; `reuseport` false is the probe that detects a port already served. */
-static int open_listener(const edge_conf_listen_t *l, bool reuseport, char *err, size_t errlen)
+int edge_server_listen(const edge_conf_listen_t *l, bool reuseport, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
     socklen_t sslen;
     int fd, on = 1;
 
-    if (make_sockaddr(l, &ss, &sslen) != 0) {
+    if (edge_server_sockaddr(l, &ss, &sslen) != 0) {
         snprintf(err, errlen, "listen %s:%u: not a numeric address", l->address, l->port);
         return -1;
     }
@@ -114,7 +113,7 @@ Fail : {
  * OpenSSL while it verifies the chain: libh2o 2.2.5 checks it itself only when the handshake ends with
  * nothing left to send, which is never the case in TLS 1.3, so any certificate a trusted CA issued to
  * any host would pass. Hence one context per server. */
-static SSL_CTX *make_origin_ssl_ctx(const origin_conf_t *o, const char *server, char *err, size_t errlen)
+SSL_CTX *edge_server_origin_tls_new(const origin_conf_t *o, const char *server, char *err, size_t errlen)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == NULL)
@@ -220,7 +219,7 @@ static void *thread_main(void *arg)
     t->accept_ctxs = h2o_mem_alloc(sizeof(*t->accept_ctxs) * conf->num_listens);
     t->listeners = h2o_mem_alloc(sizeof(*t->listeners) * conf->num_listens);
     for (size_t i = 0; i != conf->num_listens; ++i) {
-        int fd = t->index == 0 ? s->listen_fds[i] : open_listener(conf->listens + i, true, err, sizeof(err));
+        int fd = t->index == 0 ? s->listen_fds[i] : edge_server_listen(conf->listens + i, true, err, sizeof(err));
         t->listeners[i] = NULL;
         if (fd < 0) {
             common_log_error("thread %u: %s", t->index, err);
@@ -399,8 +398,8 @@ int edge_server_run(const edge_conf_t *conf)
         s->origin_ssl_ctxs[i] = calloc(conf->upstream.origins[i].num_servers, sizeof(SSL_CTX *));
         for (size_t j = 0; j != conf->upstream.origins[i].num_servers; ++j) {
             if (strncmp(conf->upstream.origins[i].servers[j], "https://", 8) == 0 &&
-                (s->origin_ssl_ctxs[i][j] =
-                     make_origin_ssl_ctx(conf->upstream.origins + i, conf->upstream.origins[i].servers[j], err, sizeof(err))) == NULL) {
+                (s->origin_ssl_ctxs[i][j] = edge_server_origin_tls_new(
+                     conf->upstream.origins + i, conf->upstream.origins[i].servers[j], err, sizeof(err))) == NULL) {
                 common_log_error("%s", err);
                 goto Exit;
             }
@@ -414,13 +413,13 @@ int edge_server_run(const edge_conf_t *conf)
             goto Exit;
         }
         /* the probe: a plain bind fails if anything already listens here, even with SO_REUSEPORT */
-        int probe = open_listener(l, false, err, sizeof(err));
+        int probe = edge_server_listen(l, false, err, sizeof(err));
         if (probe < 0) {
             common_log_error("%s", err);
             goto Exit;
         }
         close(probe);
-        if ((s->listen_fds[i] = open_listener(l, true, err, sizeof(err))) < 0) {
+        if ((s->listen_fds[i] = edge_server_listen(l, true, err, sizeof(err))) < 0) {
             common_log_error("%s", err);
             goto Exit;
         }
@@ -428,7 +427,7 @@ int edge_server_run(const edge_conf_t *conf)
     if (conf->admin.address != NULL) {
         edge_conf_listen_t admin = {.address = conf->admin.address, .port = conf->admin.port};
         /* one loop serves it, so no SO_REUSEPORT: the bind itself refuses a port already in use */
-        if ((s->admin_fd = open_listener(&admin, false, err, sizeof(err))) < 0) {
+        if ((s->admin_fd = edge_server_listen(&admin, false, err, sizeof(err))) < 0) {
             common_log_error("admin %s", err);
             goto Exit;
         }
@@ -454,7 +453,7 @@ int edge_server_run(const edge_conf_t *conf)
     }
     for (size_t i = 0; i != conf->num_listens; ++i)
         common_log_info("listening on %s://%s:%u (%zu threads), cache %s", s->ssl_ctxs[i] != NULL ? "https" : "http",
-                      conf->listens[i].address, conf->listens[i].port, s->num_threads, conf->cache.path);
+                        conf->listens[i].address, conf->listens[i].port, s->num_threads, conf->cache.path);
     if (s->admin_fd >= 0)
         common_log_info("admin API on http://%s:%u", conf->admin.address, conf->admin.port);
 
