@@ -1,8 +1,9 @@
 /*
  * tests/unit/check_edge_config_behavior.c: the "behaviors" and "error_pages" sections of the configuration
  * (edge/config_behavior.c) and the choice of a behavior by path (edge/behavior.c): header lists, query names,
- * TTL checks, reachability, error pages built in or from files, and their errors. The rest of the loader is in
- * check_edge_config.c; the fixture (a base directory of files the YAML names) is config_fixture.h.
+ * TTL checks, reachability, error pages built in or from files, and their errors; then the errors of "admin",
+ * "access_log" and "reports" (edge/config_admin.c). The rest of the loader is in check_edge_config.c; the
+ * fixture (a base directory of files the YAML names) is config_fixture.h.
  */
 #include "tests/unit/config_fixture.h"
 #include "edge/behavior.h"
@@ -144,6 +145,19 @@ static const struct {
      "t.yaml:4:15: ", "status: timeout already has an error page (line 3)"},
     {"origin: http://a\nerror_pages:\n  - {status: 502, page: page.html}\n  - {status: [503, 502], page: page.html}\n",
      "t.yaml:4:20: ", "status: 502 already has an error page (line 3)"},
+    /* admin, access_log, reports */
+    {"origin: http://a\nadmin: {listen: 127.0.0.1}\n", "t.yaml:2:17: ", "admin listen \"127.0.0.1\": expected \"ADDRESS:PORT\""},
+    {"origin: http://a\nadmin: {token_file: missing.token}\n", "t.yaml:2:21: ", "token_file: cannot read"},
+    {"origin: http://a\nadmin: {token_file: page.html}\n", "t.yaml:2:21: ", "must hold one token of at least 16 characters"},
+    {"origin: http://a\nadmin: {purge_allow: 10.0.0.0/33}\n", "t.yaml:2:22: ", "purge_allow: prefix length \"33\" is not in 0..32"},
+    {"origin: http://a\nadmin: {purge_allow: ['::1', '::/129']}\n", "t.yaml:2:30: ", "prefix length \"129\" is not in 0..128"},
+    {"origin: http://a\nadmin: {purge_allow: [10.0.0/8]}\n", "t.yaml:2:23: ", "purge_allow: \"10.0.0\" is not a numeric IPv4"},
+    {"origin: http://a\nadmin: {purge_allow: /8}\n", "t.yaml:2:22: ", "purge_allow: \"/8\" is not an address or a network"},
+    {"origin: http://a\nadmin: {purge_allow: {a: 1}}\n", "t.yaml:2:22: ", "purge_allow: expected a list of addresses"},
+    {"origin: http://a\naccess_log: {format: x}\n", "t.yaml:2:13: ", "access_log: missing required key \"path\""},
+    {"origin: http://a\nreports: {bucket: 1500ms}\n", "t.yaml:2:19: ", "bucket: must be whole seconds from 1s to 1d"},
+    {"origin: http://a\nreports: {bucket: 1h, retention: 30m}\n", "t.yaml:2:34: ", "retention: must be at least one bucket"},
+    {"origin: http://a\nreports: {top: 5000, capacity: 100}\n", "t.yaml:2:16: ", "top 5000 is above capacity 100"},
 };
 
 START_TEST(test_errors)
