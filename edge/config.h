@@ -2,11 +2,25 @@
  * edge/config.h: the edgecache configuration, parsed from YAML and validated.
  *
  * The configuration is read once, before any thread starts, into an immutable edge_conf_t that every
- * loop then reads without locks. Only edge/config.c includes <yaml.h>. Every error names its place as
- * "file:line:col: message", the form `edgecache check` prints, so an operator can jump to it.
+ * loop then reads without locks. Only the loader's files (edge/config*.c) include <yaml.h>. Every error names
+ * its place as "file:line:col: message", the form `edgecache check` prints, so an operator can jump to it.
  *
  * Durations are written as an integer number of seconds or with a unit (ms, s, m, h, d: "10s", "5m",
  * "250ms"); sizes as bytes or with a unit (K, M, G, T, powers of 1024: "20G").
+ *
+ * Configuration file map: which file parses which section.
+ *   edge/config.c           load and parse entry points, the root mapping ("threads" and the order of the
+ *                           sections), override, dispose, the embedded default
+ *   edge/config_yaml.c      the generic helpers: node kinds, scalars, key collection, integers, durations,
+ *                           sizes, booleans, paths, ADDR:PORT, reading a file
+ *   edge/config_listen.c    "listen" (with its "tls"), "cache"
+ *   edge/config_origin.c    "origin" (the shorthand), "origins" (servers, balance, health_check, tls),
+ *                           "origin_groups"
+ *   edge/config_behavior.c  "behaviors" (query_string, headers, TTLs), "error_pages"
+ *   edge/config_admin.c     "admin" (purge_allow through common/cidr.h), "access_log", "reports"
+ *   edge/config_int.h       what they share: the parse context and the helpers' contracts
+ * Run-time lookups live outside the loader: edge/behavior.h (the behavior for a path), common/cidr.h (an
+ * address in a network).
  */
 #ifndef EDGE_CONFIG_H
 #define EDGE_CONFIG_H
@@ -14,8 +28,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "cache/key.h"
-#include "cache/ttl.h"
+#include "common/cidr.h"
+#include "edge/behavior.h"
 #include "errorpages/errorpages.h"
 #include "origin/conf.h"
 #include "reports/accounting.h"
@@ -28,26 +42,6 @@ typedef struct st_edge_conf_listen_t {
     char *tls_certificate; /* PEM paths; both NULL for cleartext, both set for TLS (HTTP/2 through ALPN) */
     char *tls_key;
 } edge_conf_listen_t;
-
-/* A cache behavior (CloudFront): a path pattern and what applies to the requests that match it. Each
- * module's part is declared by that module; this loader only fills them. */
-typedef struct st_edge_conf_behavior_t {
-    char *path;                /* pattern: '*' any run of characters (crosses '/'), '?' exactly one; case-sensitive */
-    origin_conf_route_t route; /* "origin", "forward_headers" (origin/conf.h) */
-    cache_key_rules_t key;     /* "query_string", "cache_key_headers" (cache/key.h) */
-    cache_ttl_rules_t ttl;     /* "min_ttl", "default_ttl", "max_ttl", "cache_set_cookie",
-                                * "request_cache_control" (cache/ttl.h) */
-} edge_conf_behavior_t;
-
-/* An IPv4 or IPv6 network, e.g. "10.0.0.0/8" or "::1" (a plain address is a /32 or /128). */
-typedef struct st_edge_conf_cidr_t {
-    int family; /* AF_INET or AF_INET6 */
-    uint8_t addr[16];
-    unsigned prefix_len;
-} edge_conf_cidr_t;
-
-/** True when `sa` (a struct sockaddr of either family) is in one of `cidrs`. */
-bool edge_config_cidr_match(const edge_conf_cidr_t *cidrs, size_t num, const void *sa);
 
 typedef struct st_edge_conf_t {
     char *source;                /* the file name, or "<embedded>" */
@@ -62,17 +56,17 @@ typedef struct st_edge_conf_t {
                                         * into the cache; a larger one is cancelled */
     } cache;
     origin_conf_set_t upstream;      /* keys "origins" and "origin_groups" */
-    edge_conf_behavior_t *behaviors; /* in order; the last one is always "*" */
+    edge_conf_behavior_t *behaviors; /* in order; the last one is always "*" (edge/behavior.h) */
     size_t num_behaviors;
     errorpages_rule_t *error_pages; /* key "error_pages" */
     size_t num_error_pages;
     struct {           /* key "admin": the admin API (purge, metrics, reports, health), on a listener of its own */
         char *address; /* key "listen" "ADDR:PORT"; NULL: no admin listener */
         uint16_t port;
-        char *token_file;              /* key "token_file": holds the bearer token (whitespace trimmed) */
-        char *token;                   /* its content, read at parse time; NULL: every endpoint but /healthz is 401 */
-        edge_conf_cidr_t *purge_allow; /* key "purge_allow": client addresses whose PURGE method is obeyed on
-                                        * the client listeners; none by default */
+        char *token_file;           /* key "token_file": holds the bearer token (whitespace trimmed) */
+        char *token;                /* its content, read at parse time; NULL: every endpoint but /healthz is 401 */
+        common_cidr_t *purge_allow; /* key "purge_allow": client addresses whose PURGE method is obeyed on
+                                     * the client listeners; none by default */
         size_t num_purge_allow;
     } admin;
     struct {          /* key "access_log" */
@@ -106,11 +100,6 @@ int edge_config_load(edge_conf_t *conf, const char *path, char *err);
  * replaces cache.path. Returns 0, or -1 with a message in `err`, in which case `conf` is unchanged.
  */
 int edge_config_override(edge_conf_t *conf, const char *listen, const char *origin, const char *cache_dir, char *err);
-/**
- * The first behavior whose pattern matches `path` (the path without its query). Never NULL for a
- * validated configuration, whose last behavior is "*".
- */
-const edge_conf_behavior_t *edge_config_match(const edge_conf_t *conf, const char *path, size_t len);
 /** Frees everything edge_config_parse allocated. */
 void edge_config_dispose(edge_conf_t *conf);
 

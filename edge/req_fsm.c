@@ -406,7 +406,7 @@ static edge_req_state_t step_RECV(edge_req_t *er)
         return EDGE_REQ_DONE;
     }
     er->is_head = method_is(req, H2O_STRLIT("HEAD"));
-    er->behavior = edge_config_match(conf, req->path_normalized.base, req->path_normalized.len);
+    er->behavior = edge_behavior_match(conf->behaviors, conf->num_behaviors, req->path_normalized.base, req->path_normalized.len);
     h2o_iovec_t query = req->query_at != SIZE_MAX
                             ? h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1)
                             : h2o_iovec_init(NULL, 0);

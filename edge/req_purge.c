@@ -21,7 +21,7 @@ void edge_req_purge_answer(edge_req_t *er)
     struct sockaddr_storage ss;
     socklen_t sslen = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
 
-    if (sslen == 0 || !edge_config_cidr_match(conf->admin.purge_allow, conf->admin.num_purge_allow, &ss)) {
+    if (sslen == 0 || !common_cidr_match(conf->admin.purge_allow, conf->admin.num_purge_allow, (struct sockaddr *)&ss)) {
         req->res.status = 403;
         req->res.reason = "Forbidden";
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/plain; charset=utf-8"));
@@ -60,7 +60,8 @@ static bool same_origin_key(edge_req_t *er, h2o_iovec_t uri, h2o_iovec_t *key)
     h2o_iovec_t path = h2o_url_normalize_path(&req->pool, target.path.base, target.path.len, &query_at, &norm_indexes);
     h2o_iovec_t query = query_at != SIZE_MAX ? h2o_iovec_init(target.path.base + query_at + 1, target.path.len - query_at - 1)
                                              : h2o_iovec_init(NULL, 0);
-    const edge_conf_behavior_t *b = edge_config_match(er->thread->server->conf, path.base, path.len);
+    const edge_conf_behavior_t *b =
+        edge_behavior_match(er->thread->server->conf->behaviors, er->thread->server->conf->num_behaviors, path.base, path.len);
     *key = cache_key_build(&req->pool, path, query, &b->key);
     return true;
 }

@@ -1,76 +1,10 @@
 /*
- * tests/unit/check_edge_config.c: the configuration parser (edge/config.c).
- *
- * main() builds one temporary directory before the suite runs and passes it as basedir, so relative
- * paths in the YAML below resolve there:
- *
- *     base/site/       a directory for file: origins
- *     base/notadir     a plain file where a directory is expected
- *     base/page.html   an error page; base/big.html is over the 1 MiB limit; base/504.html shadows the
- *                      built-in page of that name
- *     base/cert.pem, base/key.pem   TLS files (only their readability is checked)
- *     base/conf/edge.yaml           for edge_config_load, with paths relative to base/conf
- *
- * Error tests assert on the exact "name:line:col: " prefix and on a distinctive part of the message, so
- * that both the position and the wording an operator reads are pinned down.
+ * tests/unit/check_edge_config.c: the configuration loader (edge/config.c, config_yaml.c, config_listen.c,
+ * config_origin.c): whole files, defaults, the YAML helpers' errors, listeners, cache, origins and origin
+ * groups, the command-line overrides and loading from a file. Behaviors and error pages are in
+ * check_edge_config_behavior.c; the fixture (a base directory of files the YAML names) is config_fixture.h.
  */
-#include "edge/config.h"
-
-#include <check.h>
-#include <ftw.h>
-#include <limits.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include "errorpages/errorpages.h"
-
-static char base[64];
-
-static void write_file(const char *name, const char *content, size_t len)
-{
-    char path[PATH_MAX];
-    FILE *fp;
-
-    snprintf(path, sizeof(path), "%s/%s", base, name);
-    fp = fopen(path, "w");
-    if (fp == NULL || fwrite(content, 1, len, fp) != len || fclose(fp) != 0) {
-        perror(path);
-        exit(2);
-    }
-}
-
-static void make_dir(const char *name)
-{
-    char path[PATH_MAX];
-
-    snprintf(path, sizeof(path), "%s/%s", base, name);
-    if (mkdir(path, 0755) != 0) {
-        perror(path);
-        exit(2);
-    }
-}
-
-static int parse(edge_conf_t *conf, const char *yaml, char *err)
-{
-    return edge_config_parse(conf, "t.yaml", base, yaml, strlen(yaml), err);
-}
-
-/* A failed parse leaves nothing behind. */
-static void assert_empty(const edge_conf_t *conf)
-{
-    ck_assert_ptr_null(conf->source);
-    ck_assert_ptr_null(conf->listens);
-    ck_assert_ptr_null(conf->upstream.origins);
-    ck_assert_ptr_null(conf->upstream.groups);
-    ck_assert_uint_eq(conf->upstream.num_groups, 0);
-    ck_assert_ptr_null(conf->behaviors);
-    ck_assert_ptr_null(conf->error_pages);
-    ck_assert_ptr_null(conf->cache.path);
-}
+#include "tests/unit/config_fixture.h"
 
 /* The defaults of the keys an origin may leave out (besides the timeouts, checked where they are set). */
 static void assert_origin_defaults(const origin_conf_t *o)
@@ -105,7 +39,8 @@ START_TEST(test_default_yaml)
     ck_assert_uint_eq(conf.upstream.num_origins, 1);
     ck_assert_str_eq(conf.upstream.origins[0].name, "default");
     ck_assert_uint_eq(conf.upstream.origins[0].num_servers, 1);
-    ck_assert_msg(strncmp(conf.upstream.origins[0].servers[0], "file:", 5) == 0 && strstr(conf.upstream.origins[0].servers[0], "sample-site") != NULL,
+    ck_assert_msg(strncmp(conf.upstream.origins[0].servers[0], "file:", 5) == 0 &&
+                      strstr(conf.upstream.origins[0].servers[0], "sample-site") != NULL,
                   "%s", conf.upstream.origins[0].servers[0]);
     ck_assert_uint_eq(conf.num_behaviors, 1);
     ck_assert_str_eq(conf.behaviors[0].path, "*");
@@ -519,69 +454,6 @@ START_TEST(test_groups)
 }
 END_TEST
 
-START_TEST(test_headers)
-{
-    static const char yaml[] = "origin: http://a\n"
-                               "behaviors:\n"
-                               "  - path: /merge/*\n"
-                               "    forward_headers: [Accept-Language, X-Custom, accept-language]\n"
-                               "    cache_key_headers: [X-Device, Accept-Encoding, x-device, X-Custom]\n"
-                               "  - path: /keys/*\n"
-                               "    cache_key_headers: [X-B, x-a]\n"
-                               "  - path: /none/*\n"
-                               "    forward_headers: []\n"
-                               "  - path: /tchar/*\n"
-                               "    forward_headers: [\"!#$%&'*+-.^_`|~09AZaz\"]\n"
-                               "  - path: '*'\n"
-                               "    forward_headers: [x-only]\n"
-                               "    cache_key_headers: []\n";
-    edge_conf_t conf;
-    char err[EDGE_CONF_ERRLEN];
-    const edge_conf_behavior_t *b;
-
-    ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
-
-    /* lower-cased and without duplicates; the key headers are sorted, and those missing from forward_headers are
-     * appended to it */
-    b = &conf.behaviors[0];
-    ck_assert_uint_eq(b->key.num_key_headers, 3);
-    ck_assert_str_eq(b->key.key_headers[0], "accept-encoding");
-    ck_assert_str_eq(b->key.key_headers[1], "x-custom");
-    ck_assert_str_eq(b->key.key_headers[2], "x-device");
-    ck_assert_uint_eq(b->route.num_forward_headers, 4);
-    ck_assert_str_eq(b->route.forward_headers[0], "accept-language");
-    ck_assert_str_eq(b->route.forward_headers[1], "x-custom");
-    ck_assert_str_eq(b->route.forward_headers[2], "accept-encoding");
-    ck_assert_str_eq(b->route.forward_headers[3], "x-device");
-
-    /* without forward_headers everything is forwarded, key headers included: nothing to add */
-    b = &conf.behaviors[1];
-    ck_assert_ptr_null(b->route.forward_headers);
-    ck_assert_uint_eq(b->route.num_forward_headers, 0);
-    ck_assert_uint_eq(b->key.num_key_headers, 2);
-    ck_assert_str_eq(b->key.key_headers[0], "x-a");
-    ck_assert_str_eq(b->key.key_headers[1], "x-b");
-
-    /* an empty list forwards nothing, which NULL (forward all) must not be mistaken for */
-    b = &conf.behaviors[2];
-    ck_assert_ptr_nonnull(b->route.forward_headers);
-    ck_assert_uint_eq(b->route.num_forward_headers, 0);
-    ck_assert_ptr_null(b->key.key_headers);
-
-    b = &conf.behaviors[3];
-    ck_assert_uint_eq(b->route.num_forward_headers, 1);
-    ck_assert_str_eq(b->route.forward_headers[0], "!#$%&'*+-.^_`|~09azaz");
-
-    b = &conf.behaviors[4];
-    ck_assert_uint_eq(b->route.num_forward_headers, 1);
-    ck_assert_str_eq(b->route.forward_headers[0], "x-only");
-    ck_assert_ptr_null(b->key.key_headers);
-    ck_assert_uint_eq(b->key.num_key_headers, 0);
-    edge_config_dispose(&conf);
-    assert_empty(&conf);
-}
-END_TEST
-
 /* --- errors ----------------------------------------------------------------------------------------------- */
 
 static const struct {
@@ -740,90 +612,19 @@ static const struct {
     {"origin: http://a\norigin_groups: [a]\n", "t.yaml:2:16: ", "origin_groups: expected a mapping from names to groups"},
     /* cache */
     {"origin: http://a\ncache:\n  background_fetch_max: -1\n", "t.yaml:3:25: ", "background_fetch_max: invalid size \"-1\""},
-    /* behaviors */
-    {"origin: http://a\nbehaviors:\n  - path: /images/*\n  - path: /images/*.jpg\n",
-     "t.yaml:4:11: ", "behavior \"/images/*.jpg\" can never match: \"/images/*\" (line 3) comes first"},
-    {"origin: http://a\nbehaviors:\n  - path: '*'\n  - path: /a\n",
-     "t.yaml:4:11: ", "behavior \"/a\" can never match: \"*\" (line 3) comes first"},
-    {"origin: http://a\nbehaviors:\n  - path: /a\n    origin: b\n", "t.yaml:4:13: ", "unknown origin \"b\" (configured: default)"},
-    {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\nbehaviors:\n  - path: /x\n", "t.yaml:5:5: ", "names no origin"},
-    {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\nbehaviors:\n  - path: /x\n    origin: a\n",
-     "t.yaml:5:3: ", "the last behavior is not \"*\""},
-    {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\n", "t.yaml:1:1: ", "the last behavior is not \"*\""},
-    {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\norigin_groups:\n  g: {primary: a, secondary: b}\n"
-     "behaviors:\n  - path: '*'\n",
-     "t.yaml:7:5: ", "behavior \"*\" names no origin"},
-    {"origins:\n  a: {servers: http://a}\n  b: {servers: http://b}\norigin_groups:\n  g: {primary: a, secondary: b}\n"
-     "behaviors:\n  - {path: '*', origin: x}\n",
-     "t.yaml:7:25: ", "unknown origin \"x\" (configured: a, b, g)"},
-    {"origin: http://a\nbehaviors:\n  - path: '*'\n    forward_headers: [accept, Connection]\n",
-     "t.yaml:4:31: ", "forward_headers: \"connection\" is a hop-by-hop header"},
-    {"origin: http://a\nbehaviors:\n  - path: '*'\n    forward_headers: [TE]\n", "t.yaml:4:23: ", "\"te\" is a hop-by-hop header"},
-    {"origin: http://a\nbehaviors:\n  - path: '*'\n    forward_headers: ['x y']\n",
-     "t.yaml:4:23: ", "forward_headers: \"x y\" is not a header name"},
-    {"origin: http://a\nbehaviors:\n  - path: '*'\n    forward_headers: ['x:y']\n",
-     "t.yaml:4:23: ", "\"x:y\" is not a header name"},
-    {"origin: http://a\nbehaviors:\n  - path: '*'\n    forward_headers: [Host]\n",
-     "t.yaml:4:23: ", "forward_headers: \"host\" cannot be listed"},
-    {"origin: http://a\nbehaviors:\n  - path: '*'\n    forward_headers: accept\n",
-     "t.yaml:4:22: ", "forward_headers: expected a list of header names, found a single value"},
-    {"origin: http://a\nbehaviors:\n  - path: '*'\n    cache_key_headers: [accept, upgrade]\n",
-     "t.yaml:4:33: ", "cache_key_headers: \"upgrade\" is a hop-by-hop header"},
-    {"origin: http://a\nbehaviors:\n  - path: '*'\n    cache_key_headers: ['']\n",
-     "t.yaml:4:25: ", "cache_key_headers: must not be empty"},
-    {"origin: http://a\nbehaviors:\n  - origin: default\n", "t.yaml:3:5: ", "behavior: missing required key \"path\""},
-    {"origin: http://a\nbehaviors:\n  - path: ''\n", "t.yaml:3:11: ", "path: must not be empty"},
-    {"origin: http://a\nbehaviors:\n  - path: '/a b'\n", "t.yaml:3:11: ", "contains a space"},
-    {"origin: http://a\nbehaviors:\n  - path: '*'\n    min_ttl: 10\n    default_ttl: 5\n",
-     "t.yaml:5:18: ", "default_ttl 5 is below min_ttl 10"},
-    {"origin: http://a\nbehaviors:\n  - path: '*'\n    default_ttl: 100\n    max_ttl: 50\n",
-     "t.yaml:5:14: ", "max_ttl 50 is below default_ttl 100"},
-    {"origin: http://a\nbehaviors:\n  - path: '*'\n    min_ttl: 100\n    max_ttl: 50\n",
-     "t.yaml:5:14: ", "max_ttl 50 is below min_ttl 100"},
-    {"origin: http://a\nbehaviors:\n  - path: '*'\n    min_ttl: 40000000\n",
-     "t.yaml:4:14: ", "min_ttl 40000000 is above the default max_ttl"},
-    {"origin: http://a\nbehaviors:\n  - path: '*'\n    default_ttl: 40000000\n", "t.yaml:4:18: ", "is above the default max_ttl"},
-    {"origin: http://a\nbehaviors:\n  - path: '*'\n    query_string: some\n",
-     "t.yaml:4:19: ", "query_string: expected none, all, or a list"},
-    {"origin: http://a\nbehaviors:\n  - path: '*'\n    query_string: [a, 'b=c']\n",
-     "t.yaml:4:23: ", "\"b=c\" is not a parameter name"},
-    /* error pages */
-    {"origin: http://a\nerror_pages:\n  - status: 302\n    page: page.html\n",
-     "t.yaml:3:13: ", "status: 302 is out of range (400..599)"},
-    {"origin: http://a\nerror_pages:\n  - status: [500, 600]\n    page: page.html\n", "t.yaml:3:19: ", "600 is out of range"},
-    {"origin: http://a\nerror_pages:\n  - status: crash\n    page: page.html\n", "t.yaml:3:13: ", "unknown status \"crash\""},
-    {"origin: http://a\nerror_pages:\n  - status: []\n    page: page.html\n", "t.yaml:3:13: ", "at least one status"},
-    {"origin: http://a\nerror_pages:\n  - page: page.html\n", "t.yaml:3:5: ", "error page: missing required key \"status\""},
-    {"origin: http://a\nerror_pages:\n  - status: 502\n", "t.yaml:3:5: ", "error page: missing required key \"page\""},
-    {"origin: http://a\nerror_pages:\n  - status: 502\n    page: missing.html\n", "t.yaml:4:11: ", "page: cannot read"},
-    {"origin: http://a\nerror_pages:\n  - status: 502\n    page: site\n", "t.yaml:4:11: ", "not a regular file"},
-    {"origin: http://a\nerror_pages:\n  - status: 502\n    page: big.html\n", "t.yaml:4:11: ", "is larger than 1048576 bytes"},
-    {"origin: http://a\nerror_pages:\n  - status: 502\n    page: page.html\n    response_code: 100\n",
-     "t.yaml:5:20: ", "response_code: 100 is out of range (200..599)"},
-    {"origin: http://a\nerror_pages:\n  - {status: [502, timeout], page: page.html}\n  - {status: [timeout], page: page.html}\n",
-     "t.yaml:4:15: ", "status: timeout already has an error page (line 3)"},
-    {"origin: http://a\nerror_pages:\n  - {status: 502, page: page.html}\n  - {status: [503, 502], page: page.html}\n",
-     "t.yaml:4:20: ", "status: 502 already has an error page (line 3)"},
 };
 
 START_TEST(test_errors)
 {
-    edge_conf_t conf;
-    char err[EDGE_CONF_ERRLEN];
     const char *yaml = bad[_i].yaml;
     /* the binary case holds NUL bytes: give its full length */
     size_t len = yaml[0] == '\x89' ? 16 : strlen(yaml);
 
-    memset(&conf, 0xa5, sizeof(conf)); /* the parser must zero-fill it first */
-    ck_assert_int_eq(edge_config_parse(&conf, "t.yaml", base, yaml, len, err), -1);
-    ck_assert_msg(strncmp(err, bad[_i].prefix, strlen(bad[_i].prefix)) == 0, "case %d: expected prefix \"%s\", got \"%s\"", _i,
-                  bad[_i].prefix, err);
-    ck_assert_msg(strstr(err, bad[_i].part) != NULL, "case %d: expected \"%s\" in \"%s\"", _i, bad[_i].part, err);
-    assert_empty(&conf);
+    assert_parse_error(_i, yaml, len, bad[_i].prefix, bad[_i].part);
 }
 END_TEST
 
-/* --- overrides, matching, query names, error pages, loading ------------------------------------------------ */
+/* --- overrides, loading ------------------------------------------------------------------------------------- */
 
 static const char two_origins[] = "listen: [127.0.0.1:80, 127.0.0.1:81]\n"
                                   "cache: {path: /var/cache/a}\n"
@@ -924,98 +725,6 @@ START_TEST(test_override_groups)
 }
 END_TEST
 
-START_TEST(test_match)
-{
-    static const char yaml[] = "origin: http://a\n"
-                               "behaviors:\n"
-                               "  - path: /images/*.jpg\n"
-                               "  - path: /images/*\n"
-                               "  - path: '*.css'\n"
-                               "  - path: /a?c\n";
-    static const struct {
-        const char *path;
-        size_t index;
-    } cases[] = {{"/images/x.jpg", 0},
-                 {"/images/a/b.jpg", 0},
-                 {"/images/x.png", 1},
-                 {"/images/", 1},
-                 {"/s/x.css", 2},
-                 {"/images/x.css", 1},
-                 {"/abc", 3},
-                 {"/ac", 4},
-                 {"/", 4},
-                 {"/abcd", 4}};
-    edge_conf_t conf;
-    char err[EDGE_CONF_ERRLEN];
-
-    ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
-    ck_assert_uint_eq(conf.num_behaviors, 5); /* with the implicit "*" at the end */
-    ck_assert_str_eq(conf.behaviors[4].path, "*");
-    ck_assert_uint_eq(conf.behaviors[4].ttl.default_ttl, 86400);
-    for (size_t i = 0; i != sizeof(cases) / sizeof(cases[0]); ++i) {
-        const edge_conf_behavior_t *b = edge_config_match(&conf, cases[i].path, strlen(cases[i].path));
-        ck_assert_ptr_nonnull(b);
-        ck_assert_msg(b == &conf.behaviors[cases[i].index], "%s matched %s", cases[i].path, b->path);
-    }
-    /* the length is honoured: "/images/x.jpgXYZ" cut to 13 bytes is "/images/x.jpg" */
-    ck_assert_ptr_eq(edge_config_match(&conf, "/images/x.jpgXYZ", 13), &conf.behaviors[0]);
-    edge_config_dispose(&conf);
-}
-END_TEST
-
-START_TEST(test_query_names)
-{
-    static const char yaml[] = "origin: http://a\n"
-                               "behaviors:\n"
-                               "  - {path: /l, query_string: [utm, b, a, utm, c, a, b]}\n"
-                               "  - {path: /n, query_string: none}\n"
-                               "  - {path: /e, query_string: []}\n"
-                               "  - {path: '*', query_string: all}\n";
-    edge_conf_t conf;
-    char err[EDGE_CONF_ERRLEN];
-
-    ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
-    ck_assert_int_eq(conf.behaviors[0].key.query_string, CACHE_KEY_QS_LIST);
-    ck_assert_uint_eq(conf.behaviors[0].key.num_query_names, 4);
-    ck_assert_str_eq(conf.behaviors[0].key.query_names[0], "a");
-    ck_assert_str_eq(conf.behaviors[0].key.query_names[1], "b");
-    ck_assert_str_eq(conf.behaviors[0].key.query_names[2], "c");
-    ck_assert_str_eq(conf.behaviors[0].key.query_names[3], "utm");
-    ck_assert_int_eq(conf.behaviors[1].key.query_string, CACHE_KEY_QS_NONE);
-    ck_assert_int_eq(conf.behaviors[2].key.query_string, CACHE_KEY_QS_NONE);
-    ck_assert_uint_eq(conf.behaviors[2].key.num_query_names, 0);
-    ck_assert_int_eq(conf.behaviors[3].key.query_string, CACHE_KEY_QS_ALL);
-    edge_config_dispose(&conf);
-}
-END_TEST
-
-START_TEST(test_error_pages)
-{
-    static const char yaml[] = "origin: http://a\n"
-                               "error_pages:\n"
-                               "  - {status: 502, page: 502.html}\n" /* built-in: no such file in base */
-                               "  - {status: 504, page: 504.html}\n" /* a file in base shadows the built-in */
-                               "  - {status: [404, 410], page: page.html}\n";
-    const errorpages_page_t *builtin = errorpages_by_name("502.html");
-    edge_conf_t conf;
-    char err[EDGE_CONF_ERRLEN];
-
-    ck_assert_ptr_nonnull(builtin);
-    ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
-    ck_assert_uint_eq(conf.num_error_pages, 3);
-    ck_assert_str_eq(conf.error_pages[0].page, "502.html");
-    ck_assert_uint_eq(conf.error_pages[0].body_len, builtin->len);
-    ck_assert_int_eq(memcmp(conf.error_pages[0].body, builtin->body, builtin->len), 0);
-    ck_assert_str_eq(conf.error_pages[1].body, "<p>our own 504</p>\n");
-    ck_assert_uint_eq(conf.error_pages[2].num_statuses, 2);
-    ck_assert_int_eq(conf.error_pages[2].statuses[0], 404);
-    ck_assert_int_eq(conf.error_pages[2].statuses[1], 410);
-    ck_assert_uint_eq(conf.error_pages[2].failures, 0);
-    ck_assert_str_eq(conf.error_pages[2].body, "<p>sorry</p>\n");
-    edge_config_dispose(&conf);
-}
-END_TEST
-
 START_TEST(test_load)
 {
     edge_conf_t conf;
@@ -1052,11 +761,6 @@ START_TEST(test_load)
 }
 END_TEST
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 static Suite *suite(void)
 {
     Suite *s = suite_create("edge_config");
@@ -1069,13 +773,9 @@ static Suite *suite(void)
     tcase_add_test(tc, test_durations_and_sizes);
     tcase_add_test(tc, test_origin_options);
     tcase_add_test(tc, test_groups);
-    tcase_add_test(tc, test_headers);
     tcase_add_loop_test(tc, test_errors, 0, (int)(sizeof(bad) / sizeof(bad[0])));
     tcase_add_test(tc, test_override);
     tcase_add_test(tc, test_override_groups);
-    tcase_add_test(tc, test_match);
-    tcase_add_test(tc, test_query_names);
-    tcase_add_test(tc, test_error_pages);
     tcase_add_test(tc, test_load);
     suite_add_tcase(s, tc);
     return s;
@@ -1083,36 +783,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    char *big;
-    int failed;
-
-    strcpy(base, "/tmp/check_edge_config.XXXXXX");
-    if (mkdtemp(base) == NULL) {
-        perror("mkdtemp");
-        return 2;
-    }
-    make_dir("site");
-    make_dir("conf");
-    write_file("notadir", "x", 1);
-    write_file("page.html", "<p>sorry</p>\n", 13);
-    write_file("504.html", "<p>our own 504</p>\n", 19);
-    write_file("cert.pem", "-----BEGIN CERTIFICATE-----\n", 28);
-    write_file("key.pem", "-----BEGIN PRIVATE KEY-----\n", 28);
-    if ((big = calloc(1, 1024 * 1024 + 1)) == NULL)
-        return 2;
-    write_file("big.html", big, 1024 * 1024 + 1);
-    free(big);
-#define EDGE_YAML "origin: file:../site\nerror_pages:\n  - {status: 500, page: ../page.html}\n"
-    write_file("conf/edge.yaml", EDGE_YAML, strlen(EDGE_YAML));
-#undef EDGE_YAML
-    write_file("conf/bad.yaml", "origin: http://a\nthreads: many\n", 31);
-    write_file("conf/empty.yaml", "", 0);
-
-    sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    nftw(base, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return failed == 0 ? 0 : 1;
+    return fixture_main(suite());
 }

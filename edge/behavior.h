@@ -1,0 +1,32 @@
+/*
+ * edge/behavior.h: cache behaviors (CloudFront's), and the choice of one for a request's path.
+ *
+ * A behavior is a path pattern and what applies to the requests it matches; the list is tried in order and
+ * the first match wins. The configuration loader (edge/config*.c) builds the list and guarantees that its last
+ * behavior is "*"; this module only reads it, so it is safe from any thread once the configuration is built.
+ */
+#ifndef EDGE_BEHAVIOR_H
+#define EDGE_BEHAVIOR_H
+
+#include <stddef.h>
+#include "cache/key.h"
+#include "cache/ttl.h"
+#include "origin/conf.h"
+
+/* Each module's part is declared by that module; the loader only fills them. */
+typedef struct st_edge_conf_behavior_t {
+    char *path;                /* pattern: '*' any run of characters (crosses '/'), '?' exactly one; case-sensitive */
+    origin_conf_route_t route; /* "origin", "forward_headers" (origin/conf.h) */
+    cache_key_rules_t key;     /* "query_string", "cache_key_headers" (cache/key.h) */
+    cache_ttl_rules_t ttl;     /* "min_ttl", "default_ttl", "max_ttl", "cache_set_cookie",
+                                * "request_cache_control" (cache/ttl.h) */
+} edge_conf_behavior_t;
+
+/**
+ * The first of the `num` behaviors whose pattern matches `path` (`len` bytes, the normalized path without its
+ * query; need not be NUL-terminated), or NULL when none does. Never NULL for the behaviors of a validated
+ * configuration, whose last one is "*". The result points into `behaviors`. Pure; any thread.
+ */
+const edge_conf_behavior_t *edge_behavior_match(const edge_conf_behavior_t *behaviors, size_t num, const char *path, size_t len);
+
+#endif

@@ -1,0 +1,144 @@
+/*
+ * edge/config_listen.c: the "listen" and "cache" sections of the configuration: where the edge accepts clients
+ * (cleartext, or TLS with HTTP/2 through ALPN) and where and how large its store is.
+ *
+ * The invariant that is easy to break: TLS files are checked readable here, because the listeners open them only
+ * after every thread has started, when an error can no longer point at a line of the file.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "edge/config_int.h"
+
+#define MIN_CACHE_SIZE ((uint64_t)1024 * 1024)
+
+/* --- listen ---------------------------------------------------------------------------------------------- */
+
+enum { L_ADDRESS, L_PORT, L_TLS };
+static const char *const listen_keys[] = {[L_ADDRESS] = "address", [L_PORT] = "port", [L_TLS] = "tls"};
+enum { T_CERTIFICATE, T_KEY };
+static const char *const tls_keys[] = {[T_CERTIFICATE] = "certificate", [T_KEY] = "key"};
+
+int edge_config_tls_file(ctx_t *c, const yaml_node_t *n, const char *what, char **out)
+{
+    char *written;
+
+    if (edge_config_dupstr(c, n, what, &written) != 0)
+        return -1;
+    *out = edge_config_resolve(c->basedir, written);
+    free(written);
+    if (*out == NULL)
+        return edge_config_nomem(c, n);
+    /* the listener opens it only after every thread started: say now that it is missing */
+    if (access(*out, R_OK) != 0)
+        return edge_config_fail(c, n, "%s: cannot read %s: %s", what, *out, strerror(errno));
+    return 0;
+}
+
+static int listen_one(ctx_t *c, edge_conf_listen_t *l, const yaml_node_t *n)
+{
+    yaml_node_t *v[NKEYS(listen_keys)], *t[NKEYS(tls_keys)];
+    char msg[MSGLEN];
+    uint64_t port;
+
+    if (n->type == YAML_SCALAR_NODE && !edge_config_is_null(n)) {
+        const char *s;
+        if (edge_config_str(c, n, "listen", &s) != 0)
+            return -1;
+        if (edge_config_split_hostport(s, &l->address, &l->port, msg, sizeof(msg)) != 0)
+            return edge_config_fail(c, n, "listen \"%s\": %s", s, msg);
+        return 0;
+    }
+    if (n->type != YAML_MAPPING_NODE)
+        return edge_config_fail(c, n, "listen: expected \"ADDRESS:PORT\" or a mapping with address and port, found %s",
+                                edge_config_kind(n));
+    if (edge_config_collect(c, n, "listener", listen_keys, NKEYS(listen_keys), v) != 0)
+        return -1;
+    if (v[L_ADDRESS] == NULL)
+        return edge_config_missing(c, n, "listener", "address");
+    if (v[L_PORT] == NULL)
+        return edge_config_missing(c, n, "listener", "port");
+    if (edge_config_dupstr(c, v[L_ADDRESS], "address", &l->address) != 0)
+        return -1;
+    if (!edge_config_numeric_address(l->address))
+        return edge_config_fail(c, v[L_ADDRESS], "address: \"%s\" is not a numeric IPv4 or IPv6 address", l->address);
+    if (edge_config_integer(c, v[L_PORT], "port", 1, 65535, &port) != 0)
+        return -1;
+    l->port = (uint16_t)port;
+    if (v[L_TLS] != NULL) {
+        if (edge_config_collect(c, v[L_TLS], "tls", tls_keys, NKEYS(tls_keys), t) != 0)
+            return -1;
+        if (t[T_CERTIFICATE] == NULL || t[T_KEY] == NULL)
+            return edge_config_fail(c, v[L_TLS], "tls: %s",
+                                    t[T_KEY] == NULL ? "certificate without key" : "key without certificate");
+        if (edge_config_tls_file(c, t[T_CERTIFICATE], "certificate", &l->tls_certificate) != 0 ||
+            edge_config_tls_file(c, t[T_KEY], "key", &l->tls_key) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* `listen` is "ADDR:PORT", a mapping, or a list of either; absent, the embedded default's 127.0.0.1:8080. */
+int edge_config_parse_listen(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n, const yaml_node_t *root)
+{
+    size_t count = n == NULL ? 1 : n->type == YAML_SEQUENCE_NODE ? edge_config_num_items(n) : 1;
+
+    if (count == 0)
+        return edge_config_fail(c, n, "listen: at least one listener is needed");
+    if ((conf->listens = calloc(count, sizeof(*conf->listens))) == NULL)
+        return edge_config_nomem(c, root);
+    conf->num_listens = count;
+    if (n == NULL) {
+        conf->listens[0].port = 8080;
+        if ((conf->listens[0].address = strdup("127.0.0.1")) == NULL)
+            return edge_config_nomem(c, root);
+        return 0;
+    }
+    if (n->type != YAML_SEQUENCE_NODE)
+        return listen_one(c, &conf->listens[0], n);
+    for (size_t i = 0; i != count; ++i) {
+        edge_conf_listen_t *l = &conf->listens[i];
+        if (listen_one(c, l, edge_config_item(c, n, i)) != 0)
+            return -1;
+        for (size_t j = 0; j != i; ++j) {
+            if (conf->listens[j].port == l->port && strcmp(conf->listens[j].address, l->address) == 0)
+                return edge_config_fail(c, edge_config_item(c, n, i), "listen: %s port %u is already listed at line %zu",
+                                        l->address, l->port, edge_config_line(edge_config_item(c, n, j)));
+        }
+    }
+    return 0;
+}
+
+/* --- cache ----------------------------------------------------------------------------------------------- */
+
+enum { C_PATH, C_MAX_SIZE, C_BACKGROUND_FETCH_MAX };
+static const char *const cache_keys[] = {
+    [C_PATH] = "path", [C_MAX_SIZE] = "max_size", [C_BACKGROUND_FETCH_MAX] = "background_fetch_max"};
+
+int edge_config_parse_cache(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n, const yaml_node_t *root)
+{
+    yaml_node_t *v[NKEYS(cache_keys)] = {NULL};
+
+    conf->cache.max_size = (uint64_t)1 << 30;
+    conf->cache.background_fetch_max = (uint64_t)64 << 20;
+    if (n != NULL && edge_config_collect(c, n, "cache", cache_keys, NKEYS(cache_keys), v) != 0)
+        return -1;
+    if (v[C_PATH] != NULL) {
+        if (edge_config_dupstr(c, v[C_PATH], "path", &conf->cache.path) != 0)
+            return -1;
+    } else if ((conf->cache.path = strdup("edgecache-cache")) == NULL) {
+        return edge_config_nomem(c, root);
+    }
+    if (v[C_MAX_SIZE] != NULL) {
+        if (edge_config_size(c, v[C_MAX_SIZE], "max_size", &conf->cache.max_size) != 0)
+            return -1;
+        if (conf->cache.max_size < MIN_CACHE_SIZE)
+            return edge_config_fail(c, v[C_MAX_SIZE], "max_size: must be at least 1M");
+    }
+    /* 0 is allowed: a miss whose last client went away is always cancelled */
+    if (v[C_BACKGROUND_FETCH_MAX] != NULL &&
+        edge_config_size(c, v[C_BACKGROUND_FETCH_MAX], "background_fetch_max", &conf->cache.background_fetch_max) != 0)
+        return -1;
+    return 0;
+}
