@@ -23,6 +23,13 @@
 #   origin_counts / origin_sent PATH / origin_conns   JSON of all counts; body bytes sent; connections
 #   wait_log REGEX N [S] [LOG] waits up to S seconds (default 10) until LOG (the edge log) has N lines
 #                              matching the extended REGEX, or fails
+#   release GATE [PORT]        opens the origin's gate GATE: the requests its "hold": GATE script holds go on
+#   origin_held GATE [PORT]    requests that have reached the gate GATE so far, as text
+#   wait_held GATE N [S] [PORT] waits up to S seconds (default 20) until N requests have reached the
+#                              origin's gate GATE (held there, or let through once it is open), or fails
+#   wait_until [-t S] CMD...   runs CMD (a command, or a shell function) until it succeeds, every 0.05 s,
+#                              for up to S (whole) seconds (default 20), or fails naming CMD. How a scenario
+#                              waits for an event; never a sleep that merely makes the event likely
 #   edge_counter NAME [LOG]    a counter of the edge's last "counters:" line (logged when it stops)
 #   edge_rss_kb [PID]          VmRSS of the edge (or PID) in KiB
 #   fetch URL [CURL ARGS]      URL may be "/path" (the edge); sets STATUS HTTP_VERSION TIME_TOTAL
@@ -333,6 +340,21 @@ wait_log() {
     fail "the log $log has $have lines matching /$re/ after ${limit}s, expected $n"
 }
 
+# wait_until [-t TIMEOUT_S] CMD...: the generic event wait. CMD's output is discarded; a CMD that calls
+# fail (an assert_*) ends the scenario at once, so pass a predicate that only returns a status.
+wait_until() {
+    local limit=20 end
+    if [[ ${1:-} == -t ]]; then
+        limit=$2
+        shift 2
+    fi
+    end=$(($(date +%s%N) + limit * 1000000000))
+    while ! "$@" >/dev/null 2>&1; do
+        (($(date +%s%N) < end)) || fail "waited ${limit}s for: $*"
+        sleep 0.05
+    done
+}
+
 edge_counter() { # NAME [LOG]: from the last "counters:" line, which the edge logs when it stops
     local line
     line=$(grep 'counters:' "${2:-$T/edge.log}" | tail -n 1)
@@ -375,6 +397,29 @@ origin_sent() { # PATH [ORIGIN_PORT]: response body bytes the origin has written
 
 origin_conns() { # [ORIGIN_PORT]: JSON list of the origin's connections (see origin.py)
     curl -ksS --max-time 10 "$(origin_base "${1:-$ORIGIN_PORT}")/__conns" || fail "origin_conns: origin unreachable"
+}
+
+release() { # GATE [ORIGIN_PORT]
+    local out
+    out=$(curl -ksS --max-time 10 -X POST --data-binary "{\"gate\": \"$1\"}" "$(origin_base "${2:-$ORIGIN_PORT}")/__release") ||
+        fail "release $1: origin unreachable"
+    [[ $out == ok ]] || fail "release $1: origin said: $out"
+}
+
+origin_held() { # GATE [ORIGIN_PORT]: requests that have reached the gate so far
+    curl -ksS --max-time 10 -G --data-urlencode "gate=$1" "$(origin_base "${2:-$ORIGIN_PORT}")/__held" ||
+        fail "origin_held: origin unreachable"
+}
+
+wait_held() { # GATE N [TIMEOUT_S] [ORIGIN_PORT]
+    local gate=$1 n=$2 limit=${3:-20} port=${4:-$ORIGIN_PORT} end have=0
+    end=$(($(date +%s%N) + limit * 1000000000))
+    while :; do
+        have=$(origin_held "$gate" "$port")
+        ((have >= n)) && return 0
+        (($(date +%s%N) < end)) || fail "the origin's gate $gate holds $have requests after ${limit}s, expected $n"
+        sleep 0.05
+    done
 }
 
 origin_reset() { curl -ksS --max-time 10 -X POST "$(origin_base "${1:-$ORIGIN_PORT}")/__reset" >/dev/null; }
