@@ -48,6 +48,10 @@ fi
 [[ $EDGECACHE == /* ]] || EDGECACHE=$PWD/$EDGECACHE
 TEST_NAME=$(basename "$0" .sh)
 PYTHON=${PYTHON:-python3}
+# A version manager's shim (pyenv's is a bash script) costs a second of start-up per call on a loaded
+# machine, and the scenarios call python often: resolve the real interpreter once.
+PYTHON=$("$PYTHON" -c 'import sys; print(sys.executable)' 2>/dev/null) || PYTHON=${PYTHON:-python3}
+[[ -n $PYTHON ]] || PYTHON=python3
 CURL_MAX_TIME=${CURL_MAX_TIME:-10}
 
 if [[ ! -x $EDGECACHE ]]; then
