@@ -94,7 +94,8 @@ trap 'exit 130' INT
 trap 'echo "FAIL: $TEST_NAME: timed out (watchdog)" >&2; exit 124' TERM
 trap 'echo "ERROR: $TEST_NAME: line $LINENO: command failed: $BASH_COMMAND" >&2' ERR
 
-# A watchdog bounds the whole scenario: one process, gone with us.
+# A watchdog bounds the whole scenario: one process, gone with us. It catches a hang, not a slow run:
+# E2E_TIMEOUT (default 120 s) is several times what the longest scenario takes on a busy machine.
 "$PYTHON" -c '
 import os, sys, time
 parent, limit = int(sys.argv[1]), float(sys.argv[2])
@@ -106,7 +107,7 @@ while time.time() < end:
     except ProcessLookupError:
         sys.exit(0)
 os.kill(parent, 15)
-' $$ "${E2E_TIMEOUT:-60}" &
+' $$ "${E2E_TIMEOUT:-120}" &
 PIDS+=($!)
 
 # --- reporting ------------------------------------------------------------------------------------

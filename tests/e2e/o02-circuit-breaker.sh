@@ -12,7 +12,7 @@ start_origin S --name secondary
 # loaded machine), or a request meant to prove "still open" may become the probe. Every such request
 # checks first that it is sent well within the cool-down (open_get), so a run too slow to prove the
 # point says so instead of reporting a wrong origin; the waits for the cool-down to end sleep past it.
-cool=5 # seconds
+cool=8 # seconds
 cat >"$T/edge.yaml" <<YAML
 origins:
   web: {servers: ["http://127.0.0.1:$P_PORT"], connect_timeout: 1s, read_timeout: 3s}
