@@ -16,7 +16,7 @@ start_origin S --name secondary
 cool=${O02_COOL:-8} # seconds
 cat >"$T/edge.yaml" <<YAML
 origins:
-  web: {servers: ["http://127.0.0.1:$P_PORT"], connect_timeout: 1s, read_timeout: 3s}
+  web: {servers: ["http://127.0.0.1:$P_PORT"], connect_timeout: 1s, read_timeout: 60s} # the probe waits at a gate
   backup: {servers: ["http://127.0.0.1:$S_PORT"], connect_timeout: 1s, read_timeout: 3s}
 origin_groups:
   main: {primary: web, secondary: backup, failover_on: [503], circuit_breaker: {failures: 3, cool_down: ${cool}s}}
@@ -79,15 +79,15 @@ assert_eq "3 9" "$(totals)" "primary/secondary requests while open"
 grep -q "$closed" "$T/edge.log" && fail "the breaker closed during the cool-down"
 
 # The probe is held at the primary's gate "probe" until the other four requests have been answered
-# by the secondary: they are certainly concurrent with it, however slow the machine. Released, the
-# probe fails (503; or, if a slow run held it past read_timeout, a timeout: a failure just the same).
+# by the secondary: they are certainly concurrent with it, however slow the machine (read_timeout is
+# long enough that the edge does not give up on it first). Released, the probe fails (503).
 step "after the cool-down, 5 concurrent requests: exactly one probes the (held, failing) primary"
 script '*' '"status": 503, "hold": "probe", "body": "primary down\n"' "$P_PORT"
 sleep_past "$opened_before"
 probes_sent=$(now) # the breaker reopens no earlier than this
 pids=()
 for i in 1 2 3 4 5; do
-    curl -sS --max-time 20 -o "$T/p$i.body" -D "$T/p$i.hdr" -w '%{http_code}' \
+    curl -sS --max-time 60 -o "$T/p$i.body" -D "$T/p$i.hdr" -w '%{http_code}' \
         "http://127.0.0.1:$EDGE_PORT/o02/probe$i" >"$T/p$i.status" 2>"$T/p$i.err" &
     pids+=($!)
 done
