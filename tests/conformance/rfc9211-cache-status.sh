@@ -5,6 +5,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 start_origin O
+export EDGECACHE_DEBUG=1 # the request state log lines: the collapsed step waits on them
 start_edge --origin "$ORIGIN_URL"
 
 step "RFC 9211 §2.2 fwd=uri-miss, §2.3 fwd-status, §2.5 stored, §2.4 ttl"
@@ -47,12 +48,18 @@ assert_cache MISS 'edgecache; fwd=miss; fwd-status=200; detail=no-store'
 assert_not_stored
 
 step "RFC 9211 §2.6 collapsed: concurrent misses share one origin request"
-script /cs/collapse '"body": "c", "delay": 1, "headers": {"Cache-Control": "max-age=600"}'
+# The origin holds the fetch at a gate until the edge's debug log shows all three requests waiting (WAIT) on
+# a fetch: the two later ones have certainly joined the one in flight, however slow the machine.
+script /cs/collapse '"body": "c", "hold": "collapse", "headers": {"Cache-Control": "max-age=600"}'
+pids=()
 for i in 1 2 3; do
-    curl -sS --max-time 10 -D "$T/collapse.$i" -o /dev/null "http://127.0.0.1:$EDGE_PORT/cs/collapse" &
+    curl -sS --max-time 20 -D "$T/collapse.$i" -o /dev/null "http://127.0.0.1:$EDGE_PORT/cs/collapse" &
+    pids+=($!)
 done
-wait_for() { local i; for ((i = 0; i < 50; i++)); do [[ $(jobs -rp | wc -l) == 0 ]] && return 0; sleep 0.1; done; }
-wait_for
+wait_held collapse 1
+wait_log '/cs/collapse: WAIT' 3
+release collapse
+for pid in "${pids[@]}"; do wait "$pid" || fail "a collapse client failed"; done
 assert_count /cs/collapse 1
 grep -qi '^cache-status:.*; collapsed' "$T"/collapse.* || fail "no response says collapsed: $(grep -hi '^cache-status' "$T"/collapse.*)"
 

@@ -23,6 +23,13 @@
 #   origin_counts / origin_sent PATH / origin_conns   JSON of all counts; body bytes sent; connections
 #   wait_log REGEX N [S] [LOG] waits up to S seconds (default 10) until LOG (the edge log) has N lines
 #                              matching the extended REGEX, or fails
+#   release GATE [PORT]        opens the origin's gate GATE: the requests its "hold": GATE script holds go on
+#   origin_held GATE [PORT]    requests that have reached the gate GATE so far, as text
+#   wait_held GATE N [S] [PORT] waits up to S seconds (default 20) until N requests have reached the
+#                              origin's gate GATE (held there, or let through once it is open), or fails
+#   wait_until [-t S] CMD...   runs CMD (a command, or a shell function) until it succeeds, every 0.05 s,
+#                              for up to S (whole) seconds (default 20), or fails naming CMD. How a scenario
+#                              waits for an event; never a sleep that merely makes the event likely
 #   edge_counter NAME [LOG]    a counter of the edge's last "counters:" line (logged when it stops)
 #   edge_rss_kb [PID]          VmRSS of the edge (or PID) in KiB
 #   fetch URL [CURL ARGS]      URL may be "/path" (the edge); sets STATUS HTTP_VERSION TIME_TOTAL
@@ -41,6 +48,10 @@ fi
 [[ $EDGECACHE == /* ]] || EDGECACHE=$PWD/$EDGECACHE
 TEST_NAME=$(basename "$0" .sh)
 PYTHON=${PYTHON:-python3}
+# A version manager's shim (pyenv's is a bash script) costs a second of start-up per call on a loaded
+# machine, and the scenarios call python often: resolve the real interpreter once.
+PYTHON=$("$PYTHON" -c 'import sys; print(sys.executable)' 2>/dev/null) || PYTHON=${PYTHON:-python3}
+[[ -n $PYTHON ]] || PYTHON=python3
 CURL_MAX_TIME=${CURL_MAX_TIME:-10}
 
 if [[ ! -x $EDGECACHE ]]; then
@@ -83,7 +94,8 @@ trap 'exit 130' INT
 trap 'echo "FAIL: $TEST_NAME: timed out (watchdog)" >&2; exit 124' TERM
 trap 'echo "ERROR: $TEST_NAME: line $LINENO: command failed: $BASH_COMMAND" >&2' ERR
 
-# A watchdog bounds the whole scenario: one process, gone with us.
+# A watchdog bounds the whole scenario: one process, gone with us. It catches a hang, not a slow run:
+# E2E_TIMEOUT (default 120 s) is several times what the longest scenario takes on a busy machine.
 "$PYTHON" -c '
 import os, sys, time
 parent, limit = int(sys.argv[1]), float(sys.argv[2])
@@ -95,7 +107,7 @@ while time.time() < end:
     except ProcessLookupError:
         sys.exit(0)
 os.kill(parent, 15)
-' $$ "${E2E_TIMEOUT:-60}" &
+' $$ "${E2E_TIMEOUT:-120}" &
 PIDS+=($!)
 
 # --- reporting ------------------------------------------------------------------------------------
@@ -333,6 +345,21 @@ wait_log() {
     fail "the log $log has $have lines matching /$re/ after ${limit}s, expected $n"
 }
 
+# wait_until [-t TIMEOUT_S] CMD...: the generic event wait. CMD's output is discarded; a CMD that calls
+# fail (an assert_*) ends the scenario at once, so pass a predicate that only returns a status.
+wait_until() {
+    local limit=20 end
+    if [[ ${1:-} == -t ]]; then
+        limit=$2
+        shift 2
+    fi
+    end=$(($(date +%s%N) + limit * 1000000000))
+    while ! "$@" >/dev/null 2>&1; do
+        (($(date +%s%N) < end)) || fail "waited ${limit}s for: $*"
+        sleep 0.05
+    done
+}
+
 edge_counter() { # NAME [LOG]: from the last "counters:" line, which the edge logs when it stops
     local line
     line=$(grep 'counters:' "${2:-$T/edge.log}" | tail -n 1)
@@ -375,6 +402,29 @@ origin_sent() { # PATH [ORIGIN_PORT]: response body bytes the origin has written
 
 origin_conns() { # [ORIGIN_PORT]: JSON list of the origin's connections (see origin.py)
     curl -ksS --max-time 10 "$(origin_base "${1:-$ORIGIN_PORT}")/__conns" || fail "origin_conns: origin unreachable"
+}
+
+release() { # GATE [ORIGIN_PORT]
+    local out
+    out=$(curl -ksS --max-time 10 -X POST --data-binary "{\"gate\": \"$1\"}" "$(origin_base "${2:-$ORIGIN_PORT}")/__release") ||
+        fail "release $1: origin unreachable"
+    [[ $out == ok ]] || fail "release $1: origin said: $out"
+}
+
+origin_held() { # GATE [ORIGIN_PORT]: requests that have reached the gate so far
+    curl -ksS --max-time 10 -G --data-urlencode "gate=$1" "$(origin_base "${2:-$ORIGIN_PORT}")/__held" ||
+        fail "origin_held: origin unreachable"
+}
+
+wait_held() { # GATE N [TIMEOUT_S] [ORIGIN_PORT]
+    local gate=$1 n=$2 limit=${3:-20} port=${4:-$ORIGIN_PORT} end have=0
+    end=$(($(date +%s%N) + limit * 1000000000))
+    while :; do
+        have=$(origin_held "$gate" "$port")
+        ((have >= n)) && return 0
+        (($(date +%s%N) < end)) || fail "the origin's gate $gate holds $have requests after ${limit}s, expected $n"
+        sleep 0.05
+    done
 }
 
 origin_reset() { curl -ksS --max-time 10 -X POST "$(origin_base "${1:-$ORIGIN_PORT}")/__reset" >/dev/null; }

@@ -26,7 +26,7 @@ echo "   status $STATUS after ${TIME_TOTAL}s"
 assert_status '502|504'
 assert_header X-Cache ERROR
 assert_cache ERROR 'edgecache; fwd=miss; detail=connect-error'
-assert_time_between 1.8 4
+assert_time_between 1.8 7 # the bound only rules out a hang
 wait_log 'GET /stuck/a: connection timeout' 1 2
 
 step "read timeout: an origin that never answers: 504 after 1 s"
@@ -34,17 +34,17 @@ script /o08/hang '"hang": true'
 fetch /o08/hang
 assert_status 504
 assert_cache ERROR 'edgecache; fwd=miss; detail=timeout'
-assert_time_between 0.8 3
+assert_time_between 0.8 6 # read_timeout 1 s; the bound only rules out a hang (or a wait for the body)
 assert_count /o08/hang 1
 
-step "a 3 s gap mid-body (read_timeout 1 s): the transfer ends as an error, nothing stored"
+step "an 8 s gap mid-body (read_timeout 1 s): the transfer ends as an error, nothing stored"
 size=300000
-script /o08/gap "\"body_size\": $size, \"stall_after\": 100000, \"stall\": 3, \"headers\": {\"Cache-Control\": \"max-age=60\"}"
+script /o08/gap "\"body_size\": $size, \"stall_after\": 100000, \"stall\": 8, \"headers\": {\"Cache-Control\": \"max-age=60\"}"
 try_fetch /o08/gap
 echo "   curl exit $CURL_RC, status $STATUS, $(body_size) bytes in ${TIME_TOTAL}s"
-[[ $CURL_RC != 0 ]] || fail "the client's transfer completed ($(body_size) bytes) despite the origin's 3 s gap"
+[[ $CURL_RC != 0 ]] || fail "the client's transfer completed ($(body_size) bytes) despite the origin's 8 s gap"
 (($(body_size) < size)) || fail "the client got the whole body"
-assert_time_between 0.8 3
+assert_time_between 0.8 6 # read_timeout 1 s; the bound only rules out a hang (or a wait for the body)
 assert_count /o08/gap 1
 wait_log 'GET /o08/gap: body failed after [0-9]+ bytes: read timeout' 1 3
 script /o08/gap "\"body_size\": $size, \"headers\": {\"Cache-Control\": \"max-age=60\"}"
@@ -58,19 +58,19 @@ step "keepalive_timeout 2 s: the edge closes its idle origin connection after ~2
 fetch /o08/idle
 assert_status 200
 t_done=$(date +%s.%N)
-"$PYTHON" - "$O_PORT" "$t_done" <<'PY' || fail "the idle origin connection was not closed by the edge 1.5..5 s after its last request"
+"$PYTHON" - "$O_PORT" "$t_done" <<'PY' || fail "the idle origin connection was not closed by the edge 1.5..8 s after its last request"
 import json, sys, time, urllib.request
 port, done = int(sys.argv[1]), float(sys.argv[2])
-while time.time() < done + 6:
+while time.time() < done + 9:
     conns = json.load(urllib.request.urlopen("http://127.0.0.1:%d/__conns" % port, timeout=5))
     mine = [c for c in conns if "/o08/idle" in c["paths"]]
     if mine and mine[-1]["closed"]:
         c = mine[-1]
         idle = c["closed"] - done
         print("   closed %.2fs after the request, by the %s" % (idle, "edge" if c["peer_closed"] else "origin"))
-        sys.exit(0 if c["peer_closed"] and 1.5 <= idle <= 5 else 1)
+        sys.exit(0 if c["peer_closed"] and 1.5 <= idle <= 8 else 1)
     time.sleep(0.1)
-print("   still open after 6 s", file=sys.stderr)
+print("   still open after 9 s", file=sys.stderr)
 sys.exit(1)
 PY
 assert_alive

@@ -30,12 +30,16 @@ Control endpoints (called directly on the origin port, never through the edge; n
     GET  /__counts               JSON {path: count} of every path received
     GET  /__sent?path=/x         response body bytes written to the socket for path /x (all requests), as
                                  text: with a slow reader, what the origin has really sent so far
+    POST /__release              JSON {"gate": NAME}: opens the gate NAME (see "hold"); requests held there
+                                 go on at once, and later ones pass without stopping. Answers "ok"
+    GET  /__held?gate=NAME       requests that have reached the gate NAME so far (held or let through), as
+                                 text: a test waits on it to know a held request has arrived
     GET  /__conns                JSON list of connections, oldest first: {id, port (the peer's), opened,
                                  closed (Unix times; closed null while open), peer_closed (true when
                                  the peer closed or reset it first), paths (requests served on it,
                                  control endpoints included), sni (TLS: the server name the client
                                  sent), tls_error}
-    POST /__reset                forgets every count, record, connection and script
+    POST /__reset                forgets every count, record, connection, script and gate
 
 Script fields (only "path" is required; scripts match the path without its query; a script for the
 path "*" answers every path that has no script of its own):
@@ -52,6 +56,9 @@ path "*" answers every path that has no script of its own):
     last_modified   shortcut for Last-Modified: an HTTP-date string or a Unix time (number)
     304_if_match    answer 304 (no body) when If-None-Match matches the ETag (or is "*"), or when
                     If-Modified-Since is not older than Last-Modified (used only without If-None-Match)
+    hold            a gate name: once counted, the request waits (before "delay" and the head) until the
+                    test opens the gate with POST /__release, or the peer goes away, or 120 s pass. A
+                    test's barrier: it proves an order of events where a "delay" would only make it likely
     delay           seconds to wait before sending the head
     body_delay      seconds to wait between the head and the body
     chunked         send the body with Transfer-Encoding: chunked (64 KiB chunks)
@@ -112,6 +119,7 @@ class State:
         self.rejected = 0
         self.sent = {}
         self.conns = []  # reset forgets them, open ones included; they keep their own record
+        self.gates = {}  # name -> {"arrived": n, "open": bool}; waiters use GATE_CHANGED
 
 
 def now_conn(state, port):
@@ -124,6 +132,7 @@ def now_conn(state, port):
 
 
 STATE = State()
+GATE_CHANGED = threading.Condition(STATE.lock)  # a gate opened (or a reset opened them all)
 
 
 # Be a permissive origin: accept request lines and header blocks far larger than the stdlib's 64 KiB /
@@ -265,6 +274,9 @@ class Handler(BaseHTTPRequestHandler):
     def answer(self, s, count):
         if s.get("hang"):
             return self.hang()
+        if s.get("hold"):
+            if not self.hold(str(s["hold"])):
+                return
         if s.get("delay"):
             time.sleep(float(s["delay"]))
 
@@ -394,6 +406,35 @@ class Handler(BaseHTTPRequestHandler):
                 except OSError:
                     return self.peer_gone()
 
+    def hold(self, name):
+        """Waits until the gate `name` opens; False when the peer went away first (then do not answer)."""
+        with STATE.lock:
+            gate = STATE.gates.setdefault(name, {"arrived": 0, "open": False})
+            gate["arrived"] += 1
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            with STATE.lock:
+                # a reset replaces the gates: a request held across it goes on, like one released
+                if gate["open"] or STATE.gates.get(name) is not gate:
+                    return True
+                GATE_CHANGED.wait(0.2)
+            # The edge may give up on us (a read timeout): notice it, as hang() does (not under TLS,
+            # whose socket cannot peek; there the held thread waits for the gate or the bound).
+            if isinstance(self.connection, ssl.SSLSocket):
+                continue
+            r, _, _ = select.select([self.connection], [], [], 0)
+            if r:
+                try:
+                    if not self.connection.recv(1, socket.MSG_PEEK):
+                        self.peer_gone()
+                        self.close_connection = True
+                        return False
+                except OSError:
+                    self.peer_gone()
+                    self.close_connection = True
+                    return False
+        return True
+
     # --- control endpoints ---------------------------------------------------------------------
     def control(self, path, url, body):
         q = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
@@ -435,6 +476,19 @@ class Handler(BaseHTTPRequestHandler):
             with STATE.lock:
                 n = STATE.sent.get(q.get("path", [""])[0], 0)
             return self.reply(200, "%d\n" % n)
+        if path == "/__release" and self.command == "POST":
+            try:
+                name = str(json.loads(body or b"{}")["gate"])
+            except (ValueError, KeyError, TypeError) as e:
+                return self.reply(400, "bad release: %s\n" % e)
+            with STATE.lock:
+                STATE.gates.setdefault(name, {"arrived": 0, "open": False})["open"] = True
+                GATE_CHANGED.notify_all()
+            return self.reply(200, "ok\n")
+        if path == "/__held":
+            with STATE.lock:
+                n = STATE.gates.get(q.get("gate", [""])[0], {}).get("arrived", 0)
+            return self.reply(200, "%d\n" % n)
         if path == "/__conns":
             with STATE.lock:
                 text = json.dumps(STATE.conns, indent=1)
@@ -442,6 +496,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/__reset" and self.command == "POST":
             with STATE.lock:
                 STATE.reset()
+                GATE_CHANGED.notify_all()
             return self.reply(200, "ok\n")
         return self.reply(404, "unknown control endpoint\n")
 
