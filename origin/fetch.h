@@ -10,12 +10,16 @@
  *               │                    │                    │                │
  *               └────────────────────┴──error/cancel──────┴────────────────┴──error──▶ FAILED
  *
- *   ROUTE   → CONNECT, BODY (file://), FAILED     CONNECT → ROUTE (retry, failover), HEAD, FAILED
- *   HEAD    → ROUTE (retry, failover), BODY, FAILED     BODY → DONE, FAILED     DONE, FAILED: final
+ * Transitions (the table in fetch.c; tests/unit/check_origin_fetch.c checks that this list and it agree):
+ *   ROUTE   -> ROUTE (failover when no server of the primary is up), CONNECT, BODY (file://), FAILED
+ *   CONNECT -> ROUTE (retry, failover), HEAD, FAILED
+ *   HEAD    -> ROUTE (retry after a reset, failover), BODY, FAILED
+ *   BODY    -> DONE, FAILED
+ *   DONE    -> (final)
+ *   FAILED  -> (final)
  *
- * The table of allowed transitions is exported (origin_fetch_transition_allowed) and every change of
- * state is checked against it; tests/unit/check_origin_fetch.c checks that this drawing and the table
- * agree. Why a fetch failed is an identity (origin_fetch_error_t), set where the error happens; the
+ * The table is exported (origin_fetch_transition_allowed) and every change of state is checked
+ * against it. Why a fetch failed is an identity (origin_fetch_error_t), set where the error happens; the
  * text (errstr) is only for logs and the Cache-Status detail.
  *
  * A fetch sends one request to an origin (http:// through the loop's origin_http_t, or file://), and
