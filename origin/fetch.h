@@ -1,9 +1,26 @@
 /*
  * origin/fetch.h: the origin fetch, a state machine that owns one in-flight object.
  *
- *   CONNECT ──head──▶ BODY ──end──▶ DONE
- *      │               │
- *      └────error──────┴──error──▶ FAILED
+ *                 ┌───────────── retry / failover ─────────────┐
+ *                 ▼                                            │
+ *   start ──▶  ROUTE ──server──▶ CONNECT ──connected──▶ HEAD ──┤──head──▶ BODY ──end──▶ DONE
+ *               │  │  ▲              │                    │    │           │
+ *               │  │  └──retry───────┘                    │    │           │
+ *               │  └──file:// head────────────────────────┼────┴─────────▶ BODY
+ *               │                    │                    │                │
+ *               └────────────────────┴──error/cancel──────┴────────────────┴──error──▶ FAILED
+ *
+ * Transitions (the table in fetch.c; tests/unit/check_origin_fetch.c checks that this list and it agree):
+ *   ROUTE   -> ROUTE (failover when no server of the primary is up), CONNECT, BODY (file://), FAILED
+ *   CONNECT -> ROUTE (retry, failover), HEAD, FAILED
+ *   HEAD    -> ROUTE (retry after a reset, failover), BODY, FAILED
+ *   BODY    -> DONE, FAILED
+ *   DONE    -> (final)
+ *   FAILED  -> (final)
+ *
+ * The table is exported (origin_fetch_transition_allowed) and every change of state is checked
+ * against it. Why a fetch failed is an identity (origin_fetch_error_t), set where the error happens; the
+ * text (errstr) is only for logs and the Cache-Status detail.
  *
  * A fetch sends one request to an origin (http:// through the loop's origin_http_t, or file://), and
  * hands what comes back to its subscribers — the client requests that wait for it — and, when the
@@ -50,11 +67,37 @@
 #define ORIGIN_FETCH_MAGIC 0x46455443 /* "FETC" */
 
 typedef enum en_origin_fetch_state_t {
-    ORIGIN_FETCH_CONNECT, /* connecting, sending, or waiting for the response head */
-    ORIGIN_FETCH_BODY,    /* the head is in; the body is arriving */
+    ORIGIN_FETCH_ROUTE,   /* choosing the origin (group, breaker) and the server; again before a retry */
+    ORIGIN_FETCH_CONNECT, /* connecting to the chosen server (connect_timeout) */
+    ORIGIN_FETCH_HEAD,    /* the request is sent; waiting for the response head (read_timeout) */
+    ORIGIN_FETCH_BODY,    /* the head is in (published); the body is arriving */
     ORIGIN_FETCH_DONE,    /* the body is complete */
-    ORIGIN_FETCH_FAILED   /* failed before the head (see failure) or in the body */
+    ORIGIN_FETCH_FAILED,  /* failed before the head (see failure) or in the body */
+    ORIGIN_FETCH_NUM_STATES
 } origin_fetch_state_t;
+
+/* Why a fetch failed (or was abandoned); ORIGIN_FETCH_OK while it has not. */
+typedef enum en_origin_fetch_error_t {
+    ORIGIN_FETCH_OK,
+    ORIGIN_FETCH_ERR_CONNECT,         /* the last connection attempt failed (refused, unreachable, TLS) */
+    ORIGIN_FETCH_ERR_TIMEOUT_CONNECT, /* the last connection attempt took longer than connect_timeout */
+    ORIGIN_FETCH_ERR_NO_SERVER,       /* no server of the origin is up */
+    ORIGIN_FETCH_ERR_TIMEOUT_READ,    /* read_timeout: no head in time, or too long a gap in the body */
+    ORIGIN_FETCH_ERR_RESET,           /* the connection failed or closed before the head, or in the body */
+    ORIGIN_FETCH_ERR_TRUNCATED,       /* the body ended before Content-Length said it would */
+    ORIGIN_FETCH_ERR_FILE_READ,       /* a file:// origin's file could not be read */
+    ORIGIN_FETCH_ERR_CANCELLED,       /* nobody wanted the response any more */
+    ORIGIN_FETCH_NUM_ERRORS
+} origin_fetch_error_t;
+
+/** Whether the state machine may go from `from` to `to` (the table drawn above). */
+bool origin_fetch_transition_allowed(origin_fetch_state_t from, origin_fetch_state_t to);
+/** The state's name ("ROUTE", ...), or "?" for a value out of range. Static storage. */
+const char *origin_fetch_state_name(origin_fetch_state_t state);
+/** The error's name ("ok", "connect", "timeout-read", ...), or "?". Static storage. */
+const char *origin_fetch_error_name(origin_fetch_error_t error);
+/** The ERRORPAGES_FAIL_* class of an error that ends a fetch before its head (0 for OK). */
+unsigned origin_fetch_error_failure(origin_fetch_error_t error);
 
 typedef struct st_origin_fetch_sub_t origin_fetch_sub_t;
 struct st_origin_fetch_sub_t {
@@ -92,11 +135,11 @@ typedef struct st_origin_fetch_args_t {
     cache_store_t *store;
     cache_hash_t hash;
     h2o_iovec_t key;
-    const cache_ttl_rules_t *ttl_rules;    /* the behavior's TTL rules: how long a response is stored */
+    const cache_ttl_rules_t *ttl_rules;   /* the behavior's TTL rules: how long a response is stored */
     const errorpages_rule_t *error_pages; /* the configured error pages, or NULL */
     size_t num_error_pages;
     uint64_t background_fetch_max; /* when the last subscriber leaves, a body up to this size is still fetched */
-    const cache_record_t *stale; /* the stored object this request revalidates, or NULL; copied */
+    const cache_record_t *stale;   /* the stored object this request revalidates, or NULL; copied */
 } origin_fetch_args_t;
 
 typedef struct st_origin_fetch_t {
@@ -105,19 +148,21 @@ typedef struct st_origin_fetch_t {
     /* the response, valid from on_head when failure == 0 */
     int status;
     h2o_iovec_t reason;
-    h2o_headers_t headers;                    /* to forward: hop-by-hop, Content-Length and Age removed */
-    int64_t content_length;                   /* -1 when the origin did not say */
-    int64_t initial_age;                      /* corrected initial age of the response (RFC 9111 §4.2.3) */
-    unsigned failure;                         /* ERRORPAGES_FAIL_* when the fetch failed before the head */
-    const char *errstr;                       /* what failed, for logs and Cache-Status detail */
-    bool stored;                              /* the response is being stored */
-    cache_ttl_out_t ttl;                      /* the storage decision, when the head is in */
-    bool not_modified;                        /* a revalidation answered 304: `record` is the refreshed stored object */
-    cache_record_t record;                    /* when not_modified */
+    h2o_headers_t headers;               /* to forward: hop-by-hop, Content-Length and Age removed */
+    int64_t content_length;              /* -1 when the origin did not say */
+    int64_t initial_age;                 /* corrected initial age of the response (RFC 9111 §4.2.3) */
+    unsigned failure;                    /* ERRORPAGES_FAIL_* when the fetch failed before the head (from `error`) */
+    origin_fetch_error_t error;          /* why it failed: before the head, valid from on_head; in the body, once
+                                            origin_fetch_peek has said FAILED */
+    const char *errstr;                  /* what failed, in words: for logs and the Cache-Status detail only */
+    bool stored;                         /* the response is being stored */
+    cache_ttl_out_t ttl;                 /* the storage decision, when the head is in */
+    bool not_modified;                   /* a revalidation answered 304: `record` is the refreshed stored object */
+    cache_record_t record;               /* when not_modified */
     const errorpages_rule_t *error_page; /* the response matched error_pages: send this page */
-    uint64_t received;                        /* body bytes received so far */
-    h2o_iovec_t variant_key;                  /* when the response has Vary: the key of the stored variant */
-    h2o_mem_pool_t pool;                      /* everything above lives here */
+    uint64_t received;                   /* body bytes received so far */
+    h2o_iovec_t variant_key;             /* when the response has Vary: the key of the stored variant */
+    h2o_mem_pool_t pool;                 /* everything above lives here */
 } origin_fetch_t;
 
 /**
@@ -143,8 +188,9 @@ void origin_fetch_subscribe(origin_fetch_t *fetch, origin_fetch_sub_t *sub);
 /** Removes a subscriber; may cancel and free the fetch. `fetch` must not be used afterwards. Any loop. */
 void origin_fetch_unsubscribe(origin_fetch_t *fetch, origin_fetch_sub_t *sub);
 /**
- * True once the head is in (or the fetch failed before it): from then on the response fields above are
- * immutable and may be read from any loop. Before, only `state` may change.
+ * True once the head is in (or the fetch failed before it), i.e. the state is BODY, DONE or FAILED: from
+ * then on the response fields above are immutable (but `error` and `errstr` of a body that fails) and
+ * may be read from any loop. Before, only `state` may change.
  */
 bool origin_fetch_head_ready(origin_fetch_t *fetch);
 /**
