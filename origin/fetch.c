@@ -30,7 +30,7 @@
 #include <unistd.h>
 #include "common/log.h"
 #include "errorpages/errorpages.h"
-#include "origin/fetch_private.h"
+#include "origin/fetch_int.h"
 
 /* --- the states and the transition table ------------------------------------------------------- */
 

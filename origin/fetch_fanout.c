@@ -15,7 +15,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "origin/fetch_private.h"
+#include "origin/fetch_int.h"
 
 static bool on_owner_loop(fetch_t *f, origin_fetch_sub_t *sub)
 {

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "errorpages/errorpages.h"
-#include "origin/fetch_private.h"
+#include "origin/fetch_int.h"
 
 /* In BODY, on the zero timeout: reads the next block. */
 void fetch_file_read(fetch_t *f)

@@ -11,7 +11,7 @@
  * the server's `outstanding` count as it found it — fetch_route_leave_server, exactly once per attempt.
  */
 #include "common/log.h"
-#include "origin/fetch_private.h"
+#include "origin/fetch_int.h"
 
 const origin_conf_group_t *fetch_route_group(fetch_t *f)
 {

@@ -1,5 +1,5 @@
 /*
- * origin/fetch_private.h: what the files of the origin fetch share and nothing else may use: the fetch
+ * origin/fetch_int.h: what the files of the origin fetch share and nothing else may use: the fetch
  * object behind origin_fetch_t, and the functions one part of the state machine calls in another.
  *
  *   origin/fetch.c        the state machine: the transition table, the one function that changes state
@@ -10,8 +10,8 @@
  *
  * Locking and ownership are described at the head of fetch.c.
  */
-#ifndef ORIGIN_FETCH_PRIVATE_H
-#define ORIGIN_FETCH_PRIVATE_H
+#ifndef ORIGIN_FETCH_INT_H
+#define ORIGIN_FETCH_INT_H
 
 #include <pthread.h>
 #include <stdatomic.h>
