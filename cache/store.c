@@ -248,6 +248,8 @@ void cache_store_mark_verified(cache_store_reader_t *r, const cache_hash_t *hash
     }
 }
 
+/* --- uses, collected per reader and handed to the writer for eviction order (cache/store_evict.c) ---- */
+
 void cache_store_touch(cache_store_reader_t *r, const cache_hash_t *hash)
 {
     uint64_t tag = hash_tag(hash);
