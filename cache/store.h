@@ -13,7 +13,7 @@
  * they were queued, so a record that names chunks is always committed after them; a crash between the
  * two leaves orphan chunks, never a record without its body.
  *
- * Only cache/store.c includes <lmdb.h>.
+ * Only the store's own files (cache/store*.c, through the private cache/store_int.h) include <lmdb.h>.
  */
 #ifndef CACHE_STORE_H
 #define CACHE_STORE_H

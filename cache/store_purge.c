@@ -1,0 +1,272 @@
+/*
+ * cache/store_purge.c: invalidations (purge by URL, by prefix, by tag; hard or soft), their status, and
+ * the barrier that keeps a purged object from coming back.
+ *
+ * cache_store_purge hands out an id (persisted in the info database, so ids grow across restarts), keeps
+ * the invalidation in a history of PURGE_HISTORY entries for its status, and queues a MSG_PURGE for the
+ * writer, which applies it in slices of PURGE_SLICE objects, one slice per transaction, found through the
+ * urls and tags indexes (cache/store_index.c).
+ *
+ * Invariants that are easy to break:
+ * - An invalidation is in force from its answer on, not from the writer's next commit: while one is
+ *   queued and not finished (purge.pending != 0), every record a reader copies goes through
+ *   cache_store_purge_apply_pending, and no reader pins a value straight from the map.
+ * - A record whose request went to the origin before an invalidation that covers it (a lower purge
+ *   sequence) is refused by the writer (cache_store_purge_barred), so a response already on its way cannot
+ *   bring a purged object back.
+ * - What a slice did (its count, its status, the rest of a larger purge queued again) is published only
+ *   once its transaction is committed: a batch may be aborted and retried after eviction.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "cache/store_int.h"
+#include "cache/ttl.h"
+
+static void tag_matches(void *_c, h2o_iovec_t tag)
+{
+    struct {
+        const char *t;
+        size_t len;
+        bool hit;
+    } *c = _c;
+    if (h2o_memis(tag.base, tag.len, c->t, c->len))
+        c->hit = true;
+}
+
+/* Whether the invalidation `e` names the object of `rec`. With s->mutex held (`e` is in the history). */
+static bool purge_covers(const purge_entry_t *e, const cache_record_t *rec)
+{
+    h2o_iovec_t url = cache_key_url(rec->key);
+    size_t tlen = e->target_len;
+    switch (e->st.kind) {
+    case CACHE_PURGE_URL:
+        return h2o_memis(url.base, url.len, e->target, tlen);
+    case CACHE_PURGE_PREFIX:
+        return url.len >= tlen && memcmp(url.base, e->target, tlen) == 0;
+    case CACHE_PURGE_TAG: {
+        struct {
+            const char *t;
+            size_t len;
+            bool hit;
+        } c = {e->target, tlen, false};
+        cache_store_for_each_tag(rec, tag_matches, &c);
+        return c.hit;
+    }
+    }
+    return false;
+}
+
+uint64_t cache_store_purge_seq(cache_store_t *s)
+{
+    return atomic_load_explicit(&s->purge.seq_pub, memory_order_acquire);
+}
+
+uint64_t cache_store_purge(cache_store_t *s, cache_purge_kind_t kind, const char *target, size_t len, bool soft)
+{
+    pthread_mutex_lock(&s->mutex);
+    uint64_t id = ++s->purge.seq;
+    atomic_store_explicit(&s->purge.seq_pub, id, memory_order_release);
+    purge_entry_t *e = &s->purge.history[id % PURGE_HISTORY];
+    free(e->target);
+    memset(e, 0, sizeof(*e));
+    e->target = h2o_mem_alloc(len + 1);
+    memcpy(e->target, target, len);
+    e->target_len = len;
+    e->st.id = id;
+    e->st.kind = kind;
+    e->st.soft = soft;
+    e->st.created = (int64_t)time(NULL);
+    size_t n = len < sizeof(e->st.target) - 1 ? len : sizeof(e->st.target) - 1;
+    memcpy(e->st.target, target, n);
+    e->st.target[n] = '\0';
+    pthread_mutex_unlock(&s->mutex);
+    atomic_fetch_add_explicit(&s->purge.pending, 1, memory_order_release);
+    cache_store_post(s, MSG_PURGE, NULL, id, (uint32_t)kind | (soft ? PURGE_SOFT : 0), target, len);
+    return id;
+}
+
+bool cache_store_purge_status(cache_store_t *s, uint64_t id, cache_store_purge_status_t *out)
+{
+    pthread_mutex_lock(&s->mutex);
+    const purge_entry_t *e = &s->purge.history[id % PURGE_HISTORY];
+    bool found = id != 0 && e->st.id == id;
+    if (found)
+        *out = e->st;
+    pthread_mutex_unlock(&s->mutex);
+    return found;
+}
+
+/* A record read while invalidations are queued but not applied yet, made what the reader will see once
+ * they are: gone (CACHE_STORE_ENOTFOUND) or, for a soft one, expired now (its lifetime patched in `copy`).
+ * So an invalidation is in force from its answer on, not from the writer's next commit. */
+int cache_store_purge_apply_pending(cache_store_t *s, uint8_t *copy, size_t len)
+{
+    cache_record_t rec;
+    int ret = 0;
+
+    if (cache_record_decode(&rec, copy, len) != 0)
+        return 0;
+    pthread_mutex_lock(&s->mutex);
+    for (size_t i = 0; i != PURGE_HISTORY && ret == 0; ++i) {
+        const purge_entry_t *e = &s->purge.history[i];
+        if (e->st.id == 0 || e->st.done || !purge_covers(e, &rec))
+            continue;
+        if (!e->st.soft) {
+            ret = CACHE_STORE_ENOTFOUND;
+        } else {
+            int64_t age = cache_ttl_current_age(rec.initial_age, rec.response_time, (int64_t)time(NULL));
+            if (age < (int64_t)rec.lifetime) {
+                rec.lifetime = (uint32_t)age;
+                cache_record_seal_lifetime(copy, rec.lifetime);
+            }
+        }
+    }
+    pthread_mutex_unlock(&s->mutex);
+    return ret;
+}
+
+/* --- in the writer ------------------------------------------------------------------------------- */
+
+/* Whether an invalidation made after `seq` (when the record's request went out) covers it: then it is not
+ * stored, lest a response that was already on its way bring a purged object back. With s->mutex held. */
+bool cache_store_purge_barred(cache_store_t *s, const cache_record_t *rec, uint64_t seq)
+{
+    if (seq >= s->purge.seq)
+        return false; /* (the common case: nothing invalidated since) */
+    for (size_t i = 0; i != PURGE_HISTORY; ++i) {
+        const purge_entry_t *e = &s->purge.history[i];
+        if (e->st.id > seq && !e->st.soft && purge_covers(e, rec))
+            return true;
+    }
+    return false;
+}
+
+/* Collects up to `max` hashes that the invalidation names, from the index `dbi`: the duplicates of one key
+ * (URL, tag), or of every key that starts with the prefix. */
+static void purge_collect(cache_store_t *s, MDB_txn *txn, MDB_dbi dbi, h2o_iovec_t target, bool prefix, size_t max, hash_vec_t *out)
+{
+    MDB_cursor *cur;
+    MDB_val k = {target.len, target.base}, v;
+    int rc;
+
+    if (target.len == 0 && !prefix)
+        return;
+    if (mdb_cursor_open(txn, dbi, &cur) != 0)
+        return;
+    /* an empty prefix means every URL */
+    rc = target.len == 0 ? mdb_cursor_get(cur, &k, &v, MDB_FIRST)
+                         : mdb_cursor_get(cur, &k, &v, prefix ? MDB_SET_RANGE : MDB_SET_KEY);
+    while (rc == 0 && out->size < max) {
+        if (prefix ? k.mv_size < target.len || memcmp(k.mv_data, target.base, target.len) != 0
+                   : !h2o_memis(k.mv_data, k.mv_size, target.base, target.len))
+            break;
+        if (v.mv_size == CACHE_KEY_HASH_LEN)
+            cache_store_hash_vec_push(out, v.mv_data);
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+}
+
+/* Marks the object stale in place (soft purge): its lifetime ends now — it becomes its current age — so
+ * that the stale-while-revalidate and stale-if-error windows it carries count from the purge. Returns
+ * false when it was stale already. */
+static bool soften(cache_store_t *s, MDB_txn *txn, const cache_hash_t *hash)
+{
+    MDB_val k = {CACHE_KEY_HASH_LEN, (void *)hash->bytes}, v;
+    cache_record_t rec;
+
+    if (mdb_get(txn, s->objects, &k, &v) != 0 || cache_record_decode(&rec, v.mv_data, v.mv_size) != 0)
+        return false;
+    int64_t age = cache_ttl_current_age(rec.initial_age, rec.response_time, (int64_t)time(NULL));
+    if (age >= (int64_t)rec.lifetime)
+        return false;
+    uint8_t *copy = h2o_mem_alloc(v.mv_size);
+    rec.lifetime = (uint32_t)age;
+    size_t len = cache_record_encode(&rec, copy); /* (same size: only a fixed field changed) */
+    MDB_val nv = {len, copy};
+    int rc = mdb_put(txn, s->objects, &k, &nv, 0);
+    free(copy);
+    return rc == 0;
+}
+
+/* Applies one slice of an invalidation in `txn`; what it did is published once the transaction commits
+ * (cache_store_purge_publish_effects), and the rest, when there is more than a slice, is queued again then. */
+int cache_store_purge_apply(cache_store_t *s, MDB_txn *txn, msg_t *m)
+{
+    cache_purge_kind_t kind = (cache_purge_kind_t)(m->index & 0xff);
+    bool soft = (m->index & PURGE_SOFT) != 0;
+    h2o_iovec_t target = h2o_iovec_init(m->data, m->len);
+    hash_vec_t hashes = {NULL};
+    uint64_t n = 0;
+
+    if (kind == CACHE_PURGE_TAG)
+        purge_collect(s, txn, s->index.tags, target, false, SIZE_MAX, &hashes);
+    else
+        purge_collect(s, txn, s->index.urls, target.len > URL_INDEX_MAX ? h2o_iovec_init(target.base, URL_INDEX_MAX) : target,
+                      kind == CACHE_PURGE_PREFIX, SIZE_MAX, &hashes);
+    size_t i;
+    for (i = 0; i != hashes.size && n != PURGE_SLICE; ++i) {
+        MDB_val k = {CACHE_KEY_HASH_LEN, hashes.entries[i].bytes}, v;
+        cache_record_t rec;
+        if (mdb_get(txn, s->objects, &k, &v) != 0 || cache_record_decode(&rec, v.mv_data, v.mv_size) != 0)
+            continue;
+        /* the index keeps URLs truncated: check the whole URL of the record */
+        h2o_iovec_t url = cache_key_url(rec.key);
+        bool match = kind == CACHE_PURGE_TAG ||
+                     (kind == CACHE_PURGE_URL ? h2o_memis(url.base, url.len, target.base, target.len)
+                                              : url.len >= target.len && memcmp(url.base, target.base, target.len) == 0);
+        if (!match)
+            continue;
+        size_t bytes = 0;
+        if (soft ? soften(s, txn, &hashes.entries[i])
+                 : (cache_store_delete_object(s, txn, &hashes.entries[i], 0, false, &bytes) == 0 && bytes != 0))
+            ++n;
+    }
+    bool more = i != hashes.size; /* one slice per transaction: the rest goes to the back of the queue */
+    MDB_val sk = {sizeof(cache_store_purge_seq_key) - 1, cache_store_purge_seq_key}, sv = {sizeof(m->oid), &m->oid};
+    free(hashes.entries);
+    if (s->purge.num_effects == s->purge.cap_effects) {
+        s->purge.cap_effects = s->purge.cap_effects == 0 ? 8 : s->purge.cap_effects * 2;
+        s->purge.effects = h2o_mem_realloc(s->purge.effects, s->purge.cap_effects * sizeof(s->purge.effects[0]));
+    }
+    s->purge.effects[s->purge.num_effects++] = (purge_effect_t){m, n, more};
+    return mdb_put(txn, s->info, &sk, &sv, 0); /* ids keep growing across restarts */
+}
+
+/* Publishes what the purge slices of a committed batch did: their counts and status, and the rest of a
+ * purge larger than a slice, queued again. */
+void cache_store_purge_publish_effects(cache_store_t *s)
+{
+    for (size_t i = 0; i != s->purge.num_effects; ++i) {
+        const purge_effect_t *fx = &s->purge.effects[i];
+        atomic_fetch_add_explicit(&s->purge.purged_objects, fx->objects, memory_order_relaxed);
+        pthread_mutex_lock(&s->mutex);
+        purge_entry_t *e = &s->purge.history[fx->msg->oid % PURGE_HISTORY];
+        if (e->st.id == fx->msg->oid) {
+            e->st.objects += fx->objects;
+            if (!fx->more) {
+                e->st.done = true;
+                e->st.completed = (int64_t)time(NULL);
+                atomic_fetch_sub_explicit(&s->purge.pending, 1, memory_order_release);
+            }
+        }
+        pthread_mutex_unlock(&s->mutex);
+        if (fx->more)
+            cache_store_post(s, MSG_PURGE, NULL, fx->msg->oid, fx->msg->index, fx->msg->data, fx->msg->len);
+    }
+    s->purge.num_effects = 0;
+}
+
+/* (what an aborted attempt to commit a batch recorded never happened) */
+void cache_store_purge_reset_effects(cache_store_t *s)
+{
+    s->purge.num_effects = 0;
+}
+
+void cache_store_purge_dispose(cache_store_t *s)
+{
+    for (size_t i = 0; i != PURGE_HISTORY; ++i)
+        free(s->purge.history[i].target);
+    free(s->purge.effects);
+}

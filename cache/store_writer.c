@@ -1,0 +1,458 @@
+/*
+ * cache/store_writer.c: the store's writer thread, its queue, the pending index, and the syncer.
+ *
+ * Every cache_store_put_* / _delete / _purge call copies its arguments into a message (msg_t) and queues
+ * it; the single writer thread takes up to BATCH_MAX_BYTES of messages at a time and applies them in one
+ * write transaction. A loop never waits for the writer: past QUEUE_MAX_BYTES of backlog, new objects are
+ * dropped (deletions always go through).
+ *
+ * Invariants that are easy to break:
+ * - Only the writer thread opens write transactions, and it applies messages in queue order, so the
+ *   chunks of an object are committed no later than the record that names them.
+ * - A record that names chunks is written only when its first and last chunks are in the database, so a
+ *   chunk that did not fit can never leave a record without its body.
+ * - Readers see every write as soon as it is queued: records, deletions and chunks that the writer has not
+ *   committed yet are found in the pending index first, and leave it only after their batch is committed
+ *   (or dropped). Otherwise an object just fetched would be a miss again until the next commit, and a
+ *   second origin request would follow.
+ * - Bodies carry checksums (a CRC-32 trailer on each chunk, body_crc in a record with an inline body),
+ *   computed here when queued, never later: what a reader finds in the pending index has not been at risk.
+ * - `mutex` is never held across an LMDB call (see cache/store_int.h): the writer releases it before a
+ *   batch and takes it again to unlink what the batch committed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "cache/checksum.h"
+#include "cache/store_int.h"
+#include "common/log.h"
+
+/* --- the pending index: writes queued but not committed yet -------------------------------------- */
+
+static size_t pending_bucket_of_hash(const cache_hash_t *h)
+{
+    return ((size_t)h->bytes[0] << 8 | h->bytes[1]) % PENDING_BUCKETS;
+}
+
+static size_t pending_bucket_of_chunk(uint64_t oid, uint32_t index)
+{
+    return (size_t)((oid * 31 + index) % PENDING_BUCKETS);
+}
+
+/* The newest pending write to the object `hash`, or NULL. With s->mutex held. */
+msg_t *cache_store_pending_record(cache_store_t *s, const cache_hash_t *hash)
+{
+    h2o_linklist_t *anchor = s->pending.buckets + pending_bucket_of_hash(hash);
+    for (h2o_linklist_t *l = anchor->next; l != anchor; l = l->next) {
+        msg_t *m = H2O_STRUCT_FROM_MEMBER(msg_t, pending, l);
+        if ((m->type == MSG_RECORD || m->type == MSG_DELETE) && memcmp(m->hash.bytes, hash->bytes, sizeof(hash->bytes)) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+/* The newest pending chunk `index` of `oid`, or NULL. With s->mutex held. */
+msg_t *cache_store_pending_chunk(cache_store_t *s, uint64_t oid, uint32_t index)
+{
+    h2o_linklist_t *anchor = s->pending.buckets + pending_bucket_of_chunk(oid, index);
+    for (h2o_linklist_t *l = anchor->next; l != anchor; l = l->next) {
+        msg_t *m = H2O_STRUCT_FROM_MEMBER(msg_t, pending, l);
+        if (m->type == MSG_CHUNK && m->oid == oid && m->index == index)
+            return m;
+    }
+    return NULL;
+}
+
+/* --- the queue ----------------------------------------------------------------------------------- */
+
+/* Allocates a message with room for `len` + `extra` bytes and copies `data` (when not NULL) into it; the
+ * caller completes it and hands it to publish. NULL when the write is dropped. */
+static msg_t *enqueue(cache_store_t *s, msg_type_t type, const cache_hash_t *hash, uint64_t oid, uint32_t index, const void *data,
+                      size_t len, size_t extra)
+{
+    /* a loop never waits for the writer: when the writer is this far behind, new objects are simply not
+     * stored (a chunk dropped here makes its record be dropped too); deletions always go through */
+    if ((type == MSG_CHUNK || type == MSG_RECORD || type == MSG_TOUCH) &&
+        atomic_load_explicit(&s->queue.backlog, memory_order_relaxed) > QUEUE_MAX_BYTES) {
+        atomic_fetch_add_explicit(&s->queue.dropped_writes, 1, memory_order_relaxed);
+        cache_record_t rec;
+        if (type == MSG_RECORD && cache_record_decode(&rec, data, len) == 0 && rec.oid != 0 && rec.chunk_size != 0)
+            cache_store_post(s, MSG_DISCARD, NULL, rec.oid, (uint32_t)((rec.body_len + rec.chunk_size - 1) / rec.chunk_size), NULL,
+                             0);
+        return NULL; /* (a record dropped here takes the chunks it names with it, so none is left an orphan) */
+    }
+    msg_t *m = h2o_mem_alloc(offsetof(msg_t, data) + len + extra);
+    m->next = NULL;
+    m->pending = (h2o_linklist_t){NULL, NULL};
+    m->type = type;
+    if (hash != NULL)
+        m->hash = *hash;
+    m->oid = oid;
+    m->index = index;
+    m->len = len + extra;
+    if (data != NULL && len != 0)
+        memcpy(m->data, data, len);
+    return m;
+}
+
+/* Queues a message built by enqueue; from here on the writer owns it. */
+static void publish(cache_store_t *s, msg_t *m)
+{
+    pthread_mutex_lock(&s->mutex);
+    *s->queue.tail = m;
+    s->queue.tail = &m->next;
+    if (m->type == MSG_RECORD || m->type == MSG_DELETE || m->type == MSG_CHUNK) {
+        h2o_linklist_t *anchor = s->pending.buckets + (m->type == MSG_CHUNK ? pending_bucket_of_chunk(m->oid, m->index)
+                                                                            : pending_bucket_of_hash(&m->hash));
+        h2o_linklist_insert(anchor->next, &m->pending); /* newest first */
+        atomic_fetch_add_explicit(&s->pending.count, 1, memory_order_release);
+    }
+    ++s->queue.queued_seq;
+    s->queue.queued_bytes += m->len;
+    atomic_fetch_add_explicit(&s->queue.backlog, m->len, memory_order_relaxed);
+    pthread_cond_signal(&s->queue.cond);
+    pthread_mutex_unlock(&s->mutex);
+}
+
+void cache_store_post(cache_store_t *s, msg_type_t type, const cache_hash_t *hash, uint64_t oid, uint32_t index, const void *data,
+                      size_t len)
+{
+    msg_t *m = enqueue(s, type, hash, oid, index, data, len, 0);
+    if (m != NULL)
+        publish(s, m);
+}
+
+uint64_t cache_store_new_oid(cache_store_t *store)
+{
+    return atomic_fetch_add(&store->next_oid, 1);
+}
+
+void cache_store_put_chunk(cache_store_t *store, uint64_t oid, uint32_t index, const void *data, size_t len)
+{
+    uint32_t crc = cache_checksum(data, len);
+    msg_t *m = enqueue(store, MSG_CHUNK, NULL, oid, index, data, len, CHUNK_TRAILER);
+    if (m != NULL) {
+        for (int i = 0; i != 4; ++i)
+            m->data[len + i] = (uint8_t)(crc >> (8 * i));
+        publish(store, m);
+    }
+}
+
+void cache_store_put_record(cache_store_t *store, const cache_hash_t *hash, const void *record, size_t len, uint64_t purge_seq)
+{
+    cache_record_t rec;
+    msg_t *m = enqueue(store, MSG_RECORD, hash, purge_seq, 0, record, len, 0);
+    if (m == NULL)
+        return;
+    if (cache_record_decode(&rec, m->data, m->len) == 0)
+        cache_record_seal(m->data, store->epoch, rec.chunk_size == 0 ? cache_checksum(rec.body.base, rec.body.len) : 0);
+    publish(store, m);
+}
+
+void cache_store_discard(cache_store_t *store, uint64_t oid, uint32_t nchunks)
+{
+    if (nchunks != 0)
+        cache_store_post(store, MSG_DISCARD, NULL, oid, nchunks, NULL, 0);
+}
+
+void cache_store_delete(cache_store_t *store, const cache_hash_t *hash)
+{
+    cache_store_post(store, MSG_DELETE, hash, 0, 0, NULL, 0);
+}
+
+/* A message whose data is a u16 length, a first part, then a second part. */
+static void post_pair(cache_store_t *s, msg_type_t type, const void *a, size_t alen, const void *b, size_t blen)
+{
+    if (alen == 0 || alen > 500)
+        return;
+    msg_t *m = enqueue(s, type, NULL, 0, 0, NULL, 2 + alen + blen, 0);
+    if (m == NULL)
+        return;
+    m->data[0] = (uint8_t)alen;
+    m->data[1] = (uint8_t)(alen >> 8);
+    memcpy(m->data + 2, a, alen);
+    if (blen != 0)
+        memcpy(m->data + 2 + alen, b, blen);
+    publish(s, m);
+}
+
+void cache_store_put_aux(cache_store_t *store, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    post_pair(store, MSG_AUX_PUT, key, klen, val, vlen);
+}
+
+void cache_store_delete_aux_range(cache_store_t *store, const void *from, size_t flen, const void *to, size_t tlen)
+{
+    post_pair(store, MSG_AUX_RANGE, from, flen, to, tlen);
+}
+
+void cache_store_flush(cache_store_t *s)
+{
+    pthread_mutex_lock(&s->mutex);
+    uint64_t target = s->queue.queued_seq;
+    while (s->queue.committed_seq < target)
+        pthread_cond_wait(&s->queue.committed, &s->mutex);
+    pthread_mutex_unlock(&s->mutex);
+}
+
+/* --- the writer thread ---------------------------------------------------------------------------- */
+
+/* Applies one message; returns an LMDB error. With `deletes_only`, puts are skipped (after MAP_FULL). */
+static int apply(cache_store_t *s, MDB_txn *txn, msg_t *m, bool deletes_only, uint64_t *oid_hwm)
+{
+    uint32_t now = (uint32_t)time(NULL);
+
+    switch (m->type) {
+    case MSG_CHUNK: {
+        uint8_t kb[12];
+        MDB_val k = {sizeof(kb), kb}, v = {m->len, m->data};
+        if (deletes_only)
+            return 0;
+        chunk_key(kb, m->oid, m->index);
+        if (m->oid >= *oid_hwm)
+            *oid_hwm = m->oid + 1;
+        return mdb_put(txn, s->chunks, &k, &v, 0);
+    }
+    case MSG_RECORD: {
+        MDB_val k = {CACHE_KEY_HASH_LEN, m->hash.bytes}, v = {m->len, m->data};
+        cache_record_t rec;
+        int rc;
+        if (deletes_only || cache_record_decode(&rec, m->data, m->len) != 0)
+            return 0;
+        pthread_mutex_lock(&s->mutex);
+        bool bar = cache_store_purge_barred(s, &rec, m->oid);
+        pthread_mutex_unlock(&s->mutex);
+        uint32_t n = num_chunks(&rec);
+        if (bar ||
+            (n != 0 && (!cache_store_chunk_exists(s, txn, rec.oid, 0) || !cache_store_chunk_exists(s, txn, rec.oid, n - 1)))) {
+            /* purged while it was on its way, or its body did not fit: never store a record without its
+             * chunks, and drop what did fit */
+            return cache_store_delete_chunks(s, txn, rec.oid, n);
+        }
+        if ((rc = cache_store_delete_object(s, txn, &m->hash, rec.oid, true, NULL)) != 0 ||
+            (rc = mdb_put(txn, s->objects, &k, &v, 0)) != 0)
+            return rc;
+        return cache_store_index_add(s, txn, &m->hash, &rec, now);
+    }
+    case MSG_DISCARD:
+        return cache_store_delete_chunks(s, txn, m->oid, m->index);
+    case MSG_DELETE:
+        return cache_store_delete_object(s, txn, &m->hash, 0, false, NULL);
+    case MSG_TOUCH:
+        if (deletes_only)
+            return 0;
+        for (size_t off = 0; off + CACHE_KEY_HASH_LEN <= m->len; off += CACHE_KEY_HASH_LEN) {
+            cache_hash_t h;
+            memcpy(h.bytes, m->data + off, CACHE_KEY_HASH_LEN);
+            int rc = cache_store_set_atime(s, txn, &h, (uint32_t)m->oid, true);
+            if (rc != 0)
+                return rc;
+        }
+        return 0;
+    case MSG_AUX_PUT:
+    case MSG_AUX_RANGE: {
+        size_t alen = (size_t)m->data[0] | (size_t)m->data[1] << 8;
+        MDB_val a = {alen, m->data + 2}, b = {m->len - 2 - alen, m->data + 2 + alen};
+        if (m->type == MSG_AUX_PUT)
+            return deletes_only ? 0 : mdb_put(txn, s->aux, &a, &b, 0);
+        MDB_cursor *cur;
+        MDB_val k = a, v;
+        int rc;
+        if ((rc = mdb_cursor_open(txn, s->aux, &cur)) != 0)
+            return rc;
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            size_t n = k.mv_size < b.mv_size ? k.mv_size : b.mv_size;
+            int c = memcmp(k.mv_data, b.mv_data, n);
+            if (c > 0 || (c == 0 && k.mv_size >= b.mv_size))
+                break; /* reached `to` */
+            if ((rc = mdb_cursor_del(cur, 0)) != 0)
+                break;
+        }
+        mdb_cursor_close(cur);
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    case MSG_PURGE:
+        return cache_store_purge_apply(s, txn, m);
+    }
+    return 0;
+}
+
+static int commit_batch(cache_store_t *s, msg_t *batch, bool deletes_only)
+{
+    MDB_txn *txn;
+    uint64_t oid_hwm = 0;
+    int rc;
+
+    cache_store_purge_reset_effects(s); /* (what an aborted attempt recorded never happened) */
+    if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+        return rc;
+    for (msg_t *m = batch; m != NULL; m = m->next)
+        if ((rc = apply(s, txn, m, deletes_only, &oid_hwm)) != 0)
+            goto Fail;
+    if (oid_hwm != 0) {
+        MDB_val k = {sizeof(cache_store_oid_hwm_key) - 1, cache_store_oid_hwm_key}, v = {sizeof(oid_hwm), &oid_hwm};
+        if ((rc = mdb_put(txn, s->info, &k, &v, 0)) != 0)
+            goto Fail;
+    }
+    if ((rc = mdb_txn_commit(txn)) == 0)
+        cache_store_purge_publish_effects(s);
+    return rc;
+Fail:
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+/* The syncer: every SYNC_INTERVAL_SEC, flushes what the writer committed since. It is a thread of its own so
+ * that the writer never waits for the disk: a writer stalled in fdatasync falls behind, and past
+ * QUEUE_MAX_BYTES of backlog new objects are dropped. */
+static void *syncer_main(void *arg)
+{
+    cache_store_t *s = arg;
+
+    pthread_mutex_lock(&s->mutex);
+    while (!s->queue.stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += SYNC_INTERVAL_SEC;
+        pthread_cond_timedwait(&s->sync.cond, &s->mutex, &until);
+        if (s->queue.stopping)
+            break;
+        pthread_mutex_unlock(&s->mutex);
+        if (atomic_exchange(&s->sync.dirty, false))
+            mdb_env_sync(s->env, 1);
+        pthread_mutex_lock(&s->mutex);
+    }
+    pthread_mutex_unlock(&s->mutex);
+    return NULL;
+}
+
+static void *writer_main(void *arg)
+{
+    cache_store_t *s = arg;
+
+    pthread_mutex_lock(&s->mutex);
+    for (;;) {
+        while (s->queue.head == NULL && !s->queue.stopping) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            if (s->sweep.next < s->sweep.limit) {
+                /* idle: sweep a little, then look at the queue again */
+                pthread_mutex_unlock(&s->mutex);
+                cache_store_sweep_step(s);
+                pthread_mutex_lock(&s->mutex);
+                continue;
+            }
+            pthread_cond_timedwait(&s->queue.cond, &s->mutex, &until);
+        }
+        if (s->queue.head == NULL && s->queue.stopping)
+            break;
+        /* take up to BATCH_MAX_BYTES off the queue: one transaction per batch, however many messages */
+        msg_t *batch = s->queue.head, **cut = &s->queue.head;
+        size_t batch_bytes = 0, nmsgs = 0;
+        uint64_t seq = s->queue.committed_seq;
+        while (*cut != NULL && (batch_bytes < BATCH_MAX_BYTES || cut == &s->queue.head)) {
+            batch_bytes += (*cut)->len;
+            ++nmsgs;
+            ++seq;
+            cut = &(*cut)->next;
+        }
+        s->queue.head = *cut;
+        *cut = NULL;
+        if (s->queue.head == NULL)
+            s->queue.tail = &s->queue.head;
+        s->queue.queued_bytes -= batch_bytes;
+        pthread_mutex_unlock(&s->mutex);
+
+        if (batch != NULL) {
+            cache_store_keep_headroom(s, batch_bytes, nmsgs, false);
+            int rc = commit_batch(s, batch, false);
+            if (rc == MDB_MAP_FULL) {
+                cache_store_keep_headroom(s, batch_bytes, nmsgs, true); /* make room, then try once more */
+                rc = commit_batch(s, batch, false);
+            }
+            if (rc == MDB_MAP_FULL) {
+                common_log_warn("store: the cache is full (%s); the objects of this batch are not stored", mdb_strerror(rc));
+                rc = commit_batch(s, batch, true);
+            }
+            if (rc != 0)
+                common_log_error("store: write transaction failed: %s", mdb_strerror(rc));
+            atomic_store(&s->sync.dirty, true);
+        }
+        /* committed (or dropped): out of the pending index, so readers go to LMDB */
+        atomic_fetch_sub_explicit(&s->queue.backlog, batch_bytes, memory_order_relaxed);
+        pthread_mutex_lock(&s->mutex);
+        for (msg_t *m = batch; m != NULL; m = m->next) {
+            if (h2o_linklist_is_linked(&m->pending)) {
+                h2o_linklist_unlink(&m->pending);
+                atomic_fetch_sub_explicit(&s->pending.count, 1, memory_order_release);
+            }
+        }
+        pthread_mutex_unlock(&s->mutex);
+        while (batch != NULL) {
+            msg_t *next = batch->next;
+            free(batch);
+            batch = next;
+        }
+
+        pthread_mutex_lock(&s->mutex);
+        if (seq > s->queue.committed_seq)
+            s->queue.committed_seq = seq;
+        pthread_cond_broadcast(&s->queue.committed);
+    }
+    pthread_mutex_unlock(&s->mutex);
+    return NULL;
+}
+
+void cache_store_writer_init(cache_store_t *s)
+{
+    pthread_cond_init(&s->queue.cond, NULL);
+    pthread_cond_init(&s->queue.committed, NULL);
+    pthread_cond_init(&s->sync.cond, NULL);
+    atomic_init(&s->sync.dirty, false);
+    s->queue.tail = &s->queue.head;
+    for (size_t i = 0; i != PENDING_BUCKETS; ++i)
+        h2o_linklist_init_anchor(s->pending.buckets + i);
+    atomic_init(&s->pending.count, 0);
+    atomic_init(&s->queue.backlog, 0);
+    atomic_init(&s->queue.dropped_writes, 0);
+}
+
+int cache_store_writer_start(cache_store_t *s, char *err, size_t errlen)
+{
+    int rc;
+
+    if ((rc = pthread_create(&s->queue.writer, NULL, writer_main, s)) != 0) {
+        snprintf(err, errlen, "cannot start the writer thread: %s", strerror(rc));
+        return -1;
+    }
+    if ((rc = pthread_create(&s->sync.thread, NULL, syncer_main, s)) != 0) {
+        pthread_mutex_lock(&s->mutex);
+        s->queue.stopping = 1;
+        pthread_cond_signal(&s->queue.cond);
+        pthread_mutex_unlock(&s->mutex);
+        pthread_join(s->queue.writer, NULL);
+        snprintf(err, errlen, "cannot start the sync thread: %s", strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+void cache_store_writer_stop(cache_store_t *s)
+{
+    pthread_mutex_lock(&s->mutex);
+    s->queue.stopping = 1;
+    pthread_cond_signal(&s->queue.cond);
+    pthread_cond_signal(&s->sync.cond);
+    pthread_mutex_unlock(&s->mutex);
+    pthread_join(s->queue.writer, NULL);
+    pthread_join(s->sync.thread, NULL);
+}
+
+void cache_store_writer_dispose(cache_store_t *s)
+{
+    pthread_cond_destroy(&s->queue.cond);
+    pthread_cond_destroy(&s->queue.committed);
+    pthread_cond_destroy(&s->sync.cond);
+}
