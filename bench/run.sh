@@ -36,6 +36,8 @@ set -euo pipefail
 
 # ---------------------------------------------------------------------------------------- options
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/wrk_scripts.sh
+. "$top/bench/wrk_scripts.sh" # write_wrk_scripts
 quick=0 rounds="" duration="" threads="" idle="" keep=0 do_tls=1 do_rss=1 fill_max=300
 edgecache=${EDGECACHE:-} base_port=${BENCH_PORT:-18400}
 usage() { sed -n '/^# Usage:/,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
@@ -303,95 +305,7 @@ log "origin :$p_origin, nginx :${port[nginx]}, varnish :${port[varnish]}, edgeca
     "(TLS: nginx :${tls_port[nginx]}, edgecache :${tls_port[edgecache]}); $threads threads; temp $tmp"
 
 # ------------------------------------------------------------------------------------ wrk scripts
-cat >"$tmp/lua/done.lua" <<'EOF'
-function done(summary, latency, requests)
-    local e = summary.errors
-    io.write(string.format("BENCH requests=%.0f duration_us=%.0f bytes=%.0f p50_us=%.0f p99_us=%.0f sockerr=%.0f status=%.0f\n",
-        summary.requests, summary.duration, summary.bytes, latency:percentile(50), latency:percentile(99),
-        e.connect + e.read + e.write + e.timeout, e.status))
-end
-EOF
-# Each thread gets an id (for seeds and unique keys).
-cat >"$tmp/lua/ids.lua" <<'EOF'
-local nthreads = 0
-function setup(thread)
-    nthreads = nthreads + 1
-    thread:set("id", nthreads)
-end
-EOF
-cat "$tmp/lua/done.lua" >"$tmp/lua/static.lua"
-{ # paced: args DELAY_MS
-    cat "$tmp/lua/done.lua"
-    echo 'function init(args) pause = tonumber(args[1]) end'
-    echo 'function delay() return pause end'
-} >"$tmp/lua/paced.lua"
-{ # Zipf over N keys PREFIX0..PREFIX(N-1), rank r -> key r-1; args PREFIX N S
-    cat "$tmp/lua/ids.lua" "$tmp/lua/done.lua"
-    cat <<'EOF'
-local cdf, reqs, n = {}, {}, 0
-function init(args)
-    local prefix, s = args[1], tonumber(args[3])
-    n = tonumber(args[2])
-    math.randomseed(7919 * id + os.time())
-    local sum = 0
-    for i = 1, n do sum = sum + 1 / i ^ s; cdf[i] = sum end
-    for i = 1, n do cdf[i] = cdf[i] / sum; reqs[i] = wrk.format("GET", prefix .. (i - 1)) end
-end
-function request()
-    local u, lo, hi = math.random(), 1, n
-    while lo < hi do
-        local mid = math.floor((lo + hi) / 2)
-        if cdf[mid] < u then lo = mid + 1 else hi = mid end
-    end
-    return reqs[lo]
-end
-EOF
-} >"$tmp/lua/zipf.lua"
-{ # uniform over N keys, built per request (the same client cost for 10k and 1M keys); args PREFIX N
-    cat "$tmp/lua/ids.lua" "$tmp/lua/done.lua"
-    cat <<'EOF'
-function init(args)
-    prefix, n = args[1], tonumber(args[2])
-    math.randomseed(104729 * id + os.time())
-end
-function request() return wrk.format("GET", prefix .. math.random(0, n - 1)) end
-EOF
-} >"$tmp/lua/uniform.lua"
-{ # a unique query per request; args PREFIX TAG
-    cat "$tmp/lua/ids.lua" "$tmp/lua/done.lua"
-    cat <<'EOF'
-local i = 0
-function init(args) prefix = args[1] .. args[2] .. "-" .. id .. "-" end
-function request()
-    i = i + 1
-    return wrk.format("GET", prefix .. i)
-end
-EOF
-} >"$tmp/lua/cold.lua"
-{ # fill: keys START..START+COUNT-1 split over the threads, each once; then HIT (a path already stored)
-  # until the script sees the origin's count reach COUNT and stops wrk. The first call returns HIT too:
-  # wrk calls request() once on thread 1 to check the script and drops the result, so no key is lost.
-  # args PREFIX START COUNT THREADS HIT
-    cat "$tmp/lua/ids.lua" "$tmp/lua/done.lua"
-    cat <<'EOF'
-local first = true
-function init(args)
-    local start, count, nt = tonumber(args[2]), tonumber(args[3]), tonumber(args[4])
-    local per = math.ceil(count / nt)
-    prefix, hit = args[1], wrk.format("GET", args[5])
-    nxt = start + (id - 1) * per
-    hi = math.min(start + count, nxt + per)
-end
-function request()
-    if first or nxt >= hi then
-        first = false
-        return hit
-    end
-    nxt = nxt + 1
-    return wrk.format("GET", prefix .. (nxt - 1))
-end
-EOF
-} >"$tmp/lua/fill.lua"
+write_wrk_scripts "$tmp/lua"
 
 # ----------------------------------------------------------------------------------------- runs
 results=$tmp/results.tsv
@@ -457,52 +371,11 @@ run_h2() {
         "${failed:-0}" "$(awk -F'\t' '$2 != 200' "$reqlog" | wc -l)"
 }
 
-# Herd: many clients ask for one object nobody has fetched yet, all at once.
-cat >"$tmp/herd.py" <<'EOF'
-import selectors, socket, sys, time
-host, port, path, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-deadline = time.time() + 30
-socks = [socket.create_connection((host, port), timeout=10) for _ in range(n)]
-req = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n" % (path, host, port)).encode()
-for s in socks:
-    s.sendall(req)
-    s.setblocking(False)
-sel = selectors.DefaultSelector()
-bufs = {}
-for s in socks:
-    sel.register(s, selectors.EVENT_READ)
-    bufs[s] = bytearray()
-answers = []
-while bufs and time.time() < deadline:
-    for key, _ in sel.select(timeout=1):
-        s = key.fileobj
-        try:
-            data = s.recv(262144)
-        except ConnectionError:
-            data = b""
-        if data:
-            bufs[s] += data
-            continue
-        sel.unregister(s)
-        s.close()
-        b = bytes(bufs.pop(s))
-        head, _, body = b.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = lines[0].split(" ")[1] if lines[0].startswith("HTTP/") and " " in lines[0] else "none"
-        hdrs = dict(l.split(":", 1) for l in lines[1:] if ":" in l)
-        hdrs = {k.strip().lower(): v.strip() for k, v in hdrs.items()}
-        whole = status == "200" and str(len(body)) == hdrs.get("content-length")
-        answers.append((status, whole))
-ok = sum(1 for st, whole in answers if whole)
-print("HERD ok=%d truncated=%d other=%d unfinished=%d" % (
-    ok, sum(1 for st, whole in answers if st == "200" and not whole),
-    sum(1 for st, _ in answers if st != "200"), len(bufs)))
-EOF
-
+# Herd: many clients ask for one object nobody has fetched yet, all at once (bench/herd.py).
 run_herd() { # PHASE PROXY ROUND
     local proxy=$2 round=$3 o0 o1 out
     o0=$(origin_count)
-    out=$(timeout 60 python3 "$tmp/herd.py" 127.0.0.1 "${port[$proxy]}" "/herd/$proxy-r$round-$RANDOM" $herd_clients 2>&1 || true)
+    out=$(timeout 60 python3 "$top/bench/herd.py" 127.0.0.1 "${port[$proxy]}" "/herd/$proxy-r$round-$RANDOM" $herd_clients 2>&1 || true)
     sleep 0.5 # a late origin request would still be counted
     o1=$(origin_count)
     local ok=${out#*ok=}
@@ -576,68 +449,10 @@ for p in "${proxies[@]}"; do
 done
 
 # ------------------------------------------------ RSS with idle connections (after warm-up, before the rounds)
-cat >"$tmp/idle.py" <<'EOF'
-import selectors, socket, sys, time
-host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-pids = sys.argv[4:]
-def rss():  # (VmRSS, RssAnon) in KB, summed over the processes
-    total, anon = 0, 0
-    for p in pids:
-        try:
-            for line in open("/proc/%s/status" % p):
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-                elif line.startswith("RssAnon:"):
-                    anon += int(line.split()[1])
-        except OSError:
-            pass
-    return total, anon
-before = rss()
-req = ("GET /1k.bin HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (host, port)).encode()
-socks = []
-t0 = time.time()
-for _ in range(n):
-    s = socket.create_connection((host, port), timeout=10)
-    s.sendall(req)
-    s.setblocking(False)
-    socks.append(s)
-sel = selectors.DefaultSelector()
-need = {}
-for s in socks:
-    sel.register(s, selectors.EVENT_READ)
-    need[s] = bytearray()
-answered = 0
-while need and time.time() < t0 + 60:
-    for key, _ in sel.select(timeout=1):
-        s = key.fileobj
-        try:
-            data = s.recv(65536)
-        except ConnectionError:
-            data = b""
-        b = need[s]
-        b += data
-        end = b.find(b"\r\n\r\n")
-        if not data or (end >= 0 and len(b) >= end + 4 + 1024):
-            sel.unregister(s)
-            del need[s]
-            answered += bool(data)
-time.sleep(1)
-after = rss()
-open_ = 0
-for s in socks:
-    try:
-        open_ += s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
-    except BlockingIOError:
-        open_ += 1
-    except OSError:
-        pass
-print("IDLE answered=%d open=%d rss_before_kb=%d anon_before_kb=%d rss_after_kb=%d anon_after_kb=%d secs=%.1f" % (
-    answered, open_, before[0], before[1], after[0], after[1], time.time() - t0))
-EOF
 if [ $do_rss = 1 ]; then
     for p in "${proxies[@]}"; do
         # shellcheck disable=SC2046 # one argument per PID
-        out=$(timeout 120 python3 "$tmp/idle.py" 127.0.0.1 "${port[$p]}" $n_idle $(tree_pids "${pid_of[$p]}") 2>&1 || true)
+        out=$(timeout 120 python3 "$top/bench/idle.py" 127.0.0.1 "${port[$p]}" $n_idle $(tree_pids "${pid_of[$p]}") 2>&1 || true)
         log "idle connections, $p: $out"
         echo "$p $out" >>"$tmp/idle.txt"
         sleep 1
@@ -705,137 +520,4 @@ BENCH_MODE=$([ $quick = 1 ] && echo quick || echo full) BENCH_ROUNDS=$rounds BEN
     BENCH_LOAD="wrk -t$wrk_threads -c$conns; latency: wrk -c$lat_conns, one request per ${lat_delay_ms} ms per connection; h2load -t$wrk_threads -c$h2_conns -m$h2_streams; herd: $herd_clients clients" \
     BENCH_VERSIONS="$("$edgecache" --version 2>&1 | head -n 1); $(nginx -v 2>&1 | sed 's/.*: //'); $(varnishd -V 2>&1 | head -n 1 | sed 's/ revision.*//;s/(//'); $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }'); h2load $(h2load --version | awk '{ print $2 }')" \
     BENCH_VARNISH_MEM=$varnish_mem \
-    python3 - "$results" "$tmp/idle.txt" "$tmp/final-rss.txt" "$top/bench/results/$([ $quick = 1 ] && echo quick || echo latest).md" <<'EOF'
-import os, platform, statistics, sys, time
-from collections import defaultdict
-results, idle_path, final_path, out_path = sys.argv[1:5]
-E = os.environ
-n_zipf, n_small, n_big = (int(E[k]) for k in ("N_ZIPF", "N_SMALL", "N_BIG"))
-labels = {
-    "hot1k": ("1 KB hot hit", "hit"), "256k": ("256 KB hit", "hit"), "4m": ("4 MB hit", "hit"),
-    "zipf": ("Zipf(0.99) over %s × 4 KB" % f"{n_zipf:,}", "hit"),
-    "small": ("1 KB uniform over %s stored" % f"{n_small:,}", "hit"),
-    "big": ("1 KB uniform over %s stored" % f"{n_big:,}", "hit"),
-    "latency": ("1 KB hit, paced ~2k req/s (latency)", "hit"),
-    "cold": ("cold miss, unique query (1 KB)", "miss"),
-    "tls1-1k": ("TLS HTTP/1.1 1 KB hit", "hit"), "tls1-4m": ("TLS HTTP/1.1 4 MB hit", "hit"),
-    "tls2-1k": ("TLS HTTP/2 1 KB hit (h2load)", "hit"), "tls2-4m": ("TLS HTTP/2 4 MB hit (h2load)", "hit"),
-}
-order = ["hot1k", "256k", "4m", "zipf", "small", "big", "cold", "latency", "tls1-1k", "tls1-4m", "tls2-1k", "tls2-4m"]
-proxies = ["nginx", "varnish", "edgecache"]
-rows = defaultdict(list)
-herd = defaultdict(list)
-warm = {}
-for line in open(results):
-    f = line.rstrip("\n").split("\t")
-    phase, wl, proxy, rnd = f[:4]
-    req, secs, nbytes, p50, p99, cpu, origin, sockerr, staterr = (float(x) for x in f[4:13])
-    if phase == "warmup":
-        warm[proxy] = int(origin)
-    elif wl == "herd":
-        herd[proxy].append((int(origin), int(req), int(staterr)))
-    else:
-        rows[(wl, proxy)].append(dict(req=req, rps=req / secs if secs else 0, mbs=nbytes / secs / 1e6 if secs else 0,
-                                      p99=p99, cpu=cpu, rpc=req / cpu if cpu > 0 else 0, origin=int(origin),
-                                      sockerr=int(sockerr), staterr=int(staterr)))
-med = lambda runs, k: statistics.median(r[k] for r in runs)
-def num(v):
-    if v >= 100000: return "%.0fk" % (v / 1000)
-    if v >= 10000: return "%.1fk" % (v / 1000)
-    if v >= 100: return "%.0f" % v
-    return "%.2f" % v if v < 10 else "%.1f" % v
-def ratio(v, base):
-    return " (%.2f×)" % (v / base) if base else ""
-failures = []
-lines = ["| workload | proxy | req/s | MB/s | p99 ms | req/CPU-s | origin reqs | errors |",
-         "|---|---|---|---|---|---|---|---|"]
-summary = {}
-for wl in order:
-    if not any((wl, p) in rows for p in proxies):
-        continue
-    label, kind = labels[wl]
-    base = rows.get((wl, "nginx"))
-    for p in proxies:
-        runs = rows.get((wl, p))
-        if runs is None:
-            lines.append("| %s | %s | n/a | n/a | n/a | n/a | n/a | n/a |" % (label, p))
-            continue
-        rps, mbs, p99, rpc = (med(runs, k) for k in ("rps", "mbs", "p99", "rpc"))
-        b = {k: med(base, k) for k in ("rps", "mbs", "p99", "rpc")} if base else {}
-        show = p != "nginx" and base
-        origin = sum(r["origin"] for r in runs)
-        errors = sum(r["sockerr"] + r["staterr"] for r in runs)
-        summary[(wl, p)] = dict(rps=rps, rpc=rpc, p99=p99, b=b)
-        lines.append("| %s | %s | %s%s | %s%s | %.2f%s | %s%s | %d | %s |" % (
-            label, p, num(rps), ratio(rps, b.get("rps")) if show else "", num(mbs), ratio(mbs, b.get("mbs")) if show else "",
-            p99, ratio(p99, b.get("p99")) if show else "", num(rpc), ratio(rpc, b.get("rpc")) if show else "", origin,
-            "%d (%d non-2xx)" % (errors, sum(r["staterr"] for r in runs)) if errors else "0"))
-        if any(r["req"] == 0 for r in runs) or any(r["staterr"] for r in runs):
-            failures.append("%s via %s: a run had no requests or non-2xx answers" % (label, p))
-        if kind == "hit" and origin:
-            failures.append("%s via %s: a hit workload sent %d requests to the origin" % (label, p, origin))
-for p, n in warm.items():
-    if n:
-        failures.append("warm-up second pass via %s: %d origin requests (want 0)" % (p, n))
-herd_lines = ["| proxy | origin requests per round (want 1) | clients with a complete 200 |", "|---|---|---|"]
-for p in proxies:
-    if p in herd:
-        herd_lines.append("| %s | %s | %s |" % (p, ", ".join(str(o) for o, _, _ in herd[p]),
-                                               ", ".join("%d/%d" % (ok, ok + bad) for _, ok, bad in herd[p])))
-        if any(bad for _, _, bad in herd[p]):
-            failures.append("herd via %s: some clients got no complete 200 (see stderr)" % p)
-idle_lines = []
-if os.path.exists(idle_path):
-    idle_lines = ["| proxy | connections open | RSS before (anon) | RSS with them (anon) | anon growth per connection |",
-                  "|---|---|---|---|---|"]
-    for line in open(idle_path):
-        p, rest = line.split(" ", 1)
-        kv = dict(x.split("=") for x in rest.split() if "=" in x)
-        if "open" not in kv:
-            idle_lines.append("| %s | failed: %s | | | |" % (p, rest.strip()))
-            failures.append("idle connections via %s: %s" % (p, rest.strip()))
-            continue
-        o, b, a, ba, aa = (int(kv[k]) for k in ("open", "rss_before_kb", "rss_after_kb", "anon_before_kb", "anon_after_kb"))
-        idle_lines.append("| %s | %s of %s | %.1f MB (%.1f MB) | %.1f MB (%.1f MB) | %.1f KB |" % (
-            p, f"{o:,}", f"{int(E['N_IDLE']):,}", b / 1024, ba / 1024, a / 1024, aa / 1024, (aa - ba) / max(o, 1)))
-targets = [("hot1k", "rpc", 1.5, "hot 1 KB req/CPU-s"), ("zipf", "rpc", 1.5, "Zipf req/CPU-s"),
-           ("256k", "rpc", 1.0, "256 KB req/CPU-s"), ("4m", "rpc", 1.0, "4 MB req/CPU-s"),
-           ("cold", "rpc", 1.5, "cold misses req/CPU-s"), ("latency", "p99", None, "paced p99")]
-target_lines = []
-for wl, k, want, name in targets:
-    s = summary.get((wl, "edgecache"))
-    if not s or not s["b"].get(k):
-        continue
-    r = s[k] / s["b"][k]
-    if want:
-        target_lines.append("- %s: edgecache %.2f× nginx (target ≥ %.1f×)" % (name, r, want))
-    else:
-        target_lines.append("- %s: edgecache %.2f ms, nginx %.2f ms (target ≤ nginx)" % (name, s[k], s["b"][k]))
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-doc = ["# edgecache benchmark (%s mode)" % E["BENCH_MODE"], "",
-       "- machine: %d cores (nproc), %s, %s %s, %s" % (os.cpu_count(), cpu, platform.system(), platform.release(),
-                                                        time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())),
-       "- versions: %s" % E["BENCH_VERSIONS"],
-       "- %s rounds × %s s per run, median per cell; %s event loops / worker processes; varnish -s malloc,%s" % (
-           E["BENCH_ROUNDS"], E["BENCH_DURATION"], E["BENCH_THREADS"], E["BENCH_VARNISH_MEM"]),
-       "- load: %s; everything on 127.0.0.1, clients and proxies share the cores" % E["BENCH_LOAD"],
-       "- (×) = ratio to nginx proxy_cache (for p99 lower is better); req/CPU-s = requests per CPU-second of the",
-       "  proxy's own processes; origin reqs = origin requests during the runs, summed over rounds (0 for hits);",
-       "  MB = 10^6 bytes; errors = socket errors + non-2xx, summed over rounds", "",
-       *lines, "", "## 500 concurrent clients on one cold object (the origin takes ~0.25 s)", "", *herd_lines]
-if idle_lines:
-    doc += ["", "## RSS with idle keep-alive connections, after the warm-up (target for edgecache: < 200 MB)",
-            "", *idle_lines]
-if os.path.exists(final_path):
-    doc += ["", "## RSS at the end of the run (anon = private memory; the rest is mostly mapped cache files)", "",
-            "| proxy | RSS | anon |", "|---|---|---|"]
-    for line in open(final_path):
-        p, rss, anon = line.split()
-        doc.append("| %s | %.1f MB | %.1f MB |" % (p, int(rss) / 1024, int(anon) / 1024))
-doc += ["", "## Targets (context only, not asserted)", "", *target_lines, "", "## Checks", ""]
-doc += ["- FAIL: " + f for f in failures] or ["- every proxy answered every run; every hit workload added 0 origin requests"]
-text = "\n".join(doc) + "\n"
-sys.stdout.write(text)
-open(out_path, "w").write(text)
-sys.exit(1 if failures else 0)
-EOF
+    python3 "$top/bench/report.py" "$results" "$tmp/idle.txt" "$tmp/final-rss.txt" "$top/bench/results/$([ $quick = 1 ] && echo quick || echo latest).md"

@@ -1,7 +1,9 @@
 /*
- * tests/unit/store_fixture.h: what the store suites (check_cache_store, check_cache_store_index) share — a
- * directory per test under one base directory, a memory pool, and helpers that open a store and put or
- * check records and chunks. Header-only: each suite includes it once, before its tests.
+ * tests/unit/store_fixture.h: what the store suites (check_cache_store, check_cache_store_index,
+ * check_cache_store_map_full, check_cache_store_upkeep) share — a directory per test under one base
+ * directory, a memory pool, and helpers that open a store and put or check records and chunks.
+ * Header-only: each suite includes it once, before its tests (and before store_put_fixture.h or
+ * store_purge_fixture.h, which build records on top of it).
  *
  * The suite defines CHUNK (its chunk size) and MAX_READERS before including it, and calls
  * fixture_main(name, suite) from main().
