@@ -24,7 +24,7 @@ static h2o_iovec_t append_hop(h2o_mem_pool_t *pool, const h2o_iovec_t *prefix, c
 
 bool origin_request_default_header(const char *name, size_t len)
 {
-    static const char *const names[] = {"accept", "accept-encoding", "authorization", NULL};
+    static const char *const names[] = {"accept", "accept-encoding", "accept-language", "authorization", NULL};
     for (const char *const *n = names; *n != NULL; ++n)
         if (h2o_lcstris(name, len, *n, strlen(*n)))
             return true;

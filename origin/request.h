@@ -35,7 +35,7 @@ typedef struct st_origin_request_t {
 
 /**
  * Whether a cacheable fetch forwards the field `name` (any case) by default, without the key varying on it:
- * Accept and Accept-Encoding (an origin that answers differently on them says so with Vary, which the cache
+ * Accept, Accept-Encoding and Accept-Language (an origin that answers differently on them says so with Vary, which the cache
  * honours; Accept-Encoding is reduced to the codings the cache tells apart, as its variants are), and
  * Authorization (a response to it is stored only when it says it may be shared, RFC 9111 §3.5). The
  * conditional fields and Range the edge makes itself; the client's are answered from the stored copy.
