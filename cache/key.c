@@ -56,6 +56,79 @@ static bool listed(const cache_key_rules_t *b, const char *name, size_t len)
     return false;
 }
 
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+static bool unreserved(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+           c == '~';
+}
+
+int cache_key_normalize_target(h2o_mem_pool_t *pool, h2o_iovec_t target, h2o_iovec_t *path, h2o_iovec_t *query)
+{
+    const char *q = memchr(target.base, '?', target.len);
+    size_t plen = q != NULL ? (size_t)(q - target.base) : target.len;
+
+    if (plen == 0 || target.base[0] != '/')
+        return CACHE_KEY_EBADTARGET;
+    /* pass 1: percent-decoding of the unreserved characters only, into buf (never longer than the input) */
+    char *buf = h2o_mem_alloc_pool(pool, plen + 1), *d = buf;
+    for (size_t i = 0; i != plen; ++i) {
+        char c = target.base[i];
+        if (c != '%') {
+            *d++ = c;
+            continue;
+        }
+        int hi, lo;
+        if (i + 2 >= plen)
+            return CACHE_KEY_EBADTARGET;
+        if ((hi = hexval(target.base[i + 1])) < 0 || (lo = hexval(target.base[i + 2])) < 0)
+            return CACHE_KEY_EBADTARGET;
+        int v = hi * 16 + lo;
+        if (unreserved(v)) {
+            *d++ = (char)v;
+        } else {
+            static const char hex[] = "0123456789ABCDEF";
+            *d++ = '%', *d++ = hex[hi], *d++ = hex[lo];
+        }
+        i += 2;
+    }
+    /* pass 2: remove dot segments (RFC 3986 §5.2.4) in place: segments are copied one by one, "." is
+     * dropped and ".." drops the last one kept; a final "." or ".." leaves the path ending in '/' */
+    size_t n = (size_t)(d - buf), out = 0;
+    for (size_t i = 0; i < n;) {
+        /* buf[i] == '/': the segment runs to the next '/' or the end */
+        size_t end = i + 1;
+        while (end < n && buf[end] != '/')
+            ++end;
+        size_t seglen = end - i - 1;
+        const char *seg = buf + i + 1;
+        bool last = end == n;
+        if (seglen == 1 && seg[0] == '.') {
+            if (last)
+                buf[out++] = '/';
+        } else if (seglen == 2 && seg[0] == '.' && seg[1] == '.') {
+            while (out > 0 && buf[--out] != '/')
+                ;
+            if (last)
+                buf[out++] = '/';
+        } else {
+            memmove(buf + out, buf + i, end - i);
+            out += end - i;
+        }
+        i = end;
+    }
+    if (out == 0)
+        buf[out++] = '/';
+    buf[out] = '\0';
+    *path = h2o_memis(buf, out, target.base, plen) ? h2o_iovec_init(target.base, plen) : h2o_iovec_init(buf, out);
+    *query = q != NULL ? h2o_iovec_init(q + 1, target.len - plen - 1) : h2o_iovec_init(NULL, 0);
+    return 0;
+}
+
 h2o_iovec_t cache_key_build(h2o_mem_pool_t *pool, h2o_iovec_t path, h2o_iovec_t query, const cache_key_rules_t *rules)
 {
     param_t *params = NULL;
@@ -172,6 +245,11 @@ static const char *normalise_accept_encoding(h2o_iovec_t v)
             br = gzip = true;
     }
     return br && gzip ? "br,gzip" : br ? "br" : gzip ? "gzip" : "";
+}
+
+const char *cache_key_accept_encoding(h2o_iovec_t value)
+{
+    return normalise_accept_encoding(value);
 }
 
 /* Writes the variant suffix into `dst` (when not NULL) and returns its length: two passes, one to size

@@ -1,12 +1,11 @@
 /*
  * cache/key.h: the cache key and its hash.
  *
- * The key is the normalised request target: the path as h2o normalised it (dot segments resolved,
- * percent-encoding decoded where it is safe), then '?' and the query parameters that the behavior puts
- * in the key, sorted by name so that "?b=1&a=2" and "?a=2&b=1" are one object. The query part is
- * omitted when no parameter remains. The store indexes objects by the SHA-256 of that text, because
- * LMDB keys are limited to 511 bytes and URLs are not; the record keeps the full text to detect a
- * collision.
+ * The key is the normalised request target: the path as cache_key_normalize_target left it (percent-encoded
+ * unreserved characters decoded, dot segments resolved, every other percent-encoding kept), then '?' and the query parameters that
+ * the behavior puts in the key, sorted by name so that "?b=1&a=2" and "?a=2&b=1" are one object. The query part is omitted when no
+ * parameter remains. The store indexes objects by the SHA-256 of that text, because LMDB keys are limited to 511 bytes and URLs are
+ * not; the record keeps the full text to detect a collision.
  */
 #ifndef CACHE_KEY_H
 #define CACHE_KEY_H
@@ -37,8 +36,25 @@ typedef struct st_cache_hash_t {
     uint8_t bytes[CACHE_KEY_HASH_LEN];
 } cache_hash_t;
 
+/* cache_key_normalize_target's error: a '%' not followed by two hex digits, or a path not starting with '/'. */
+#define CACHE_KEY_EBADTARGET (-1)
+
 /**
- * Builds the key for `path` (normalised, without query) and `query` (the raw text after '?', or
+ * The one normal form of a request target, which is both the cache key's path and the path sent to the origin,
+ * so that the object stored under a key is always the origin's answer for that very path (a key that decoded
+ * more than the origin was sent is how one URL's body gets served for another). `target` is origin-form:
+ * a path, then optionally '?' and the query. The path is normalised as RFC 3986 §6.2.2 allows without
+ * changing what it names: a percent-encoded unreserved character (ALPHA DIGIT - . _ ~) is decoded, every other
+ * percent-encoding (%2F above all: "/a%2Fb" is not "/a/b" to every origin) is kept with upper-case hex, and
+ * the dot segments are removed (§5.2.4), "." and ".." spelt with %2E included, so "/../../etc/passwd" becomes
+ * "/etc/passwd". The query is returned as given ({NULL, 0} when there is no '?'). On success returns 0 and
+ * sets *path (in `pool`, or `target` itself when already normal) and *query (into `target`); otherwise
+ * returns CACHE_KEY_EBADTARGET and leaves both unset. Pure; any thread.
+ */
+int cache_key_normalize_target(h2o_mem_pool_t *pool, h2o_iovec_t target, h2o_iovec_t *path, h2o_iovec_t *query);
+
+/**
+ * Builds the key for `path` (as cache_key_normalize_target returns it, without query) and `query` (the raw text after '?', or
  * {NULL, 0}) under the query rule of `rules`. The result lives in `pool`. Pure; any thread.
  */
 h2o_iovec_t cache_key_build(h2o_mem_pool_t *pool, h2o_iovec_t path, h2o_iovec_t query, const cache_key_rules_t *rules);
@@ -59,6 +75,12 @@ h2o_iovec_t cache_key_add_headers(h2o_mem_pool_t *pool, h2o_iovec_t key, const c
  * or "" for identity), so that browsers' many spellings share one variant. In `pool`. Pure.
  */
 h2o_iovec_t cache_key_variant(h2o_mem_pool_t *pool, h2o_iovec_t key, h2o_iovec_t vary, const h2o_headers_t *headers);
+
+/**
+ * The codings with q > 0 of an Accept-Encoding field value among those a cache tells apart, as
+ * cache_key_variant spells them ("br,gzip", "gzip", "br", or "" for identity only). A static string. Pure.
+ */
+const char *cache_key_accept_encoding(h2o_iovec_t value);
 
 /**
  * The URL part of a key: "path?query", before the first '\n' that starts the key headers or a variant's

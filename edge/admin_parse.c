@@ -124,10 +124,9 @@ bool edge_admin_parse_purge_key(const edge_conf_t *conf, h2o_mem_pool_t *pool, h
         return false;
     if (*p != '/')
         return false;
-    size_t query_at = SIZE_MAX, *norm_indexes = NULL;
-    h2o_iovec_t path = h2o_url_normalize_path(pool, p, end - p, &query_at, &norm_indexes);
-    h2o_iovec_t query =
-        query_at != SIZE_MAX ? h2o_iovec_init(p + query_at + 1, (size_t)(end - p) - query_at - 1) : h2o_iovec_init(NULL, 0);
+    h2o_iovec_t path, query; /* the normal form the request keys were made of */
+    if (cache_key_normalize_target(pool, h2o_iovec_init(p, (size_t)(end - p)), &path, &query) != 0)
+        return false;
     const edge_conf_behavior_t *b = edge_behavior_match(conf->behaviors, conf->num_behaviors, path.base, path.len);
     *key = cache_key_build(pool, path, query, &b->key);
     return true;

@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include "common/log.h"
 #include "edge/deliver.h"
+#include "edge/req_check.h"
 #include "edge/req_fsm_int.h"
 #include "edge/req_purge.h"
 #include "errorpages/errorpages.h"
@@ -205,6 +206,8 @@ static void fetch_args(edge_req_t *er, bool cacheable, origin_fetch_args_t *out)
     else if (sslen != 0 && ss.ss_family == AF_INET6)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof(addr));
     origin_request_t oreq = {.route = &er->behavior->route,
+                             .key_headers = er->behavior->key.key_headers,
+                             .num_key_headers = er->behavior->key.num_key_headers,
                              .client_headers = &req->headers,
                              .client_addr = addr,
                              .https = req->scheme == &H2O_URL_SCHEME_HTTPS,
@@ -227,7 +230,9 @@ static void fetch_args(edge_req_t *er, bool cacheable, origin_fetch_args_t *out)
         /* a HEAD that may fill the cache fetches the whole object */
         .method = cacheable ? h2o_iovec_init(H2O_STRLIT("GET")) : req->method,
         .path = req->path,
-        .host = oconf->host_header != NULL ? h2o_iovec_init(oconf->host_header, strlen(oconf->host_header)) : req->authority,
+        /* never the client's Host, which is not in the key (the config refuses it there): the origin's own name */
+        .host =
+            oconf->host_header != NULL ? h2o_iovec_init(oconf->host_header, strlen(oconf->host_header)) : h2o_iovec_init(NULL, 0),
         .headers = headers.entries,
         .num_headers = headers.size,
         .body = cacheable ? h2o_iovec_init(NULL, 0) : req->entity,
@@ -383,6 +388,46 @@ static bool stale_on_error(edge_req_t *er)
 
 /* --- the steps: each returns the next state, or its own to suspend ---------------------------------- */
 
+/* Answers `status` with `reason` as a text body and closes the connection: for a request that is refused
+ * before anything is keyed or forwarded. */
+static void refuse(edge_req_t *er, int status, const char *reason, const char *body)
+{
+    h2o_req_t *req = er->req;
+    ++er->thread->counters.bad_requests;
+    req->res.status = status;
+    req->res.reason = reason;
+    req->http1_is_persistent = 0;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/plain; charset=utf-8"));
+    req->res.content_length = strlen(body);
+    h2o_send_inline(req, body, strlen(body));
+}
+
+/* The forwarded headers that are not in the behavior's key and not among the few origin/request.c forwards
+ * by default (origin_request_default_header): they go into the key too, so that an origin whose answer
+ * depends on one never has that answer served to a request that sent another value. */
+static h2o_iovec_t add_forwarded_to_key(edge_req_t *er, h2o_iovec_t key)
+{
+    const origin_conf_route_t *route = &er->behavior->route;
+    cache_key_rules_t extra = {.key_headers = NULL};
+
+    for (size_t i = 0; i != route->num_forward_headers; ++i) {
+        const char *name = route->forward_headers[i];
+        bool keyed = origin_request_default_header(name, strlen(name));
+        for (size_t j = 0; j != er->behavior->key.num_key_headers && !keyed; ++j)
+            keyed = strcmp(er->behavior->key.key_headers[j], name) == 0;
+        if (keyed)
+            continue;
+        if (extra.key_headers == NULL)
+            extra.key_headers = h2o_mem_alloc_pool(&er->req->pool, route->num_forward_headers * sizeof(*extra.key_headers));
+        extra.key_headers[extra.num_key_headers++] = route->forward_headers[i];
+    }
+    if (extra.num_key_headers == 0)
+        return key;
+    key = cache_key_add_headers(&er->req->pool, h2o_concat(&er->req->pool, key, h2o_iovec_init(H2O_STRLIT("\nforwarded"))), &extra,
+                                &er->req->headers);
+    return key;
+}
+
 static edge_req_state_t step_RECV(edge_req_t *er)
 {
     h2o_req_t *req = er->req;
@@ -394,24 +439,37 @@ static edge_req_state_t step_RECV(edge_req_t *er)
     for (size_t i = 0; i != req->headers.size; ++i)
         header_bytes += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
     if (header_bytes > MAX_REQUEST_HEADER_BYTES || req->path.len > MAX_URL_BYTES) {
-        ++er->thread->counters.bad_requests;
         int status = req->path.len > MAX_URL_BYTES ? 414 : 431;
         const char *reason = status == 414 ? "URI Too Long" : "Request Header Fields Too Large";
-        req->res.status = status;
-        req->res.reason = reason;
-        req->http1_is_persistent = 0;
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/plain; charset=utf-8"));
-        req->res.content_length = strlen(reason);
-        h2o_send_inline(req, reason, strlen(reason));
+        refuse(er, status, reason, reason);
         return EDGE_REQ_DONE;
     }
+    /* framing (RFC 9112) before anything is keyed or forwarded, then the one normal form of the target: the
+     * cache key's path and the path the origin is sent are that same string, and every later step reads it
+     * from req->path (req->input.path keeps what the client sent, for the access log) */
+    h2o_iovec_t target, path, query;
+    edge_req_check_t verdict = edge_req_check(req, &target);
+    if (verdict == EDGE_REQ_CHECK_OK && cache_key_normalize_target(&req->pool, target, &path, &query) != 0)
+        verdict = EDGE_REQ_CHECK_BAD_TARGET;
+    if (verdict != EDGE_REQ_CHECK_OK) {
+        common_log_debug("req %p: refused: %s", (void *)er, edge_req_check_reason(verdict));
+        refuse(er, 400, "Bad Request", edge_req_check_reason(verdict));
+        return EDGE_REQ_DONE;
+    }
+    req->path_normalized = path;
+    if (query.base != NULL) {
+        req->path = h2o_concat(&req->pool, path, h2o_iovec_init(H2O_STRLIT("?")), query);
+        req->query_at = path.len;
+    } else {
+        req->path = path;
+        req->query_at = SIZE_MAX;
+    }
+
     er->is_head = method_is(req, H2O_STRLIT("HEAD"));
     er->behavior = edge_behavior_match(conf->behaviors, conf->num_behaviors, req->path_normalized.base, req->path_normalized.len);
-    h2o_iovec_t query = req->query_at != SIZE_MAX
-                            ? h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1)
-                            : h2o_iovec_init(NULL, 0);
     er->key = cache_key_build(&req->pool, req->path_normalized, query, &er->behavior->key);
     er->key = cache_key_add_headers(&req->pool, er->key, &er->behavior->key, &req->headers);
+    er->key = add_forwarded_to_key(er, er->key);
     cache_key_hash(er->key, &er->hash);
     *h2o_req_getenv(req, H2O_STRLIT("behavior"), 1) = h2o_iovec_init(er->behavior->path, strlen(er->behavior->path));
 

@@ -54,12 +54,10 @@ static bool same_origin_key(edge_req_t *er, h2o_iovec_t uri, h2o_iovec_t *key)
         !h2o_lcstris(target.authority.base, target.authority.len, base.authority.base, base.authority.len))
         return false;
     if (target.path.len == 0 || target.path.base[0] != '/')
-        return false; /* a path relative to the request's: rare, and not worth guessing */
-    size_t query_at = SIZE_MAX;
-    size_t *norm_indexes;
-    h2o_iovec_t path = h2o_url_normalize_path(&req->pool, target.path.base, target.path.len, &query_at, &norm_indexes);
-    h2o_iovec_t query = query_at != SIZE_MAX ? h2o_iovec_init(target.path.base + query_at + 1, target.path.len - query_at - 1)
-                                             : h2o_iovec_init(NULL, 0);
+        return false;        /* a path relative to the request's: rare, and not worth guessing */
+    h2o_iovec_t path, query; /* the normal form the request keys were made of */
+    if (cache_key_normalize_target(&req->pool, target.path, &path, &query) != 0)
+        return false;
     const edge_conf_behavior_t *b =
         edge_behavior_match(er->thread->server->conf->behaviors, er->thread->server->conf->num_behaviors, path.base, path.len);
     *key = cache_key_build(&req->pool, path, query, &b->key);

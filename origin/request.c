@@ -3,28 +3,40 @@
  *
  * Invariant that is easy to break: Via and X-Forwarded-For append this hop to what the client sent,
  * never replace it, and Via appears once (the client's field is rewritten in place, not duplicated), so
- * an origin behind several proxies sees the whole chain.
+ * an origin behind several proxies sees the whole chain. And a fetch that may fill the cache forwards no
+ * field the key does not vary on beyond the default list: any other one is a way to make the origin put
+ * one client's answer under every client's key (cache poisoning).
  */
-#include <stdio.h>
 #include <string.h>
+#include "cache/key.h"
 #include "origin/fetch.h"
 #include "origin/request.h"
 
-/* XXX: a client's chain is cut to this many bytes, as the request state machine always did (it formatted
- * into a 256-byte buffer); kept so that moving the code here changes nothing, though a long chain is
- * legitimate and should be forwarded whole. */
-#define MAX_HOP_CHAIN 255
-
-/* `prefix`, ", " and `suffix`, in `pool` (only `suffix` when there is no prefix). */
+/* `prefix`, ", " and `suffix`, in `pool` (only `suffix` when there is no prefix); as long as they are, since a
+ * chain of proxies is legitimate and is forwarded whole (the client's fields are bounded by the edge's header
+ * limit). */
 static h2o_iovec_t append_hop(h2o_mem_pool_t *pool, const h2o_iovec_t *prefix, const char *suffix)
 {
     if (prefix == NULL)
         return h2o_strdup(pool, suffix, SIZE_MAX);
-    char buf[MAX_HOP_CHAIN + 1];
-    int n = snprintf(buf, sizeof(buf), "%.*s, %s", (int)prefix->len, prefix->base, suffix);
-    if (n < 0)
-        n = 0;
-    return h2o_strdup(pool, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+    return h2o_concat(pool, *prefix, h2o_iovec_init(H2O_STRLIT(", ")), h2o_iovec_init(suffix, strlen(suffix)));
+}
+
+bool origin_request_default_header(const char *name, size_t len)
+{
+    static const char *const names[] = {"accept", "accept-encoding", "accept-language", "authorization", NULL};
+    for (const char *const *n = names; *n != NULL; ++n)
+        if (h2o_lcstris(name, len, *n, strlen(*n)))
+            return true;
+    return false;
+}
+
+static bool in_list(const h2o_iovec_t *name, char *const *list, size_t num)
+{
+    for (size_t j = 0; j != num; ++j)
+        if (h2o_lcstris(name->base, name->len, list[j], strlen(list[j])))
+            return true;
+    return false;
 }
 
 static const h2o_iovec_t *find_value(const h2o_headers_t *headers, const h2o_token_t *token)
@@ -54,20 +66,32 @@ void origin_request_headers(h2o_mem_pool_t *pool, const origin_request_t *in, h2
 
     origin_fetch_filter_headers(pool, out, in->client_headers->entries, in->client_headers->size,
                                 in->cacheable ? drop_cacheable : drop_always);
-    if (in->cacheable && route->forward_headers != NULL) {
-        /* the behavior forwards only the headers it lists (and those of its cache key, which the config
-         * module adds to the list) */
+    if (in->cacheable) {
+        /* only what the key varies on or cannot be answered two ways behind its back: the behavior's list (its
+         * names are in the key: the config module adds the key headers to it, the edge adds it to the key), or
+         * by default the few safe ones and the key headers */
         size_t kept = 0;
+        h2o_iovec_t accept_encoding = {NULL, 0};
         for (size_t i = 0; i != out->size; ++i) {
             const h2o_iovec_t *n = out->entries[i].name;
-            for (size_t j = 0; j != route->num_forward_headers; ++j) {
-                if (h2o_lcstris(n->base, n->len, route->forward_headers[j], strlen(route->forward_headers[j]))) {
-                    out->entries[kept++] = out->entries[i];
-                    break;
-                }
+            bool keep = route->forward_headers != NULL
+                            ? in_list(n, route->forward_headers, route->num_forward_headers)
+                            : origin_request_default_header(n->base, n->len) || in_list(n, in->key_headers, in->num_key_headers);
+            if (!keep)
+                continue;
+            if (n == &H2O_TOKEN_ACCEPT_ENCODING->buf && !in_list(n, in->key_headers, in->num_key_headers)) {
+                /* several lines are one list; the normal form is sent once, below */
+                accept_encoding = accept_encoding.base == NULL
+                                      ? out->entries[i].value
+                                      : h2o_concat(pool, accept_encoding, h2o_iovec_init(H2O_STRLIT(", ")), out->entries[i].value);
+                continue;
             }
+            out->entries[kept++] = out->entries[i];
         }
         out->size = kept;
+        const char *ae = accept_encoding.base != NULL ? cache_key_accept_encoding(accept_encoding) : "";
+        if (*ae != '\0')
+            h2o_add_header(pool, out, H2O_TOKEN_ACCEPT_ENCODING, NULL, ae, strlen(ae));
     }
 
     /* X-Forwarded-For: the previous hops, then this client */

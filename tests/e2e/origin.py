@@ -51,6 +51,8 @@ path "*" answers every path that has no script of its own):
                     or [status, {name: value}], e.g. [100, [103, {"Link": "</s.css>; rel=preload"}]]
     body            text body (UTF-8); or
     body_from_header  the value of this request header is appended to "body" (to tell variants apart)
+    body_from_headers a list of request header names: "|Name=value" is appended to "body" for each (value
+                    empty when absent), to show which headers reached the origin
     body_size       N deterministic bytes: byte i is (i % 251), so offset errors show in a checksum
     etag            shortcut for the ETag header (give the quotes: "\\"v1\\"")
     last_modified   shortcut for Last-Modified: an HTTP-date string or a Unix time (number)
@@ -303,6 +305,8 @@ class Handler(BaseHTTPRequestHandler):
             raw = (s.get("body") or "").encode()
             if s.get("body_from_header"):
                 raw += (self.headers.get(s["body_from_header"]) or "").encode()
+            for name in s.get("body_from_headers") or []:
+                raw += ("|%s=%s" % (name, self.headers.get(name) or "")).encode()
             size = len(raw)
             get_body = lambda off, n: raw[off:off + n]
         no_body = status == 304 or status == 204 or 100 <= status < 200

@@ -43,6 +43,43 @@ static void check_key(const cache_key_rules_t *b, const char *path, const char *
                   expected);
 }
 
+/* The one normal form of a target: what is keyed is what is sent. */
+START_TEST(test_normalize_target)
+{
+    static const struct {
+        const char *target, *path, *query;
+    } cases[] = {
+        {"/mm1/%2e%2e/target1", "/target1", NULL},
+        {"/static%2fapp.js", "/static%2Fapp.js", NULL},
+        {"/account/..%2fpublic.css", "/account/..%2Fpublic.css", NULL},
+        {"/../../etc/passwd", "/etc/passwd", NULL},
+        {"/a/./b/../c?x=1&y", "/a/c", "x=1&y"},
+        {"/%41%7e%20", "/A~%20", NULL},
+        {"/a/b/..", "/a/", NULL},
+        {"/a//b", "/a//b", NULL},
+        {"/..", "/", NULL},
+        {"/?", "/", ""},
+    };
+    for (size_t i = 0; i != sizeof(cases) / sizeof(cases[0]); ++i) {
+        h2o_iovec_t path, query;
+        ck_assert_int_eq(cache_key_normalize_target(&pool, h2o_iovec_init(cases[i].target, strlen(cases[i].target)), &path, &query),
+                         0);
+        ck_assert_msg(h2o_memis(path.base, path.len, cases[i].path, strlen(cases[i].path)), "%s: %.*s", cases[i].target,
+                      (int)path.len, path.base);
+        if (cases[i].query == NULL)
+            ck_assert_ptr_null(query.base);
+        else
+            ck_assert(h2o_memis(query.base, query.len, cases[i].query, strlen(cases[i].query)));
+    }
+    static const char *const bad[] = {"", "x", "/a%", "/a%2", "/a%zz", "http://x/"};
+    for (size_t i = 0; i != sizeof(bad) / sizeof(bad[0]); ++i) {
+        h2o_iovec_t path, query;
+        ck_assert_int_eq(cache_key_normalize_target(&pool, h2o_iovec_init(bad[i], strlen(bad[i])), &path, &query),
+                         CACHE_KEY_EBADTARGET);
+    }
+}
+END_TEST
+
 /* --- query_string: none / all / list ------------------------------------------------------------ */
 
 /* The URL part of a key ends where the key headers or a variant's Vary values begin. */
@@ -228,7 +265,7 @@ END_TEST
 START_TEST(test_path_without_query)
 {
     cache_key_rules_t modes[] = {behavior(CACHE_KEY_QS_NONE, NULL, 0), behavior(CACHE_KEY_QS_ALL, NULL, 0),
-                                    behavior(CACHE_KEY_QS_LIST, NULL, 0)};
+                                 behavior(CACHE_KEY_QS_LIST, NULL, 0)};
     for (size_t i = 0; i != sizeof(modes) / sizeof(modes[0]); ++i) {
         check_key(&modes[i], "/", NULL, "/");
         check_key(&modes[i], "/images/logo.png", NULL, "/images/logo.png");
@@ -423,6 +460,7 @@ static Suite *suite(void)
     tc = tcase_create("no_query");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_no_question_mark_when_nothing_remains);
+    tcase_add_test(tc, test_normalize_target);
     tcase_add_test(tc, test_path_without_query);
     tcase_add_test(tc, test_path_unchanged_with_query);
     suite_add_tcase(s, tc);

@@ -123,6 +123,44 @@ START_TEST(test_forward_list)
 }
 END_TEST
 
+/* By default a cacheable fetch forwards only the safe few and the key headers; never Host, Cookie or the
+ * headers that make origins answer for another URL or host. A long chain is forwarded whole. */
+START_TEST(test_default_forwarding)
+{
+    origin_conf_route_t route = {0};
+    char k0[] = "x-device";
+    char *keys[] = {k0};
+    add("x-forwarded-host", "evil.example");
+    add("x-original-url", "/admin");
+    add("x-http-method-override", "DELETE");
+    add("cookie", "a=b");
+    add("x-device", "phone");
+    add("accept-encoding", "gzip, deflate, br;q=0");
+    add("authorization", "Bearer t");
+    char chain[2000];
+    memset(chain, '1', sizeof(chain) - 1);
+    chain[sizeof(chain) - 1] = '\0';
+    add("x-forwarded-for", chain);
+    h2o_headers_t out = {NULL};
+    origin_request_t in = {.route = &route,
+                           .key_headers = keys,
+                           .num_key_headers = 1,
+                           .client_headers = &client,
+                           .client_addr = "192.0.2.7",
+                           .cacheable = true};
+    origin_request_headers(&pool, &in, &out);
+    const char *gone[] = {"x-forwarded-host", "x-original-url", "x-http-method-override", "cookie", NULL};
+    for (const char **g = gone; *g != NULL; ++g)
+        ck_assert_msg(get(&out, *g) == NULL, "%s was forwarded", *g);
+    ck_assert_str_eq(get(&out, "x-device"), "phone");
+    ck_assert_str_eq(get(&out, "accept-encoding"), "gzip");
+    ck_assert_str_eq(get(&out, "authorization"), "Bearer t");
+    ck_assert_uint_eq(strlen(get(&out, "x-forwarded-for")), sizeof(chain) - 1 + strlen(", 192.0.2.7"));
+    ck_assert(origin_request_default_header(H2O_STRLIT("Accept")));
+    ck_assert(!origin_request_default_header(H2O_STRLIT("host")));
+}
+END_TEST
+
 START_TEST(test_chain_appended)
 {
     origin_conf_route_t route = {0};
@@ -167,6 +205,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_conditions_only_when_passed);
     tcase_add_test(tc, test_forward_list);
     tcase_add_test(tc, test_chain_appended);
+    tcase_add_test(tc, test_default_forwarding);
     tcase_add_test(tc, test_validators);
     suite_add_tcase(s, tc);
     return s;
