@@ -55,13 +55,14 @@ enum {
     K_ERROR_PAGES,
     K_ADMIN,
     K_ACCESS_LOG,
-    K_REPORTS
+    K_REPORTS,
+    K_LIMITS
 };
 static const char *const top_keys[] = {
     [K_LISTEN] = "listen",         [K_THREADS] = "threads",         [K_CACHE] = "cache",
     [K_ORIGIN] = "origin",         [K_ORIGINS] = "origins",         [K_ORIGIN_GROUPS] = "origin_groups",
     [K_BEHAVIORS] = "behaviors",   [K_ERROR_PAGES] = "error_pages", [K_ADMIN] = "admin",
-    [K_ACCESS_LOG] = "access_log", [K_REPORTS] = "reports"};
+    [K_ACCESS_LOG] = "access_log", [K_REPORTS] = "reports",         [K_LIMITS] = "limits"};
 
 static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
 {
@@ -102,6 +103,8 @@ static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
     if (v[K_ACCESS_LOG] != NULL && edge_config_parse_access_log(c, conf, v[K_ACCESS_LOG]) != 0)
         return -1;
     if (edge_config_parse_reports(c, conf, v[K_REPORTS]) != 0)
+        return -1;
+    if (edge_config_parse_limits(c, conf, v[K_LIMITS]) != 0)
         return -1;
     /* the reports name each behavior and read its rules: a view parallel to conf->behaviors */
     conf->reports.behaviors = calloc(conf->num_behaviors != 0 ? conf->num_behaviors : 1, sizeof(*conf->reports.behaviors));

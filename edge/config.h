@@ -18,6 +18,7 @@
  *                           "origin_groups"
  *   edge/config_behavior.c  "behaviors" (query_string, headers, TTLs), "error_pages"
  *   edge/config_admin.c     "admin" (purge_allow through common/cidr.h), "access_log", "reports"
+ *   edge/config_limits.c    "limits" (what one client or connection may cost the edge)
  *   edge/config_int.h       what they share: the parse context and the helpers' contracts
  * Run-time lookups live outside the loader: edge/behavior.h (the behavior for a path), common/cidr.h (an
  * address in a network).
@@ -73,7 +74,19 @@ typedef struct st_edge_conf_t {
         char *path;   /* NULL: no access log */
         char *format; /* libh2o's format string; NULL: EDGE_CONF_ACCESS_LOG_FORMAT */
     } access_log;
-    reports_conf_t reports; /* key "reports"; its behaviors are parallel to `behaviors` */
+    reports_conf_t reports;          /* key "reports"; its behaviors are parallel to `behaviors` */
+    struct {                         /* key "limits": what a client or a connection may cost the edge (edge/config_limits.c) */
+        unsigned background_fetches; /* key "background_fetches", default 64: misses that go on after their last
+                                      * client left, at once, over all loops; beyond it such a fetch is cancelled */
+        uint64_t header_timeout_ms;  /* key "header_timeout", default 10s: HTTP/1 request head (and keep-alive
+                                      * idle), TLS handshake and HTTP/2 idle timeout */
+        unsigned h2_max_streams;     /* key "h2_max_concurrent_streams", default 100: requests of one HTTP/2
+                                      * connection handled at once (libh2o queues the others) */
+        unsigned h2_reset_limit;     /* key "h2_reset_limit", default 100: streams a client may reset before
+                                      * their response is complete within h2_reset_window; more: the
+                                      * connection is closed (CVE-2023-44487, rapid reset); 0: no limit */
+        uint64_t h2_reset_window_ms; /* key "h2_reset_window", default 10s */
+    } limits;
 } edge_conf_t;
 
 /* The default access log format: combined, then the cache status (HIT, MISS, STALE, REFRESH, PASS, ERROR),

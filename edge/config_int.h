@@ -139,4 +139,9 @@ int edge_config_parse_access_log(ctx_t *c, edge_conf_t *conf, const yaml_node_t 
 /** `n` NULL: the defaults. */
 int edge_config_parse_reports(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n);
 
+/* --- edge/config_limits.c: limits -------------------------------------------------------------------------- */
+
+/** `n` NULL: the defaults. */
+int edge_config_parse_limits(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n);
+
 #endif

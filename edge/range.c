@@ -4,6 +4,8 @@
  * Invariants that are easy to break: ranges are half-open [start, end) here and inclusive in the
  * protocol's text ("bytes 0-99/1000"); a Range that is not understood is ignored (the whole body), never
  * answered with a 400; and the Content-Length of a multipart answer counts every literal part header.
+ * A request costs at most EDGE_RANGE_MAX parts, none overlapping another: more range-specs and the field is
+ * ignored, overlapping or adjacent ones are merged.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,11 +27,33 @@ static h2o_iovec_t fmt(h2o_mem_pool_t *pool, const char *f, ...)
     return h2o_strdup(pool, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
+/* Sorts the ranges by start and merges those that overlap or touch (RFC 9110 §14.6 lets a server coalesce
+ * them whatever their order in the request), so that no byte is sent twice. Returns the new count. */
+static int coalesce(edge_range_seg_t *segs, int n)
+{
+    for (int i = 1; i < n; ++i) { /* insertion sort: n <= EDGE_RANGE_MAX */
+        edge_range_seg_t r = segs[i];
+        int j = i;
+        for (; j > 0 && segs[j - 1].start > r.start; --j)
+            segs[j] = segs[j - 1];
+        segs[j] = r;
+    }
+    int out = 0;
+    for (int i = 0; i < n; ++i) {
+        if (out != 0 && segs[i].start <= segs[out - 1].end) {
+            if (segs[i].end > segs[out - 1].end)
+                segs[out - 1].end = segs[i].end;
+        } else {
+            segs[out++] = segs[i];
+        }
+    }
+    return out;
+}
+
 int edge_range_parse(h2o_iovec_t v, uint64_t len, edge_range_seg_t *segs, int max)
 {
     const char *p = v.base, *end = v.base + v.len;
-    int n = 0;
-    uint64_t last_end = 0;
+    int n = 0, specs = 0;
 
     if (end - p < 6 || strncasecmp(p, "bytes=", 6) != 0)
         return 0;
@@ -55,6 +79,8 @@ int edge_range_parse(h2o_iovec_t v, uint64_t len, edge_range_seg_t *segs, int ma
             ++p;
         if (p < end && *p != ',')
             return 0;
+        if (++specs > max)
+            return 0;         /* too many: each costs a part header and a seek, so the field is ignored (RFC 9110 §14.2) */
         uint64_t start, stop; /* [start, stop) */
         if (!has_a) {
             if (!has_b)
@@ -71,14 +97,9 @@ int edge_range_parse(h2o_iovec_t v, uint64_t len, edge_range_seg_t *segs, int ma
             start = a;
             stop = has_b && b + 1 < len ? b + 1 : len;
         }
-        if (n != 0 && start < last_end)
-            return 0; /* overlapping or descending */
-        if (n == max)
-            return 0;
         segs[n++] = (edge_range_seg_t){.start = start, .end = stop};
-        last_end = stop;
     }
-    return n == 0 ? -1 : n;
+    return n == 0 ? -1 : coalesce(segs, n);
 }
 
 bool edge_range_if_range_ok(h2o_iovec_t v, h2o_iovec_t etag, h2o_iovec_t lm)

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <h2o.h>
 
-#define EDGE_RANGE_MAX 32 /* more ranges than this and the Range header is ignored (the whole body is sent) */
+#define EDGE_RANGE_MAX 16 /* more range-specs than this and the Range header is ignored (the whole body is sent) */
 
 /* A piece of a response body: literal text (the part headers of multipart/byteranges) when
  * literal.base != NULL, else the stored body's bytes [start, end). */
@@ -33,10 +33,10 @@ typedef struct st_edge_range_plan_t {
 } edge_range_plan_t;
 
 /**
- * Parses a Range field value against a body of `len` bytes into `out` (at most `max` ranges, each
- * [start, end)). Returns the number of ranges; 0 when the field is to be ignored (not bytes, malformed,
- * overlapping or descending ranges, more than `max`: CloudFront then sends the whole body); -1 when no
- * range is satisfiable (416).
+ * Parses a Range field value against a body of `len` bytes into `out` (room for `max` ranges, each
+ * [start, end)), sorted by start, with overlapping and adjacent ranges merged into one. Returns the number
+ * of ranges; 0 when the field is to be ignored (not bytes, malformed, more than `max` range-specs, counted
+ * before merging: CloudFront then sends the whole body); -1 when no range is satisfiable (416).
  */
 int edge_range_parse(h2o_iovec_t value, uint64_t len, edge_range_seg_t *out, int max);
 

@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include "common/log.h"
 #include "edge/deliver.h"
+#include "edge/h2_resets.h"
 #include "edge/req_check.h"
 #include "edge/req_fsm_int.h"
 #include "edge/req_purge.h"
@@ -792,6 +793,11 @@ static void run(edge_req_t *er)
 static void on_dispose(void *p)
 {
     edge_req_t *er = p;
+    const edge_conf_t *conf = er->thread->server->conf;
+    /* not answered yet, or the answer not complete (libh2o clears _generator with the final send): on HTTP/2,
+     * the client reset the stream — counted per connection, and too many close it (edge/h2_resets.c) */
+    edge_h2_resets_note(er->req, er->state != EDGE_REQ_DONE || er->req->_generator != NULL, conf->limits.h2_reset_limit,
+                        conf->limits.h2_reset_window_ms, &er->thread->counters);
     edge_account_request(er);
     unpin(er); /* libh2o has written everything that pointed into the map */
     if (h2o_timeout_is_linked(&er->watch))
@@ -802,6 +808,11 @@ static void on_dispose(void *p)
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
+    if (edge_h2_resets_closing(req)) {
+        /* the rest of an abusive connection's last read: no fetch for it, the connection is going away */
+        h2o_send_error_503(req, "Service Unavailable", "connection closing\n", H2O_SEND_ERROR_HTTP1_CLOSE_CONNECTION);
+        return 0;
+    }
     edge_req_t *er = h2o_mem_alloc_shared(&req->pool, sizeof(*er), on_dispose);
 
     memset(er, 0, sizeof(*er));

@@ -360,6 +360,27 @@ static void reopen_access_log(edge_server_t *s)
         close(fd);
 }
 
+/* A fetch beyond limits.background_fetches was cancelled: count it on its owner's loop, whose thread it is. */
+static void on_background_drop(h2o_multithread_receiver_t *owner)
+{
+    ++H2O_STRUCT_FROM_MEMBER(edge_thread_t, fetch_receiver, owner)->counters.background_fetches_dropped;
+}
+
+/* What one connection may cost (the "limits" section): how long a request head, a TLS handshake or an idle
+ * HTTP/2 connection may take, and how many requests of one HTTP/2 connection run at once. A configuration
+ * built without the parser (0) keeps libh2o's defaults (10 s, 100). */
+static void apply_limits(edge_server_t *s, const edge_conf_t *conf)
+{
+    if (conf->limits.header_timeout_ms != 0) {
+        s->h2o.http1.req_timeout = conf->limits.header_timeout_ms;
+        s->h2o.handshake_timeout = conf->limits.header_timeout_ms;
+        s->h2o.http2.idle_timeout = conf->limits.header_timeout_ms;
+    }
+    if (conf->limits.h2_max_streams != 0)
+        s->h2o.http2.max_concurrent_requests_per_connection = conf->limits.h2_max_streams;
+    origin_fetch_set_background_limit(conf->limits.background_fetches, on_background_drop);
+}
+
 int edge_server_run(const edge_conf_t *conf)
 {
     edge_server_t server = {.conf = conf, .admin_fd = -1, .access_log_fd = -1}, *s = &server;
@@ -370,6 +391,7 @@ int edge_server_run(const edge_conf_t *conf)
     signal(SIGPIPE, SIG_IGN);
     h2o_config_init(&s->h2o);
     s->h2o.server_name = h2o_iovec_init(H2O_STRLIT("")); /* the origin's Server header passes through */
+    apply_limits(s, conf);
     h2o_hostconf_t *host = h2o_config_register_host(&s->h2o, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pathconf = h2o_config_register_path(host, "/", 0);
     edge_req_fsm_register(pathconf);

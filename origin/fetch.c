@@ -409,6 +409,7 @@ static void end_exchange(fetch_t *f)
     if (h2o_timeout_is_linked(&f->connect_timer))
         h2o_timeout_unlink(&f->connect_timer);
     fetch_disarm_read_timer(f);
+    fetch_background_leave(f);
     f->active = false;
     fetch_release(f);
 }
@@ -721,14 +722,17 @@ bool origin_fetch_shared(origin_fetch_t *fetch)
 bool fetch_unwanted(fetch_t *f)
 {
     origin_fetch_t *o = &f->super;
-    if (!h2o_linklist_is_empty(&f->subs) || !f->active)
+    if (!h2o_linklist_is_empty(&f->subs) || !f->active) {
+        fetch_background_leave(f); /* a client joined it again: it no longer counts as a background fetch */
         return false;
+    }
+    /* going on without a client also takes a place under the cap (fetch_background_admit) */
     if (!fetch_head_published(o->state))
-        return f->args.store == NULL;
+        return f->args.store == NULL || !fetch_background_admit(f);
     /* the last client left: go on filling the cache only for a body of at most background_fetch_max */
     uint64_t max = f->args.background_fetch_max;
     uint64_t size = o->content_length >= 0 ? (uint64_t)o->content_length : o->received;
-    return !(o->state == ORIGIN_FETCH_BODY && f->storing && size <= max);
+    return !(o->state == ORIGIN_FETCH_BODY && f->storing && size <= max && fetch_background_admit(f));
 }
 
 /* On the owner's loop: cancel an unwanted exchange, or resume a paused one. */

@@ -183,6 +183,15 @@ origin_fetch_t *origin_fetch_join_or_start(const origin_fetch_args_t *args, orig
  * clients have left. Returns true when it started one.
  */
 bool origin_fetch_background(const origin_fetch_args_t *args);
+/**
+ * Caps the fetches that go on without a client (a miss whose clients all left, filling the cache; a
+ * background revalidation) at `limit` at once, over all loops. A fetch that would go on beyond the cap
+ * is cancelled at once, and `on_drop` (may be NULL) is called on its owner's loop with the owner's
+ * receiver, so the caller can count it. Call once, before any fetch starts; without a call there is no cap.
+ */
+void origin_fetch_set_background_limit(unsigned limit, void (*on_drop)(h2o_multithread_receiver_t *owner));
+/** The fetches going on without a client now (a gauge; any thread). */
+unsigned origin_fetch_background_count(void);
 /** Adds a subscriber (which holds a reference to the fetch until it unsubscribes). Any loop. */
 void origin_fetch_subscribe(origin_fetch_t *fetch, origin_fetch_sub_t *sub);
 /** Removes a subscriber; may cancel and free the fetch. `fetch` must not be used afterwards. Any loop. */

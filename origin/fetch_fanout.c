@@ -12,10 +12,63 @@
  *   reference and read `next` before the call.
  * - Body blocks are FETCH_BLOCK_SIZE bytes and aligned on chunk boundaries, so block i is chunk i.
  * - A wake-up still queued when its subscriber leaves is freed by the receiver, never by the leaver.
+ * - A fetch holds at most one place under the cap on background fetches (`background`), taken when it
+ *   first goes on without a client and given back when its exchange ends or a client joins it again;
+ *   both happen on the owner's loop, so only the count itself is shared between loops.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "origin/fetch_int.h"
+
+/* --- the cap on background fetches (misses whose clients all left) ----------------------------------- */
+
+/* Set once before any loop runs (origin_fetch_set_background_limit); read by every loop afterwards. Without a
+ * call the cap is off, as it was before there was one. */
+static unsigned background_limit = UINT_MAX;
+static void (*background_on_drop)(h2o_multithread_receiver_t *owner);
+static atomic_uint background_count;
+
+void origin_fetch_set_background_limit(unsigned limit, void (*on_drop)(h2o_multithread_receiver_t *owner))
+{
+    background_limit = limit;
+    background_on_drop = on_drop;
+}
+
+unsigned origin_fetch_background_count(void)
+{
+    return atomic_load(&background_count);
+}
+
+/* Whether a fetch without a client may go on: yes when it already has a place, or when one is free; a
+ * refusal is reported once. On the owner's loop. */
+bool fetch_background_admit(fetch_t *f)
+{
+    if (f->background == FETCH_BG_ADMITTED)
+        return true;
+    if (f->background == FETCH_BG_REFUSED)
+        return false;
+    unsigned n = atomic_load(&background_count);
+    do {
+        if (n >= background_limit) {
+            f->background = FETCH_BG_REFUSED;
+            if (background_on_drop != NULL)
+                background_on_drop(f->args.receiver);
+            return false;
+        }
+    } while (!atomic_compare_exchange_weak(&background_count, &n, n + 1));
+    f->background = FETCH_BG_ADMITTED;
+    return true;
+}
+
+/* Gives the place back (idempotent). On the owner's loop. */
+void fetch_background_leave(fetch_t *f)
+{
+    if (f->background != FETCH_BG_ADMITTED)
+        return;
+    f->background = FETCH_BG_NONE;
+    atomic_fetch_sub(&background_count, 1);
+}
 
 static bool on_owner_loop(fetch_t *f, origin_fetch_sub_t *sub)
 {

@@ -68,8 +68,9 @@ typedef struct st_fetch_t {
     h2o_socket_cb saved_read;
     int file_fd;
     bool file_reading;
-    bool active;  /* the origin exchange still holds its reference */
-    bool storing; /* chunks go to the store (super.stored, until the body fails) */
+    bool active;        /* the origin exchange still holds its reference */
+    bool storing;       /* chunks go to the store (super.stored, until the body fails) */
+    uint8_t background; /* FETCH_BG_*: whether it counts against the cap on fetches without a client */
     bool close_delimited;
     int64_t age_value; /* the origin's Age header (it is not forwarded: we send our own), -1 when absent */
     int64_t request_time;
@@ -129,6 +130,9 @@ bool fetch_behind_window(fetch_t *f);
 void fetch_resume_if_caught_up(fetch_t *f);
 void fetch_append_body(fetch_t *f, const void *src, size_t len);
 void fetch_subscribe_locked(fetch_t *f, origin_fetch_sub_t *sub);
+enum { FETCH_BG_NONE, FETCH_BG_ADMITTED, FETCH_BG_REFUSED };
+bool fetch_background_admit(fetch_t *f);
+void fetch_background_leave(fetch_t *f);
 
 /* fetch_file.c: file:// */
 void fetch_file_start(fetch_t *f);

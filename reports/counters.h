@@ -30,7 +30,11 @@
     X(body_bytes_sent, "", "response body bytes sent to clients")                                                                  \
     X(hit_bytes_sent, "", "response body bytes sent to clients from stored objects")                                               \
     X(origin_bytes, "", "response body bytes received from origins")                                                               \
-    X(purges, "", "invalidations requested (admin API and PURGE method)")
+    X(purges, "", "invalidations requested (admin API and PURGE method)")                                                          \
+    X(background_fetches_dropped, "",                                                                                              \
+      "fetches cancelled when their last client left because limits.background_fetches were running")                              \
+    X(h2_resets, "", "HTTP/2 requests ended by the client (stream reset, connection closed) before their response was complete")   \
+    X(h2_abusive_closes, "", "HTTP/2 connections closed for resetting more than limits.h2_reset_limit streams in the window")
 
 typedef struct st_reports_counters_t {
 #define REPORTS_COUNTER_FIELD(name, cache, desc) uint64_t name;

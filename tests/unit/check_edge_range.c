@@ -40,8 +40,6 @@ START_TEST(test_parse_ignored_and_unsatisfiable)
     ck_assert_int_eq(parse("items=0-1", 1000, r), 0);       /* not bytes */
     ck_assert_int_eq(parse("bytes=abc", 1000, r), 0);       /* malformed */
     ck_assert_int_eq(parse("bytes=5-1", 1000, r), 0);       /* last < first */
-    ck_assert_int_eq(parse("bytes=0-9,5-20", 1000, r), 0);  /* overlapping: the whole body */
-    ck_assert_int_eq(parse("bytes=20-29,0-9", 1000, r), 0); /* descending */
     ck_assert_int_eq(parse("bytes=-", 1000, r), 0);         /* neither end */
     ck_assert_int_eq(parse("bytes=1000-", 1000, r), -1);    /* past the end: 416 */
     ck_assert_int_eq(parse("bytes=-0", 1000, r), -1);       /* selects nothing */
@@ -52,6 +50,64 @@ START_TEST(test_parse_ignored_and_unsatisfiable)
     for (int i = 0; i != EDGE_RANGE_MAX + 1; ++i)
         sprintf(many + strlen(many), "%s%d-%d", i == 0 ? "" : ",", i * 10, i * 10 + 1);
     ck_assert_int_eq(parse(many, 100000, r), 0); /* too many ranges: ignored */
+}
+END_TEST
+
+START_TEST(test_parse_coalesces)
+{
+    edge_range_seg_t r[EDGE_RANGE_MAX];
+    ck_assert_int_eq(parse("bytes=0-9,5-20", 1000, r), 1); /* overlapping: one range */
+    ck_assert(r[0].start == 0 && r[0].end == 21);
+    ck_assert_int_eq(parse("bytes=0-9,10-19", 1000, r), 1); /* adjacent: one range */
+    ck_assert(r[0].start == 0 && r[0].end == 20);
+    ck_assert_int_eq(parse("bytes=20-29,0-9", 1000, r), 2); /* descending: sorted */
+    ck_assert(r[0].start == 0 && r[0].end == 10 && r[1].start == 20 && r[1].end == 30);
+    ck_assert_int_eq(parse("bytes=50-59,0-99,-10,95-", 100, r), 1); /* contained, a suffix, an open end */
+    ck_assert(r[0].start == 0 && r[0].end == 100);
+    ck_assert_int_eq(parse("bytes=40-49,0-4,42-60,3-8,90-", 100, r), 3);
+    ck_assert(r[0].start == 0 && r[0].end == 9 && r[1].start == 40 && r[1].end == 61 && r[2].start == 90 && r[2].end == 100);
+    ck_assert_int_eq(parse("bytes=0-0,0-0,0-0", 100, r), 1); /* repeated */
+    ck_assert(r[0].start == 0 && r[0].end == 1);
+}
+END_TEST
+
+/* At most EDGE_RANGE_MAX range-specs, counted before merging and including unsatisfiable ones: a request
+ * cannot make the edge build, seek for, or send more parts than that. */
+START_TEST(test_parse_cap)
+{
+    edge_range_seg_t r[EDGE_RANGE_MAX];
+    char buf[16384];
+
+    strcpy(buf, "bytes=");
+    for (int i = 0; i != EDGE_RANGE_MAX; ++i)
+        sprintf(buf + strlen(buf), "%s%d-%d", i == 0 ? "" : ",", i * 10, i * 10 + 1);
+    ck_assert_int_eq(parse(buf, 100000, r), EDGE_RANGE_MAX); /* exactly the cap: served */
+    strcpy(buf, "bytes=");
+    for (int i = 0; i != 1000; ++i)
+        sprintf(buf + strlen(buf), "%s0-0", i == 0 ? "" : ",");
+    ck_assert_int_eq(parse(buf, 100, r), 0); /* 1,000 identical ranges: ignored, not merged */
+    strcpy(buf, "bytes=0-0");
+    for (int i = 0; i != EDGE_RANGE_MAX; ++i)
+        strcat(buf, ",500-");
+    ck_assert_int_eq(parse(buf, 100, r), 0); /* unsatisfiable ones count too */
+
+    /* the plan of the biggest answer: EDGE_RANGE_MAX parts, each head and body, and the closing boundary */
+    h2o_mem_pool_t pool;
+    h2o_mem_init_pool(&pool);
+    strcpy(buf, "bytes=");
+    for (int i = 0; i != EDGE_RANGE_MAX; ++i)
+        sprintf(buf + strlen(buf), "%s%d-%d", i == 0 ? "" : ",", i * 10, i * 10 + 1);
+    edge_range_plan_t plan;
+    edge_range_plan(&pool, h2o_iovec_init(buf, strlen(buf)), 100000, h2o_iovec_init(NULL, 0), "B", &plan);
+    ck_assert_int_eq(plan.status, 206);
+    ck_assert_uint_eq(plan.num_segs, 2 * EDGE_RANGE_MAX + 1);
+    strcpy(buf, "bytes=0-5,3-10,11-20");
+    edge_range_plan(&pool, h2o_iovec_init(buf, strlen(buf)), 100, h2o_iovec_init(NULL, 0), "B", &plan);
+    ck_assert_int_eq(plan.status, 206); /* merged into one: no multipart */
+    ck_assert_uint_eq(plan.num_segs, 1);
+    ck_assert(plan.content_type.base == NULL);
+    ck_assert(h2o_memis(plan.content_range.base, plan.content_range.len, H2O_STRLIT("bytes 0-20/100")));
+    h2o_mem_clear_pool(&pool);
 }
 END_TEST
 
@@ -133,6 +189,8 @@ static Suite *suite(void)
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, test_parse_forms);
     tcase_add_test(tc, test_parse_ignored_and_unsatisfiable);
+    tcase_add_test(tc, test_parse_coalesces);
+    tcase_add_test(tc, test_parse_cap);
     tcase_add_test(tc, test_if_range);
     suite_add_tcase(s, tc);
     tc = tcase_create("plan");
