@@ -83,6 +83,7 @@ void origin_client_parser_init(origin_client_parser_t *p, bool is_head, size_t m
 static size_t fail(origin_client_parser_t *p, origin_client_event_t *ev, origin_client_error_t err)
 {
     p->_state = P_ERROR;
+    p->_error = err;
     ev->kind = ORIGIN_CLIENT_EV_ERROR;
     ev->error = err;
     return 0;
@@ -295,9 +296,9 @@ size_t origin_client_parser_feed(origin_client_parser_t *p, char *buf, size_t le
             return fail(p, ev, ORIGIN_CLIENT_ERR_BODY_TOO_LONG);
         ev->kind = ORIGIN_CLIENT_EV_DONE;
         return 0;
-    default:
+    default: /* P_ERROR: the error sticks */
         ev->kind = ORIGIN_CLIENT_EV_ERROR;
-        ev->error = ORIGIN_CLIENT_ERR_MALFORMED_HEAD;
+        ev->error = p->_error;
         return 0;
     }
 }
@@ -329,7 +330,7 @@ void origin_client_parser_eof(origin_client_parser_t *p, bool reset, origin_clie
         break;
     case P_ERROR:
         ev->kind = ORIGIN_CLIENT_EV_ERROR;
-        ev->error = ORIGIN_CLIENT_ERR_TRUNCATED;
+        ev->error = p->_error;
         break;
     default:
         fail(p, ev, ORIGIN_CLIENT_ERR_TRUNCATED);
@@ -595,6 +596,9 @@ static void on_timeout(h2o_timeout_entry_t *entry)
 
 static void link_read_timer(origin_client_t *c)
 {
+    /* resume may run inside a callback of process(), which links the timer again when it returns */
+    if (h2o_timeout_is_linked(&c->timer))
+        h2o_timeout_unlink(&c->timer);
     c->timer.cb = on_timeout;
     h2o_timeout_link(c->pool->ctx->loop, c->pool->ctx->read_timeout, &c->timer);
 }

@@ -87,6 +87,7 @@ typedef struct st_origin_client_event_t {
 typedef struct st_origin_client_parser_t {
     /* all private */
     int _state;
+    origin_client_error_t _error;
     bool _is_head;
     bool _keepalive;
     unsigned _interim;

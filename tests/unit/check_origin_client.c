@@ -148,7 +148,7 @@ typedef struct st_result_t {
     char header0[64];
     char body[4096];
     size_t body_len;
-    bool pause_in_head, cancel_in_head, open_gate_in_head;
+    bool pause_in_head, resume_in_head, cancel_in_head, open_gate_in_head;
     unsigned calls;
 } result_t;
 
@@ -173,6 +173,8 @@ static void on_head(origin_client_t *client, void *data, origin_client_error_t e
         sem_post(&r->server->gate);
     if (r->pause_in_head)
         origin_client_pause(client);
+    if (r->resume_in_head)
+        origin_client_resume(client);
     if (r->cancel_in_head) {
         origin_client_cancel(client);
         r->ended = true;
@@ -487,6 +489,21 @@ START_TEST(test_pause_resume)
 }
 END_TEST
 
+START_TEST(test_pause_resume_in_callback)
+{
+    reply_t reply = {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", .act = ACT_HOLD, .slow = true};
+    server_t s;
+    server_start(&s, &reply, 1);
+    origin_client_pool_t *pool = pool_for(&s);
+    result_t r = {.server = &s, .pause_in_head = true, .resume_in_head = true};
+    start(pool, &r, false);
+    run_until(&r.ended);
+    assert_body(&r, "abc");
+    origin_client_pool_free(pool);
+    server_stop(&s);
+}
+END_TEST
+
 START_TEST(test_cancel_in_head)
 {
     reply_t reply = {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", .act = ACT_HOLD};
@@ -548,6 +565,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_keepalive_reuse);
     tcase_add_test(tc, test_no_reuse_after_bad_response);
     tcase_add_test(tc, test_pause_resume);
+    tcase_add_test(tc, test_pause_resume_in_callback);
     tcase_add_test(tc, test_cancel_in_head);
     tcase_add_test(tc, test_cancel_before_connect);
     suite_add_tcase(s, tc);
