@@ -1,7 +1,7 @@
 /*
  * origin/client.h: edgecache's own HTTP/1.1 client for origins, with a keep-alive pool per server.
  *
- * libh2o's h2o_http1client aborts the process on some malformed origin heads (notes §12). This client
+ * libh2o's own HTTP/1 client aborts the process on some malformed origin heads (notes §12). This client
  * reads origin responses with picohttpparser on an h2o_socket_t and turns every bad byte into an error
  * value (origin_client_error_t); nothing an origin sends can abort the process.
  *
