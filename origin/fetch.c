@@ -310,6 +310,22 @@ static origin_fetch_error_t error_of(origin_client_error_t err)
     }
 }
 
+/* The words for logs and the Cache-Status detail: the client's, but for the timeouts, whose words
+ * operators (and tests) already know. `in_body`: the head was in. */
+static const char *errstr_of(origin_client_error_t err, bool in_body)
+{
+    switch (err) {
+    case ORIGIN_CLIENT_OK:
+        return NULL;
+    case ORIGIN_CLIENT_ERR_CONNECT_TIMEOUT:
+        return "connection timeout";
+    case ORIGIN_CLIENT_ERR_READ_TIMEOUT:
+        return in_body ? "read timeout (body)" : "read timeout (no response)";
+    default:
+        return origin_client_strerror(err);
+    }
+}
+
 static bool is_connect_error(origin_fetch_error_t e)
 {
     return e == ORIGIN_FETCH_ERR_CONNECT || e == ORIGIN_FETCH_ERR_TIMEOUT_CONNECT || e == ORIGIN_FETCH_ERR_POOL_FULL;
@@ -319,7 +335,7 @@ static bool is_connect_error(origin_fetch_error_t e)
 static void head_failed(fetch_t *f, origin_client_error_t err)
 {
     origin_fetch_error_t error = error_of(err);
-    const char *errstr = origin_client_strerror(err);
+    const char *errstr = errstr_of(err, false);
 
     if (is_connect_error(error)) {
         fetch_route_attempt_failed(f, error, errstr); /* CONNECT → ROUTE (another attempt) or FAILED */
@@ -466,7 +482,7 @@ static void on_done(origin_client_t *client, void *data, origin_client_error_t e
     pthread_mutex_lock(&f->mutex);
     f->cancel_requested = false;
     pthread_mutex_unlock(&f->mutex);
-    fetch_finish_body(f, error_of(err), err == ORIGIN_CLIENT_OK ? NULL : origin_client_strerror(err));
+    fetch_finish_body(f, error_of(err), errstr_of(err, true));
 }
 
 static const origin_client_callbacks_t client_callbacks = {on_head, on_body, on_done};
