@@ -3,7 +3,7 @@
  *
  * The states and the transitions allowed between them are one table (`transitions` below), and the
  * state changes only through fetch_goto, which checks the table: a transition it does not list is a
- * bug and stops the process. The callbacks of libh2o (connect, head, body, timers, the zero timeout)
+ * bug and stops the process. The callbacks (the origin client's head, body and done, the zero timeout)
  * check the fetch's magic on entry, decide what happened — an event and, when it is an error, its
  * identity (origin_fetch_error_t) — and go to the next state; they never recognise an error by its text.
  *
@@ -20,9 +20,11 @@
  * Lock order: a fetch's mutex, then the in-flight table's, then a libh2o message queue's.
  *
  * Invariants that are easy to break:
- * - Only one thing ever calls into libh2o's HTTP client from inside its own callbacks: the return value.
- *   A cancel requested while we are inside a client callback is recorded and answered by returning
- *   non-zero, never by h2o_http1client_cancel (which would free the client under its own feet).
+ * - The exchange with an http(s) origin is an origin_client (origin/client.h): its on_head, on_body and
+ *   on_done are the HEAD and BODY states' events, and its error values are mapped to ours in one place
+ *   (error_of). A cancel requested while we are inside a client callback (a subscriber on this loop
+ *   leaving during fetch_notify) is recorded, and the callback cancels its client when the subscribers'
+ *   calls have returned; `f->client` is NULL from the moment the client is cancelled or ends.
  * - The record of a chunked body is queued after its last chunk, and only when the body is complete.
  */
 #include <stdlib.h>
@@ -58,6 +60,9 @@ static const char *const error_names[ORIGIN_FETCH_NUM_ERRORS] = {
     [ORIGIN_FETCH_ERR_TIMEOUT_READ] = "timeout-read",
     [ORIGIN_FETCH_ERR_RESET] = "reset",
     [ORIGIN_FETCH_ERR_TRUNCATED] = "truncated",
+    [ORIGIN_FETCH_ERR_POOL_FULL] = "pool-full",
+    [ORIGIN_FETCH_ERR_MALFORMED] = "malformed",
+    [ORIGIN_FETCH_ERR_BAD_FRAMING] = "bad-framing",
     [ORIGIN_FETCH_ERR_FILE_READ] = "file-read",
     [ORIGIN_FETCH_ERR_CANCELLED] = "cancelled",
 };
@@ -86,8 +91,10 @@ unsigned origin_fetch_error_failure(origin_fetch_error_t error)
         return ERRORPAGES_FAIL_TIMEOUT;
     case ORIGIN_FETCH_ERR_RESET:
     case ORIGIN_FETCH_ERR_TRUNCATED:
-        return ERRORPAGES_FAIL_RESET;
-    default: /* no connection to the origin, however it came about (a connect timeout included) */
+    case ORIGIN_FETCH_ERR_MALFORMED:
+    case ORIGIN_FETCH_ERR_BAD_FRAMING:
+        return ERRORPAGES_FAIL_RESET; /* the origin answered, but nothing usable: 502 */
+    default:                          /* no connection to the origin, however it came about (a connect timeout included) */
         return ERRORPAGES_FAIL_CONNECT;
     }
 }
@@ -134,21 +141,6 @@ bool fetch_idempotent(fetch_t *f)
     return h2o_memis(f->args.method.base, f->args.method.len, H2O_STRLIT("GET")) ||
            h2o_memis(f->args.method.base, f->args.method.len, H2O_STRLIT("HEAD")) ||
            h2o_memis(f->args.method.base, f->args.method.len, H2O_STRLIT("OPTIONS"));
-}
-
-/* (Re)starts the read timeout: waiting for the head, or for more body while not paused. */
-void fetch_arm_read_timer(fetch_t *f)
-{
-    if (h2o_timeout_is_linked(&f->read_timer))
-        h2o_timeout_unlink(&f->read_timer);
-    if (f->client != NULL && !f->paused)
-        h2o_timeout_link(f->args.loop, &f->args.http[f->origin].read_timeout, &f->read_timer);
-}
-
-void fetch_disarm_read_timer(fetch_t *f)
-{
-    if (h2o_timeout_is_linked(&f->read_timer))
-        h2o_timeout_unlink(&f->read_timer);
 }
 
 void fetch_retain(fetch_t *f)
@@ -283,33 +275,131 @@ void fetch_head_decided(fetch_t *f)
     fetch_notify(f);
 }
 
-/* --- the HTTP exchange: HEAD → BODY ------------------------------------------------------------- */
+/* --- the HTTP exchange: CONNECT → HEAD → BODY, driven by origin/client.h ------------------------------ */
 
-static int on_body(h2o_http1client_t *client, const char *errstr);
-
-/* The origin's head is in (or the exchange failed before it). */
-static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *errstr, int minor_version, int status,
-                                       h2o_iovec_t msg, h2o_header_t *headers, size_t num_headers, int rlen)
+/* What the client's error means to the fetch. Connection-class errors (no exchange took place) are
+ * attempts that failed; the others are the server's answer, or the lack of one. */
+static origin_fetch_error_t error_of(origin_client_error_t err)
 {
-    fetch_t *f = fetch_checked(client->data);
+    switch (err) {
+    case ORIGIN_CLIENT_OK:
+        return ORIGIN_FETCH_OK;
+    case ORIGIN_CLIENT_ERR_CONNECT:
+    case ORIGIN_CLIENT_ERR_TLS:
+        return ORIGIN_FETCH_ERR_CONNECT;
+    case ORIGIN_CLIENT_ERR_CONNECT_TIMEOUT:
+        return ORIGIN_FETCH_ERR_TIMEOUT_CONNECT;
+    case ORIGIN_CLIENT_ERR_POOL_FULL:
+        return ORIGIN_FETCH_ERR_POOL_FULL;
+    case ORIGIN_CLIENT_ERR_READ_TIMEOUT:
+        return ORIGIN_FETCH_ERR_TIMEOUT_READ;
+    case ORIGIN_CLIENT_ERR_MALFORMED_HEAD:
+    case ORIGIN_CLIENT_ERR_HEAD_TOO_LARGE:
+        return ORIGIN_FETCH_ERR_MALFORMED;
+    case ORIGIN_CLIENT_ERR_BAD_TRANSFER_ENCODING:
+    case ORIGIN_CLIENT_ERR_BAD_CONTENT_LENGTH:
+    case ORIGIN_CLIENT_ERR_BAD_CHUNK:
+    case ORIGIN_CLIENT_ERR_BODY_TOO_LONG:
+        return ORIGIN_FETCH_ERR_BAD_FRAMING;
+    case ORIGIN_CLIENT_ERR_TRUNCATED:
+        return ORIGIN_FETCH_ERR_TRUNCATED;
+    case ORIGIN_CLIENT_ERR_CANCELLED:
+        return ORIGIN_FETCH_ERR_CANCELLED;
+    default: /* WRITE, CLOSED, RESET */
+        return ORIGIN_FETCH_ERR_RESET;
+    }
+}
+
+/* The words for logs and the Cache-Status detail: the client's, but for the timeouts, whose words
+ * operators (and tests) already know. `in_body`: the head was in. */
+static const char *errstr_of(origin_client_error_t err, bool in_body)
+{
+    switch (err) {
+    case ORIGIN_CLIENT_OK:
+        return NULL;
+    case ORIGIN_CLIENT_ERR_CONNECT_TIMEOUT:
+        return "connection timeout";
+    case ORIGIN_CLIENT_ERR_READ_TIMEOUT:
+        return in_body ? "read timeout (body)" : "read timeout (no response)";
+    default:
+        return origin_client_strerror(err);
+    }
+}
+
+static bool is_connect_error(origin_fetch_error_t e)
+{
+    return e == ORIGIN_FETCH_ERR_CONNECT || e == ORIGIN_FETCH_ERR_TIMEOUT_CONNECT || e == ORIGIN_FETCH_ERR_POOL_FULL;
+}
+
+/* The client failed before a final head. */
+static void head_failed(fetch_t *f, origin_client_error_t err)
+{
+    origin_fetch_error_t error = error_of(err);
+    const char *errstr = errstr_of(err, false);
+
+    if (is_connect_error(error)) {
+        fetch_route_attempt_failed(f, error, errstr); /* CONNECT → ROUTE (another attempt) or FAILED */
+        return;
+    }
+    fetch_goto(f, ORIGIN_FETCH_HEAD); /* the request went out (or was being written) */
+    /* no byte of a response came: most often a pooled keep-alive connection the origin had closed. Try
+     * once more; a partial or malformed head, or a timeout, is the server's answer and is not retried */
+    bool no_response = err == ORIGIN_CLIENT_ERR_CLOSED || err == ORIGIN_CLIENT_ERR_RESET || err == ORIGIN_CLIENT_ERR_WRITE;
+    if (no_response && fetch_idempotent(f) && !f->retried_reset) {
+        f->retried_reset = true;
+        fetch_route_retry(f);
+        return;
+    }
+    /* a slow or garbled answer says nothing of the server's health (only connection errors count passively) */
+    fetch_route_origin_failed(f, error, errstr);
+}
+
+/* Copies the origin's headers into the fetch's pool as h2o headers (lower-case names, token names where
+ * libh2o has one): the client's are valid only during on_head. Reads Age on the way. */
+static h2o_header_t *copy_origin_headers(fetch_t *f, const origin_client_header_t *src, size_t num, bool *has_te)
+{
+    origin_fetch_t *o = &f->super;
+    h2o_header_t *dst = h2o_mem_alloc_pool(&o->pool, sizeof(*dst) * (num != 0 ? num : 1));
+
+    *has_te = false;
+    for (size_t i = 0; i != num; ++i) {
+        h2o_iovec_t name = h2o_strdup(&o->pool, src[i].name.base, src[i].name.len);
+        h2o_strtolower(name.base, name.len);
+        const h2o_token_t *token = h2o_lookup_token(name.base, name.len);
+        if (token == H2O_TOKEN_AGE) {
+            int64_t age = cache_ttl_parse_age(src[i].value.base, src[i].value.len);
+            if (age > f->age_value)
+                f->age_value = age; /* several Age lines: the oldest, the conservative reading */
+        } else if (token == H2O_TOKEN_TRANSFER_ENCODING) {
+            *has_te = true;
+        }
+        if (token != NULL) {
+            dst[i].name = (h2o_iovec_t *)&token->buf;
+        } else {
+            h2o_iovec_t *n = h2o_mem_alloc_pool(&o->pool, sizeof(*n));
+            *n = name;
+            dst[i].name = n;
+        }
+        dst[i].orig_name = NULL;
+        dst[i].value = h2o_strdup(&o->pool, src[i].value.base, src[i].value.len);
+    }
+    return dst;
+}
+
+/* The origin's final head is in (the client already checked its framing), or the client failed before it. */
+static void on_head(origin_client_t *client, void *data, origin_client_error_t err, int status, h2o_iovec_t reason,
+                    const origin_client_header_t *headers, size_t num_headers, int64_t content_length)
+{
+    fetch_t *f = fetch_checked(data);
+    origin_fetch_t *o = &f->super;
     static const char *const drop[] = {"content-length", "age", NULL};
 
-    fetch_disarm_read_timer(f);
-    if (errstr != NULL && errstr != h2o_http1client_error_is_eos) {
-        f->client = NULL;
-        /* libh2o names its own I/O timeout only in words; it is a backstop far above read_timeout
-         * (origin/http.h), so it is told apart by the time waited, never by its text */
-        bool timeout = h2o_now(f->args.loop) - f->head_wait_since >= f->args.http[f->origin].io_timeout.timeout;
-        if (!timeout && fetch_idempotent(f) && !f->retried_reset) {
-            /* most often a pooled keep-alive connection the origin had closed: try once more */
-            f->retried_reset = true;
-            fetch_route_retry(f);
-            return NULL;
-        }
-        /* a slow answer says nothing of the server's health (only connection errors count passively) */
-        fetch_route_origin_failed(f, timeout ? ORIGIN_FETCH_ERR_TIMEOUT_READ : ORIGIN_FETCH_ERR_RESET, errstr);
-        return NULL;
+    if (err != ORIGIN_CLIENT_OK) {
+        f->client = NULL; /* the client is freed when this returns */
+        head_failed(f, err);
+        return;
     }
+    fetch_goto(f, ORIGIN_FETCH_HEAD);
     if (f->server != SIZE_MAX)
         origin_router_report(f->args.router, f->origin, f->server, true, true, "answered");
     const origin_conf_group_t *group = fetch_route_group(f);
@@ -318,83 +408,94 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
             if (group->failover_on[i] == status) {
                 char what[64];
                 snprintf(what, sizeof(what), "status %d", status);
-                f->client = NULL; /* returning NULL makes libh2o close it */
+                origin_client_cancel(client); /* from inside its callback: freed when this returns */
+                f->client = NULL;
                 fetch_route_failover(f, what);
-                return NULL;
+                return;
             }
         }
     }
     if (group != NULL && !f->on_secondary)
         fetch_route_breaker_report(f, true);
 
-    origin_fetch_t *o = &f->super;
+    bool has_te;
+    h2o_header_t *copied = copy_origin_headers(f, headers, num_headers, &has_te);
     o->status = status;
-    o->reason = h2o_strdup(&o->pool, msg.base, msg.len);
-    f->close_delimited = true;
-    for (size_t i = 0; i != num_headers; ++i) {
-        /* libh2o frees non-token names and reuses the value buffer after this callback: copy both */
-        const h2o_token_t *token = h2o_lookup_token(headers[i].name->base, headers[i].name->len);
-        if (token == H2O_TOKEN_AGE) {
-            int64_t age = cache_ttl_parse_age(headers[i].value.base, headers[i].value.len);
-            if (age > f->age_value)
-                f->age_value = age; /* several Age lines: the oldest, the conservative reading */
-        } else if (token == H2O_TOKEN_CONTENT_LENGTH) {
-            o->content_length = (int64_t)h2o_strtosize(headers[i].value.base, headers[i].value.len);
-            f->close_delimited = false;
-        } else if (token == H2O_TOKEN_TRANSFER_ENCODING) {
-            f->close_delimited = false;
-        }
-        headers[i].value = h2o_strdup(&o->pool, headers[i].value.base, headers[i].value.len);
-        if (token != NULL) {
-            headers[i].name = (h2o_iovec_t *)&token->buf;
-        } else {
-            h2o_iovec_t *n = h2o_mem_alloc_pool(&o->pool, sizeof(*n));
-            *n = h2o_strdup(&o->pool, headers[i].name->base, headers[i].name->len);
-            h2o_strtolower(n->base, n->len);
-            headers[i].name = n;
-        }
-    }
-    origin_fetch_filter_headers(&o->pool, &o->headers, headers, num_headers, drop);
-    bool eos = errstr == h2o_http1client_error_is_eos;
-    if (eos) {
+    o->reason = h2o_strdup(&o->pool, reason.base, reason.len);
+    f->no_body = h2o_memis(f->args.method.base, f->args.method.len, H2O_STRLIT("HEAD")) || status == 204 || status == 304;
+    if (f->no_body) {
         f->close_delimited = false; /* no body at all: nothing can be truncated */
-        o->content_length = o->content_length < 0 ? 0 : o->content_length;
+        o->content_length = content_length < 0 ? 0 : content_length;
+    } else {
+        f->close_delimited = content_length < 0 && !has_te;
+        o->content_length = content_length;
     }
+    origin_fetch_filter_headers(&o->pool, &o->headers, copied, num_headers, drop);
 
     fetch_retain(f);
     f->in_client_cb = true;
     fetch_head_decided(f);
-    if (eos) {
-        f->client = NULL;
-        fetch_finish_body(f, ORIGIN_FETCH_OK, NULL);
-    }
     f->in_client_cb = false;
     /* the body is not needed when an error page or a 304 stands in for it, or nobody wants it */
     pthread_mutex_lock(&f->mutex);
-    bool cancel =
-        f->cancel_requested || o->error_page != NULL || o->not_modified || (h2o_linklist_is_empty(&f->subs) && !o->stored);
+    bool cancel = !f->no_body && (f->cancel_requested || o->error_page != NULL || o->not_modified ||
+                                  (h2o_linklist_is_empty(&f->subs) && !o->stored));
     pthread_mutex_unlock(&f->mutex);
     fetch_release(f);
-    if (eos)
-        return NULL;
     if (cancel) {
+        origin_client_cancel(client);
         f->client = NULL;
         fetch_finish_body(f, ORIGIN_FETCH_ERR_CANCELLED, "cancelled");
-        return NULL;
     }
-    fetch_arm_read_timer(f);
-    return on_body;
 }
 
-/* CONNECT → HEAD: libh2o has the request to send; from now on read_timeout runs until the head. */
-h2o_http1client_head_cb fetch_http_request_sent(fetch_t *f)
+static void on_body(origin_client_t *client, void *data, h2o_iovec_t chunk)
+{
+    fetch_t *f = fetch_checked(data);
+
+    fetch_append_body(f, chunk.base, chunk.len);
+    fetch_retain(f);
+    f->in_client_cb = true;
+    fetch_notify(f);
+    f->in_client_cb = false;
+    pthread_mutex_lock(&f->mutex);
+    bool cancel = f->cancel_requested || fetch_unwanted(f); /* unwanted: nobody left and past background_fetch_max */
+    if (!cancel && !f->paused && fetch_behind_window(f)) {
+        f->paused = true; /* the client stops reading, and its read timeout: a slow client is not a slow origin */
+        origin_client_pause(client);
+    }
+    fetch_release_blocks(f);
+    pthread_mutex_unlock(&f->mutex);
+    if (cancel) {
+        origin_client_cancel(client);
+        f->client = NULL;
+        fetch_finish_body(f, ORIGIN_FETCH_ERR_CANCELLED, "cancelled");
+    }
+    fetch_release(f);
+}
+
+/* The body ended: complete and well framed (err == 0), or not (never stored). */
+static void on_done(origin_client_t *client, void *data, origin_client_error_t err)
+{
+    fetch_t *f = fetch_checked(data);
+    f->client = NULL; /* freed when this returns */
+    pthread_mutex_lock(&f->mutex);
+    f->cancel_requested = false;
+    pthread_mutex_unlock(&f->mutex);
+    fetch_finish_body(f, error_of(err), errstr_of(err, true));
+}
+
+static const origin_client_callbacks_t client_callbacks = {on_head, on_body, on_done};
+
+/* ROUTE → CONNECT was done by the caller: sends the request on `pool`. From now on the client's connect
+ * and read timeouts run; every outcome comes back through the callbacks above, on a later loop turn. */
+void fetch_http_start(fetch_t *f, origin_client_pool_t *pool)
 {
     f->request_time = fetch_now_sec(f);
     f->purge_seq = f->args.store != NULL ? cache_store_purge_seq(f->args.store) : 0;
-    f->head_wait_since = h2o_now(f->args.loop);
-    fetch_goto(f, ORIGIN_FETCH_HEAD);
-    fetch_arm_read_timer(f);
-    return on_head;
+    f->paused = false;
+    f->client = origin_client_start(pool, f->request, f->args.body,
+                                    h2o_memis(f->args.method.base, f->args.method.len, H2O_STRLIT("HEAD")), &client_callbacks, f);
 }
 
 /* The origin exchange is over: no timer of the owner's loop stays linked, so the fetch may now be freed
@@ -406,9 +507,6 @@ static void end_exchange(fetch_t *f)
     fetch_route_leave_server(f);
     if (h2o_timeout_is_linked(&f->defer))
         h2o_timeout_unlink(&f->defer);
-    if (h2o_timeout_is_linked(&f->connect_timer))
-        h2o_timeout_unlink(&f->connect_timer);
-    fetch_disarm_read_timer(f);
     fetch_background_leave(f);
     f->active = false;
     fetch_release(f);
@@ -420,8 +518,8 @@ void fetch_finish_body(fetch_t *f, origin_fetch_error_t error, const char *errst
 {
     origin_fetch_t *o = &f->super;
 
-    if (error == ORIGIN_FETCH_OK && o->content_length >= 0 && (uint64_t)o->content_length != o->received) {
-        error = ORIGIN_FETCH_ERR_TRUNCATED;
+    if (error == ORIGIN_FETCH_OK && !f->no_body && o->content_length >= 0 && (uint64_t)o->content_length != o->received) {
+        error = ORIGIN_FETCH_ERR_TRUNCATED; /* the client checks this too; a second guard costs nothing */
         errstr = "body shorter than content-length";
     }
     origin_fetch_state_t state = ORIGIN_FETCH_DONE;
@@ -454,65 +552,6 @@ void fetch_finish_body(fetch_t *f, origin_fetch_error_t error, const char *errst
     fetch_notify(f);
     end_exchange(f);
 }
-
-static int on_body(h2o_http1client_t *client, const char *errstr)
-{
-    fetch_t *f = fetch_checked(client->data);
-    h2o_buffer_t **input = &client->sock->input;
-
-    if ((*input)->size != 0) {
-        fetch_append_body(f, (*input)->bytes, (*input)->size);
-        h2o_buffer_consume(input, (*input)->size);
-    }
-    if (errstr != NULL) {
-        f->client = NULL; /* libh2o frees the client after this callback */
-        fetch_disarm_read_timer(f);
-        if (errstr == h2o_http1client_error_is_eos)
-            fetch_finish_body(f, ORIGIN_FETCH_OK, NULL);
-        else
-            fetch_finish_body(f, ORIGIN_FETCH_ERR_RESET, errstr);
-        return 0;
-    }
-
-    fetch_retain(f);
-    f->in_client_cb = true;
-    fetch_notify(f);
-    f->in_client_cb = false;
-    pthread_mutex_lock(&f->mutex);
-    bool cancel = f->cancel_requested || fetch_unwanted(f); /* unwanted: nobody left and past background_fetch_max */
-    if (!cancel && !f->paused && fetch_behind_window(f)) {
-        f->paused = true;
-        origin_http_pause(client, &f->saved_read);
-    }
-    if (!cancel)
-        fetch_arm_read_timer(f); /* stopped while paused: a slow client is not a slow origin */
-    fetch_release_blocks(f);
-    pthread_mutex_unlock(&f->mutex);
-    if (cancel) {
-        f->client = NULL;
-        fetch_finish_body(f, ORIGIN_FETCH_ERR_CANCELLED, "cancelled");
-    }
-    fetch_release(f);
-    return cancel ? -1 : 0;
-}
-
-static void on_read_timeout(h2o_timeout_entry_t *entry)
-{
-    fetch_t *f = fetch_checked(H2O_STRUCT_FROM_MEMBER(fetch_t, read_timer, entry));
-    if (f->client == NULL)
-        return;
-    h2o_http1client_cancel(f->client);
-    f->client = NULL;
-    if (!fetch_head_published(f->super.state)) {
-        fetch_route_origin_failed(f, ORIGIN_FETCH_ERR_TIMEOUT_READ, "read timeout (no response)");
-    } else {
-        pthread_mutex_lock(&f->mutex);
-        f->cancel_requested = false;
-        pthread_mutex_unlock(&f->mutex);
-        fetch_finish_body(f, ORIGIN_FETCH_ERR_TIMEOUT_READ, "read timeout (body)");
-    }
-}
-
 /* --- the state machine's entry points --------------------------------------------------------------- */
 
 /* On the loop's zero timeout: ROUTE (start, retry, failover) or, in BODY, the next block of a file. */
@@ -602,7 +641,6 @@ static fetch_t *create(const origin_fetch_args_t *args)
     f->age_value = -1;
     h2o_linklist_init_anchor(&f->subs);
     f->defer.cb = on_defer;
-    f->read_timer.cb = on_read_timeout;
 
     /* the fetch may outlive the request that started it: copy what it refers to */
     f->args = *args;
@@ -752,7 +790,7 @@ void fetch_owner_check(fetch_t *f)
     if (f->in_client_cb) {
         f->cancel_requested = true;
     } else if (f->client != NULL) {
-        h2o_http1client_cancel(f->client);
+        origin_client_cancel(f->client);
         f->client = NULL;
         if (!fetch_head_published(o->state)) {
             /* nobody to tell: the outcome is not published (no log, no error page) */
@@ -778,7 +816,7 @@ void fetch_release(fetch_t *f)
     /* the exchange is over (end_exchange unlinked its timers) and nothing is queued for it */
     assert(!f->active);
     if (f->client != NULL)
-        h2o_http1client_cancel(f->client);
+        origin_client_cancel(f->client);
     if (f->file_fd >= 0)
         close(f->file_fd);
     for (size_t i = 0; i != f->blocks.size; ++i)

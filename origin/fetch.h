@@ -22,7 +22,8 @@
  * against it. Why a fetch failed is an identity (origin_fetch_error_t), set where the error happens; the
  * text (errstr) is only for logs and the Cache-Status detail.
  *
- * A fetch sends one request to an origin (http:// through the loop's origin_http_t, or file://), and
+ * A fetch sends one request to an origin (http:// through the loop's origin_http_t and origin/client.h, or
+ * file://), and
  * hands what comes back to its subscribers — the client requests that wait for it — and, when the
  * response may be stored, to the store, chunk by chunk as it arrives. Subscribers read the body from
  * the fetch's blocks at their own pace; blocks are freed once every subscriber has sent them and the
@@ -30,8 +31,10 @@
  * so memory per fetch stays bounded. When the last subscriber leaves, a fetch that stores continues
  * into the cache; one that does not is cancelled.
  *
- * A body that ends early (reset, fewer bytes than Content-Length, read timeout) is never stored: its
- * chunks are discarded and no record is written.
+ * A body that ends early (reset, fewer bytes than Content-Length, read timeout) or whose framing is bad
+ * (more bytes than Content-Length, a bad chunk) is never stored: its chunks are discarded and no record
+ * is written. A head whose framing is bad (an unknown Transfer-Encoding, a bad Content-Length) or that is
+ * not HTTP at all fails the fetch before the head, as a reset (502).
  *
  * Routing. Each attempt goes to a server the origin's balancer picks among those UP (origin/router.h);
  * connection errors and timeouts count against the server's health, and a failed connection is tried
@@ -84,7 +87,11 @@ typedef enum en_origin_fetch_error_t {
     ORIGIN_FETCH_ERR_NO_SERVER,       /* no server of the origin is up */
     ORIGIN_FETCH_ERR_TIMEOUT_READ,    /* read_timeout: no head in time, or too long a gap in the body */
     ORIGIN_FETCH_ERR_RESET,           /* the connection failed or closed before the head, or in the body */
-    ORIGIN_FETCH_ERR_TRUNCATED,       /* the body ended before Content-Length said it would */
+    ORIGIN_FETCH_ERR_TRUNCATED,       /* the head or body ended early (EOF or reset before Content-Length or the last chunk) */
+    ORIGIN_FETCH_ERR_POOL_FULL,       /* the server's connection cap on this loop was reached (origin/http.h): a connect failure */
+    ORIGIN_FETCH_ERR_MALFORMED,       /* not an HTTP/1.x response head, or one over the size limit */
+    ORIGIN_FETCH_ERR_BAD_FRAMING,     /* the body's framing cannot be trusted: unknown Transfer-Encoding, a bad or doubled
+                                         Content-Length, a bad chunk, or bytes after the end of the response */
     ORIGIN_FETCH_ERR_FILE_READ,       /* a file:// origin's file could not be read */
     ORIGIN_FETCH_ERR_CANCELLED,       /* nobody wanted the response any more */
     ORIGIN_FETCH_NUM_ERRORS

@@ -176,8 +176,7 @@ void fetch_resume_if_caught_up(fetch_t *f)
         return;
     f->paused = false;
     if (f->client != NULL) {
-        origin_http_resume(f->client, f->saved_read);
-        fetch_arm_read_timer(f);
+        origin_client_resume(f->client); /* its read timeout runs again; buffered bytes come on a later turn */
     } else if (f->file_fd >= 0 && !h2o_timeout_is_linked(&f->defer))
         h2o_timeout_link(f->args.loop, f->args.zero_timeout, &f->defer);
 }

@@ -50,22 +50,19 @@ typedef struct st_fetch_t {
     bool has_stale;
     h2o_linklist_t subs;
     h2o_timeout_entry_t defer; /* on the loop's zero timeout: route (start, retry, failover), or the next file read */
-    h2o_timeout_entry_t connect_timer;
-    h2o_timeout_entry_t read_timer; /* read_timeout: until the head, and between reads while not paused */
-    uint64_t head_wait_since;       /* when the request went out (ms, loop time): tells libh2o's own I/O timeout */
-    unsigned attempts;              /* connection attempts made to the current origin */
-    bool retried_reset;             /* one retry after a reset before any response byte */
-    size_t origin;                  /* the origin being tried: args.origin_index, or a group's secondary */
-    bool target_chosen;             /* origin is decided (the breaker was asked) */
-    bool on_secondary;              /* failed over (or the breaker skipped the primary) */
-    size_t server;                  /* the server of the current attempt, or SIZE_MAX */
-    uint64_t exclude;               /* servers that failed to connect for this request */
-    h2o_http1client_t *client;
-    h2o_iovec_t reqbufs[2];
+    unsigned attempts;         /* connection attempts made to the current origin */
+    bool retried_reset;        /* one retry after a reset before any response byte */
+    size_t origin;             /* the origin being tried: args.origin_index, or a group's secondary */
+    bool target_chosen;        /* origin is decided (the breaker was asked) */
+    bool on_secondary;         /* failed over (or the breaker skipped the primary) */
+    size_t server;             /* the server of the current attempt, or SIZE_MAX */
+    uint64_t exclude;          /* servers that failed to connect for this request */
+    origin_client_t *client;   /* the exchange with the server (connect and read timeouts are the client's), or NULL */
+    h2o_iovec_t request;       /* the serialised head: must live until the client's on_head */
     bool in_client_cb;
     bool cancel_requested;
     bool paused;
-    h2o_socket_cb saved_read;
+    bool no_body; /* a response to HEAD, or 204/304: its Content-Length describes no bytes here */
     int file_fd;
     bool file_reading;
     bool active;        /* the origin exchange still holds its reference */
@@ -103,14 +100,12 @@ void fetch_retain(fetch_t *f);
 void fetch_release(fetch_t *f);
 int64_t fetch_now_sec(fetch_t *f);
 bool fetch_idempotent(fetch_t *f);
-void fetch_arm_read_timer(fetch_t *f);
-void fetch_disarm_read_timer(fetch_t *f);
 void fetch_head_decided(fetch_t *f);
 void fetch_finish_body(fetch_t *f, origin_fetch_error_t error, const char *errstr);
 void fetch_fail(fetch_t *f, origin_fetch_error_t error, const char *errstr);
 void fetch_owner_check(fetch_t *f);
 bool fetch_unwanted(fetch_t *f);
-h2o_http1client_head_cb fetch_http_request_sent(fetch_t *f);
+void fetch_http_start(fetch_t *f, origin_client_pool_t *pool);
 
 /* fetch_route.c: origins, servers, attempts */
 const origin_conf_group_t *fetch_route_group(fetch_t *f);
@@ -121,6 +116,7 @@ void fetch_route_retry(fetch_t *f);
 void fetch_route_breaker_report(fetch_t *f, bool ok);
 void fetch_route_failover(fetch_t *f, const char *why);
 void fetch_route_origin_failed(fetch_t *f, origin_fetch_error_t error, const char *errstr);
+void fetch_route_attempt_failed(fetch_t *f, origin_fetch_error_t error, const char *errstr);
 
 /* fetch_fanout.c: subscribers and blocks */
 void fetch_notify(fetch_t *f);

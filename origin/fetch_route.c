@@ -7,6 +7,9 @@
  * tried again up to connect_attempts; when the origin cannot answer, an idempotent request of a group
  * fails over to the secondary, once. All of this happens before the head is published.
  *
+ * An attempt is one origin_client_start on the server's pool; the client runs the connect timeout, and its
+ * connection-class errors come back here through fetch_route_attempt_failed (fetch.c's on_head).
+ *
  * Invariant that is easy to break: every path out of an attempt (connected, failed, timed out) leaves
  * the server's `outstanding` count as it found it — fetch_route_leave_server, exactly once per attempt.
  */
@@ -79,11 +82,15 @@ void fetch_route_origin_failed(fetch_t *f, origin_fetch_error_t error, const cha
     fetch_fail(f, error, errstr);
 }
 
-/* One connection attempt failed: try again (another server when there is one) or give up. */
-static void attempt_failed(fetch_t *f, origin_fetch_error_t error, const char *errstr)
+/* One connection attempt failed: try again (another server when there is one) or give up. A full pool
+ * is our own limit, not the server's failure: it does not count against the server's health. */
+void fetch_route_attempt_failed(fetch_t *f, origin_fetch_error_t error, const char *errstr)
 {
     if (f->server != SIZE_MAX) {
-        origin_router_report(f->args.router, f->origin, f->server, false, true, errstr);
+        if (error == ORIGIN_FETCH_ERR_POOL_FULL)
+            ++f->args.http[f->origin].pool_full;
+        else
+            origin_router_report(f->args.router, f->origin, f->server, false, true, errstr);
         f->exclude |= (uint64_t)1 << f->server;
     }
     fetch_route_leave_server(f);
@@ -91,34 +98,6 @@ static void attempt_failed(fetch_t *f, origin_fetch_error_t error, const char *e
         reroute(f);
     else
         fetch_route_origin_failed(f, error, errstr);
-}
-
-static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char *errstr, h2o_iovec_t **reqbufs, size_t *reqbufcnt,
-                                          int *method_is_head)
-{
-    fetch_t *f = fetch_checked(client->data);
-
-    if (h2o_timeout_is_linked(&f->connect_timer))
-        h2o_timeout_unlink(&f->connect_timer);
-    if (errstr != NULL) {
-        f->client = NULL;
-        attempt_failed(f, ORIGIN_FETCH_ERR_CONNECT, errstr);
-        return NULL;
-    }
-    *reqbufs = f->reqbufs;
-    *reqbufcnt = f->reqbufs[1].len != 0 ? 2 : 1;
-    *method_is_head = h2o_memis(f->args.method.base, f->args.method.len, H2O_STRLIT("HEAD"));
-    return fetch_http_request_sent(f);
-}
-
-static void on_connect_timeout(h2o_timeout_entry_t *entry)
-{
-    fetch_t *f = fetch_checked(H2O_STRUCT_FROM_MEMBER(fetch_t, connect_timer, entry));
-    if (f->client != NULL) {
-        h2o_http1client_cancel(f->client);
-        f->client = NULL;
-    }
-    attempt_failed(f, ORIGIN_FETCH_ERR_TIMEOUT_CONNECT, "connection timeout");
 }
 
 /* In ROUTE, for an http(s) origin: picks a server and starts connecting (CONNECT). */
@@ -137,16 +116,17 @@ void fetch_route_connect(fetch_t *f)
         return;
     }
     h2o_iovec_t host = f->args.host.base != NULL ? f->args.host : http->servers[server].authority;
-    f->reqbufs[0] = origin_http_serialize(&f->super.pool, f->args.method, f->args.path, host, f->args.headers, f->args.num_headers,
-                                          f->args.body.len != 0 ? f->args.body.len : SIZE_MAX);
-    f->reqbufs[1] = f->args.body;
+    f->request = origin_http_serialize(&f->super.pool, f->args.method, f->args.path, host, f->args.headers, f->args.num_headers,
+                                       f->args.body.len != 0 ? f->args.body.len : SIZE_MAX);
     ++f->attempts;
     f->server = server;
     ++http->outstanding[server];
-    fetch_goto(f, ORIGIN_FETCH_CONNECT); /* before connecting: on_connect may run inside the call below */
-    f->connect_timer.cb = on_connect_timeout;
-    h2o_timeout_link(f->args.loop, &http->connect_timeout, &f->connect_timer);
-    h2o_http1client_connect_with_pool(&f->client, f, &http->servers[server].client_ctx, &http->servers[server].pool, on_connect);
+    fetch_goto(f, ORIGIN_FETCH_CONNECT);
+    if (http->servers[server].pool == NULL) {
+        fetch_route_attempt_failed(f, ORIGIN_FETCH_ERR_CONNECT, "origin host did not resolve at start-up");
+        return;
+    }
+    fetch_http_start(f, http->servers[server].pool); /* calls back on a later loop turn, never inside */
 }
 
 /* Decides which origin this request tries first: the behavior's, or a group's primary unless its

@@ -3,14 +3,16 @@
  *
  * The checker keeps one probe per server of every origin that has a health_check. A probe is a plain
  * HTTP/1.1 request on a fresh connection (never a pooled one: a check must see whether the server accepts
- * connections, not whether an old one still works), bounded by the check's timeout through the client
- * context's I/O timeout. The invariant that is easy to break: a probe is re-armed only when its previous
- * exchange has ended, so a slow server never has two checks in flight.
+ * connections, not whether an old one still works), sent with origin/client.h on a pool of its own that
+ * keeps no idle connection, bounded by the check's timeout (for the connection, and for the answer).
+ * Only the status line matters: the client is cancelled in on_head, so the body is never read. The invariant that is easy to break:
+ * a probe is re-armed only when its previous exchange has ended, so a slow server never has two checks in flight.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "common/log.h"
+#include "origin/http.h"
 #include "origin/router.h"
 
 origin_router_t *origin_router_new(const origin_conf_set_t *conf, SSL_CTX ***ssl_ctxs)
@@ -64,17 +66,16 @@ void origin_router_report(origin_router_t *r, size_t origin, size_t server, bool
 typedef struct st_probe_t {
     struct st_origin_checker_t *checker;
     size_t origin, server;
-    h2o_timeout_entry_t timer; /* the next check, on the origin's interval timeout */
-    h2o_http1client_t *client; /* the check in flight, or NULL */
+    h2o_timeout_entry_t timer;  /* the next check, on the origin's interval timeout */
+    origin_client_pool_t *pool; /* no idle connections kept: every check connects afresh; NULL: did not resolve */
+    origin_client_t *client;    /* the check in flight, or NULL */
     h2o_iovec_t request;
-    h2o_url_t url;
-    h2o_http1client_ctx_t client_ctx; /* the origin's, with this server's TLS context */
 } probe_t;
 
 typedef struct st_check_origin_t {
     h2o_timeout_t interval;
-    h2o_timeout_t io_timeout;
-    h2o_http1client_ctx_t client_ctx;
+    h2o_timeout_t timeout; /* the check's timeout, for the connection and for the answer */
+    origin_client_ctx_t client_ctx;
 } check_origin_t;
 
 struct st_origin_checker_t {
@@ -92,44 +93,42 @@ static void probe_done(probe_t *p, bool ok, const char *what)
     h2o_timeout_link(p->checker->ctx->loop, &p->checker->origins[p->origin].interval, &p->timer);
 }
 
-static h2o_http1client_head_cb on_probe_connect(h2o_http1client_t *client, const char *errstr, h2o_iovec_t **reqbufs,
-                                                size_t *reqbufcnt, int *method_is_head);
-
-static h2o_http1client_body_cb on_probe_head(h2o_http1client_t *client, const char *errstr, int minor_version, int status,
-                                             h2o_iovec_t msg, h2o_header_t *headers, size_t num_headers, int rlen)
+static void on_probe_head(origin_client_t *client, void *data, origin_client_error_t err, int status, h2o_iovec_t reason,
+                          const origin_client_header_t *headers, size_t num_headers, int64_t content_length)
 {
-    probe_t *p = client->data;
+    probe_t *p = data;
     char what[64];
-    if (errstr != NULL && errstr != h2o_http1client_error_is_eos) {
-        probe_done(p, false, errstr);
-        return NULL;
+    if (err != ORIGIN_CLIENT_OK) {
+        probe_done(p, false, origin_client_strerror(err)); /* the client is freed when this returns */
+        return;
     }
+    origin_client_cancel(client); /* the body is not needed; the connection is closed */
     snprintf(what, sizeof(what), "health check answered %d", status);
     probe_done(p, status >= 200 && status < 400, what);
-    return NULL; /* the body is not needed; libh2o closes the connection */
 }
 
-static h2o_http1client_head_cb on_probe_connect(h2o_http1client_t *client, const char *errstr, h2o_iovec_t **reqbufs,
-                                                size_t *reqbufcnt, int *method_is_head)
+static void on_probe_body(origin_client_t *client, void *data, h2o_iovec_t chunk)
 {
-    probe_t *p = client->data;
-    if (errstr != NULL) {
-        probe_done(p, false, errstr);
-        return NULL;
-    }
-    *reqbufs = &p->request;
-    *reqbufcnt = 1;
-    *method_is_head = 0;
-    return on_probe_head;
+    /* never called: on_head cancels the client */
 }
+
+static void on_probe_done(origin_client_t *client, void *data, origin_client_error_t err)
+{
+    /* never called: on_head cancels the client */
+}
+
+static const origin_client_callbacks_t probe_callbacks = {on_probe_head, on_probe_body, on_probe_done};
 
 static void on_probe_timer(h2o_timeout_entry_t *entry)
 {
     probe_t *p = H2O_STRUCT_FROM_MEMBER(probe_t, timer, entry);
     if (p->client != NULL)
         return; /* cannot happen: re-armed only when the previous check ended */
-    h2o_http1client_connect(&p->client, p, &p->client_ctx, p->url.host, h2o_url_get_port(&p->url),
-                            p->url.scheme == &H2O_URL_SCHEME_HTTPS, on_probe_connect);
+    if (p->pool == NULL) {
+        probe_done(p, false, "host did not resolve at start-up");
+        return;
+    }
+    p->client = origin_client_start(p->pool, p->request, h2o_iovec_init(NULL, 0), false, &probe_callbacks, p);
 }
 
 origin_checker_t *origin_checker_start(origin_router_t *r, h2o_context_t *ctx)
@@ -154,10 +153,12 @@ origin_checker_t *origin_checker_start(origin_router_t *r, h2o_context_t *ctx)
             continue;
         check_origin_t *co = c->origins + i;
         h2o_timeout_init(ctx->loop, &co->interval, o->health.interval_ms);
-        h2o_timeout_init(ctx->loop, &co->io_timeout, o->health.timeout_ms);
-        co->client_ctx.loop = ctx->loop;
-        co->client_ctx.getaddr_receiver = &ctx->receivers.hostinfo_getaddr;
-        co->client_ctx.io_timeout = &co->io_timeout;
+        h2o_timeout_init(ctx->loop, &co->timeout, o->health.timeout_ms);
+        co->client_ctx = (origin_client_ctx_t){.loop = ctx->loop,
+                                               .zero_timeout = &ctx->zero_timeout,
+                                               .connect_timeout = &co->timeout,
+                                               .read_timeout = &co->timeout,
+                                               .keepalive_timeout = NULL};
 
         for (size_t s = 0; s != o->num_servers; ++s) {
             probe_t *p = c->probes + c->num_probes++;
@@ -165,13 +166,25 @@ origin_checker_t *origin_checker_start(origin_router_t *r, h2o_context_t *ctx)
             p->origin = i;
             p->server = s;
             p->timer.cb = on_probe_timer;
-            p->client_ctx = co->client_ctx;
-            p->client_ctx.ssl_ctx = r->origins[i].ssl_ctxs != NULL ? r->origins[i].ssl_ctxs[s] : NULL;
-            h2o_url_parse(o->servers[s], strlen(o->servers[s]), &p->url);
+            struct sockaddr_storage addr;
+            socklen_t addrlen;
+            bool is_tls;
+            char name[256], err[512];
+            if (origin_http_resolve(o, s, &addr, &addrlen, &is_tls, name, sizeof(name), err, sizeof(err)) == 0) {
+                SSL_CTX *ssl_ctx = is_tls && r->origins[i].ssl_ctxs != NULL ? r->origins[i].ssl_ctxs[s] : NULL;
+                p->pool =
+                    origin_client_pool_new(&co->client_ctx, (struct sockaddr *)&addr, addrlen, ssl_ctx, is_tls ? name : NULL, 0, 1);
+            } else {
+                common_log_warn("%s: its health check fails until the edge restarts", err);
+            }
+            h2o_url_t url;
+            h2o_iovec_t authority = h2o_iovec_init(H2O_STRLIT(""));
+            if (h2o_url_parse(o->servers[s], strlen(o->servers[s]), &url) == 0)
+                authority = url.authority;
             char buf[2048];
             int len = snprintf(buf, sizeof(buf),
                                "GET %s HTTP/1.1\r\nhost: %.*s\r\nuser-agent: edgecache-health-check\r\nconnection: close\r\n\r\n",
-                               o->health.path, (int)p->url.authority.len, p->url.authority.base);
+                               o->health.path, (int)authority.len, authority.base);
             p->request = h2o_strdup(NULL, buf, len > 0 && (size_t)len < sizeof(buf) ? (size_t)len : 0);
             /* the first round right away, so a dead server is known before the first interval ends */
             h2o_timeout_link(ctx->loop, &ctx->zero_timeout, &p->timer);
@@ -189,13 +202,15 @@ void origin_checker_stop(origin_checker_t *c)
         if (h2o_timeout_is_linked(&p->timer))
             h2o_timeout_unlink(&p->timer);
         if (p->client != NULL)
-            h2o_http1client_cancel(p->client);
+            origin_client_cancel(p->client);
+        if (p->pool != NULL)
+            origin_client_pool_free(p->pool);
         free(p->request.base);
     }
     for (size_t i = 0; i != c->router->conf->num_origins; ++i) {
         if (c->router->conf->origins[i].health.path != NULL && c->router->origins[i].health != NULL) {
             h2o_timeout_dispose(c->ctx->loop, &c->origins[i].interval);
-            h2o_timeout_dispose(c->ctx->loop, &c->origins[i].io_timeout);
+            h2o_timeout_dispose(c->ctx->loop, &c->origins[i].timeout);
         }
     }
     free(c->probes);

@@ -6,7 +6,8 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
 libh2o-evloop-dev libssl-dev liblmdb-dev zlib1g-dev libyaml-dev check
 curl python3 openssl lmdb-utils
 chromium fonts-dejavu-core
-stress-ng"
+stress-ng
+clang libfuzzer-14-dev"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

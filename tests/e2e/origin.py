@@ -68,6 +68,10 @@ path "*" answers every path that has no script of its own):
     reset_after     send this many body bytes, then reset the connection (SO_LINGER 0 + close)
     stall_after     send this many body bytes, flush, wait "stall" seconds (default 2), send the rest
     hang            accept the request and never answer (until the client goes away)
+    raw             text (latin-1, "\r\n" as needed) written to the socket verbatim in one write, in
+                    place of the whole answer (head and body), then the connection is closed; nothing
+                    is added (no X-Origin-Count, no Date): for malformed and badly framed responses
+    raw_keep_open   with "raw": keep the connection open afterwards (read the next request on it)
     remove          forget the script for this path (back to the default answer); no other field needed
 
 Without a script, a path answers 200, Content-Type: text/plain, Cache-Control: max-age=60 and the
@@ -281,6 +285,11 @@ class Handler(BaseHTTPRequestHandler):
                 return
         if s.get("delay"):
             time.sleep(float(s["delay"]))
+        if "raw" in s:
+            self.wfile.write(str(s["raw"]).encode("latin-1"))
+            self.wfile.flush()
+            self.close_connection = not s.get("raw_keep_open")
+            return
 
         raw_headers = s.get("headers") or {}
         headers = [tuple(h) for h in raw_headers] if isinstance(raw_headers, list) else list(raw_headers.items())

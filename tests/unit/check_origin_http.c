@@ -3,9 +3,9 @@
  *
  * origin_http_init is run on a loop of the test's own against origins built by hand: the servers' URLs
  * (valid, defaulted ports, IPv6, and every kind of malformed one), https with and without tls.sni, and
- * the error it reports. Nothing connects: a socket pool opens connections only when asked, and the
- * only name lookup (tls.sni) is of a literal address or of a name under .invalid, which never resolves
- * (RFC 6761). The request serialiser is checked byte for byte.
+ * the error it reports, and the address and TLS name each server resolves to. Nothing connects: a pool
+ * opens connections only when asked, and every name looked up is a literal address or a name under
+ * .invalid, which never resolves (RFC 6761). The request serialiser is checked byte for byte.
  */
 #include "origin/http.h"
 
@@ -48,39 +48,39 @@ static void assert_iov(h2o_iovec_t v, const char *want)
     ck_assert_msg(v.len == strlen(want) && memcmp(v.base, want, v.len) == 0, "got \"%.*s\", want \"%s\"", (int)v.len, v.base, want);
 }
 
-/* libh2o resolves nothing for a literal IPv4 address: its pool holds the address, with the port given */
-static void assert_pool_address(const h2o_socketpool_t *pool, int family, uint16_t port)
+/* The address and TLS name a server resolves to (origin_http_resolve), checked against what is expected. */
+static void assert_resolved(const origin_conf_t *conf, size_t i, int family, uint16_t port, bool tls, const char *name)
 {
-    ck_assert_int_eq(pool->type, H2O_SOCKETPOOL_TYPE_SOCKADDR);
-    const struct sockaddr_in *sin = (const struct sockaddr_in *)&pool->peer.sockaddr.bytes;
-    const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&pool->peer.sockaddr.bytes;
-    ck_assert_int_eq(sin->sin_family, family);
+    struct sockaddr_storage ss;
+    socklen_t sl = 0;
+    bool is_tls = !tls;
+    char got_name[256], err[256] = "";
+    ck_assert_int_eq(origin_http_resolve(conf, i, &ss, &sl, &is_tls, got_name, sizeof(got_name), err, sizeof(err)), 0);
+    ck_assert_int_eq(is_tls, tls);
+    ck_assert_str_eq(got_name, name);
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+    const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+    ck_assert_int_eq(ss.ss_family, family);
     if (family == AF_INET) {
+        ck_assert_uint_eq(sl, sizeof(*sin));
         ck_assert_uint_eq(ntohs(sin->sin_port), port);
         ck_assert_uint_eq(ntohl(sin->sin_addr.s_addr), INADDR_LOOPBACK);
     } else {
+        ck_assert_uint_eq(sl, sizeof(*sin6));
         ck_assert_uint_eq(ntohs(sin6->sin6_port), port);
         ck_assert(IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr));
     }
-}
-
-/* a host name is resolved by libh2o when it connects: the pool holds the name and the port as text */
-static void assert_pool_named(const h2o_socketpool_t *pool, const char *host, const char *port)
-{
-    ck_assert_int_eq(pool->type, H2O_SOCKETPOOL_TYPE_NAMED);
-    assert_iov(pool->peer.host, host);
-    assert_iov(pool->peer.named_serv, port);
 }
 
 /* --- valid servers ------------------------------------------------------------------------------ */
 
 START_TEST(test_http_servers)
 {
-    char *servers[] = {(char[]){"http://127.0.0.1:8080"}, (char[]){"http://origin.example"}, (char[]){"http://[::1]:9090"}};
+    char *servers[] = {(char[]){"http://127.0.0.1:8080"}, (char[]){"http://origin.invalid"}, (char[]){"http://[::1]:9090"}};
     origin_conf_t conf = conf_of(servers, 3);
     origin_http_t o;
     char err[256] = "";
-    h2o_multithread_receiver_t *receiver = (h2o_multithread_receiver_t *)0x1; /* kept, never used here */
+    h2o_multithread_receiver_t *receiver = (h2o_multithread_receiver_t *)0x1; /* unused: names are resolved at init */
 
     ck_assert_int_eq(origin_http_init(&o, loop, receiver, &conf, NULL, err, sizeof(err)), 0);
     ck_assert_str_eq(err, "");
@@ -88,33 +88,32 @@ START_TEST(test_http_servers)
     ck_assert_ptr_eq(o.loop, loop);
     ck_assert_uint_eq(o.num_servers, 3);
     ck_assert_uint_eq(o.cursor, 0);
+    ck_assert_uint_eq(o.pool_full, 0);
+    ck_assert_uint_eq(o.max_connections, ORIGIN_HTTP_DEFAULT_MAX_CONNECTIONS);
     for (size_t i = 0; i != 3; ++i)
         ck_assert_uint_eq(o.outstanding[i], 0);
 
-    /* the timeouts: the fetch's own, and libh2o's as a day-long backstop (it keeps running while paused) */
+    /* the timeouts, one per duration on this loop, that the client runs */
     ck_assert_uint_eq(o.read_timeout.timeout, 2500);
     ck_assert_uint_eq(o.connect_timeout.timeout, 1500);
-    ck_assert_uint_eq(o.io_timeout.timeout, 86400 * 1000);
+    ck_assert_uint_eq(o.keepalive_timeout.timeout, 3500);
+    ck_assert_uint_eq(o.zero_timeout.timeout, 0);
     ck_assert_ptr_eq(o.client_ctx.loop, loop);
-    ck_assert_ptr_eq(o.client_ctx.getaddr_receiver, receiver);
-    ck_assert_ptr_eq(o.client_ctx.io_timeout, &o.io_timeout);
+    ck_assert_ptr_eq(o.client_ctx.read_timeout, &o.read_timeout);
+    ck_assert_ptr_eq(o.client_ctx.connect_timeout, &o.connect_timeout);
+    ck_assert_ptr_eq(o.client_ctx.keepalive_timeout, &o.keepalive_timeout);
+    ck_assert_ptr_eq(o.client_ctx.zero_timeout, &o.zero_timeout);
 
     assert_iov(o.servers[0].authority, "127.0.0.1:8080");
-    assert_iov(o.servers[1].authority, "origin.example");
+    assert_iov(o.servers[1].authority, "origin.invalid");
     assert_iov(o.servers[2].authority, "[::1]:9090");
-    assert_pool_address(&o.servers[0].pool, AF_INET, 8080);
-    assert_iov(o.servers[0].pool.peer.host, "127.0.0.1");
-    assert_pool_named(&o.servers[1].pool, "origin.example", "80");
-    assert_pool_named(&o.servers[2].pool, "::1", "9090"); /* libh2o 2.2.5 takes only IPv4 literals as addresses */
-    for (size_t i = 0; i != 3; ++i) {
-        origin_http_server_t *s = o.servers + i;
-        ck_assert_int_eq(s->pool.is_ssl, 0);
-        ck_assert_uint_eq(s->pool.timeout, 3500);
-        ck_assert_msg(s->pool._interval_cb.loop == loop, "the pool's sweeper runs on this loop");
-        ck_assert_ptr_eq(s->client_ctx.loop, loop);
-        ck_assert_ptr_eq(s->client_ctx.io_timeout, &o.io_timeout);
-        ck_assert_ptr_null(s->client_ctx.ssl_ctx);
-    }
+    /* a name that does not resolve leaves the server without a pool (its requests fail), not the edge unstarted */
+    ck_assert_ptr_nonnull(o.servers[0].pool);
+    ck_assert_ptr_null(o.servers[1].pool);
+    ck_assert_ptr_nonnull(o.servers[2].pool);
+    ck_assert_uint_eq(origin_client_pool_num_connections(o.servers[0].pool), 0); /* nothing connects before a request */
+    assert_resolved(&conf, 0, AF_INET, 8080, false, "");
+    assert_resolved(&conf, 2, AF_INET6, 9090, false, "");
     origin_http_dispose(&o);
     ck_assert_ptr_null(o.servers);
     ck_assert_ptr_null(o.outstanding);
@@ -122,9 +121,23 @@ START_TEST(test_http_servers)
 }
 END_TEST
 
+START_TEST(test_no_keepalive)
+{
+    char *servers[] = {(char[]){"http://127.0.0.1:8080"}};
+    origin_conf_t conf = conf_of(servers, 1);
+    conf.keepalive_timeout_ms = 0;
+    origin_http_t o;
+    char err[256] = "";
+
+    ck_assert_int_eq(origin_http_init(&o, loop, NULL, &conf, NULL, err, sizeof(err)), 0);
+    ck_assert_ptr_null(o.client_ctx.keepalive_timeout); /* the client then never pools a connection */
+    origin_http_dispose(&o);
+}
+END_TEST
+
 START_TEST(test_https_default_port_and_ssl_ctx)
 {
-    char *servers[] = {(char[]){"https://secure.example"}, (char[]){"https://127.0.0.1:8443"}};
+    char *servers[] = {(char[]){"https://[::1]"}, (char[]){"https://127.0.0.1:8443"}};
     origin_conf_t conf = conf_of(servers, 2);
     SSL_CTX *ctxs[2] = {(SSL_CTX *)0x100, (SSL_CTX *)0x200}; /* only stored, never used here */
     origin_http_t o;
@@ -132,15 +145,12 @@ START_TEST(test_https_default_port_and_ssl_ctx)
 
     ck_assert_int_eq(origin_http_init(&o, loop, NULL, &conf, ctxs, err, sizeof(err)), 0);
     ck_assert_uint_eq(o.num_servers, 2);
-    assert_iov(o.servers[0].authority, "secure.example");
-    assert_pool_named(&o.servers[0].pool, "secure.example", "443");
-    assert_pool_address(&o.servers[1].pool, AF_INET, 8443);
-    assert_iov(o.servers[1].pool.peer.host, "127.0.0.1");
-    for (size_t i = 0; i != 2; ++i) {
-        ck_assert_int_eq(o.servers[i].pool.is_ssl, 1);
-        ck_assert_ptr_eq(o.servers[i].client_ctx.ssl_ctx, ctxs[i]);
-    }
-    ck_assert_ptr_null(o.client_ctx.ssl_ctx);
+    assert_iov(o.servers[0].authority, "[::1]");
+    ck_assert_ptr_nonnull(o.servers[0].pool);
+    ck_assert_ptr_nonnull(o.servers[1].pool);
+    /* without tls.sni, the TLS name is the server's host */
+    assert_resolved(&conf, 0, AF_INET6, 443, true, "::1");
+    assert_resolved(&conf, 1, AF_INET, 8443, true, "127.0.0.1");
     origin_http_dispose(&o);
 }
 END_TEST
@@ -154,17 +164,11 @@ START_TEST(test_https_sni_connects_by_address)
     char err[256] = "";
 
     ck_assert_int_eq(origin_http_init(&o, loop, NULL, &conf, NULL, err, sizeof(err)), 0);
-    /* the pool is named after the SNI host (libh2o uses that name for SNI and the certificate check) and
-     * connects to the server's address, resolved once here */
-    for (size_t i = 0; i != 2; ++i) {
-        ck_assert_int_eq(o.servers[i].pool.type, H2O_SOCKETPOOL_TYPE_SOCKADDR);
-        ck_assert_int_eq(o.servers[i].pool.is_ssl, 1);
-        assert_iov(o.servers[i].pool.peer.host, "cdn.example.com");
-    }
+    /* the connection goes to the server's address and names the SNI host (handshake and certificate check) */
     assert_iov(o.servers[0].authority, "127.0.0.1:8443");
     assert_iov(o.servers[1].authority, "[::1]");
-    assert_pool_address(&o.servers[0].pool, AF_INET, 8443);
-    assert_pool_address(&o.servers[1].pool, AF_INET6, 443);
+    assert_resolved(&conf, 0, AF_INET, 8443, true, "cdn.example.com");
+    assert_resolved(&conf, 1, AF_INET6, 443, true, "cdn.example.com");
     origin_http_dispose(&o);
 }
 END_TEST
@@ -179,9 +183,8 @@ START_TEST(test_http_ignores_sni)
     char err[256] = "";
 
     ck_assert_int_eq(origin_http_init(&o, loop, NULL, &conf, NULL, err, sizeof(err)), 0);
-    assert_pool_address(&o.servers[0].pool, AF_INET, 8080);
-    assert_iov(o.servers[0].pool.peer.host, "127.0.0.1");
-    ck_assert_int_eq(o.servers[0].pool.is_ssl, 0);
+    ck_assert_ptr_nonnull(o.servers[0].pool);
+    assert_resolved(&conf, 0, AF_INET, 8080, false, "");
     origin_http_dispose(&o);
 }
 END_TEST
@@ -190,7 +193,7 @@ START_TEST(test_https_verify_and_ca_file_not_used_here)
 {
     /* the CA file and verification shape the TLS context (edge/server.c), not the pool: an unreadable
      * ca_file or verify false changes nothing in what origin_http_init builds */
-    char *servers[] = {(char[]){"https://secure.example:8443"}};
+    char *servers[] = {(char[]){"https://127.0.0.1:8443"}};
     origin_conf_t conf = conf_of(servers, 1);
     conf.tls.ca_file = (char[]){"/nonexistent/ca.pem"};
     conf.tls.verify = false;
@@ -198,9 +201,26 @@ START_TEST(test_https_verify_and_ca_file_not_used_here)
     char err[256] = "";
 
     ck_assert_int_eq(origin_http_init(&o, loop, NULL, &conf, NULL, err, sizeof(err)), 0);
-    assert_pool_named(&o.servers[0].pool, "secure.example", "8443");
-    ck_assert_int_eq(o.servers[0].pool.is_ssl, 1);
+    ck_assert_ptr_nonnull(o.servers[0].pool);
+    assert_resolved(&conf, 0, AF_INET, 8443, true, "127.0.0.1");
     origin_http_dispose(&o);
+}
+END_TEST
+
+START_TEST(test_resolve_failure_is_reported)
+{
+    char *servers[] = {(char[]){"http://nonexistent.invalid:8080"}, (char[]){"http//x"}};
+    origin_conf_t conf = conf_of(servers, 2);
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    bool is_tls;
+    char name[64], err[256] = "";
+    static const char prefix[] = "origin o: cannot resolve nonexistent.invalid: ";
+
+    ck_assert_int_eq(origin_http_resolve(&conf, 0, &ss, &sl, &is_tls, name, sizeof(name), err, sizeof(err)), -2);
+    ck_assert_msg(strncmp(err, prefix, sizeof(prefix) - 1) == 0, "err: %s", err);
+    ck_assert_int_eq(origin_http_resolve(&conf, 1, &ss, &sl, &is_tls, name, sizeof(name), err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "origin o: cannot parse http//x");
 }
 END_TEST
 
@@ -235,7 +255,7 @@ START_TEST(test_bad_url_after_good_ones)
     origin_http_t o;
     char err[256] = "";
 
-    /* the pools of the first two are disposed (ASan's leak check sees it) */
+    /* the pools made for the first two are freed (ASan's leak check sees it) */
     ck_assert_int_eq(origin_http_init(&o, loop, NULL, &conf, NULL, err, sizeof(err)), -1);
     ck_assert_str_eq(err, "origin mixed: cannot parse http//127.0.0.1:8003");
     ck_assert_uint_eq(o.num_servers, 0);
@@ -336,6 +356,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_https_sni_connects_by_address);
     tcase_add_test(tc, test_http_ignores_sni);
     tcase_add_test(tc, test_https_verify_and_ca_file_not_used_here);
+    tcase_add_test(tc, test_no_keepalive);
+    tcase_add_test(tc, test_resolve_failure_is_reported);
     tcase_add_test(tc, test_no_servers);
     suite_add_tcase(s, tc);
 
