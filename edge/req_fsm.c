@@ -190,72 +190,13 @@ static void watch_client(edge_req_t *er)
     }
 }
 
-/* The origin request for this client request: `cacheable` (GET, filling the cache) or passed as is. */
-static void fetch_args(edge_req_t *er, bool cacheable, origin_fetch_args_t *out)
-{
-    h2o_req_t *req = er->req;
-    edge_server_t *server = er->thread->server;
-    size_t origin = er->behavior->route.origin_index;
-    const origin_conf_t *oconf = server->conf->upstream.origins + origin;
-    h2o_headers_t headers = {NULL};
-
-    struct sockaddr_storage ss;
-    char addr[INET6_ADDRSTRLEN] = "unknown";
-    socklen_t sslen = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
-    if (sslen != 0 && ss.ss_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof(addr));
-    else if (sslen != 0 && ss.ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof(addr));
-    origin_request_t oreq = {.route = &er->behavior->route,
-                             .key_headers = er->behavior->key.key_headers,
-                             .num_key_headers = er->behavior->key.num_key_headers,
-                             .client_headers = &req->headers,
-                             .client_addr = addr,
-                             .https = req->scheme == &H2O_URL_SCHEME_HTTPS,
-                             .cacheable = cacheable};
-    if (cacheable && er->have_rec) { /* revalidation: RFC 9111 §4.3.1 */
-        oreq.etag = edge_deliver_record_header(&er->rec, H2O_STRLIT("etag"));
-        oreq.last_modified = edge_deliver_record_header(&er->rec, H2O_STRLIT("last-modified"));
-    }
-    origin_request_headers(&req->pool, &oreq, &headers);
-
-    *out = (origin_fetch_args_t){
-        .loop = req->conn->ctx->loop,
-        .zero_timeout = &req->conn->ctx->zero_timeout,
-        .receiver = &er->thread->fetch_receiver,
-        .router = server->router,
-        .http = er->thread->http,
-        .file_roots = server->file_roots,
-        .origin_index = origin,
-        .group_index = er->behavior->route.group_index,
-        /* a HEAD that may fill the cache fetches the whole object */
-        .method = cacheable ? h2o_iovec_init(H2O_STRLIT("GET")) : req->method,
-        .path = req->path,
-        /* never the client's Host, which is not in the key (the config refuses it there): the origin's own name */
-        .host =
-            oconf->host_header != NULL ? h2o_iovec_init(oconf->host_header, strlen(oconf->host_header)) : h2o_iovec_init(NULL, 0),
-        .headers = headers.entries,
-        .num_headers = headers.size,
-        .body = cacheable ? h2o_iovec_init(NULL, 0) : req->entity,
-        .client_headers = &req->headers,
-        .store = cacheable ? server->store : NULL,
-        .hash = er->hash,
-        .key = er->key,
-        .ttl_rules = &er->behavior->ttl,
-        .error_pages = server->conf->error_pages,
-        .num_error_pages = server->conf->num_error_pages,
-        .background_fetch_max = server->conf->cache.background_fetch_max,
-        .stale = er->have_rec ? &er->rec : NULL,
-    };
-}
-
 /* Starts the origin fetch for this request: a PASS has one of its own (`cacheable` false); a MISS or a
  * REVALIDATE joins one already in flight for the same object, on any loop, unless `no_join`. */
 static void start_fetch(edge_req_t *er, bool cacheable)
 {
     origin_fetch_args_t args;
 
-    fetch_args(er, cacheable, &args);
+    edge_req_fetch_args(er, cacheable, &args);
     er->sub.on_head = on_fetch_head;
     er->sub.on_body = on_fetch_body;
     er->sub.receiver = &er->thread->fetch_receiver;
@@ -557,7 +498,7 @@ static edge_req_state_t step_HIT(edge_req_t *er)
         /* one background revalidation: a fetch with no subscriber goes on into the cache, and one already
          * in flight for this object is enough */
         origin_fetch_args_t args;
-        fetch_args(er, true, &args);
+        edge_req_fetch_args(er, true, &args);
         if (origin_fetch_background(&args))
             ++er->thread->counters.origin_requests;
     }
@@ -720,6 +661,8 @@ static edge_req_state_t step_ERROR(edge_req_t *er)
     if (f->failure != 0 && er->have_rec && !stale_on_error(er))
         origin_status = 504; /* RFC 9111 §5.2.2.2: the stored response may not be used, and the origin is unreachable */
     const errorpages_rule_t *page = f->error_page;
+    if (f->error == ORIGIN_FETCH_ERR_POOL_FULL)
+        ++er->thread->counters.origin_pool_full;
 
     if (f->failure != 0)
         ++er->thread->counters.origin_failures;

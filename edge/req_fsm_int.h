@@ -80,6 +80,9 @@ typedef struct st_edge_req_t {
 
 /** Leaves the request's origin fetch, if any (req_fsm.c); counts the bytes it fetched. */
 void edge_req_unsubscribe(edge_req_t *er);
+/* (req_fetch.c) The arguments of the origin fetch for `er`: `cacheable` (GET, filling the cache) or
+ * passed as is. Everything they point to lives in the request's pool or the server. */
+void edge_req_fetch_args(edge_req_t *er, bool cacheable, origin_fetch_args_t *out);
 
 /** Records the request's line in the reports (edge/account.c); at dispose. */
 void edge_account_request(edge_req_t *er);

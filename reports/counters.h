@@ -25,6 +25,7 @@
     X(collapsed, "", "misses that joined a fetch of the same object already in flight")                                            \
     X(origin_requests, "", "requests sent to origins")                                                                             \
     X(origin_failures, "", "origin exchanges that failed before a response (connect error, timeout, reset)")                       \
+    X(origin_pool_full, "", "origin requests refused at once because every server's connection cap was reached")                   \
     X(stored_objects, "", "responses queued for storage")                                                                          \
     X(corrupt_records, "", "stored records found corrupt, treated as misses and replaced")                                         \
     X(body_bytes_sent, "", "response body bytes sent to clients")                                                                  \
