@@ -19,6 +19,7 @@
 #   start_edge_raw [ARGS...]   edgecache serve --cache-dir $T/cache ARGS, EDGE_PORT chosen by the caller
 #   stop_edge                  SIGTERM, wait, assert exit status 0
 #   script PATH 'json fields'  POST /__script {"path": PATH, fields}
+#   scripts 'JSON LIST'        POST /__script [{"path": ...}, ...]: many scripts in one request
 #   origin_count PATH          requests the origin received for PATH (with a '?': that exact URL)
 #   origin_counts / origin_sent PATH / origin_conns   JSON of all counts; body bytes sent; connections
 #   wait_log REGEX N [S] [LOG] waits up to S seconds (default 10) until LOG (the edge log) has N lines
@@ -37,6 +38,10 @@
 #   try_fetch URL [CURL ARGS]  the same, but records curl's exit status in CURL_RC instead of failing
 #   header NAME                a response header of the last fetch (last header block, CR stripped)
 #   assert_*  fail  pass       see below
+#
+# On a loaded machine every process a helper starts costs tens of milliseconds or more, and a scenario
+# makes hundreds of assertions: the helpers that run per fetch or per assertion (try_fetch, header,
+# has_header, assert_header, assert_cache) work in bash itself, starting nothing but curl.
 
 set -Eeuo pipefail
 
@@ -68,7 +73,9 @@ EXTRA_EDGES=()
 EDGE_PID=
 EDGE_PORT=
 FETCH_N=0
-STATUS='' HTTP_VERSION='' TIME_TOTAL='' HDRS=/dev/null BODY=/dev/null CURL_RC=0
+STATUS='' HTTP_VERSION='' TIME_TOTAL='' HDRS=/dev/null BODY=/dev/null CURL_RC=0 CURL_ERR=/dev/null
+declare -A HDR_VALUE=() # the last header block of $HDRS_PARSED, by lower-cased name (see parse_headers)
+HDRS_PARSED=
 
 # --- cleanup: kill everything this test started, whatever happened ------------------------------
 cleanup() {
@@ -136,7 +143,7 @@ fail() {
             echo >&2
         fi
     fi
-    log_tail "$T/curl.err" "curl stderr"
+    log_tail "$CURL_ERR" "curl stderr"
     log_tail "$T/edge.log" "edge log"
     local log
     for log in "$T"/edge.*.log; do
@@ -368,6 +375,13 @@ edge_counter() { # NAME [LOG]: from the last "counters:" line, which the edge lo
 }
 
 # --- the origin's control endpoints ----------------------------------------------------------------
+scripts() { # 'JSON LIST OF SCRIPTS' [ORIGIN_PORT]
+    local out
+    out=$(curl -ksS --max-time 10 -X POST --data-binary "$1" "$(origin_base "${2:-$ORIGIN_PORT}")/__script") ||
+        fail "scripts: origin unreachable"
+    [[ $out == ok ]] || fail "scripts: origin said: $out"
+}
+
 script() { # PATH 'JSON FIELDS' [ORIGIN_PORT]
     local path=$1 fields=${2:-} port=${3:-$ORIGIN_PORT} out
     out=$(curl -ksS --max-time 10 -X POST --data-binary "{\"path\": \"$path\"${fields:+, $fields}}" \
@@ -442,19 +456,20 @@ pattern_sha256() { "$PYTHON" "$E2E_DIR/origin.py" --emit "$1" | sha256sum | cut 
 # --- client side -------------------------------------------------------------------------------------
 # try_fetch URL [CURL ARGS...]: URL "/path" means the edge over HTTP/1.1 cleartext.
 try_fetch() {
-    local url=$1 out
+    local url=$1
     shift
     [[ $url == /* ]] && url="http://127.0.0.1:$EDGE_PORT$url"
     FETCH_N=$((FETCH_N + 1))
     HDRS="$T/fetch.$FETCH_N.headers"
     BODY="$T/fetch.$FETCH_N.body"
+    CURL_ERR="$T/fetch.$FETCH_N.curl-err"
     : >"$HDRS"
     : >"$BODY"
     CURL_RC=0
-    out=$(curl -sS --max-time "$CURL_MAX_TIME" -D "$HDRS" -o "$BODY" \
-        -w '%{http_code} %{http_version} %{time_total}' "$@" "$url" 2>"$T/curl.err") || CURL_RC=$?
-    read -r STATUS HTTP_VERSION TIME_TOTAL <<<"$out" || true
-    cp "$T/curl.err" "$T/fetch.$FETCH_N.curl-err"
+    curl -sS --max-time "$CURL_MAX_TIME" -D "$HDRS" -o "$BODY" \
+        -w '%{http_code} %{http_version} %{time_total}' "$@" "$url" >"$T/fetch.$FETCH_N.w" 2>"$CURL_ERR" || CURL_RC=$?
+    read -r STATUS HTTP_VERSION TIME_TOTAL <"$T/fetch.$FETCH_N.w" || true
+    parse_headers
 }
 
 fetch() {
@@ -462,29 +477,59 @@ fetch() {
     [[ $CURL_RC == 0 ]] || fail "curl $* failed (exit $CURL_RC): $(cat "$T/curl.err")"
 }
 
+# parse_headers: HDR_VALUE becomes the fields of $HDRS's last header block (so not a 100 Continue's),
+# each name lower-cased, its first line's value with leading blanks removed, CRs dropped. Done once per
+# fetch; header and has_header parse again only when HDRS has been pointed at another file.
+parse_headers() {
+    local line name val
+    HDR_VALUE=()
+    HDRS_PARSED=$HDRS
+    [[ -r $HDRS ]] || return 0
+    while IFS= read -r line || [[ -n $line ]]; do
+        line=${line//$'\r'/}
+        if [[ $line == HTTP/* ]]; then
+            HDR_VALUE=()
+            continue
+        fi
+        [[ $line == ?*:* ]] || continue
+        name=${line%%:*}
+        name=${name,,}
+        val=${line#*:}
+        val=${val#"${val%%[!$' \t']*}"}
+        [[ -v HDR_VALUE[$name] ]] || HDR_VALUE[$name]=$val
+    done <"$HDRS"
+}
+
 # header NAME: the value in the last response's last header block (so not a 100 Continue's).
 header() {
-    tr -d '\r' <"$HDRS" | awk -v name="$1" '
-        /^HTTP\// { n = 0; delete v; next }
-        { i = index($0, ":"); if (i == 0) next
-          k = tolower(substr($0, 1, i - 1)); val = substr($0, i + 1); sub(/^[ \t]+/, "", val)
-          if (k == tolower(name) && !(k in v)) v[k] = val }
-        END { if (tolower(name) in v) print v[tolower(name)] }'
+    [[ $HDRS_PARSED == "$HDRS" ]] || parse_headers
+    local name=${1,,}
+    [[ ! -v HDR_VALUE[$name] ]] || printf '%s\n' "${HDR_VALUE[$name]}"
 }
 
 has_header() {
-    tr -d '\r' <"$HDRS" | awk -v name="$1" '
-        /^HTTP\// { found = 0; next }
-        { i = index($0, ":"); if (i && tolower(substr($0, 1, i - 1)) == tolower(name)) found = 1 }
-        END { exit !found }'
+    [[ $HDRS_PARSED == "$HDRS" ]] || parse_headers
+    local name=${1,,}
+    [[ -v HDR_VALUE[$name] ]]
 }
 
 body() { cat "$BODY"; }
-body_sha256() { sha256sum <"$BODY" | cut -d' ' -f1; }
-body_size() { wc -c <"$BODY" | tr -d ' '; }
+body_sha256() {
+    local sum
+    sum=$(sha256sum <"$BODY")
+    echo "${sum%% *}"
+}
+body_size() {
+    local n
+    n=$(wc -c <"$BODY")
+    echo $((n))
+}
 
 # The ttl=N parameter of the last response's Cache-Status, or empty.
-cache_ttl() { header Cache-Status | sed -n 's/.*;[[:space:]]*ttl=\(-\{0,1\}[0-9]*\).*/\1/p'; }
+cache_ttl() {
+    has_header Cache-Status || return 0
+    [[ ! ${HDR_VALUE[cache-status]} =~ \;[[:space:]]*ttl=(-?[0-9]*) ]] || echo "${BASH_REMATCH[1]}"
+}
 
 # --- assertions ---------------------------------------------------------------------------------------
 assert_eq() { # EXPECTED ACTUAL [WHAT]
@@ -501,8 +546,7 @@ assert_status() { # CODE-REGEX
 
 assert_header() { # NAME VALUE-REGEX: present, and the whole value matches
     has_header "$1" || fail "header $1: missing (expected /^($2)\$/)"
-    local v
-    v=$(header "$1")
+    local v=${HDR_VALUE[${1,,}]}
     [[ $v =~ ^($2)$ ]] || fail "header $1: '$v' does not match /^($2)\$/"
 }
 
@@ -525,6 +569,12 @@ assert_count() { # PATH N [ORIGIN_PORT]: the origin received exactly N requests 
     [[ $n == "$2" ]] || fail "origin count for $1: expected $2, got $n"
 }
 
+# trim TEXT: REPLY becomes TEXT without leading and trailing blanks (no subshell: see the header)
+trim() {
+    REPLY=${1#"${1%%[![:space:]]*}"}
+    REPLY=${REPLY%"${REPLY##*[![:space:]]}"}
+}
+
 # assert_cache X-CACHE-VALUE [CACHE-STATUS]: the edge's own verdict on the last response. CACHE-STATUS
 # lists the RFC 9211 member the edge must have sent, as "edgecache; param; param=value-regex; ...": the
 # cache id must match and every parameter listed must be present (others may be too, e.g. fwd-status,
@@ -533,19 +583,23 @@ assert_cache() {
     assert_header X-Cache "$1"
     [[ -n ${2:-} ]] || return 0
     local actual p found a
-    actual=$(header Cache-Status)
+    actual=${HDR_VALUE[cache-status]:-}
     local -a wanted
     IFS=';' read -ra wanted <<<"$2"
     local -a have
     IFS=';' read -ra have <<<"$actual"
-    [[ $(echo "${have[0]}" | xargs) == "$(echo "${wanted[0]}" | xargs)" ]] ||
-        fail "Cache-Status '$actual': cache id is not '${wanted[0]}'"
+    trim "${have[0]:-}"
+    a=$REPLY
+    trim "${wanted[0]}"
+    [[ $a == "$REPLY" ]] || fail "Cache-Status '$actual': cache id is not '${wanted[0]}'"
     for p in "${wanted[@]:1}"; do
-        p=$(echo "$p" | xargs)
+        trim "$p"
+        p=$REPLY
         [[ $p == fwd=miss ]] && p='fwd=(uri-)?miss'
         found=0
         for a in "${have[@]:1}"; do
-            a=$(echo "$a" | xargs)
+            trim "$a"
+            a=$REPLY
             if [[ $a =~ ^($p)$ ]]; then found=1; break; fi
         done
         ((found)) || fail "Cache-Status '$actual' lacks the parameter /$p/"

@@ -20,7 +20,8 @@ Usage:
         Writes the N-byte deterministic body (see "body_size") to stdout, for checksums.
 
 Control endpoints (called directly on the origin port, never through the edge; not counted):
-    POST /__script    JSON object, fields below. A later script for the same path replaces the earlier.
+    POST /__script    JSON object, fields below; or a JSON list of them, set at once (one request for
+                      many paths). A later script for the same path replaces the earlier.
     GET  /__count?path=/x        requests received for path /x (any method, any query), as text
     GET  /__count?url=/x?a=1     requests received for exactly that path and query
     GET  /__count                every request received, malformed ones included
@@ -46,14 +47,18 @@ path "*" answers every path that has no script of its own):
     status          HTTP status, default 200
     headers         {name: value}, sent as given; or a list of [name, value] pairs, to repeat a field
                     (two Age or Connection lines). A script sends no Cache-Control unless it says so,
-                    and a Date of its own (then the origin adds none)
+                    and a Date of its own (then the origin adds none). A value that is a time template,
+                    "{now}", "{now+N}" or "{now-N}" (N seconds), is sent as that HTTP date, computed when
+                    the head is sent, from the same clock reading as the Date the origin adds: an Expires
+                    "{now+20}" gives a lifetime of exactly 20 s however long the request took to arrive
     interim         a list of interim (1xx) responses sent before the final one: each a status code
                     or [status, {name: value}], e.g. [100, [103, {"Link": "</s.css>; rel=preload"}]]
     body            text body (UTF-8); or
     body_from_header  the value of this request header is appended to "body" (to tell variants apart)
     body_size       N deterministic bytes: byte i is (i % 251), so offset errors show in a checksum
     etag            shortcut for the ETag header (give the quotes: "\\"v1\\"")
-    last_modified   shortcut for Last-Modified: an HTTP-date string or a Unix time (number)
+    last_modified   shortcut for Last-Modified: an HTTP-date string, a time template (see "headers") or
+                    a Unix time (number)
     304_if_match    answer 304 (no body) when If-None-Match matches the ETag (or is "*"), or when
                     If-Modified-Since is not older than Last-Modified (used only without If-None-Match)
     hold            a gate name: once counted, the request waits (before "delay" and the head) until the
@@ -78,6 +83,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import select
 import socket
 import ssl
@@ -103,6 +109,18 @@ def pattern_bytes(offset, n):
         offset += take
         n -= take
     return bytes(out)
+
+
+TIME_TEMPLATE = re.compile(r"\{now(?:([+-])(\d+))?\}")
+
+
+def render_time(value, now):
+    """A header value: a time template ("{now+20}") becomes the HTTP date it names, anything else is kept."""
+    m = TIME_TEMPLATE.fullmatch(value) if isinstance(value, str) else None
+    if m is None:
+        return value
+    offset = int(m.group(2) or 0) * (-1 if m.group(1) == "-" else 1)
+    return formatdate(int(now) + offset, usegmt=True)
 
 
 class State:
@@ -280,18 +298,20 @@ class Handler(BaseHTTPRequestHandler):
         if s.get("delay"):
             time.sleep(float(s["delay"]))
 
+        now = time.time()  # one clock reading for every date in this head (see render_time)
         raw_headers = s.get("headers") or {}
         headers = [tuple(h) for h in raw_headers] if isinstance(raw_headers, list) else list(raw_headers.items())
+        headers = [(k, render_time(v, now)) for k, v in headers]
         if s.get("etag"):
             headers.append(("ETag", s["etag"]))
         lm = s.get("last_modified")
         if lm is not None:
-            headers.append(("Last-Modified", formatdate(float(lm), usegmt=True) if isinstance(lm, (int, float)) else lm))
+            headers.append(("Last-Modified", formatdate(float(lm), usegmt=True) if isinstance(lm, (int, float)) else render_time(lm, now)))
         headers.append(("X-Origin-Count", str(count)))
         if self.server.name is not None:
             headers.append(("X-Origin-Name", self.server.name))
         if not any(k.lower() == "date" for k, _ in headers):
-            headers.append(("Date", self.date_time_string()))
+            headers.append(("Date", formatdate(int(now), usegmt=True)))
 
         status = int(s.get("status", 200))
         if s.get("304_if_match") and self.not_modified(headers):
@@ -440,15 +460,17 @@ class Handler(BaseHTTPRequestHandler):
         q = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
         if path == "/__script" and self.command == "POST":
             try:
-                s = json.loads(body or b"{}")
-                p = s["path"]
-            except (ValueError, KeyError) as e:
+                scripts = json.loads(body or b"{}")
+                scripts = scripts if isinstance(scripts, list) else [scripts]
+                paths = [s["path"] for s in scripts]
+            except (ValueError, KeyError, TypeError) as e:
                 return self.reply(400, "bad script: %s\n" % e)
             with STATE.lock:
-                if s.get("remove"):
-                    STATE.scripts.pop(p, None)
-                else:
-                    STATE.scripts[p] = s
+                for s, p in zip(scripts, paths):
+                    if s.get("remove"):
+                        STATE.scripts.pop(p, None)
+                    else:
+                        STATE.scripts[p] = s
             return self.reply(200, "ok\n")
         if path == "/__count":
             with STATE.lock:
