@@ -70,6 +70,8 @@ path "*" answers every path that has no script of its own):
     content_length  declare this Content-Length whatever the body's real size, send the body, close
     reset_after     send this many body bytes, then reset the connection (SO_LINGER 0 + close)
     stall_after     send this many body bytes, flush, wait "stall" seconds (default 2), send the rest
+    stall_gate      with stall_after: instead of "stall" seconds, wait at this gate (as "hold" does) until
+                    the test releases it: the head and the first bytes are out, the rest provably not yet
     hang            accept the request and never answer (until the client goes away)
     remove          forget the script for this path (back to the default answer); no other field needed
 
@@ -368,7 +370,11 @@ class Handler(BaseHTTPRequestHandler):
                 n = min(n, int(stall_after) - off)
             elif stall_after is not None and off == int(stall_after):
                 self.wfile.flush()
-                time.sleep(float(s.get("stall", 2)))
+                if s.get("stall_gate"):
+                    if not self.hold(str(s["stall_gate"])):
+                        return
+                else:
+                    time.sleep(float(s.get("stall", 2)))
                 stall_after = None
             data = get_body(off, n)
             if chunked:
