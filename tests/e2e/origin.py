@@ -48,7 +48,8 @@ path "*" answers every path that has no script of its own):
     headers         {name: value}, sent as given; or a list of [name, value] pairs, to repeat a field
                     (two Age or Connection lines). A script sends no Cache-Control unless it says so,
                     and a Date of its own (then the origin adds none). A value that is a time template,
-                    "{now}", "{now+N}" or "{now-N}" (N seconds), is sent as that HTTP date, computed when
+                    "{now}", "{now+N}" or "{now-N}" (N seconds), optionally with ":rfc850" or ":asctime"
+                    before the brace (the obsolete formats), is sent as that HTTP date, computed when
                     the head is sent, from the same clock reading as the Date the origin adds: an Expires
                     "{now+20}" gives a lifetime of exactly 20 s however long the request took to arrive
     interim         a list of interim (1xx) responses sent before the final one: each a status code
@@ -113,7 +114,8 @@ def pattern_bytes(offset, n):
     return bytes(out)
 
 
-TIME_TEMPLATE = re.compile(r"\{now(?:([+-])(\d+))?\}")
+TIME_TEMPLATE = re.compile(r"\{now(?:([+-])(\d+))?(?::(imf|rfc850|asctime))?\}")
+TIME_FORMATS = {"rfc850": "%A, %d-%b-%y %H:%M:%S GMT", "asctime": "%a %b %e %H:%M:%S %Y"}
 
 
 def render_time(value, now):
@@ -122,6 +124,8 @@ def render_time(value, now):
     if m is None:
         return value
     offset = int(m.group(2) or 0) * (-1 if m.group(1) == "-" else 1)
+    if m.group(3) in TIME_FORMATS:
+        return time.strftime(TIME_FORMATS[m.group(3)], time.gmtime(int(now) + offset))
     return formatdate(int(now) + offset, usegmt=True)
 
 
