@@ -18,6 +18,7 @@
 #   start_edge [ARGS...]       edgecache serve --listen 127.0.0.1:$EDGE_PORT --cache-dir $T/cache ARGS
 #   start_edge_raw [ARGS...]   edgecache serve --cache-dir $T/cache ARGS, EDGE_PORT chosen by the caller
 #   stop_edge                  SIGTERM, wait, assert exit status 0
+#   control METHOD PORT PATH [BODY]  one request to an origin's control endpoint; prints the answer's body
 #   script PATH 'json fields'  POST /__script {"path": PATH, fields}
 #   scripts 'JSON LIST'        POST /__script [{"path": ...}, ...]: many scripts in one request
 #   origin_count PATH          requests the origin received for PATH (with a '?': that exact URL)
@@ -41,7 +42,8 @@
 #
 # On a loaded machine every process a helper starts costs tens of milliseconds or more, and a scenario
 # makes hundreds of assertions: the helpers that run per fetch or per assertion (try_fetch, header,
-# has_header, assert_header, assert_cache) work in bash itself, starting nothing but curl.
+# has_header, assert_header, assert_cache, and the origin's control calls) work in bash itself, starting
+# nothing but curl for the fetch.
 
 set -Eeuo pipefail
 
