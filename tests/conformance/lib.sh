@@ -9,6 +9,9 @@
 #   reused URL [CURL ARGS]     fetch URL; the origin must not have been asked (count unchanged)
 #   forwarded URL [CURL ARGS]  fetch URL; the origin must have been asked exactly once more
 #   http_date OFFSET [FORMAT]  the HTTP date OFFSET seconds from now: imf (default), rfc850 or asctime
+#                              (for a date the origin sends, prefer its "{now+N}" template: see origin.py)
+#   mark; assert_age FROM      the last response's Age is FROM plus the time since `mark` at most: FROM <=
+#                              Age <= FROM + elapsed + 1, however slow the machine was in between
 #   header_lines NAME          every line of a field in the last response, in order, one per line
 #   edge_config YAML           writes $T/edge.yaml (listen and origin filled in) and starts the edge on it
 
@@ -40,6 +43,15 @@ http_date() {
     asctime) date -u -d "@$t" '+%a %b %e %H:%M:%S %Y' ;;
     *) fail "http_date: unknown format $2" ;;
     esac
+}
+
+mark() { MARK=$EPOCHSECONDS; }
+
+assert_age() {
+    local age elapsed=$((EPOCHSECONDS - MARK))
+    age=$(header Age)
+    [[ $age =~ ^[0-9]+$ ]] || fail "Age '$age' is not a number"
+    ((age >= $1 && age <= $1 + elapsed + 1)) || fail "Age $age, expected $1..$(($1 + elapsed + 1)) ($elapsed s since the mark)"
 }
 
 header_lines() {

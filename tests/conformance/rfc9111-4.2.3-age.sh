@@ -9,17 +9,19 @@ start_edge --origin "$ORIGIN_URL"
 
 step "§4.2.3 the origin's Age counts: Age: 30 with max-age=60 leaves 30 s"
 script /a/age '"body": "a", "headers": {"Cache-Control": "max-age=60", "Age": "30"}'
+mark
 forwarded /a/age
-assert_match '3[0-2]' "$(header Age)" "Age on the MISS"
+assert_age 30
 reused /a/age
-assert_match '3[0-2]' "$(header Age)" "Age on the HIT"
-assert_ttl_between 27 30
+assert_age 30
+assert_lifetime 60
 
 step "§4.2.3 apparent age: a Date 100 s ago counts as age 100"
-script /a/date "\"body\": \"d\", \"headers\": {\"Cache-Control\": \"max-age=600\", \"Date\": \"$(http_date -100)\"}"
+script /a/date '"body": "d", "headers": {"Cache-Control": "max-age=600", "Date": "{now-100}"}'
+mark
 forwarded /a/date
 reused /a/date
-assert_match '10[0-2]' "$(header Age)" "Age"
+assert_age 100
 assert_lifetime 600
 
 step "§4.2.3 a response older than its lifetime on arrival, with a validator: stored stale, revalidated"
@@ -35,23 +37,26 @@ forwarded /a/old-nov
 
 step "§4.2.3 the age grows while stored: two seconds later, Age >= 2"
 script /a/grow '"body": "g", "headers": {"Cache-Control": "max-age=60"}'
+mark
 forwarded /a/grow
 sleep 2
 reused /a/grow
-assert_match '[2-4]' "$(header Age)" "Age after 2 s"
+assert_age 2
 assert_lifetime 60
 
 step "§5.1 an Age list (\"10, 20\") is invalid: read as its largest member"
 script /a/list '"body": "l", "headers": {"Cache-Control": "max-age=60", "Age": "10, 20"}'
+mark
 forwarded /a/list
 reused /a/list
-assert_match '2[0-2]' "$(header Age)" "Age"
+assert_age 20
 
 step "§5.1 two Age lines: the larger one"
 script /a/lines '"body": "l", "headers": [["Cache-Control", "max-age=60"], ["Age", "20"], ["Age", "5"]]'
+mark
 forwarded /a/lines
 reused /a/lines
-assert_match '2[0-2]' "$(header Age)" "Age"
+assert_age 20
 
 step "§5.1 an invalid Age (abc, -10, 1.5) cannot prove freshness: stale (revalidated with a validator)"
 for age in abc -10 1.5; do

@@ -23,38 +23,52 @@ A="http://127.0.0.1:$ADMIN_PORT"
 AUTH="Authorization: Bearer $TOKEN"
 
 # purge [CURL ARGS...]: POST /purge with these arguments (a form body, or a query in the URL via -G);
-# sets PURGE_ID from the 202's JSON, checked against its Location
+# sets PURGE_ID from the 202's JSON, checked against its Location. The first answer is also parsed by
+# a real JSON parser; the rest are read with purge_json, in bash (a python start-up per poll cost
+# seconds on a loaded machine).
+json_checked=0
 purge() {
     fetch "$A/purge" -X POST -H "$AUTH" "$@"
     assert_status 202
     assert_header Content-Type 'application/json'
-    mapfile -t PURGE_FIELDS < <(purge_json)
+    if ((!json_checked)); then
+        "$PYTHON" -c 'import json, sys; json.load(open(sys.argv[1]))' "$BODY" || fail "the 202's body is not JSON"
+        json_checked=1
+    fi
+    purge_json
     PURGE_ID=${PURGE_FIELDS[0]}
     assert_match '[0-9]+' "$PURGE_ID" "purge id"
     assert_header Location "/purge/$PURGE_ID"
     assert_match 'pending|done' "${PURGE_FIELDS[4]}" "status of a just-accepted purge"
 }
 
-# purge_json: the fields of the JSON status in $BODY, one per line: id type target soft status objects completed
+# purge_json: PURGE_FIELDS becomes the fields of the JSON status in $BODY (a flat object): id type target
+# soft status objects completed, strings without their quotes (escapes kept), other values as written
 purge_json() {
-    "$PYTHON" -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-for k in ("id", "type", "target", "soft", "status", "objects", "completed"):
-    print(json.dumps(d[k]) if not isinstance(d[k], str) else d[k])' "$BODY"
+    local json='' k re
+    IFS= read -r -d '' json <"$BODY" || true
+    PURGE_FIELDS=()
+    for k in id type target soft status objects completed; do
+        re='[{,][[:space:]]*"'$k'"[[:space:]]*:[[:space:]]*("(([^"\\]|\\.)*)"|([^,}[:space:]]*))'
+        [[ $json =~ $re ]] || fail "no \"$k\" in the purge status $json"
+        if [[ ${BASH_REMATCH[1]} == \"* ]]; then PURGE_FIELDS+=("${BASH_REMATCH[2]}"); else PURGE_FIELDS+=("${BASH_REMATCH[4]}"); fi
+    done
 }
 
 # wait_purge ID OBJECTS [TYPE TARGET SOFT]: polls GET /purge/ID until done, then checks the JSON
 wait_purge() {
-    local id=$1 i f
-    for ((i = 0; i < 100; i++)); do
+    local id=$1 f end
+    end=$(($(date +%s) + 30))
+    while :; do
         fetch "$A/purge/$id" -H "$AUTH"
         assert_status 200
-        mapfile -t f < <(purge_json)
+        purge_json
+        f=("${PURGE_FIELDS[@]}")
         [[ ${f[4]} == "done" ]] && break
         assert_eq pending "${f[4]}" "purge status"
-        sleep 0.1
+        (($(date +%s) < end)) || fail "purge $id not done after 30 s"
+        sleep 0.05
     done
-    [[ ${f[4]} == "done" ]] || fail "purge $id not done after 10 s"
     assert_eq "$id" "${f[0]}" "id"
     assert_eq "$2" "${f[5]}" "objects of purge $id"
     [[ -z ${3:-} ]] || assert_eq "$3" "${f[1]}" "type of purge $id"
@@ -216,17 +230,19 @@ purge --data-urlencode 'url=/u/a'
 assert_eq $((last + 1)) "$PURGE_ID" "the id after the refused purges"
 wait_purge "$PURGE_ID" 1
 
-# Last, the checks that fail on this build: each runs in a subshell, so that one failing (it prints its
-# FAIL line) does not hide the next; the scenario fails at the end if any did.
+# Last, two checks that once failed (known bugs, since fixed): each runs in a subshell, so that one failing
+# (it prints its FAIL line) does not hide the next; the scenario fails at the end if any did.
 bugs=0
 
 # A soft purge makes the object stale *now*: RFC 5861's stale-if-error=N then allows it for N seconds
 # from the purge (and docs/warm-and-purge.md promises that --soft objects stay usable while the origin is
-# down). This build sets the lifetime to 0, so the window counts from when the object was stored.
-step "soft purge of an object stored longer ago than its stale-if-error window; the origin fails: STALE"
-script /s/old '"body": "old body", "headers": {"Cache-Control": "max-age=600, stale-if-error=3"}, "etag": "\"o1\""'
+# down), not for N seconds from when it was stored. The origin sends the object already 1000 s old (Age),
+# so a window counted from the object's age (a lifetime set to 0) is long over, while the window from the
+# purge, 300 s, lasts however slow the machine is. (With stale-if-error=3 and a sleep past it, a loaded
+# machine took more than the 3 s between the purge and the GET, and the correct answer was then a 500.)
+step "soft purge of an object older than its stale-if-error window; the origin fails: STALE"
+script /s/old '"body": "old body", "headers": {"Cache-Control": "max-age=3600, stale-if-error=300", "Age": "1000"}, "etag": "\"o1\""'
 cached /s/old
-sleep 4
 purge --data-urlencode 'url=/s/old' --data-urlencode 'soft=1'
 wait_purge "$PURGE_ID" 1
 script /s/old '"status": 500, "body": "origin broken"'
@@ -241,7 +257,7 @@ script /s/old '"status": 500, "body": "origin broken"'
 # so the GET right after the 202 can be a HIT (now and then on a loaded machine; always behind a large
 # purge, which is how this step makes it deterministic).
 step "a purge immediately followed by a GET (behind a large prefix purge): the GET is a MISS, the next a HIT"
-seq -f '/r/%g' 1 4000 | xargs -n 500 -P 2 bash -c '
+seq -f '/r/%g' 1 4000 | xargs -n 2000 -P 2 bash -c '
     for p in "$@"; do echo "url = \"http://127.0.0.1:'"$EDGE_PORT"'$p\""; echo "output = /dev/null"; done | curl -s -K -' _ || true
 still /q/c 1
 out=$(curl -sS --max-time 10 -X POST -H "$AUTH" --data-binary 'prefix=/r/' "$A/purge" -o /dev/null -w '%{http_code}\n' \

@@ -18,7 +18,9 @@
 #   start_edge [ARGS...]       edgecache serve --listen 127.0.0.1:$EDGE_PORT --cache-dir $T/cache ARGS
 #   start_edge_raw [ARGS...]   edgecache serve --cache-dir $T/cache ARGS, EDGE_PORT chosen by the caller
 #   stop_edge                  SIGTERM, wait, assert exit status 0
+#   control METHOD PORT PATH [BODY]  one request to an origin's control endpoint; prints the answer's body
 #   script PATH 'json fields'  POST /__script {"path": PATH, fields}
+#   scripts 'JSON LIST'        POST /__script [{"path": ...}, ...]: many scripts in one request
 #   origin_count PATH          requests the origin received for PATH (with a '?': that exact URL)
 #   origin_counts / origin_sent PATH / origin_conns   JSON of all counts; body bytes sent; connections
 #   wait_log REGEX N [S] [LOG] waits up to S seconds (default 10) until LOG (the edge log) has N lines
@@ -37,6 +39,11 @@
 #   try_fetch URL [CURL ARGS]  the same, but records curl's exit status in CURL_RC instead of failing
 #   header NAME                a response header of the last fetch (last header block, CR stripped)
 #   assert_*  fail  pass       see below
+#
+# On a loaded machine every process a helper starts costs tens of milliseconds or more, and a scenario
+# makes hundreds of assertions: the helpers that run per fetch or per assertion (try_fetch, header,
+# has_header, assert_header, assert_cache, and the origin's control calls) work in bash itself, starting
+# nothing but curl for the fetch.
 
 set -Eeuo pipefail
 
@@ -68,7 +75,9 @@ EXTRA_EDGES=()
 EDGE_PID=
 EDGE_PORT=
 FETCH_N=0
-STATUS='' HTTP_VERSION='' TIME_TOTAL='' HDRS=/dev/null BODY=/dev/null CURL_RC=0
+STATUS='' HTTP_VERSION='' TIME_TOTAL='' HDRS=/dev/null BODY=/dev/null CURL_RC=0 CURL_ERR=/dev/null
+declare -A HDR_VALUE=() # the last header block of $HDRS_PARSED, by lower-cased name (see parse_headers)
+HDRS_PARSED=
 
 # --- cleanup: kill everything this test started, whatever happened ------------------------------
 cleanup() {
@@ -136,7 +145,7 @@ fail() {
             echo >&2
         fi
     fi
-    log_tail "$T/curl.err" "curl stderr"
+    log_tail "$CURL_ERR" "curl stderr"
     log_tail "$T/edge.log" "edge log"
     local log
     for log in "$T"/edge.*.log; do
@@ -353,9 +362,9 @@ wait_until() {
         limit=$2
         shift 2
     fi
-    end=$(($(date +%s%N) + limit * 1000000000))
+    end=$((${EPOCHREALTIME/./} + limit * 1000000))
     while ! "$@" >/dev/null 2>&1; do
-        (($(date +%s%N) < end)) || fail "waited ${limit}s for: $*"
+        ((${EPOCHREALTIME/./} < end)) || fail "waited ${limit}s for: $*"
         sleep 0.05
     done
 }
@@ -368,66 +377,120 @@ edge_counter() { # NAME [LOG]: from the last "counters:" line, which the edge lo
 }
 
 # --- the origin's control endpoints ----------------------------------------------------------------
+# control METHOD PORT PATH [BODY]: one request to the origin's control endpoint PATH (its query already
+# encoded, see urlencode); prints the answer's body, whatever its status; fails (status 1) only when the
+# origin does not answer. Bash speaks to a plain-HTTP origin itself over /dev/tcp: a scenario makes
+# hundreds of these calls, and a curl start-up costs 100 ms and more on a loaded machine. A TLS origin
+# gets curl.
+control() {
+    local method=$1 port=$2 path=$3 body=${4:-} LC_ALL=C fd line len=0 status
+    if [[ -e $T/origin.tls.$port ]]; then
+        curl -ksS --max-time 10 -X "$method" ${4+--data-binary "$body"} "https://127.0.0.1:$port$path"
+        return
+    fi
+    exec {fd}<>"/dev/tcp/127.0.0.1/$port" || return 1
+    printf '%s %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s' \
+        "$method" "$path" "$port" "${#body}" "$body" >&"$fd" || { exec {fd}>&-; return 1; }
+    if ! IFS= read -r -t 10 status <&"$fd" || [[ $status != HTTP/* ]]; then
+        exec {fd}>&-
+        return 1
+    fi
+    while IFS= read -r -t 10 line <&"$fd"; do
+        line=${line%$'\r'}
+        [[ -n $line ]] || break
+        if [[ ${line,,} =~ ^content-length:[[:space:]]*([0-9]+) ]]; then len=${BASH_REMATCH[1]}; fi
+    done
+    body=
+    if ((len > 0)) && ! IFS= read -r -t 10 -N "$len" body <&"$fd"; then
+        exec {fd}>&-
+        return 1
+    fi
+    exec {fd}>&-
+    printf '%s' "$body"
+}
+
+# urlencode TEXT: REPLY becomes TEXT percent-encoded for a query value (no subshell: see the header)
+urlencode() {
+    local LC_ALL=C s=$1 i c n
+    REPLY=
+    for ((i = 0; i < ${#s}; i++)); do
+        c=${s:i:1}
+        case $c in
+        [a-zA-Z0-9._~/-]) REPLY+=$c ;;
+        *)
+            printf -v n '%d' "'$c"
+            ((n >= 0)) || n=$((n + 256))
+            printf -v c '%%%02X' "$n"
+            REPLY+=$c
+            ;;
+        esac
+    done
+}
+
+scripts() { # 'JSON LIST OF SCRIPTS' [ORIGIN_PORT]
+    local out
+    out=$(control POST "${2:-$ORIGIN_PORT}" /__script "$1") || fail "scripts: origin unreachable"
+    [[ $out == ok* ]] || fail "scripts: origin said: $out"
+}
+
 script() { # PATH 'JSON FIELDS' [ORIGIN_PORT]
     local path=$1 fields=${2:-} port=${3:-$ORIGIN_PORT} out
-    out=$(curl -ksS --max-time 10 -X POST --data-binary "{\"path\": \"$path\"${fields:+, $fields}}" \
-        "$(origin_base "$port")/__script") || fail "script $path: origin unreachable"
-    [[ $out == ok ]] || fail "script $path: origin said: $out"
+    out=$(control POST "$port" /__script "{\"path\": \"$path\"${fields:+, $fields}}") || fail "script $path: origin unreachable"
+    [[ $out == ok* ]] || fail "script $path: origin said: $out"
 }
 
 origin_count() { # PATH [ORIGIN_PORT]: with a '?' in PATH, that exact URL only
     local path=$1 port=${2:-$ORIGIN_PORT} key=path
     [[ $path == *\?* ]] && key=url
-    curl -ksS --max-time 10 -G --data-urlencode "$key=$path" "$(origin_base "$port")/__count" ||
-        fail "origin_count: origin unreachable"
+    urlencode "$path"
+    control GET "$port" "/__count?$key=$REPLY" || fail "origin_count: origin unreachable"
 }
 
 origin_total() { # [ORIGIN_PORT]: every request the origin received, malformed ones included
-    curl -ksS --max-time 10 "$(origin_base "${1:-$ORIGIN_PORT}")/__count" || fail "origin_total: origin unreachable"
+    control GET "${1:-$ORIGIN_PORT}" /__count || fail "origin_total: origin unreachable"
 }
 
 origin_requests() { # PATH [ORIGIN_PORT]: JSON list
-    curl -ksS --max-time 10 -G --data-urlencode "path=$1" "$(origin_base "${2:-$ORIGIN_PORT}")/__requests" ||
-        fail "origin_requests: origin unreachable"
+    urlencode "$1"
+    control GET "${2:-$ORIGIN_PORT}" "/__requests?path=$REPLY" || fail "origin_requests: origin unreachable"
 }
 
 origin_counts() { # [ORIGIN_PORT]: JSON {path: count}
-    curl -ksS --max-time 10 "$(origin_base "${1:-$ORIGIN_PORT}")/__counts" || fail "origin_counts: origin unreachable"
+    control GET "${1:-$ORIGIN_PORT}" /__counts || fail "origin_counts: origin unreachable"
 }
 
 origin_sent() { # PATH [ORIGIN_PORT]: response body bytes the origin has written for PATH
-    curl -ksS --max-time 10 -G --data-urlencode "path=$1" "$(origin_base "${2:-$ORIGIN_PORT}")/__sent" ||
-        fail "origin_sent: origin unreachable"
+    urlencode "$1"
+    control GET "${2:-$ORIGIN_PORT}" "/__sent?path=$REPLY" || fail "origin_sent: origin unreachable"
 }
 
 origin_conns() { # [ORIGIN_PORT]: JSON list of the origin's connections (see origin.py)
-    curl -ksS --max-time 10 "$(origin_base "${1:-$ORIGIN_PORT}")/__conns" || fail "origin_conns: origin unreachable"
+    control GET "${1:-$ORIGIN_PORT}" /__conns || fail "origin_conns: origin unreachable"
 }
 
 release() { # GATE [ORIGIN_PORT]
     local out
-    out=$(curl -ksS --max-time 10 -X POST --data-binary "{\"gate\": \"$1\"}" "$(origin_base "${2:-$ORIGIN_PORT}")/__release") ||
-        fail "release $1: origin unreachable"
-    [[ $out == ok ]] || fail "release $1: origin said: $out"
+    out=$(control POST "${2:-$ORIGIN_PORT}" /__release "{\"gate\": \"$1\"}") || fail "release $1: origin unreachable"
+    [[ $out == ok* ]] || fail "release $1: origin said: $out"
 }
 
 origin_held() { # GATE [ORIGIN_PORT]: requests that have reached the gate so far
-    curl -ksS --max-time 10 -G --data-urlencode "gate=$1" "$(origin_base "${2:-$ORIGIN_PORT}")/__held" ||
-        fail "origin_held: origin unreachable"
+    urlencode "$1"
+    control GET "${2:-$ORIGIN_PORT}" "/__held?gate=$REPLY" || fail "origin_held: origin unreachable"
 }
 
 wait_held() { # GATE N [TIMEOUT_S] [ORIGIN_PORT]
     local gate=$1 n=$2 limit=${3:-20} port=${4:-$ORIGIN_PORT} end have=0
-    end=$(($(date +%s%N) + limit * 1000000000))
+    end=$((${EPOCHREALTIME/./} + limit * 1000000))
     while :; do
         have=$(origin_held "$gate" "$port")
         ((have >= n)) && return 0
-        (($(date +%s%N) < end)) || fail "the origin's gate $gate holds $have requests after ${limit}s, expected $n"
+        ((${EPOCHREALTIME/./} < end)) || fail "the origin's gate $gate holds $have requests after ${limit}s, expected $n"
         sleep 0.05
     done
 }
 
-origin_reset() { curl -ksS --max-time 10 -X POST "$(origin_base "${1:-$ORIGIN_PORT}")/__reset" >/dev/null; }
+origin_reset() { control POST "${1:-$ORIGIN_PORT}" /__reset >/dev/null; }
 
 # json_get EXPR: reads JSON on stdin, prints data EXPR, e.g. origin_requests /x | json_get '[-1]["method"]'
 json_get() {
@@ -442,19 +505,20 @@ pattern_sha256() { "$PYTHON" "$E2E_DIR/origin.py" --emit "$1" | sha256sum | cut 
 # --- client side -------------------------------------------------------------------------------------
 # try_fetch URL [CURL ARGS...]: URL "/path" means the edge over HTTP/1.1 cleartext.
 try_fetch() {
-    local url=$1 out
+    local url=$1
     shift
     [[ $url == /* ]] && url="http://127.0.0.1:$EDGE_PORT$url"
     FETCH_N=$((FETCH_N + 1))
     HDRS="$T/fetch.$FETCH_N.headers"
     BODY="$T/fetch.$FETCH_N.body"
+    CURL_ERR="$T/fetch.$FETCH_N.curl-err"
     : >"$HDRS"
     : >"$BODY"
     CURL_RC=0
-    out=$(curl -sS --max-time "$CURL_MAX_TIME" -D "$HDRS" -o "$BODY" \
-        -w '%{http_code} %{http_version} %{time_total}' "$@" "$url" 2>"$T/curl.err") || CURL_RC=$?
-    read -r STATUS HTTP_VERSION TIME_TOTAL <<<"$out" || true
-    cp "$T/curl.err" "$T/fetch.$FETCH_N.curl-err"
+    curl -sS --max-time "$CURL_MAX_TIME" -D "$HDRS" -o "$BODY" \
+        -w '%{http_code} %{http_version} %{time_total}' "$@" "$url" >"$T/fetch.$FETCH_N.w" 2>"$CURL_ERR" || CURL_RC=$?
+    read -r STATUS HTTP_VERSION TIME_TOTAL <"$T/fetch.$FETCH_N.w" || true
+    parse_headers
 }
 
 fetch() {
@@ -462,29 +526,59 @@ fetch() {
     [[ $CURL_RC == 0 ]] || fail "curl $* failed (exit $CURL_RC): $(cat "$T/curl.err")"
 }
 
+# parse_headers: HDR_VALUE becomes the fields of $HDRS's last header block (so not a 100 Continue's),
+# each name lower-cased, its first line's value with leading blanks removed, CRs dropped. Done once per
+# fetch; header and has_header parse again only when HDRS has been pointed at another file.
+parse_headers() {
+    local line name val
+    HDR_VALUE=()
+    HDRS_PARSED=$HDRS
+    [[ -r $HDRS ]] || return 0
+    while IFS= read -r line || [[ -n $line ]]; do
+        line=${line//$'\r'/}
+        if [[ $line == HTTP/* ]]; then
+            HDR_VALUE=()
+            continue
+        fi
+        [[ $line == ?*:* ]] || continue
+        name=${line%%:*}
+        name=${name,,}
+        val=${line#*:}
+        val=${val#"${val%%[!$' \t']*}"}
+        [[ -v HDR_VALUE[$name] ]] || HDR_VALUE[$name]=$val
+    done <"$HDRS"
+}
+
 # header NAME: the value in the last response's last header block (so not a 100 Continue's).
 header() {
-    tr -d '\r' <"$HDRS" | awk -v name="$1" '
-        /^HTTP\// { n = 0; delete v; next }
-        { i = index($0, ":"); if (i == 0) next
-          k = tolower(substr($0, 1, i - 1)); val = substr($0, i + 1); sub(/^[ \t]+/, "", val)
-          if (k == tolower(name) && !(k in v)) v[k] = val }
-        END { if (tolower(name) in v) print v[tolower(name)] }'
+    [[ $HDRS_PARSED == "$HDRS" ]] || parse_headers
+    local name=${1,,}
+    [[ ! -v HDR_VALUE[$name] ]] || printf '%s\n' "${HDR_VALUE[$name]}"
 }
 
 has_header() {
-    tr -d '\r' <"$HDRS" | awk -v name="$1" '
-        /^HTTP\// { found = 0; next }
-        { i = index($0, ":"); if (i && tolower(substr($0, 1, i - 1)) == tolower(name)) found = 1 }
-        END { exit !found }'
+    [[ $HDRS_PARSED == "$HDRS" ]] || parse_headers
+    local name=${1,,}
+    [[ -v HDR_VALUE[$name] ]]
 }
 
 body() { cat "$BODY"; }
-body_sha256() { sha256sum <"$BODY" | cut -d' ' -f1; }
-body_size() { wc -c <"$BODY" | tr -d ' '; }
+body_sha256() {
+    local sum
+    sum=$(sha256sum <"$BODY")
+    echo "${sum%% *}"
+}
+body_size() {
+    local n
+    n=$(wc -c <"$BODY")
+    echo $((n))
+}
 
 # The ttl=N parameter of the last response's Cache-Status, or empty.
-cache_ttl() { header Cache-Status | sed -n 's/.*;[[:space:]]*ttl=\(-\{0,1\}[0-9]*\).*/\1/p'; }
+cache_ttl() {
+    has_header Cache-Status || return 0
+    [[ ! ${HDR_VALUE[cache-status]} =~ \;[[:space:]]*ttl=(-?[0-9]*) ]] || echo "${BASH_REMATCH[1]}"
+}
 
 # --- assertions ---------------------------------------------------------------------------------------
 assert_eq() { # EXPECTED ACTUAL [WHAT]
@@ -501,8 +595,7 @@ assert_status() { # CODE-REGEX
 
 assert_header() { # NAME VALUE-REGEX: present, and the whole value matches
     has_header "$1" || fail "header $1: missing (expected /^($2)\$/)"
-    local v
-    v=$(header "$1")
+    local v=${HDR_VALUE[${1,,}]}
     [[ $v =~ ^($2)$ ]] || fail "header $1: '$v' does not match /^($2)\$/"
 }
 
@@ -525,6 +618,12 @@ assert_count() { # PATH N [ORIGIN_PORT]: the origin received exactly N requests 
     [[ $n == "$2" ]] || fail "origin count for $1: expected $2, got $n"
 }
 
+# trim TEXT: REPLY becomes TEXT without leading and trailing blanks (no subshell: see the header)
+trim() {
+    REPLY=${1#"${1%%[![:space:]]*}"}
+    REPLY=${REPLY%"${REPLY##*[![:space:]]}"}
+}
+
 # assert_cache X-CACHE-VALUE [CACHE-STATUS]: the edge's own verdict on the last response. CACHE-STATUS
 # lists the RFC 9211 member the edge must have sent, as "edgecache; param; param=value-regex; ...": the
 # cache id must match and every parameter listed must be present (others may be too, e.g. fwd-status,
@@ -533,19 +632,23 @@ assert_cache() {
     assert_header X-Cache "$1"
     [[ -n ${2:-} ]] || return 0
     local actual p found a
-    actual=$(header Cache-Status)
+    actual=${HDR_VALUE[cache-status]:-}
     local -a wanted
     IFS=';' read -ra wanted <<<"$2"
     local -a have
     IFS=';' read -ra have <<<"$actual"
-    [[ $(echo "${have[0]}" | xargs) == "$(echo "${wanted[0]}" | xargs)" ]] ||
-        fail "Cache-Status '$actual': cache id is not '${wanted[0]}'"
+    trim "${have[0]:-}"
+    a=$REPLY
+    trim "${wanted[0]}"
+    [[ $a == "$REPLY" ]] || fail "Cache-Status '$actual': cache id is not '${wanted[0]}'"
     for p in "${wanted[@]:1}"; do
-        p=$(echo "$p" | xargs)
+        trim "$p"
+        p=$REPLY
         [[ $p == fwd=miss ]] && p='fwd=(uri-)?miss'
         found=0
         for a in "${have[@]:1}"; do
-            a=$(echo "$a" | xargs)
+            trim "$a"
+            a=$REPLY
             if [[ $a =~ ^($p)$ ]]; then found=1; break; fi
         done
         ((found)) || fail "Cache-Status '$actual' lacks the parameter /$p/"

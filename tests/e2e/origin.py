@@ -20,7 +20,8 @@ Usage:
         Writes the N-byte deterministic body (see "body_size") to stdout, for checksums.
 
 Control endpoints (called directly on the origin port, never through the edge; not counted):
-    POST /__script    JSON object, fields below. A later script for the same path replaces the earlier.
+    POST /__script    JSON object, fields below; or a JSON list of them, set at once (one request for
+                      many paths). A later script for the same path replaces the earlier.
     GET  /__count?path=/x        requests received for path /x (any method, any query), as text
     GET  /__count?url=/x?a=1     requests received for exactly that path and query
     GET  /__count                every request received, malformed ones included
@@ -46,7 +47,11 @@ path "*" answers every path that has no script of its own):
     status          HTTP status, default 200
     headers         {name: value}, sent as given; or a list of [name, value] pairs, to repeat a field
                     (two Age or Connection lines). A script sends no Cache-Control unless it says so,
-                    and a Date of its own (then the origin adds none)
+                    and a Date of its own (then the origin adds none). A value that is a time template,
+                    "{now}", "{now+N}" or "{now-N}" (N seconds), optionally with ":rfc850" or ":asctime"
+                    before the brace (the obsolete formats), is sent as that HTTP date, computed when
+                    the head is sent, from the same clock reading as the Date the origin adds: an Expires
+                    "{now+20}" gives a lifetime of exactly 20 s however long the request took to arrive
     interim         a list of interim (1xx) responses sent before the final one: each a status code
                     or [status, {name: value}], e.g. [100, [103, {"Link": "</s.css>; rel=preload"}]]
     body            text body (UTF-8); or
@@ -55,7 +60,8 @@ path "*" answers every path that has no script of its own):
                     empty when absent), to show which headers reached the origin
     body_size       N deterministic bytes: byte i is (i % 251), so offset errors show in a checksum
     etag            shortcut for the ETag header (give the quotes: "\\"v1\\"")
-    last_modified   shortcut for Last-Modified: an HTTP-date string or a Unix time (number)
+    last_modified   shortcut for Last-Modified: an HTTP-date string, a time template (see "headers") or
+                    a Unix time (number)
     304_if_match    answer 304 (no body) when If-None-Match matches the ETag (or is "*"), or when
                     If-Modified-Since is not older than Last-Modified (used only without If-None-Match)
     hold            a gate name: once counted, the request waits (before "delay" and the head) until the
@@ -67,6 +73,8 @@ path "*" answers every path that has no script of its own):
     content_length  declare this Content-Length whatever the body's real size, send the body, close
     reset_after     send this many body bytes, then reset the connection (SO_LINGER 0 + close)
     stall_after     send this many body bytes, flush, wait "stall" seconds (default 2), send the rest
+    stall_gate      with stall_after: instead of "stall" seconds, wait at this gate (as "hold" does) until
+                    the test releases it: the head and the first bytes are out, the rest provably not yet
     hang            accept the request and never answer (until the client goes away)
     raw             text (latin-1, "\r\n" as needed) written to the socket verbatim in one write, in
                     place of the whole answer (head and body), then the connection is closed; nothing
@@ -84,6 +92,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import select
 import socket
 import ssl
@@ -109,6 +118,21 @@ def pattern_bytes(offset, n):
         offset += take
         n -= take
     return bytes(out)
+
+
+TIME_TEMPLATE = re.compile(r"\{now(?:([+-])(\d+))?(?::(imf|rfc850|asctime))?\}")
+TIME_FORMATS = {"rfc850": "%A, %d-%b-%y %H:%M:%S GMT", "asctime": "%a %b %e %H:%M:%S %Y"}
+
+
+def render_time(value, now):
+    """A header value: a time template ("{now+20}") becomes the HTTP date it names, anything else is kept."""
+    m = TIME_TEMPLATE.fullmatch(value) if isinstance(value, str) else None
+    if m is None:
+        return value
+    offset = int(m.group(2) or 0) * (-1 if m.group(1) == "-" else 1)
+    if m.group(3) in TIME_FORMATS:
+        return time.strftime(TIME_FORMATS[m.group(3)], time.gmtime(int(now) + offset))
+    return formatdate(int(now) + offset, usegmt=True)
 
 
 class State:
@@ -291,18 +315,20 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = not s.get("raw_keep_open")
             return
 
+        now = time.time()  # one clock reading for every date in this head (see render_time)
         raw_headers = s.get("headers") or {}
         headers = [tuple(h) for h in raw_headers] if isinstance(raw_headers, list) else list(raw_headers.items())
+        headers = [(k, render_time(v, now)) for k, v in headers]
         if s.get("etag"):
             headers.append(("ETag", s["etag"]))
         lm = s.get("last_modified")
         if lm is not None:
-            headers.append(("Last-Modified", formatdate(float(lm), usegmt=True) if isinstance(lm, (int, float)) else lm))
+            headers.append(("Last-Modified", formatdate(float(lm), usegmt=True) if isinstance(lm, (int, float)) else render_time(lm, now)))
         headers.append(("X-Origin-Count", str(count)))
         if self.server.name is not None:
             headers.append(("X-Origin-Name", self.server.name))
         if not any(k.lower() == "date" for k, _ in headers):
-            headers.append(("Date", self.date_time_string()))
+            headers.append(("Date", formatdate(int(now), usegmt=True)))
 
         status = int(s.get("status", 200))
         if s.get("304_if_match") and self.not_modified(headers):
@@ -361,7 +387,11 @@ class Handler(BaseHTTPRequestHandler):
                 n = min(n, int(stall_after) - off)
             elif stall_after is not None and off == int(stall_after):
                 self.wfile.flush()
-                time.sleep(float(s.get("stall", 2)))
+                if s.get("stall_gate"):
+                    if not self.hold(str(s["stall_gate"])):
+                        return
+                else:
+                    time.sleep(float(s.get("stall", 2)))
                 stall_after = None
             data = get_body(off, n)
             if chunked:
@@ -453,15 +483,17 @@ class Handler(BaseHTTPRequestHandler):
         q = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
         if path == "/__script" and self.command == "POST":
             try:
-                s = json.loads(body or b"{}")
-                p = s["path"]
-            except (ValueError, KeyError) as e:
+                scripts = json.loads(body or b"{}")
+                scripts = scripts if isinstance(scripts, list) else [scripts]
+                paths = [s["path"] for s in scripts]
+            except (ValueError, KeyError, TypeError) as e:
                 return self.reply(400, "bad script: %s\n" % e)
             with STATE.lock:
-                if s.get("remove"):
-                    STATE.scripts.pop(p, None)
-                else:
-                    STATE.scripts[p] = s
+                for s, p in zip(scripts, paths):
+                    if s.get("remove"):
+                        STATE.scripts.pop(p, None)
+                    else:
+                        STATE.scripts[p] = s
             return self.reply(200, "ok\n")
         if path == "/__count":
             with STATE.lock:
