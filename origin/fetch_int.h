@@ -101,11 +101,16 @@ void fetch_release(fetch_t *f);
 int64_t fetch_now_sec(fetch_t *f);
 bool fetch_idempotent(fetch_t *f);
 void fetch_head_decided(fetch_t *f);
-void fetch_finish_body(fetch_t *f, origin_fetch_error_t error, const char *errstr);
 void fetch_fail(fetch_t *f, origin_fetch_error_t error, const char *errstr);
 void fetch_owner_check(fetch_t *f);
 bool fetch_unwanted(fetch_t *f);
+void fetch_table_remove(fetch_t *f);   /* leaves the in-flight table, if listed */
+void fetch_store_complete(fetch_t *f); /* the body is whole: commit the stored record */
+
+/* fetch_http.c: the exchange with an origin server through origin/client.h */
 void fetch_http_start(fetch_t *f, origin_client_pool_t *pool);
+void fetch_end_exchange(fetch_t *f); /* the exchange is over: timers off, its reference dropped */
+void fetch_finish_body(fetch_t *f, origin_fetch_error_t error, const char *errstr);
 
 /* fetch_route.c: origins, servers, attempts */
 const origin_conf_group_t *fetch_route_group(fetch_t *f);
