@@ -17,10 +17,10 @@ void common_log(common_log_level_t level, const char *fmt, ...) __attribute__((f
 #define common_log_error(...) common_log(COMMON_LOG_ERROR, __VA_ARGS__)
 #define common_log_warn(...) common_log(COMMON_LOG_WARN, __VA_ARGS__)
 #define common_log_info(...) common_log(COMMON_LOG_INFO, __VA_ARGS__)
-#define common_log_debug(...)                                                                                                        \
+#define common_log_debug(...)                                                                                                      \
     do {                                                                                                                           \
-        if (common_log_level >= COMMON_LOG_DEBUG)                                                                                      \
-            common_log(COMMON_LOG_DEBUG, __VA_ARGS__);                                                                                 \
+        if (common_log_level >= COMMON_LOG_DEBUG)                                                                                  \
+            common_log(COMMON_LOG_DEBUG, __VA_ARGS__);                                                                             \
     } while (0)
 
 #endif
