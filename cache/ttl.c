@@ -288,6 +288,8 @@ bool cache_ttl_parse_targeted(cache_cc_t *cc, const char *value, size_t len)
         if (IS("max-age") || IS("s-maxage") || IS("stale-while-revalidate") || IS("stale-if-error")) {
             if (num < 0)
                 return false; /* RFC 9213 §2.1: a directive with an invalid value invalidates the field */
+            if (num > CACHE_TTL_DELTA_MAX)
+                num = CACHE_TTL_DELTA_MAX; /* an sf-integer has up to 15 digits; a delta-seconds saturates (RFC 9111 §1.2.2) */
             int64_t *slot = IS("max-age")                  ? &cc->max_age
                             : IS("s-maxage")               ? &cc->s_maxage
                             : IS("stale-while-revalidate") ? &cc->stale_while_revalidate

@@ -458,6 +458,9 @@ START_TEST(test_rfc9213_2_1_targeted_fields)
     cache_cc_t cc;
     ck_assert(cache_ttl_parse_targeted(&cc, "max-age=600", 11));
     ck_assert_int_eq(cc.max_age, 600);
+    /* an sf-integer may have 15 digits; as a delta-seconds it saturates at 2^31 (found by fuzz_cache_control) */
+    ck_assert(cache_ttl_parse_targeted(&cc, "max-age=999999999999999", 23));
+    ck_assert_int_eq(cc.max_age, INT64_C(2147483648));
     ck_assert(cache_ttl_parse_targeted(&cc, "no-store", 8));
     ck_assert(cc.flags & CACHE_CC_NO_STORE);
     const char *ok = "max-age=60, must-revalidate, s-maxage=30;x=1, no-cache=?0, private=?1";
