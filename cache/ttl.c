@@ -288,6 +288,8 @@ bool cache_ttl_parse_targeted(cache_cc_t *cc, const char *value, size_t len)
         if (IS("max-age") || IS("s-maxage") || IS("stale-while-revalidate") || IS("stale-if-error")) {
             if (num < 0)
                 return false; /* RFC 9213 §2.1: a directive with an invalid value invalidates the field */
+            if (num > CACHE_TTL_DELTA_MAX)
+                num = CACHE_TTL_DELTA_MAX; /* an sf-integer has up to 15 digits; a delta-seconds saturates (RFC 9111 §1.2.2) */
             int64_t *slot = IS("max-age")                  ? &cc->max_age
                             : IS("s-maxage")               ? &cc->s_maxage
                             : IS("stale-while-revalidate") ? &cc->stale_while_revalidate
@@ -436,28 +438,17 @@ bool cache_ttl_parse_date(const char *s, size_t len, int64_t *t)
 int64_t cache_ttl_parse_age(const char *s, size_t len)
 {
     const char *p = s, *end = s + len;
-    int64_t age = -1;
 
-    /* RFC 9111 §5.1 allows one delta-seconds; a list is invalid, so it is read conservatively: its
-     * largest member, or "too old" when any member is no number at all */
-    while (p < end) {
-        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-            ++p;
-        const char *m = p;
-        while (p < end && *p != ',')
-            ++p;
-        const char *mend = p;
-        while (mend > m && (mend[-1] == ' ' || mend[-1] == '\t'))
-            --mend;
-        if (mend == m)
-            continue;
-        int64_t v = parse_delta(m, (size_t)(mend - m));
-        if (v < 0)
-            return CACHE_TTL_DELTA_MAX;
-        if (v > age)
-            age = v;
-    }
-    return age >= 0 ? age : CACHE_TTL_DELTA_MAX;
+    /* RFC 9111 §5.1: a list is read as its first member, the others discarded; a value that is then
+     * not a delta-seconds is ignored, as if there were no Age at all */
+    while (p < end && (*p == ' ' || *p == '\t'))
+        ++p;
+    const char *m = p;
+    while (p < end && *p != ',')
+        ++p;
+    while (p > m && (p[-1] == ' ' || p[-1] == '\t'))
+        --p;
+    return parse_delta(m, (size_t)(p - m));
 }
 
 bool cache_ttl_status_is_heuristic(int status)

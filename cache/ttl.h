@@ -46,8 +46,7 @@ typedef struct st_cache_ttl_rules_t {
 #define CACHE_CC_MUST_UNDERSTAND 0x100
 #define CACHE_CC_ONLY_IF_CACHED 0x200 /* a request directive (RFC 9111 §5.2.1.7) */
 
-/* The largest delta-seconds (RFC 9111 §1.2.2): bigger values saturate to it; an Age that cannot be read
- * is taken as this old. */
+/* The largest delta-seconds (RFC 9111 §1.2.2): bigger values saturate to it. */
 #define CACHE_TTL_DELTA_MAX INT64_C(2147483648)
 
 /* At most this many qualified no-cache="…" / private="…" directives are kept; more make the directive
@@ -134,10 +133,11 @@ bool cache_ttl_parse_targeted(cache_cc_t *cc, const char *value, size_t len);
  */
 bool cache_ttl_parse_date(const char *s, size_t len, int64_t *t);
 /**
- * Parses one Age field line (RFC 9111 §5.1): a non-negative integer. A list ("10, 20") yields its
- * largest member; anything else that is not a delta-seconds (negative, a fraction, text, empty, or a
- * list with such a member) yields CACHE_TTL_DELTA_MAX: an age we cannot read must not make a response
- * look younger than it may be. Several Age lines combine by taking the largest result.
+ * Parses one Age field line (RFC 9111 §5.1): a non-negative integer, saturating at CACHE_TTL_DELTA_MAX.
+ * A list ("10, 20") yields its first member, the others discarded, as the RFC asks. Returns -1, "no Age",
+ * when that value is not a delta-seconds (negative, a fraction, text, empty): the RFC says to ignore
+ * an invalid Age, so such a response is stored and reused as if it had none. Of several Age lines,
+ * which together form one list, the caller uses the first.
  */
 int64_t cache_ttl_parse_age(const char *s, size_t len);
 /** True when `name` (lower-case) is in a field-name list of a qualified no-cache or private in `cc`. */

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include "cache/checksum.h"
 #include "common/log.h"
 #include "edge/deliver.h"
@@ -83,7 +84,8 @@ const char *edge_deliver_reason(int status)
     }
 }
 
-/* Adds one stored or forwarded header to the response; Date and Age are the server's own. */
+/* Adds one stored or forwarded header to the response; Age is the server's own, and Date is written by
+ * libh2o (see date_swap_begin). */
 static void add_response_header(h2o_req_t *req, h2o_iovec_t name, h2o_iovec_t value)
 {
     const h2o_token_t *token = h2o_lookup_token(name.base, name.len);
@@ -165,6 +167,60 @@ void edge_deliver_cache_headers(edge_req_t *er, int64_t age, const edge_cache_an
     er->answered = true;
     er->outcome = answer->outcome;
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("cache-status"), 0, NULL, cache_status.base, cache_status.len);
+}
+
+/* --- the Date of a forwarded or stored response --------------------------------------------------- */
+
+/* libh2o 2.2.5 reads no Date from res.headers: the HTTP/1 and HTTP/2 writers both put in the context's
+ * cached clock string (h2o_get_timestamp) when the first h2o_send writes the head. A cache must send the
+ * Date of the origin's response instead (RFC 9110 §6.6.1; Age says how old it has become since). So
+ * around a send that may write the head, the context's cached string is swapped for one that holds
+ * `date`, and swapped back after. h2o_get_timestamp is called first so that the cache is current for
+ * this loop turn: libh2o then reads it without refreshing it (a refresh would release our string). */
+typedef struct st_date_swap_t {
+    h2o_context_t *ctx;
+    h2o_timestamp_string_t *saved, *ours;
+} date_swap_t;
+
+static void date_swap_begin(date_swap_t *sw, h2o_req_t *req, int64_t date)
+{
+    time_t t = (time_t)date;
+    struct tm gmt;
+    sw->ctx = req->conn->ctx;
+    sw->ours = NULL;
+    if (gmtime_r(&t, &gmt) == NULL)
+        return; /* out of range for the system: libh2o's own clock it is */
+    h2o_get_timestamp(sw->ctx, NULL, NULL);
+    sw->saved = sw->ctx->_timestamp_cache.value;
+    sw->ours = h2o_mem_alloc_shared(NULL, sizeof(*sw->ours), NULL);
+    h2o_time2str_rfc1123(sw->ours->rfc1123, &gmt);
+    memcpy(sw->ours->log, sw->saved->log, sizeof(sw->ours->log)); /* a logger wants now, not the Date */
+    sw->ctx->_timestamp_cache.value = sw->ours;
+}
+
+static void date_swap_end(date_swap_t *sw)
+{
+    if (sw->ours == NULL)
+        return;
+    sw->ctx->_timestamp_cache.value = sw->saved;
+    h2o_mem_release_shared(sw->ours); /* a head that was written holds its own reference in the request's pool */
+}
+
+/* The Date of a stored object: its own Date field when that is a date, else the time it was received
+ * (RFC 9110 §6.6.1 lets a recipient with a clock add one). */
+static int64_t record_date(const cache_record_t *rec)
+{
+    h2o_iovec_t v = edge_deliver_record_header(rec, H2O_STRLIT("date"));
+    int64_t t;
+    return v.base != NULL && cache_ttl_parse_date(v.base, v.len, &t) ? t : rec->response_time;
+}
+
+/* The Date of the origin's response; false when it sent none that parses (libh2o's clock, the time
+ * the response is forwarded, then stands for it). */
+static bool fetch_date(const origin_fetch_t *f, int64_t *t)
+{
+    ssize_t i = h2o_find_header(&f->headers, H2O_TOKEN_DATE, -1);
+    return i != -1 && cache_ttl_parse_date(f->headers.entries[i].value.base, f->headers.entries[i].value.len, t);
 }
 
 /* --- a stored object ------------------------------------------------------------------------------ */
@@ -314,10 +370,13 @@ bool edge_deliver_record(edge_req_t *er, const cache_record_t *rec, int64_t age,
     er->body_source = EDGE_REQ_BODY_RECORD;
     h2o_start_response(req, &er->super);
 
+    date_swap_t sw;
+    date_swap_begin(&sw, req, record_date(rec));
     if (er->is_head || not_modified || status == 416 || rec->body_len == 0)
         h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
     else
         send_next_piece(er);
+    date_swap_end(&sw);
     return true;
 }
 
@@ -331,6 +390,11 @@ static void send_from_fetch(edge_req_t *er)
     if (er->sending || er->stopped || f == NULL)
         return;
     origin_fetch_state_t next = origin_fetch_peek(f, &er->sub, &vec);
+    /* nothing sent yet: this send writes the head, with the origin's Date */
+    date_swap_t sw = {.ours = NULL};
+    int64_t date;
+    if (er->bytes_sent == 0 && (vec.len != 0 || next == ORIGIN_FETCH_DONE || next == ORIGIN_FETCH_FAILED) && fetch_date(f, &date))
+        date_swap_begin(&sw, er->req, date);
     if (vec.len != 0) {
         er->sending = true;
         er->inflight = vec.len;
@@ -345,6 +409,7 @@ static void send_from_fetch(edge_req_t *er)
         er->sending = true;
         h2o_send(er->req, NULL, 0, H2O_SEND_STATE_ERROR);
     }
+    date_swap_end(&sw);
 }
 
 static void on_generator_proceed(h2o_generator_t *self, h2o_req_t *req)
@@ -393,8 +458,13 @@ void edge_deliver_fetch(edge_req_t *er, const edge_cache_answer_t *answer)
     er->body_source = EDGE_REQ_BODY_FETCH;
     h2o_start_response(req, &er->super);
     if (er->is_head) {
+        date_swap_t sw = {.ours = NULL};
+        int64_t date;
+        if (fetch_date(f, &date))
+            date_swap_begin(&sw, req, date);
         er->sending = true;
         h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+        date_swap_end(&sw);
     } else {
         send_from_fetch(er);
     }

@@ -85,8 +85,8 @@ int edge_range_parse(h2o_iovec_t v, uint64_t len, edge_range_seg_t *segs, int ma
         if (!has_a) {
             if (!has_b)
                 return 0;
-            if (b == 0)
-                continue; /* "-0" selects nothing */
+            if (b == 0 || len == 0)
+                continue; /* "-0" selects nothing, nor does any suffix of an empty body (RFC 9110 §14.1.1) */
             start = b >= len ? 0 : len - b;
             stop = len;
         } else {

@@ -101,14 +101,17 @@ static h2o_header_t *copy_origin_headers(fetch_t *f, const origin_client_header_
     h2o_header_t *dst = h2o_mem_alloc_pool(&o->pool, sizeof(*dst) * (num != 0 ? num : 1));
 
     *has_te = false;
+    bool age_seen = false;
     for (size_t i = 0; i != num; ++i) {
         h2o_iovec_t name = h2o_strdup(&o->pool, src[i].name.base, src[i].name.len);
         h2o_strtolower(name.base, name.len);
         const h2o_token_t *token = h2o_lookup_token(name.base, name.len);
         if (token == H2O_TOKEN_AGE) {
-            int64_t age = cache_ttl_parse_age(src[i].value.base, src[i].value.len);
-            if (age > f->age_value)
-                f->age_value = age; /* several Age lines: the oldest, the conservative reading */
+            /* several Age lines are one list, whose first member counts (RFC 9111 §5.1); an invalid one is
+             * ignored, as if the field were absent (cache_ttl_parse_age returns -1) */
+            if (!age_seen)
+                f->age_value = cache_ttl_parse_age(src[i].value.base, src[i].value.len);
+            age_seen = true;
         } else if (token == H2O_TOKEN_TRANSFER_ENCODING) {
             *has_te = true;
         }

@@ -43,6 +43,8 @@ START_TEST(test_parse_ignored_and_unsatisfiable)
     ck_assert_int_eq(parse("bytes=-", 1000, r), 0);         /* neither end */
     ck_assert_int_eq(parse("bytes=1000-", 1000, r), -1);    /* past the end: 416 */
     ck_assert_int_eq(parse("bytes=-0", 1000, r), -1);       /* selects nothing */
+    ck_assert_int_eq(parse("bytes=-500", 0, r), -1);        /* no suffix of an empty body (found by fuzz_range) */
+    ck_assert_int_eq(parse("bytes=0-", 0, r), -1);          /* nor any other range of it */
     ck_assert_int_eq(parse("bytes=2000-,0-9", 1000, r), 1); /* the satisfiable one stays */
     ck_assert(r[0].start == 0 && r[0].end == 10);
 
