@@ -83,6 +83,8 @@ int cache_store_get_pinned(cache_store_reader_t *r, const cache_hash_t *hash, h2
     cache_store_pin_t *p;
     int rc;
 
+    if (!r->store->usable)
+        return CACHE_STORE_ENOTFOUND;
     if (r->pins_out >= CACHE_STORE_MAX_PINS || atomic_load_explicit(&r->store->pending.count, memory_order_acquire) != 0 ||
         atomic_load_explicit(&r->store->purge.pending, memory_order_acquire) != 0)
         return CACHE_STORE_EBUSY; /* (a queued write may be newer than the map: the copying path looks there) */
@@ -140,6 +142,8 @@ int cache_store_get(cache_store_reader_t *r, const cache_hash_t *hash, h2o_mem_p
     MDB_val k = {CACHE_KEY_HASH_LEN, (void *)hash->bytes}, v;
     int rc, ret;
 
+    if (!r->store->usable)
+        return CACHE_STORE_ENOTFOUND; /* (a store that stores nothing: every lookup is a miss) */
     if (atomic_load_explicit(&r->store->pending.count, memory_order_acquire) != 0) {
         pthread_mutex_lock(&r->store->mutex);
         msg_t *m = cache_store_pending_record(r->store, hash);
@@ -198,6 +202,8 @@ int cache_store_read_chunk(cache_store_reader_t *r, uint64_t oid, uint32_t index
     MDB_val k = {sizeof(kb), kb}, v;
     int rc, ret;
 
+    if (!r->store->usable)
+        return CACHE_STORE_ENOTFOUND;
     chunk_key(kb, oid, index);
     if (atomic_load_explicit(&r->store->pending.count, memory_order_acquire) != 0) {
         pthread_mutex_lock(&r->store->mutex);
@@ -328,41 +334,118 @@ static void init_sync(cache_store_t *s)
     atomic_init(&s->evict.evicted_objects, 0);
     atomic_init(&s->purge.purged_objects, 0);
     atomic_init(&s->purge.pending, 0);
+    atomic_init(&s->vary_refused, 0);
+    for (int f = 0; f != CACHE_STORE_NUM_FAULTS; ++f)
+        atomic_init(&s->faults.dropped[f], 0);
 }
 
-cache_store_t *cache_store_open(const char *dir, uint64_t map_size, unsigned max_readers, char *err, size_t errlen)
+/* Whether an errno from opening means the directory cannot be written (rather than something else). */
+static int why_errno(int e)
 {
-    cache_store_t *s = h2o_mem_alloc(sizeof(*s));
+    return e == EACCES || e == EROFS || e == EPERM || e == ENOSPC || e == EDQUOT ? CACHE_STORE_EUNWRITABLE : CACHE_STORE_EIO;
+}
+
+/* Whether an LMDB error from opening means the files are not a whole environment. */
+static bool broken_rc(int rc)
+{
+    return rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND;
+}
+
+/* Whether data.mdb is shorter than its meta page says: LMDB maps the file and would take SIGBUS at the first
+ * page beyond its end (a file truncated while the edge was stopped, a copy cut short). */
+static bool truncated(cache_store_t *s, const char *dir)
+{
     char path[PATH_MAX];
+    struct stat st;
+    MDB_envinfo info;
+    MDB_stat ms;
+
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    if (stat(path, &st) != 0 || mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &ms) != 0)
+        return false;
+    return ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize > (uint64_t)st.st_size;
+}
+
+/* The files of the store proper (the directory's lock, edgecache.lock, is not one: it is held). */
+static const char *const store_files[] = {"data.mdb", "lock.mdb", NULL};
+
+/* Renames the store's files to <name>.broken-<UTC time>, beside them, and logs what went where. */
+static int move_aside(const char *dir, const char *what, char *err, size_t errlen)
+{
+    char from[PATH_MAX], to[PATH_MAX], stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    struct stat st;
+
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
+    for (const char *const *f = store_files; *f != NULL; ++f) {
+        snprintf(from, sizeof(from), "%s/%s", dir, *f);
+        snprintf(to, sizeof(to), "%s/%s.broken-%s", dir, *f, stamp);
+        if (stat(from, &st) != 0)
+            continue;
+        if (rename(from, to) != 0) {
+            snprintf(err, errlen, "cannot move %s aside to %s: %s", from, to, strerror(errno));
+            return -1;
+        }
+        common_log_error("cache: %s is not a usable cache (%s): moved it aside to %s (%lld bytes); starting with an empty cache",
+                         from, what, to, (long long)st.st_size);
+    }
+    return 0;
+}
+
+/* serve --reset-cache: deletes the store's files and the copies moved aside earlier; nothing else. */
+static int reset_files(const char *dir, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    DIR *d;
+    struct dirent *de;
+
+    if ((d = opendir(dir)) == NULL) {
+        snprintf(err, errlen, "cannot read cache directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    while ((de = readdir(d)) != NULL) {
+        bool ours = false;
+        for (const char *const *f = store_files; *f != NULL; ++f) {
+            size_t n = strlen(*f);
+            if (strncmp(de->d_name, *f, n) == 0 && (de->d_name[n] == '\0' || strncmp(de->d_name + n, ".broken-", 8) == 0))
+                ours = true;
+        }
+        if (!ours)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (unlink(path) != 0) {
+            snprintf(err, errlen, "cannot delete %s: %s", path, strerror(errno));
+            closedir(d);
+            return -1;
+        }
+        common_log_info("cache: --reset-cache: deleted %s", path);
+    }
+    closedir(d);
+    return 0;
+}
+
+/* Opens the environment and its databases in `dir`, whose lock `s` holds. Returns 0 or a reason. */
+static int open_env(cache_store_t *s, const char *dir, const cache_store_config_t *conf, char *err, size_t errlen)
+{
     MDB_txn *txn = NULL;
     int rc;
 
-    memset(s, 0, sizeof(*s));
-    s->lock_fd = -1;
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "cannot create cache directory %s: %s", dir, strerror(errno));
-        goto Fail;
-    }
-    snprintf(path, sizeof(path), "%s/edgecache.lock", dir);
-    if ((s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-        goto Fail;
-    }
-    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        snprintf(err, errlen, "cache directory %s is in use by another edgecache process", dir);
-        goto Fail;
-    }
-    if ((rc = mdb_env_create(&s->env)) != 0 || (rc = mdb_env_set_mapsize(s->env, (size_t)map_size)) != 0 ||
-        (rc = mdb_env_set_maxreaders(s->env, max_readers)) != 0 || (rc = mdb_env_set_maxdbs(s->env, 16)) != 0) {
+    if ((rc = mdb_env_create(&s->env)) != 0 || (rc = mdb_env_set_mapsize(s->env, (size_t)conf->map_size)) != 0 ||
+        (rc = mdb_env_set_maxreaders(s->env, conf->max_readers)) != 0 || (rc = mdb_env_set_maxdbs(s->env, 16)) != 0) {
         snprintf(err, errlen, "cannot set up LMDB: %s", mdb_strerror(rc));
-        goto Fail;
+        return CACHE_STORE_EIO;
     }
     /* NOSYNC: a process crash loses nothing (committed pages are in the page cache); an OS crash may lose
      * the last few seconds of writes, which for a cache only means a few more misses. The writer syncs
      * every SYNC_INTERVAL_SEC. NOTLS: read transactions are pooled per loop, not per OS thread. */
     if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC, 0644)) != 0) {
         snprintf(err, errlen, "cannot open LMDB environment in %s: %s", dir, mdb_strerror(rc));
-        goto Fail;
+        return broken_rc(rc) ? CACHE_STORE_EBROKEN : rc > 0 ? why_errno(rc) : CACHE_STORE_EIO;
+    }
+    if (truncated(s, dir)) {
+        snprintf(err, errlen, "cannot open LMDB environment in %s: data.mdb is shorter than its last page (truncated)", dir);
+        return CACHE_STORE_EBROKEN;
     }
     int dead = 0;
     mdb_reader_check(s->env, &dead); /* clear slots left by a reader that was killed */
@@ -370,7 +453,7 @@ cache_store_t *cache_store_open(const char *dir, uint64_t map_size, unsigned max
         if (txn != NULL)
             mdb_txn_abort(txn);
         snprintf(err, errlen, "cannot open LMDB databases in %s: %s", dir, mdb_strerror(rc));
-        goto Fail;
+        return broken_rc(rc) ? CACHE_STORE_EBROKEN : rc > 0 ? why_errno(rc) : CACHE_STORE_EIO;
     }
     /* a new epoch: what was written before it is verified against its checksums when read */
     uint64_t epoch = info_u64(s, txn, cache_store_epoch_key, sizeof(cache_store_epoch_key) - 1) + 1;
@@ -378,10 +461,77 @@ cache_store_t *cache_store_open(const char *dir, uint64_t map_size, unsigned max
     s->purge.seq = info_u64(s, txn, cache_store_purge_seq_key, sizeof(cache_store_purge_seq_key) - 1);
     atomic_init(&s->purge.seq_pub, s->purge.seq);
     MDB_val ek = {sizeof(cache_store_epoch_key) - 1, cache_store_epoch_key}, ev = {sizeof(epoch), &epoch};
-    if ((rc = mdb_put(txn, s->info, &ek, &ev, 0)) != 0 || (rc = mdb_txn_commit(txn)) != 0) {
-        snprintf(err, errlen, "cannot open LMDB databases in %s: %s", dir, mdb_strerror(rc));
+    if ((rc = mdb_put(txn, s->info, &ek, &ev, 0)) != 0)
+        mdb_txn_abort(txn); /* (mdb_txn_commit frees the transaction even when it fails, mdb_put does not) */
+    else
+        rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot write LMDB databases in %s: %s", dir, mdb_strerror(rc));
+        return rc > 0 ? (rc == EIO ? CACHE_STORE_EUNWRITABLE : why_errno(rc)) : CACHE_STORE_EIO;
+    }
+    return 0;
+}
+
+static cache_store_t *new_store(const char *dir)
+{
+    cache_store_t *s = h2o_mem_alloc(sizeof(*s));
+    memset(s, 0, sizeof(*s));
+    s->lock_fd = -1;
+    s->usable = true;
+    s->dir = h2o_strdup(NULL, dir, SIZE_MAX).base;
+    return s;
+}
+
+static void free_store(cache_store_t *s)
+{
+    free(s->dir);
+    free(s);
+}
+
+cache_store_t *cache_store_open_with(const char *dir, const cache_store_config_t *conf, int *why, char *err, size_t errlen)
+{
+    cache_store_t *s = new_store(dir);
+    char path[PATH_MAX];
+    int dummy;
+
+    if (why == NULL)
+        why = &dummy;
+    *why = CACHE_STORE_EIO;
+    s->max_variants = conf->max_variants;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        *why = why_errno(errno);
+        snprintf(err, errlen, "cannot create cache directory %s: %s", dir, strerror(errno));
         goto Fail;
     }
+    snprintf(path, sizeof(path), "%s/edgecache.lock", dir);
+    if ((s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+        *why = why_errno(errno);
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        goto Fail;
+    }
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        *why = CACHE_STORE_ELOCKED;
+        snprintf(err, errlen, "cache directory %s is in use by another edgecache process", dir);
+        goto Fail;
+    }
+    /* with the lock held: no other edgecache uses these files */
+    if (conf->reset && reset_files(dir, err, errlen) != 0) {
+        *why = CACHE_STORE_EUNWRITABLE;
+        goto Fail;
+    }
+    if ((*why = open_env(s, dir, conf, err, errlen)) == CACHE_STORE_EBROKEN && conf->move_aside) {
+        mdb_env_close(s->env);
+        s->env = NULL;
+        char what[256];
+        snprintf(what, sizeof(what), "%s", err);
+        if (move_aside(dir, what, err, errlen) != 0) {
+            *why = CACHE_STORE_EUNWRITABLE;
+            goto Fail;
+        }
+        *why = open_env(s, dir, conf, err, errlen);
+    }
+    if (*why != 0)
+        goto Fail;
     atomic_init(&s->next_oid, initial_oid(s));
     s->sweep.next = 1;
     s->sweep.limit = atomic_load(&s->next_oid); /* chunks of this run's fetches are never swept */
@@ -389,8 +539,10 @@ cache_store_t *cache_store_open(const char *dir, uint64_t map_size, unsigned max
     mdb_env_info(s->env, &info);
     s->map_pages = info.me_mapsize / (size_t)sysconf(_SC_PAGESIZE);
     init_sync(s);
-    if (cache_store_writer_start(s, err, errlen) != 0)
+    if (cache_store_writer_start(s, err, errlen) != 0) {
+        *why = CACHE_STORE_EIO;
         goto Fail;
+    }
     return s;
 
 Fail:
@@ -398,20 +550,48 @@ Fail:
         mdb_env_close(s->env);
     if (s->lock_fd >= 0)
         close(s->lock_fd);
-    free(s);
+    free_store(s);
     return NULL;
+}
+
+cache_store_t *cache_store_open(const char *dir, uint64_t map_size, unsigned max_readers, char *err, size_t errlen)
+{
+    cache_store_config_t conf = {.map_size = map_size, .max_readers = max_readers};
+    return cache_store_open_with(dir, &conf, NULL, err, errlen);
+}
+
+cache_store_t *cache_store_open_unusable(const char *dir)
+{
+    cache_store_t *s = new_store(dir);
+    s->usable = false;
+    init_sync(s);
+    return s;
+}
+
+bool cache_store_usable(cache_store_t *s)
+{
+    return s->usable;
+}
+
+cache_store_fault_t cache_store_write_fault(int rc, uint64_t free_bytes, uint64_t needed)
+{
+    if (rc == ENOSPC || rc == EDQUOT)
+        return CACHE_STORE_FAULT_DISK_FULL;
+    if (rc == MDB_MAP_FULL)
+        return CACHE_STORE_FAULT_MAP_FULL;
+    if (rc == EIO && free_bytes < needed)
+        return CACHE_STORE_FAULT_DISK_FULL; /* LMDB's "short write, filesystem full?" */
+    return CACHE_STORE_FAULT_IO;
 }
 
 cache_store_t *cache_store_open_readonly(const char *dir, char *err, size_t errlen)
 {
-    cache_store_t *s = h2o_mem_alloc(sizeof(*s));
+    cache_store_t *s = new_store(dir);
     MDB_txn *txn = NULL;
     struct stat st;
     char path[PATH_MAX];
     int rc;
 
-    memset(s, 0, sizeof(*s));
-    s->lock_fd = -1;
     s->readonly = true;
     snprintf(path, sizeof(path), "%s/data.mdb", dir);
     if (stat(path, &st) != 0) {
@@ -440,7 +620,7 @@ cache_store_t *cache_store_open_readonly(const char *dir, char *err, size_t errl
 Fail:
     if (s->env != NULL)
         mdb_env_close(s->env);
-    free(s);
+    free_store(s);
     return NULL;
 }
 
@@ -452,6 +632,8 @@ int cache_store_scan_aux(cache_store_t *s, h2o_iovec_t from, h2o_iovec_t to,
     MDB_val k = {from.len, from.base}, v;
     int rc, ret = 0;
 
+    if (!s->usable)
+        return 0; /* nothing stored */
     if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
         return CACHE_STORE_EIO;
     if (mdb_cursor_open(txn, s->aux, &cur) != 0) {
@@ -480,6 +662,12 @@ void cache_store_stats(cache_store_t *s, cache_store_stats_t *out)
     MDB_stat st;
 
     memset(out, 0, sizeof(*out));
+    out->usable = s->usable;
+    out->vary_refused = atomic_load_explicit(&s->vary_refused, memory_order_relaxed);
+    for (int f = 0; f != CACHE_STORE_NUM_FAULTS; ++f)
+        out->write_errors[f] = atomic_load_explicit(&s->faults.dropped[f], memory_order_relaxed);
+    if (!s->usable)
+        return;
     if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) == 0) {
         if (mdb_stat(txn, s->objects, &st) == 0)
             out->objects = st.ms_entries;
@@ -500,6 +688,10 @@ int cache_store_snapshot(cache_store_t *s, const char *dest, char *err, size_t e
     struct stat st;
     int rc;
 
+    if (!s->usable) {
+        snprintf(err, errlen, "the cache in %s is not usable (see the log at start): there is nothing to copy", s->dir);
+        return -1;
+    }
     if (mkdir(dest, 0755) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "cannot create %s: %s", dest, strerror(errno));
         return -1;
@@ -528,11 +720,13 @@ int cache_store_snapshot(cache_store_t *s, const char *dest, char *err, size_t e
 
 void cache_store_close(cache_store_t *s)
 {
-    if (s->readonly) {
-        mdb_env_close(s->env);
+    if (s->readonly || !s->usable) {
+        if (s->env != NULL)
+            mdb_env_close(s->env);
         pthread_mutex_destroy(&s->mutex);
         cache_store_writer_dispose(s);
-        free(s);
+        cache_store_purge_dispose(s);
+        free_store(s);
         return;
     }
     cache_store_writer_stop(s);
@@ -542,5 +736,5 @@ void cache_store_close(cache_store_t *s)
     close(s->lock_fd);
     pthread_mutex_destroy(&s->mutex);
     cache_store_writer_dispose(s);
-    free(s);
+    free_store(s);
 }

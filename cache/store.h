@@ -31,6 +31,18 @@
 #define CACHE_STORE_ETOOBIG (-3)   /* the chunk is larger than the caller's buffer */
 #define CACHE_STORE_EBUSY (-4)     /* no pin now (the loop holds its maximum, or the value is not committed): copy */
 #define CACHE_STORE_ECORRUPT (-5)  /* a chunk that fails its checksum */
+/* Why cache_store_open_with failed (`*why`), for the caller to choose what to do: */
+#define CACHE_STORE_ELOCKED (-6)     /* another edgecache holds the directory's lock */
+#define CACHE_STORE_EBROKEN (-7)     /* the files are not a whole LMDB environment (truncated, overwritten) */
+#define CACHE_STORE_EUNWRITABLE (-8) /* the directory or its files cannot be written (read-only, permissions, no space) */
+
+/* A write the writer could not commit, by cause (cache_store_write_fault); each is counted in the stats. */
+typedef enum en_cache_store_fault_t {
+    CACHE_STORE_FAULT_DISK_FULL, /* ENOSPC, EDQUOT, or an I/O error while the file system has no room for the batch */
+    CACHE_STORE_FAULT_MAP_FULL,  /* the map (cache.max_size) is full even after eviction */
+    CACHE_STORE_FAULT_IO,        /* any other error */
+    CACHE_STORE_NUM_FAULTS
+} cache_store_fault_t;
 
 /* How many read transactions one reader may keep pinned at once; more requests fall back to copies. */
 #define CACHE_STORE_MAX_PINS 32
@@ -47,6 +59,36 @@ typedef struct st_cache_store_pin_t cache_store_pin_t;
  * `err` (`errlen` bytes).
  */
 cache_store_t *cache_store_open(const char *dir, uint64_t map_size, unsigned max_readers, char *err, size_t errlen);
+
+typedef struct st_cache_store_config_t {
+    uint64_t map_size;     /* as for cache_store_open */
+    unsigned max_readers;  /* as for cache_store_open */
+    unsigned max_variants; /* stored Vary variants per URL; a new one beyond is served but not stored; 0: no cap */
+    bool reset;            /* delete the store's files (under the lock) before opening: start empty */
+    bool move_aside;       /* files that are not a whole store are renamed to <name>.broken-<time> and the store
+                            * starts empty, instead of failing with CACHE_STORE_EBROKEN */
+} cache_store_config_t;
+
+/**
+ * cache_store_open with more choices. On failure returns NULL, with the message in `err` and the reason in
+ * `*why`: CACHE_STORE_ELOCKED, CACHE_STORE_EBROKEN, CACHE_STORE_EUNWRITABLE, or CACHE_STORE_EIO for anything
+ * else. What `reset` deleted and `move_aside` renamed is logged (common/log.h). Not on an event loop.
+ */
+cache_store_t *cache_store_open_with(const char *dir, const cache_store_config_t *conf, int *why, char *err, size_t errlen);
+/**
+ * A store that stores nothing, for an edge whose cache directory cannot be used: every read is
+ * CACHE_STORE_ENOTFOUND, every write is dropped, invalidations complete at once, and the stats say
+ * `usable` 0. Close it with cache_store_close. Never NULL.
+ */
+cache_store_t *cache_store_open_unusable(const char *dir);
+/** False for a store from cache_store_open_unusable. Any thread. */
+bool cache_store_usable(cache_store_t *store);
+/**
+ * The cause of the write error `rc` (an LMDB error, or the errno LMDB passes on) when the file system has
+ * `free_bytes` available and the write needed `needed`: LMDB reports a short write (a full disk) as EIO, so
+ * an EIO with less room than the write needed is a full disk too. Pure; any thread.
+ */
+cache_store_fault_t cache_store_write_fault(int rc, uint64_t free_bytes, uint64_t needed);
 /** Applies every queued write, stops the writer thread, syncs and closes. No reader may be live. */
 void cache_store_close(cache_store_t *store);
 
@@ -148,13 +190,16 @@ bool cache_store_purge_status(cache_store_t *store, uint64_t id, cache_store_pur
 /* --- statistics, snapshots ----------------------------------------------------------------------- */
 
 typedef struct st_cache_store_stats_t {
-    uint64_t objects;        /* records (a URL with Vary variants counts its index record too) */
-    uint64_t bytes_used;     /* pages in use × page size: what the budget (cache.max_size) bounds */
-    uint64_t map_size;       /* the budget */
-    uint64_t evictions;      /* objects evicted for room since start */
-    uint64_t purged;         /* objects invalidated since start */
-    uint64_t dropped_writes; /* writes dropped because the writer was too far behind */
-    uint64_t backlog_bytes;  /* queued and not yet committed */
+    uint64_t objects;                              /* records (a URL with Vary variants counts its index record too) */
+    uint64_t bytes_used;                           /* pages in use × page size: what the budget (cache.max_size) bounds */
+    uint64_t map_size;                             /* the budget */
+    uint64_t evictions;                            /* objects evicted for room since start */
+    uint64_t purged;                               /* objects invalidated since start */
+    uint64_t dropped_writes;                       /* writes dropped because the writer was too far behind */
+    uint64_t backlog_bytes;                        /* queued and not yet committed */
+    uint64_t write_errors[CACHE_STORE_NUM_FAULTS]; /* writes dropped because their transaction failed, by cause */
+    uint64_t vary_refused;                         /* new Vary variants not stored because their URL had max_variants already */
+    bool usable;                                   /* false when the store stores nothing (cache_store_open_unusable) */
 } cache_store_stats_t;
 
 /** Fills `out`. Walks LMDB's free list: for metrics, not for the request path. Any thread. */

@@ -33,6 +33,8 @@ double cache_store_map_usage(cache_store_t *s)
     MDB_val k, v;
     size_t free_pages = 0;
 
+    if (!s->usable)
+        return 0;
     mdb_env_info(s->env, &info);
     if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
         return 0;

@@ -23,6 +23,12 @@ bool cache_store_chunk_exists(cache_store_t *s, MDB_txn *txn, uint64_t oid, uint
     return mdb_get(txn, s->chunks, &k, &v) == 0;
 }
 
+bool cache_store_object_exists(cache_store_t *s, MDB_txn *txn, const cache_hash_t *hash)
+{
+    MDB_val k = {CACHE_KEY_HASH_LEN, (void *)hash->bytes}, v;
+    return mdb_get(txn, s->objects, &k, &v) == 0;
+}
+
 /* mdb_del, where "not there" is no error */
 static int del(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v)
 {
@@ -127,6 +133,21 @@ int cache_store_set_atime(cache_store_t *s, MDB_txn *txn, const cache_hash_t *ha
         return rc;
     lru_key(lk, when, hash);
     return mdb_put(txn, s->index.lru, &lkv, &empty, 0);
+}
+
+size_t cache_store_url_objects(cache_store_t *s, MDB_txn *txn, const cache_record_t *rec)
+{
+    h2o_iovec_t url = url_of(rec->key);
+    MDB_val k = {url.len, url.base}, v;
+    MDB_cursor *cur;
+    size_t n = 0;
+
+    if (url.len == 0 || mdb_cursor_open(txn, s->index.urls, &cur) != 0)
+        return 0;
+    if (mdb_cursor_get(cur, &k, &v, MDB_SET) == 0 && mdb_cursor_count(cur, &n) != 0)
+        n = 0;
+    mdb_cursor_close(cur);
+    return n;
 }
 
 int cache_store_index_add(cache_store_t *s, MDB_txn *txn, const cache_hash_t *hash, const cache_record_t *rec, uint32_t now)

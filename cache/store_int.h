@@ -12,6 +12,7 @@
  *   purge                           cache/store_purge.c  invalidations: history, barriers, slices
  *   evict                           cache/store_evict.c  the size budget, LRU eviction, recent evictions
  *   sweep                           cache/store_evict.c  the orphan-chunk sweep of chunks no record owns
+ *   faults                          cache/store_writer.c writes that failed: counted, and logged once per interval
  *
  * Threads and locks. There is one lock, `mutex`, and it is a leaf: it is never held across an LMDB call
  * or a wait for anything but its own condition variables, and no other lock is taken under it. LMDB's own
@@ -47,15 +48,16 @@
 #define HIGH_WATER 0.85                     /* evict when more than this share of the map is in use... */
 #define LOW_WATER 0.70                      /* ...down to this share */
 
-#define URL_INDEX_MAX 400   /* bytes of a URL kept in the urls index (LMDB keys are at most 511 bytes) */
-#define TAG_MAX 256         /* bytes of one tag; longer ones are not indexed */
-#define TAGS_MAX 64         /* tags indexed per object */
-#define TOUCH_SLOTS 1024    /* hashes a reader collects before it hands them to the writer */
-#define VERIFIED_SLOTS 8192 /* objects of an older epoch a reader remembers as verified */
-#define EVICTED_SLOTS 65536 /* evictions remembered, for cache_store_recently_evicted */
-#define PURGE_SLICE 20000   /* objects one purge step touches in one transaction */
-#define PURGE_HISTORY 1024  /* invalidations whose status is kept */
-#define CHUNK_TRAILER 4     /* the CRC-32 after each chunk's bytes */
+#define URL_INDEX_MAX 400         /* bytes of a URL kept in the urls index (LMDB keys are at most 511 bytes) */
+#define TAG_MAX 256               /* bytes of one tag; longer ones are not indexed */
+#define TAGS_MAX 64               /* tags indexed per object */
+#define TOUCH_SLOTS 1024          /* hashes a reader collects before it hands them to the writer */
+#define VERIFIED_SLOTS 8192       /* objects of an older epoch a reader remembers as verified */
+#define EVICTED_SLOTS 65536       /* evictions remembered, for cache_store_recently_evicted */
+#define PURGE_SLICE 20000         /* objects one purge step touches in one transaction */
+#define PURGE_HISTORY 1024        /* invalidations whose status is kept */
+#define CHUNK_TRAILER 4           /* the CRC-32 after each chunk's bytes */
+#define FAULT_LOG_INTERVAL_SEC 10 /* a kind of failed write is logged at most once per interval, with a count */
 
 /* Keys of the info database (arrays, not literals, because an MDB_val points at non-const data). */
 extern char cache_store_oid_hwm_key[sizeof("oid_hwm")];     /* the highest oid ever used, plus one */
@@ -159,6 +161,15 @@ typedef struct st_cache_store_evict_t {
     } recent[EVICTED_SLOTS];
 } cache_store_evict_t;
 
+/* Failed writes (cache/store_writer.c). A full disk fails every batch, a hundred a second under load: each
+ * is counted, and the log gets one line per cause and interval, with how many writes it dropped. */
+typedef struct st_cache_store_faults_t {
+    atomic_uint_fast64_t dropped[CACHE_STORE_NUM_FAULTS]; /* atomic: since start, for the stats */
+    uint64_t unreported[CACHE_STORE_NUM_FAULTS];          /* mutex: dropped since the last line about the cause */
+    int last_rc[CACHE_STORE_NUM_FAULTS];                  /* mutex: the error of the latest, for that line */
+    int64_t last_report;                                  /* mutex: CLOCK_MONOTONIC seconds of the last line, 0 never */
+} cache_store_faults_t;
+
 /* The orphan sweep (cache/store_evict.c): oids below `limit` (older runs'), from `next` on. */
 typedef struct st_cache_store_sweep_t {
     uint64_t next, limit;  /* writer (set at open) */
@@ -166,15 +177,19 @@ typedef struct st_cache_store_sweep_t {
 } cache_store_sweep_t;
 
 struct st_cache_store_t {
-    MDB_env *env;                  /* open */
-    MDB_dbi objects, chunks, info; /* open */
-    MDB_dbi aux;                   /* open */
-    int lock_fd;                   /* open */
-    bool readonly;                 /* open: cache_store_open_readonly; no writer, no syncer */
-    uint32_t epoch;                /* open */
-    size_t map_pages;              /* open */
-    atomic_uint_fast64_t next_oid; /* atomic */
-    pthread_mutex_t mutex;         /* the store's one lock; see the top of this file */
+    MDB_env *env;                      /* open */
+    MDB_dbi objects, chunks, info;     /* open */
+    MDB_dbi aux;                       /* open */
+    int lock_fd;                       /* open */
+    bool readonly;                     /* open: cache_store_open_readonly; no writer, no syncer */
+    bool usable;                       /* open: false for cache_store_open_unusable: no environment at all */
+    char *dir;                         /* open: the cache directory, for log lines */
+    unsigned max_variants;             /* open: see cache_store_config_t; 0 no cap */
+    atomic_uint_fast64_t vary_refused; /* atomic: variants not stored because of max_variants */
+    uint32_t epoch;                    /* open */
+    size_t map_pages;                  /* open */
+    atomic_uint_fast64_t next_oid;     /* atomic */
+    pthread_mutex_t mutex;             /* the store's one lock; see the top of this file */
     cache_store_queue_t queue;
     cache_store_pending_t pending;
     cache_store_sync_t sync;
@@ -182,6 +197,7 @@ struct st_cache_store_t {
     cache_store_purge_t purge;
     cache_store_evict_t evict;
     cache_store_sweep_t sweep;
+    cache_store_faults_t faults;
 };
 
 /* Readers and pins belong to one loop thread each (cache/store.c). */
@@ -261,6 +277,13 @@ msg_t *cache_store_pending_chunk(cache_store_t *s, uint64_t oid, uint32_t index)
 void cache_store_writer_init(cache_store_t *s);
 /* Starts the writer and the syncer. Returns 0, or -1 with a message in `err` (then neither runs). */
 int cache_store_writer_start(cache_store_t *s, char *err, size_t errlen);
+/* Counts `nwrites` writes lost to the error `rc` (a failed commit, or a sync when nwrites is 1) and logs the
+ * cause at most once per FAULT_LOG_INTERVAL_SEC; `needed` is the bytes the write needed. The writer or the
+ * syncer, without `mutex` (it takes it). */
+void cache_store_note_fault(cache_store_t *s, int rc, size_t nwrites, uint64_t needed);
+/* Logs the writes dropped since the last line about each cause, if its interval is over (or `force`).
+ * Any thread, without `mutex`. */
+void cache_store_report_faults(cache_store_t *s, bool force);
 /* Applies every queued write, then stops and joins the writer and the syncer. */
 void cache_store_writer_stop(cache_store_t *s);
 /* Destroys what cache_store_writer_init made; no thread may use the store any more. */
@@ -273,11 +296,16 @@ void cache_store_writer_dispose(cache_store_t *s);
 void cache_store_for_each_tag(const cache_record_t *rec, void (*cb)(void *ctx, h2o_iovec_t tag), void *ctx);
 /* Adds the index entries of `rec`, stored under `hash`, last used at `now`. Returns an LMDB error. */
 int cache_store_index_add(cache_store_t *s, MDB_txn *txn, const cache_hash_t *hash, const cache_record_t *rec, uint32_t now);
+/* How many objects the urls index holds under the URL of `rec` (its Vary variants and their index record,
+ * of every host). 0 on any error: the Vary cap then lets a variant in rather than refuse it wrongly. */
+size_t cache_store_url_objects(cache_store_t *s, MDB_txn *txn, const cache_record_t *rec);
 /* Moves `hash` to `when` in the use order. With `must_exist`, only an object that has a use time already
  * (one that is stored) is moved. Returns an LMDB error. */
 int cache_store_set_atime(cache_store_t *s, MDB_txn *txn, const cache_hash_t *hash, uint32_t when, bool must_exist);
 /* Whether chunk `index` of `oid` is in the database. */
 bool cache_store_chunk_exists(cache_store_t *s, MDB_txn *txn, uint64_t oid, uint32_t index);
+/* Whether a record is stored under `hash`. */
+bool cache_store_object_exists(cache_store_t *s, MDB_txn *txn, const cache_hash_t *hash);
 /* Deletes chunks 0 .. n-1 of `oid`; chunks not there are no error. Returns an LMDB error. */
 int cache_store_delete_chunks(cache_store_t *s, MDB_txn *txn, uint64_t oid, uint32_t n);
 /* Deletes the object under `hash` with its indexes, and its chunks unless they are `keep_oid`'s; with

@@ -80,6 +80,12 @@ uint64_t cache_store_purge(cache_store_t *s, cache_purge_kind_t kind, const char
     size_t n = len < sizeof(e->st.target) - 1 ? len : sizeof(e->st.target) - 1;
     memcpy(e->st.target, target, n);
     e->st.target[n] = '\0';
+    if (!s->usable) { /* nothing is stored, so nothing is left to invalidate */
+        e->st.done = true;
+        e->st.completed = e->st.created;
+        pthread_mutex_unlock(&s->mutex);
+        return id;
+    }
     pthread_mutex_unlock(&s->mutex);
     atomic_fetch_add_explicit(&s->purge.pending, 1, memory_order_release);
     cache_store_post(s, MSG_PURGE, NULL, id, (uint32_t)kind | (soft ? PURGE_SOFT : 0), target, len);

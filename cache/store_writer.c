@@ -19,10 +19,15 @@
  *   computed here when queued, never later: what a reader finds in the pending index has not been at risk.
  * - `mutex` is never held across an LMDB call (see cache/store_int.h): the writer releases it before a
  *   batch and takes it again to unlink what the batch committed.
+ * - A batch that fails is dropped, never retried (but after MDB_MAP_FULL, once room is made): a full disk
+ *   must cost the edge its stores, not its loops. Each failure is counted; the log gets one line per cause
+ *   per FAULT_LOG_INTERVAL_SEC (cache_store_note_fault), not one per batch.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include "cache/checksum.h"
 #include "cache/store_int.h"
@@ -71,6 +76,8 @@ msg_t *cache_store_pending_chunk(cache_store_t *s, uint64_t oid, uint32_t index)
 static msg_t *enqueue(cache_store_t *s, msg_type_t type, const cache_hash_t *hash, uint64_t oid, uint32_t index, const void *data,
                       size_t len, size_t extra)
 {
+    if (!s->usable)
+        return NULL; /* no environment, no writer: nothing is stored */
     /* a loop never waits for the writer: when the writer is this far behind, new objects are simply not
      * stored (a chunk dropped here makes its record be dropped too); deletions always go through */
     if ((type == MSG_CHUNK || type == MSG_RECORD || type == MSG_TOUCH) &&
@@ -196,6 +203,66 @@ void cache_store_flush(cache_store_t *s)
     pthread_mutex_unlock(&s->mutex);
 }
 
+/* --- failed writes ------------------------------------------------------------------------------- */
+
+static int64_t monotonic_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+void cache_store_note_fault(cache_store_t *s, int rc, size_t nwrites, uint64_t needed)
+{
+    struct statvfs vfs;
+    uint64_t free_bytes = statvfs(s->dir, &vfs) == 0 ? (uint64_t)vfs.f_bavail * vfs.f_frsize : UINT64_MAX;
+    cache_store_fault_t f = cache_store_write_fault(rc, free_bytes, needed);
+
+    atomic_fetch_add_explicit(&s->faults.dropped[f], nwrites, memory_order_relaxed);
+    pthread_mutex_lock(&s->mutex);
+    s->faults.unreported[f] += nwrites;
+    s->faults.last_rc[f] = rc;
+    pthread_mutex_unlock(&s->mutex);
+    cache_store_report_faults(s, false);
+}
+
+void cache_store_report_faults(cache_store_t *s, bool force)
+{
+    uint64_t n[CACHE_STORE_NUM_FAULTS] = {0};
+    int rc[CACHE_STORE_NUM_FAULTS];
+    int64_t now = monotonic_sec(), since;
+    bool any = false;
+
+    /* take the counts under the lock, log after it: `mutex` is never held across a write to the log */
+    pthread_mutex_lock(&s->mutex);
+    since = s->faults.last_report != 0 ? now - s->faults.last_report : FAULT_LOG_INTERVAL_SEC;
+    if (force || since >= FAULT_LOG_INTERVAL_SEC) {
+        for (int f = 0; f != CACHE_STORE_NUM_FAULTS; ++f) {
+            if ((n[f] = s->faults.unreported[f]) != 0)
+                any = true;
+            rc[f] = s->faults.last_rc[f];
+            s->faults.unreported[f] = 0;
+        }
+        if (any)
+            s->faults.last_report = now;
+    }
+    pthread_mutex_unlock(&s->mutex);
+    if (!any)
+        return;
+    if (since > FAULT_LOG_INTERVAL_SEC || since <= 0)
+        since = FAULT_LOG_INTERVAL_SEC; /* (the first line after a quiet spell: they all happened just now) */
+    if (n[CACHE_STORE_FAULT_DISK_FULL] != 0)
+        common_log_error("cache disk full: %s: %llu writes dropped in the last %llds (%s); reads and misses go on", s->dir,
+                         (unsigned long long)n[CACHE_STORE_FAULT_DISK_FULL], (long long)since,
+                         mdb_strerror(rc[CACHE_STORE_FAULT_DISK_FULL]));
+    if (n[CACHE_STORE_FAULT_MAP_FULL] != 0)
+        common_log_warn("cache full: %s: %llu writes dropped in the last %llds: cache.max_size is in use even after eviction",
+                        s->dir, (unsigned long long)n[CACHE_STORE_FAULT_MAP_FULL], (long long)since);
+    if (n[CACHE_STORE_FAULT_IO] != 0)
+        common_log_error("cache write error: %s: %llu writes dropped in the last %llds: %s", s->dir,
+                         (unsigned long long)n[CACHE_STORE_FAULT_IO], (long long)since, mdb_strerror(rc[CACHE_STORE_FAULT_IO]));
+}
+
 /* --- the writer thread ---------------------------------------------------------------------------- */
 
 /* Applies one message; returns an LMDB error. With `deletes_only`, puts are skipped (after MAP_FULL). */
@@ -228,6 +295,14 @@ static int apply(cache_store_t *s, MDB_txn *txn, msg_t *m, bool deletes_only, ui
             (n != 0 && (!cache_store_chunk_exists(s, txn, rec.oid, 0) || !cache_store_chunk_exists(s, txn, rec.oid, n - 1)))) {
             /* purged while it was on its way, or its body did not fit: never store a record without its
              * chunks, and drop what did fit */
+            return cache_store_delete_chunks(s, txn, rec.oid, n);
+        }
+        if (s->max_variants != 0 && rec.vary.len != 0 && cache_store_url_objects(s, txn, &rec) > s->max_variants &&
+            !cache_store_object_exists(s, txn, &m->hash)) {
+            /* a new variant of a URL that has max_variants (plus its index record) already: served, not stored,
+             * so that one client making up variants cannot evict everything else. A variant already stored is
+             * replaced as usual. (Refusing keeps the variants in use; replacing one would need an LRU per URL.) */
+            atomic_fetch_add_explicit(&s->vary_refused, 1, memory_order_relaxed);
             return cache_store_delete_chunks(s, txn, rec.oid, n);
         }
         if ((rc = cache_store_delete_object(s, txn, &m->hash, rec.oid, true, NULL)) != 0 ||
@@ -319,8 +394,9 @@ static void *syncer_main(void *arg)
         if (s->queue.stopping)
             break;
         pthread_mutex_unlock(&s->mutex);
-        if (atomic_exchange(&s->sync.dirty, false))
-            mdb_env_sync(s->env, 1);
+        int rc;
+        if (atomic_exchange(&s->sync.dirty, false) && (rc = mdb_env_sync(s->env, 1)) != 0)
+            cache_store_note_fault(s, rc, 1, 0); /* (fdatasync: ENOSPC when delayed allocation finds no room) */
         pthread_mutex_lock(&s->mutex);
     }
     pthread_mutex_unlock(&s->mutex);
@@ -345,6 +421,9 @@ static void *writer_main(void *arg)
                 continue;
             }
             pthread_cond_timedwait(&s->queue.cond, &s->mutex, &until);
+            pthread_mutex_unlock(&s->mutex);
+            cache_store_report_faults(s, false); /* what failed since the last line, once its interval is over */
+            pthread_mutex_lock(&s->mutex);
         }
         if (s->queue.head == NULL && s->queue.stopping)
             break;
@@ -373,11 +452,12 @@ static void *writer_main(void *arg)
                 rc = commit_batch(s, batch, false);
             }
             if (rc == MDB_MAP_FULL) {
-                common_log_warn("store: the cache is full (%s); the objects of this batch are not stored", mdb_strerror(rc));
-                rc = commit_batch(s, batch, true);
+                cache_store_note_fault(s, rc, nmsgs, batch_bytes);
+                rc = commit_batch(s, batch, true); /* the deletions and invalidations still go through */
             }
+            /* a full disk fails every batch: the writes are dropped, counted, and logged once per interval */
             if (rc != 0)
-                common_log_error("store: write transaction failed: %s", mdb_strerror(rc));
+                cache_store_note_fault(s, rc, nmsgs, batch_bytes + ((uint64_t)1 << 20));
             atomic_store(&s->sync.dirty, true);
         }
         /* committed (or dropped): out of the pending index, so readers go to LMDB */
@@ -396,6 +476,7 @@ static void *writer_main(void *arg)
             batch = next;
         }
 
+        cache_store_report_faults(s, false);
         pthread_mutex_lock(&s->mutex);
         if (seq > s->queue.committed_seq)
             s->queue.committed_seq = seq;
@@ -448,6 +529,7 @@ void cache_store_writer_stop(cache_store_t *s)
     pthread_mutex_unlock(&s->mutex);
     pthread_join(s->queue.writer, NULL);
     pthread_join(s->sync.thread, NULL);
+    cache_store_report_faults(s, true); /* what failed since the last line */
 }
 
 void cache_store_writer_dispose(cache_store_t *s)

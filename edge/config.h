@@ -44,6 +44,8 @@ typedef struct st_edge_conf_listen_t {
     char *tls_key;
 } edge_conf_listen_t;
 
+#define EDGE_CONF_DEFAULT_MAX_VARIANTS 32
+
 typedef struct st_edge_conf_t {
     char *source;                /* the file name, or "<embedded>" */
     edge_conf_listen_t *listens; /* default: one cleartext listener on 127.0.0.1:8080 */
@@ -55,6 +57,8 @@ typedef struct st_edge_conf_t {
         uint64_t background_fetch_max; /* key "background_fetch_max", default 64 MiB: when the last client of
                                         * a miss goes away, a cacheable body up to this size is still fetched
                                         * into the cache; a larger one is cancelled */
+        unsigned max_variants;         /* key "max_variants", default 32: stored Vary variants per URL; 0 no cap */
+        bool reset;                    /* serve --reset-cache: delete the store's files at start */
     } cache;
     origin_conf_set_t upstream;      /* keys "origins" and "origin_groups" */
     edge_conf_behavior_t *behaviors; /* in order; the last one is always "*" (edge/behavior.h) */

@@ -112,9 +112,11 @@ int edge_config_parse_listen(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n, 
 
 /* --- cache ----------------------------------------------------------------------------------------------- */
 
-enum { C_PATH, C_MAX_SIZE, C_BACKGROUND_FETCH_MAX };
-static const char *const cache_keys[] = {
-    [C_PATH] = "path", [C_MAX_SIZE] = "max_size", [C_BACKGROUND_FETCH_MAX] = "background_fetch_max"};
+enum { C_PATH, C_MAX_SIZE, C_BACKGROUND_FETCH_MAX, C_MAX_VARIANTS };
+static const char *const cache_keys[] = {[C_PATH] = "path",
+                                         [C_MAX_SIZE] = "max_size",
+                                         [C_BACKGROUND_FETCH_MAX] = "background_fetch_max",
+                                         [C_MAX_VARIANTS] = "max_variants"};
 
 int edge_config_parse_cache(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n, const yaml_node_t *root)
 {
@@ -122,6 +124,7 @@ int edge_config_parse_cache(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n, c
 
     conf->cache.max_size = (uint64_t)1 << 30;
     conf->cache.background_fetch_max = (uint64_t)64 << 20;
+    conf->cache.max_variants = EDGE_CONF_DEFAULT_MAX_VARIANTS;
     if (n != NULL && edge_config_collect(c, n, "cache", cache_keys, NKEYS(cache_keys), v) != 0)
         return -1;
     if (v[C_PATH] != NULL) {
@@ -140,5 +143,12 @@ int edge_config_parse_cache(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n, c
     if (v[C_BACKGROUND_FETCH_MAX] != NULL &&
         edge_config_size(c, v[C_BACKGROUND_FETCH_MAX], "background_fetch_max", &conf->cache.background_fetch_max) != 0)
         return -1;
+    /* a cap on one URL's variants, so that a client making up Vary values cannot evict everything else */
+    if (v[C_MAX_VARIANTS] != NULL) {
+        uint64_t x;
+        if (edge_config_integer(c, v[C_MAX_VARIANTS], "max_variants", 0, 100000, &x) != 0)
+            return -1;
+        conf->cache.max_variants = (unsigned)x;
+    }
     return 0;
 }

@@ -18,6 +18,7 @@
 #include "edge/warm.h"
 
 static const char usage[] = "usage: edgecache serve [-c FILE] [--listen ADDR:PORT] [--origin URL] [--cache-dir DIR]\n"
+                            "                      [--reset-cache]\n"
                             "       edgecache check -c FILE\n"
                             "       edgecache warm [-c FILE] [--edge ADDR:PORT] [--concurrency N] [--timeout S]\n"
                             "                      [-H 'Name: value']... LIST\n"
@@ -31,6 +32,10 @@ static const char usage[] = "usage: edgecache serve [-c FILE] [--listen ADDR:POR
                             "serve   runs the edge node; with no -c, the embedded default configuration (listen on\n"
                             "        127.0.0.1:8080, origin file: the sample site, cache in ./edgecache-cache).\n"
                             "        Flags override the file. SIGTERM or SIGINT finish in-flight responses, then exit 0.\n"
+                            "        --reset-cache deletes the stored cache (data.mdb, lock.mdb and copies moved aside) at\n"
+                            "        start. Without it, a cache that cannot be opened (truncated, not LMDB) is moved aside\n"
+                            "        to data.mdb.broken-TIME and the edge starts empty; an unwritable cache directory\n"
+                            "        makes the edge pass every request through (metric edgecache_store_usable 0).\n"
                             "check   validates a configuration file: exit 0 when valid, else file:line:col: message, exit 2.\n"
                             "warm    fetches every URL of LIST through the edge so that it is cached; a progress bar on a\n"
                             "        terminal, then a summary. Exit 1 when any URL failed. See edgecache warm --help.\n"
@@ -50,12 +55,14 @@ static int load(edge_conf_t *conf, const char *file, char *err)
 static int cmd(int argc, char **argv, bool serve)
 {
     const char *file = NULL, *listen = NULL, *origin = NULL, *cache_dir = NULL;
+    bool reset_cache = false;
     char err[EDGE_CONF_ERRLEN];
     edge_conf_t conf;
     const edge_cli_opt_t opts[] = {{.name = "config", .letter = 'c', .kind = EDGE_CLI_STRING, .dest = &file},
                                    {.name = "listen", .kind = EDGE_CLI_STRING, .dest = &listen},
                                    {.name = "origin", .kind = EDGE_CLI_STRING, .dest = &origin},
                                    {.name = "cache-dir", .kind = EDGE_CLI_STRING, .dest = &cache_dir},
+                                   {.name = "reset-cache", .kind = EDGE_CLI_FLAG, .dest = &reset_cache},
                                    {0}};
     const edge_cli_t cli = {.prog = serve ? "edgecache serve" : "edgecache check", .usage = usage, .opts = opts};
     int nargs, ret;
@@ -64,7 +71,7 @@ static int cmd(int argc, char **argv, bool serve)
         return ret;
     if (!serve && file == NULL)
         return edge_cli_usage_error(&cli, "-c FILE is required");
-    if (!serve && (listen != NULL || origin != NULL || cache_dir != NULL))
+    if (!serve && (listen != NULL || origin != NULL || cache_dir != NULL || reset_cache))
         return edge_cli_usage_error(&cli, "only -c FILE is accepted");
     if (load(&conf, file, err) != 0) {
         fprintf(stderr, "%s\n", err);
@@ -80,6 +87,7 @@ static int cmd(int argc, char **argv, bool serve)
         edge_config_dispose(&conf);
         return 2;
     }
+    conf.cache.reset = reset_cache;
     ret = edge_server_run(&conf);
     edge_config_dispose(&conf);
     return ret;

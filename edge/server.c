@@ -456,10 +456,22 @@ int edge_server_run(const edge_conf_t *conf)
         if (conf->admin.token == NULL)
             common_log_warn("admin: no token_file: every admin endpoint but /healthz answers 401");
     }
-    if ((s->store = cache_store_open(conf->cache.path, conf->cache.max_size,
-                                     (unsigned)s->num_threads * (CACHE_STORE_MAX_PINS + 2) + 64, err, sizeof(err))) == NULL) {
+    /* the cache: a directory another edgecache holds is an error (two edges would share it); any other
+     * failure leaves the edge serving without a cache, every request passed through to the origin */
+    cache_store_config_t store_conf = {.map_size = conf->cache.max_size,
+                                       .max_readers = (unsigned)s->num_threads * (CACHE_STORE_MAX_PINS + 2) + 64,
+                                       .max_variants = conf->cache.max_variants,
+                                       .reset = conf->cache.reset,
+                                       .move_aside = true};
+    int why;
+    if ((s->store = cache_store_open_with(conf->cache.path, &store_conf, &why, err, sizeof(err))) == NULL) {
         common_log_error("cache: %s", err);
-        goto Exit;
+        if (why == CACHE_STORE_ELOCKED)
+            goto Exit;
+        common_log_error("cache: %s cannot be used: serving without a cache, every request goes to the origin "
+                         "(edgecache_store_usable 0); fix the directory and restart",
+                         conf->cache.path);
+        s->store = cache_store_open_unusable(conf->cache.path);
     }
 
     /* only the main thread takes the stop signals */

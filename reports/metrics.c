@@ -71,4 +71,15 @@ void reports_metrics_write(FILE *out, const reports_counters_t *sum, const repor
     store_metric(out, "edgecache_store_dropped_writes_total", "counter",
                  "writes dropped because the store's writer was too far behind", store->dropped_writes);
     store_metric(out, "edgecache_store_backlog_bytes", "gauge", "bytes queued for the store's writer", store->backlog_bytes);
+    store_metric(out, "edgecache_store_usable", "gauge",
+                 "1 when the store works; 0 when its directory could not be used at start and every request passes through",
+                 store->usable ? 1 : 0);
+    static const char *const reasons[CACHE_STORE_NUM_FAULTS] = {
+        [CACHE_STORE_FAULT_DISK_FULL] = "disk_full", [CACHE_STORE_FAULT_MAP_FULL] = "map_full", [CACHE_STORE_FAULT_IO] = "io"};
+    reports_metrics_family(out, "edgecache_store_write_errors_total", "counter",
+                           "writes dropped because the store could not commit them, by reason (disk_full, map_full, io)");
+    for (size_t i = 0; i != CACHE_STORE_NUM_FAULTS; ++i)
+        fprintf(out, "edgecache_store_write_errors_total{reason=\"%s\"} %" PRIu64 "\n", reasons[i], store->write_errors[i]);
+    store_metric(out, "edgecache_store_vary_refused_total", "counter",
+                 "new Vary variants served but not stored because their URL had cache.max_variants already", store->vary_refused);
 }

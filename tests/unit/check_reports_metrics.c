@@ -148,7 +148,7 @@ START_TEST(test_exposition_is_well_formed)
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_store_objects 7\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_store_evictions_total 2\n"));
     size_t samples = parse(text, families, &nf);
-    ck_assert_uint_eq(nf, reports_counter_count + 1 /* responses */ + 1 /* latency */ + 7 /* store */);
+    ck_assert_uint_eq(nf, reports_counter_count + 1 /* responses */ + 1 /* latency */ + 10 /* store */);
     ck_assert_uint_ge(samples, nf);
     free(text);
 }
