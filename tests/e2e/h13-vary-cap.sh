@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # h13-vary-cap: cache.max_variants bounds the stored Vary variants of one URL. One client making up 100
-# variants (X-V: 1..100) of /h13/v with a cap of 8 is served every one of them (each a 200 with its own
+# variants (Accept-Language: 1..100, a header forwarded by default) of /h13/v with a cap of 8 is served every one of them (each a 200 with its own
 # body), but only the first 8 are stored: the other objects stay HITs (the origin sees each once), the
 # 8 stored variants are HITs, a refused one is a MISS again, and edgecache_store_vary_refused_total says 92.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -19,7 +19,7 @@ metric() {
         awk -v k="$1" '$1 == k { print $2 }'
 }
 refused_is() { [[ $(metric edgecache_store_vary_refused_total) == "$1" ]]; }
-script /h13/v '"body": "v=", "body_from_header": "X-V", "headers": {"Cache-Control": "max-age=600", "Vary": "X-V"}'
+script /h13/v '"body": "v=", "body_from_header": "Accept-Language", "headers": {"Cache-Control": "max-age=600", "Vary": "Accept-Language"}'
 script '*' '"body_size": 20000, "headers": {"Cache-Control": "max-age=600"}'
 
 step "a max_variants that is not a number is refused by check"
@@ -40,7 +40,7 @@ done
 
 step "100 variants of one URL: each served with its own body"
 for i in $(seq 1 100); do
-    fetch /h13/v -H "X-V: $i"
+    fetch /h13/v -H "Accept-Language: $i"
     assert_status 200
     assert_body "v=$i"
 done
@@ -53,11 +53,11 @@ for i in 1 2 3 4 5; do
     assert_count /h13/other/$i 1
 done
 for i in 1 8; do
-    fetch /h13/v -H "X-V: $i"
+    fetch /h13/v -H "Accept-Language: $i"
     assert_cache HIT
     assert_body "v=$i"
 done
-fetch /h13/v -H "X-V: 50"
+fetch /h13/v -H "Accept-Language: 50"
 assert_cache MISS
 assert_body "v=50"
 assert_eq 101 "$(origin_count /h13/v)" "origin requests for /h13/v"
