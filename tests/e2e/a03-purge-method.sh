@@ -49,7 +49,7 @@ for enc in gzip identity; do
     assert_cache MISS
     fetch /v -H "Accept-Encoding: $enc"
     assert_cache HIT
-    assert_body "enc=$enc"
+    assert_body "enc=${enc/identity/}" # identity: Accept-Encoding is forwarded reduced to br/gzip
 done
 
 step "PURGE /x from 127.0.0.1 (allowed): 200 JSON; /x is a MISS then a HIT, /y still a HIT"
@@ -80,7 +80,7 @@ purge_done
 for enc in gzip identity; do
     fetch /v -H "Accept-Encoding: $enc"
     assert_cache MISS
-    assert_body "enc=$enc"
+    assert_body "enc=${enc/identity/}" # identity: Accept-Encoding is forwarded reduced to br/gzip
 done
 assert_count /v 4
 
