@@ -586,6 +586,15 @@ static edge_req_state_t step_WAIT(edge_req_t *er)
             return EDGE_REQ_WAIT;
         }
     }
+    if (er->sub.joined && f->not_modified &&
+        !(er->have_rec && h2o_memis(er->rec.key.base, er->rec.key.len, f->record.key.base, f->record.key.len))) {
+        /* a 304 refreshes the object that fetch revalidated — another Vary variant, or an object this
+         * request did not have: not ours to serve; revalidate (or fetch) our own, at once */
+        edge_req_unsubscribe(er);
+        er->no_join = true;
+        start_fetch(er, true);
+        return EDGE_REQ_WAIT;
+    }
     if (er->sub.joined && !origin_fetch_shared(f)) {
         /* the response turned out not to be storable: it is not ours to share; fetch on our own, at once */
         edge_req_unsubscribe(er);

@@ -6,6 +6,7 @@
 # of Accept-Language, which is forwarded by default: a header that is not forwarded cannot make the
 # origin vary (README, forward_headers).
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+export EDGECACHE_DEBUG=1 # the request state log lines: the concurrent revalidation step waits on them
 
 start_origin O
 start_edge --origin "$ORIGIN_URL"
@@ -75,5 +76,31 @@ assert_body v=0
 fetch /c15/race -H 'Accept-Language: 1'
 assert_cache HIT
 assert_body v=1
+
+step "concurrent revalidations of two variants: each client gets its own variant back (found by tools/soak.sh)"
+# Both variants share one ETag, so the origin answers every revalidation 304. The en revalidation is held
+# at a gate until the debug log shows the fr request waiting too: fr has joined the fetch in flight for
+# the URL, whose 304 refreshes en's variant. fr must not be given en's body: it revalidates its own.
+script /c15/rv '"body": "lang=", "body_from_header": "Accept-Language", "etag": "\"rv\"", "304_if_match": true, "headers": {"Cache-Control": "max-age=1", "Vary": "Accept-Language"}'
+fetch /c15/rv -H 'Accept-Language: en'
+assert_body lang=en
+fetch /c15/rv -H 'Accept-Language: fr'
+assert_body lang=fr
+sleep 2 # past max-age=1: both variants are stale
+script /c15/rv '"body": "lang=", "body_from_header": "Accept-Language", "etag": "\"rv\"", "304_if_match": true, "hold": "rv", "headers": {"Cache-Control": "max-age=600", "Vary": "Accept-Language"}'
+curl -sS --max-time 20 -H 'Accept-Language: en' -o "$T/rv.en" "http://127.0.0.1:$EDGE_PORT/c15/rv" &
+en=$!
+wait_held rv 1
+curl -sS --max-time 20 -H 'Accept-Language: fr' -o "$T/rv.fr" "http://127.0.0.1:$EDGE_PORT/c15/rv" &
+fr=$!
+wait_log '/c15/rv: WAIT' 2
+release rv
+wait "$en" || fail "the en client failed"
+wait "$fr" || fail "the fr client failed"
+assert_eq lang=en "$(cat "$T/rv.en")" "en body after the concurrent revalidation"
+assert_eq lang=fr "$(cat "$T/rv.fr")" "fr body after the concurrent revalidation"
+fetch /c15/rv -H 'Accept-Language: fr'
+assert_body lang=fr
+assert_cache HIT
 
 pass
