@@ -215,6 +215,8 @@ def client(idx, zipf, end):
                    content_range=hdr.get("content-range"), etag=hdr.get("etag"),
                    x_soak_version=hdr.get("x-soak-version"))
         count("status:%d" % status, "xcache:" + xc)
+        if rng_req is not None and status == 200:
+            count("info:range-answered-200-%s" % xc)  # allowed (RFC 9110 14.2), but worth seeing
         if status not in (200, 206):
             with LOCK:
                 COUNT["http-error:%d %s" % (status, xc)] += 1
