@@ -12,7 +12,7 @@
  * reports/report.c, which pulls in the reports and the store: hence the long source list.)
  *
  * FUZZ_SOURCES: edge/admin_parse.c edge/config.c edge/config_admin.c edge/config_behavior.c
- * FUZZ_SOURCES: edge/config_listen.c edge/config_origin.c edge/config_yaml.c edge/behavior.c common/cidr.c
+ * FUZZ_SOURCES: edge/config_limits.c edge/config_listen.c edge/config_origin.c edge/config_yaml.c edge/behavior.c common/cidr.c
  * FUZZ_SOURCES: common/log.c errorpages/errorpages.c build-fuzz/errorpages/pages.c reports/*.c cache/*.c
  * FUZZ_LIBS: -lyaml -llmdb -lz
  */
