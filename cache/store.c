@@ -282,7 +282,7 @@ void cache_store_reader_tick(cache_store_reader_t *r)
 
 /* --- open / close -------------------------------------------------------------------------------- */
 
-static uint64_t initial_oid(cache_store_t *s)
+uint64_t cache_store_initial_oid(cache_store_t *s)
 {
     MDB_txn *txn;
     MDB_cursor *cur;
@@ -504,7 +504,10 @@ cache_store_t *cache_store_open_with(const char *dir, const cache_store_config_t
         goto Fail;
     }
     snprintf(path, sizeof(path), "%s/edgecache.lock", dir);
-    if ((s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+    if (conf->inherit_lock) {
+        s->lock_fd = conf->lock_fd; /* (flock locks belong to the open file, which the previous process shares) */
+        fcntl(s->lock_fd, F_SETFD, FD_CLOEXEC);
+    } else if ((s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
         *why = why_errno(errno);
         snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
         goto Fail;
@@ -532,7 +535,7 @@ cache_store_t *cache_store_open_with(const char *dir, const cache_store_config_t
     }
     if (*why != 0)
         goto Fail;
-    atomic_init(&s->next_oid, initial_oid(s));
+    atomic_init(&s->next_oid, cache_store_initial_oid(s));
     s->sweep.next = 1;
     s->sweep.limit = atomic_load(&s->next_oid); /* chunks of this run's fetches are never swept */
     MDB_envinfo info;
@@ -566,6 +569,11 @@ cache_store_t *cache_store_open_unusable(const char *dir)
     s->usable = false;
     init_sync(s);
     return s;
+}
+
+int cache_store_lock_fd(cache_store_t *s)
+{
+    return s->usable ? s->lock_fd : -1;
 }
 
 bool cache_store_usable(cache_store_t *s)
@@ -729,7 +737,8 @@ void cache_store_close(cache_store_t *s)
         free_store(s);
         return;
     }
-    cache_store_writer_stop(s);
+    if (!atomic_load(&s->queue.released))
+        cache_store_writer_stop(s);
     cache_store_purge_dispose(s);
     mdb_env_sync(s->env, 1);
     mdb_env_close(s->env);

@@ -67,6 +67,10 @@ typedef struct st_cache_store_config_t {
     bool reset;            /* delete the store's files (under the lock) before opening: start empty */
     bool move_aside;       /* files that are not a whole store are renamed to <name>.broken-<time> and the store
                             * starts empty, instead of failing with CACHE_STORE_EBROKEN */
+    bool inherit_lock;     /* an upgrade: `lock_fd` is the previous process's descriptor of the directory's lock
+                            * file (the same open file, so its lock is already ours); the writer starts only
+                            * once the previous process has released its own (cache_store_writer_release) */
+    int lock_fd;
 } cache_store_config_t;
 
 /**
@@ -81,6 +85,21 @@ cache_store_t *cache_store_open_with(const char *dir, const cache_store_config_t
  * `usable` 0. Close it with cache_store_close. Never NULL.
  */
 cache_store_t *cache_store_open_unusable(const char *dir);
+
+/**
+ * Hands the writer over (an upgrade): commits what is queued, stops the writer and the sync thread, syncs,
+ * and from then on drops every write (objects, touches, reports, invalidations) without counting it, so
+ * that another process can open the same directory and write. Readers go on. Not on an event loop: it
+ * waits for the last commit. Idempotent.
+ */
+void cache_store_writer_release(cache_store_t *store);
+/**
+ * Takes the writer back after a handover that failed (the new process never started): object ids resume
+ * above anything committed meanwhile. Returns 0, or -1 with a message. Not on an event loop.
+ */
+int cache_store_writer_resume(cache_store_t *store, char *err, size_t errlen);
+/** The descriptor of the directory's lock file (held with flock), for a new process to inherit; -1 if none. */
+int cache_store_lock_fd(cache_store_t *store);
 /** False for a store from cache_store_open_unusable. Any thread. */
 bool cache_store_usable(cache_store_t *store);
 /**

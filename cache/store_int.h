@@ -104,6 +104,7 @@ typedef struct st_cache_store_queue_t {
     uint64_t queued_seq, committed_seq;  /* mutex: messages queued / applied so far, for cache_store_flush */
     size_t queued_bytes;                 /* mutex: payload bytes in the queue */
     int stopping;                        /* mutex: set once by cache_store_writer_stop */
+    atomic_bool released;                /* atomic: the writer was handed over; every write is dropped */
     atomic_size_t backlog;               /* atomic: payload bytes queued and not yet committed */
     atomic_uint_fast64_t dropped_writes; /* atomic: writes dropped because the backlog was full */
 } cache_store_queue_t;
@@ -275,6 +276,8 @@ msg_t *cache_store_pending_record(cache_store_t *s, const cache_hash_t *hash);
 msg_t *cache_store_pending_chunk(cache_store_t *s, uint64_t oid, uint32_t index);
 /* Initialises the queue, the pending index and the syncer's condition; at open, before any thread. */
 void cache_store_writer_init(cache_store_t *s);
+/* The first object id free in the environment: above the stored high-water mark and the last chunk (store.c). */
+uint64_t cache_store_initial_oid(cache_store_t *s);
 /* Starts the writer and the syncer. Returns 0, or -1 with a message in `err` (then neither runs). */
 int cache_store_writer_start(cache_store_t *s, char *err, size_t errlen);
 /* Counts `nwrites` writes lost to the error `rc` (a failed commit, or a sync when nwrites is 1) and logs the

@@ -76,8 +76,8 @@ msg_t *cache_store_pending_chunk(cache_store_t *s, uint64_t oid, uint32_t index)
 static msg_t *enqueue(cache_store_t *s, msg_type_t type, const cache_hash_t *hash, uint64_t oid, uint32_t index, const void *data,
                       size_t len, size_t extra)
 {
-    if (!s->usable)
-        return NULL; /* no environment, no writer: nothing is stored */
+    if (!s->usable || atomic_load_explicit(&s->queue.released, memory_order_relaxed))
+        return NULL; /* no environment, or the writer handed over to another process: nothing is stored */
     /* a loop never waits for the writer: when the writer is this far behind, new objects are simply not
      * stored (a chunk dropped here makes its record be dropped too); deletions always go through */
     if ((type == MSG_CHUNK || type == MSG_RECORD || type == MSG_TOUCH) &&
@@ -498,6 +498,7 @@ void cache_store_writer_init(cache_store_t *s)
     atomic_init(&s->pending.count, 0);
     atomic_init(&s->queue.backlog, 0);
     atomic_init(&s->queue.dropped_writes, 0);
+    atomic_init(&s->queue.released, false);
 }
 
 int cache_store_writer_start(cache_store_t *s, char *err, size_t errlen)
@@ -530,6 +531,28 @@ void cache_store_writer_stop(cache_store_t *s)
     pthread_join(s->queue.writer, NULL);
     pthread_join(s->sync.thread, NULL);
     cache_store_report_faults(s, true); /* what failed since the last line */
+}
+
+void cache_store_writer_release(cache_store_t *s)
+{
+    if (!s->usable || s->readonly || atomic_exchange(&s->queue.released, true))
+        return;
+    cache_store_writer_stop(s); /* (the queue is committed first) */
+    mdb_env_sync(s->env, 1);
+}
+
+int cache_store_writer_resume(cache_store_t *s, char *err, size_t errlen)
+{
+    if (!s->usable || s->readonly || !atomic_load(&s->queue.released))
+        return 0;
+    uint64_t oid = cache_store_initial_oid(s);
+    if (oid > atomic_load(&s->next_oid))
+        atomic_store(&s->next_oid, oid);
+    pthread_mutex_lock(&s->mutex);
+    s->queue.stopping = 0;
+    pthread_mutex_unlock(&s->mutex);
+    atomic_store(&s->queue.released, false);
+    return cache_store_writer_start(s, err, errlen);
 }
 
 void cache_store_writer_dispose(cache_store_t *s)

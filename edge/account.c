@@ -85,7 +85,7 @@ void edge_account_request(edge_req_t *er)
         return; /* not a cache answer: a refused or PURGE request */
     if (er->fetch != NULL && !er->sub.joined)
         er->origin_bytes = er->fetch->received; /* (still subscribed: the fetch's count so far) */
-    reports_event_t ev = {.behavior = (size_t)(er->behavior - er->thread->server->conf->behaviors),
+    reports_event_t ev = {.behavior = (size_t)(er->behavior - er->tgen->gen->conf.behaviors),
                           .status = req->res.status,
                           .bytes_sent = er->bytes_sent,
                           .origin_bytes = er->origin_bytes,
@@ -101,5 +101,5 @@ void edge_account_request(edge_req_t *er)
                                     er->bytes_sent < req->res.content_length);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    reports_acct_record(er->thread->acct, &ev, (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000);
+    reports_acct_record(er->tgen->acct, &ev, (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000);
 }

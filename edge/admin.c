@@ -14,13 +14,16 @@
  * a guess was right.
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "cache/key.h"
 #include "edge/admin.h"
 #include "edge/admin_parse.h"
+#include "edge/lifecycle.h"
 #include "common/log.h"
 #include "edge/thread.h"
 #include "reports/metrics.h"
@@ -32,6 +35,15 @@ typedef struct st_admin_handler_t {
 } admin_handler_t;
 
 /* --- helpers ----------------------------------------------------------------------------------- */
+
+/* The generation the admin loop serves: the published one (adopted first, so a reload's token and origins
+ * apply to the very next admin request). */
+static const edge_gen_t *gen_of(h2o_req_t *req)
+{
+    edge_thread_t *t = edge_thread_of(req);
+    edge_gen_adopt(t);
+    return t->cur->gen;
+}
 
 static int respond(h2o_req_t *req, int status, const char *reason, const char *type, h2o_iovec_t body)
 {
@@ -105,7 +117,7 @@ static int on_purge(edge_server_t *s, h2o_req_t *req)
 {
     h2o_iovec_t form = req->entity.base != NULL && req->entity.len != 0 ? req->entity : query_of(req);
     edge_admin_purge_t p;
-    int err = edge_admin_parse_purge(s->conf, &req->pool, form, &p);
+    int err = edge_admin_parse_purge(&gen_of(req)->conf, &req->pool, form, &p);
 
     if (err != 0)
         return respond_text(req, 400, "Bad Request", edge_admin_parse_strerror(err));
@@ -153,8 +165,9 @@ static int on_metrics(edge_server_t *s, h2o_req_t *req)
     reports_metrics_write(fp, &sum, &latency, &st);
     reports_metrics_family(fp, "edgecache_origin_server_up", "gauge",
                            "1 when the origin server is healthy (active and passive checks), else 0");
-    for (size_t i = 0; i != s->conf->upstream.num_origins; ++i) {
-        const origin_router_origin_t *o = s->router->origins + i;
+    const edge_gen_t *g = gen_of(req);
+    for (size_t i = 0; i != g->conf.upstream.num_origins; ++i) {
+        const origin_router_origin_t *o = g->router->origins + i;
         for (size_t j = 0; j != o->conf->num_servers; ++j) {
             bool up = o->health == NULL || origin_health_is_up(o->health, j);
             fputs("edgecache_origin_server_up{origin=", fp);
@@ -174,7 +187,7 @@ static int on_report(edge_server_t *s, h2o_req_t *req, const char *name)
 {
     reports_query_t q;
     reports_format_t fmt;
-    int err = edge_admin_parse_report_query(&req->pool, query_of(req), (uint64_t)time(NULL), s->conf->reports.top, &q, &fmt);
+    int err = edge_admin_parse_report_query(&req->pool, query_of(req), (uint64_t)time(NULL), gen_of(req)->conf.reports.top, &q, &fmt);
     if (err != 0)
         return respond_text(req, 400, "Bad Request", edge_admin_parse_strerror(err));
     char *out = NULL;
@@ -192,6 +205,24 @@ static int on_report(edge_server_t *s, h2o_req_t *req, const char *name)
     return respond(req, 200, "OK", types[fmt], body);
 }
 
+/* POST /reload: the configuration read again (edge/lifecycle.h); 200 with the new generation, or 400 with
+ * the reason (file:line:col for a file that does not validate) while the running one goes on. This loop
+ * blocks while the generation is built. */
+static int on_reload(edge_server_t *s, h2o_req_t *req)
+{
+    char err[EDGE_CONF_ERRLEN + 64], *body;
+    int64_t id = edge_lifecycle_reload(s, err, sizeof(err));
+    if (id < 0) {
+        common_log_error("admin: reload refused, the running configuration stays: %s", err);
+        body = h2o_mem_alloc_pool(&req->pool, strlen(err) + 2);
+        sprintf(body, "%s\n", err);
+        return respond_text(req, 400, "Bad Request", body);
+    }
+    body = h2o_mem_alloc_pool(&req->pool, 64);
+    sprintf(body, "reloaded: generation %lld\n", (long long)id);
+    return respond_text(req, 200, "OK", body);
+}
+
 /* --- the handler ------------------------------------------------------------------------------- */
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -200,17 +231,21 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     h2o_iovec_t purge_id = {NULL, 0};
     edge_admin_route_t route = edge_admin_parse_route(req->method, req->path_normalized, &purge_id);
 
-    if (route == EDGE_ADMIN_ROUTE_HEALTHZ)
-        return respond_text(req, 200, "OK", "ok\n");
+    const edge_conf_t *conf = &gen_of(req)->conf;
+    if (route == EDGE_ADMIN_ROUTE_HEALTHZ) {
+        edge_health_t h = edge_lifecycle_health(s, gen_of(req));
+        return h == EDGE_HEALTH_OK ? respond_text(req, 200, "OK", edge_lifecycle_health_text(h))
+                                   : respond_text(req, 503, "Service Unavailable", edge_lifecycle_health_text(h));
+    }
     if (route == EDGE_ADMIN_ROUTE_HEALTHZ_METHOD)
         return respond_text(req, 405, "Method Not Allowed", "GET /healthz\n");
     ssize_t auth = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
-    if (!edge_admin_parse_authorized(s->conf->admin.token,
+    if (!edge_admin_parse_authorized(conf->admin.token,
                                      auth != -1 ? req->headers.entries[auth].value : h2o_iovec_init(NULL, 0))) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
                        H2O_STRLIT("Bearer realm=\"edgecache-admin\""));
         return respond_text(req, 401, "Unauthorized",
-                            s->conf->admin.token == NULL ? "no admin token is configured (admin.token_file)\n"
+                            conf->admin.token == NULL ? "no admin token is configured (admin.token_file)\n"
                                                          : "missing or wrong token (Authorization: Bearer <token>)\n");
     }
     switch (route) {
@@ -228,10 +263,23 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return respond_text(req, 405, "Method Not Allowed", "POST /purge\n");
     case EDGE_ADMIN_ROUTE_PURGE_STATUS:
         return on_purge_status(s, req, purge_id);
+    case EDGE_ADMIN_ROUTE_RELOAD:
+        return on_reload(s, req);
+    case EDGE_ADMIN_ROUTE_DRAIN:
+    case EDGE_ADMIN_ROUTE_UNDRAIN:
+        atomic_store(&s->draining, route == EDGE_ADMIN_ROUTE_DRAIN);
+        common_log_info("admin: %s", route == EDGE_ADMIN_ROUTE_DRAIN ? "draining: /healthz answers 503, traffic is still served"
+                                                                      : "drain ended: /healthz answers again");
+        return respond_text(req, 200, "OK", route == EDGE_ADMIN_ROUTE_DRAIN ? "draining\n" : "serving\n");
+    case EDGE_ADMIN_ROUTE_UPGRADE:
+        /* the handover blocks until the new process serves: the main thread runs it, as for SIGUSR2 */
+        kill(getpid(), SIGUSR2);
+        return respond_text(req, 202, "Accepted", "upgrade started: the log says when the new process serves\n");
     default:
         return respond_text(
             req, 404, "Not Found",
-            "admin endpoints: GET /healthz, /metrics, /reports/popular, /reports/stats, /reports/ttl, /purge/<id>; POST /purge\n");
+            "admin endpoints: GET /healthz, /metrics, /reports/popular, /reports/stats, /reports/ttl, /purge/<id>; POST /purge, "
+            "/reload, /drain, /upgrade; DELETE /drain\n");
     }
 }
 

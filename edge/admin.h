@@ -1,13 +1,17 @@
 /*
  * edge/admin.h: the admin API — health, metrics, reports and invalidation — on a listener of its own.
  *
- *   GET  /healthz            200 "ok" (no token needed: for load balancers)
+ *   GET  /healthz            200 "ok", or 503 and why: draining, cache unusable, every origin down (no token
+ *                            needed: for load balancers; also on the client listeners at admin.healthz_path)
  *   GET  /metrics            Prometheus text format
  *   GET  /reports/popular    JSON; query: since=24h | from=T&to=T, top=N, format=json|csv|html|table
  *   GET  /reports/stats      the same, for the statistics per bucket and behavior
  *   GET  /reports/ttl        the same, for the TTL advice
  *   POST /purge              form or query: url=U | prefix=P | tag=T, optional soft=1 → 202 + JSON status
  *   GET  /purge/<id>         200 + JSON status ("pending" or "done", objects touched), 404 when unknown
+ *   POST /reload             the configuration read again: 200 "reloaded: generation N", or 400 and why
+ *   POST /drain              /healthz answers 503 from now on (traffic is still served); DELETE /drain ends it
+ *   POST /upgrade            202: a new process takes the sockets and the store over (as SIGUSR2)
  *
  * Everything but /healthz needs "Authorization: Bearer <token>", the content of admin.token_file,
  * compared in constant time; without a configured token every such request is refused (401). The admin

@@ -29,6 +29,14 @@ edge_admin_route_t edge_admin_parse_route(h2o_iovec_t method, h2o_iovec_t path, 
         return EDGE_ADMIN_ROUTE_REPORT_TTL;
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/purge")))
         return post ? EDGE_ADMIN_ROUTE_PURGE : EDGE_ADMIN_ROUTE_PURGE_METHOD;
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/reload")) && post)
+        return EDGE_ADMIN_ROUTE_RELOAD;
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/drain")) && post)
+        return EDGE_ADMIN_ROUTE_DRAIN;
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/drain")) && h2o_memis(method.base, method.len, H2O_STRLIT("DELETE")))
+        return EDGE_ADMIN_ROUTE_UNDRAIN;
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/upgrade")) && post)
+        return EDGE_ADMIN_ROUTE_UPGRADE;
     if (path.len > 7 && memcmp(path.base, "/purge/", 7) == 0 && get) {
         *purge_id = h2o_iovec_init(path.base + 7, path.len - 7);
         return EDGE_ADMIN_ROUTE_PURGE_STATUS;

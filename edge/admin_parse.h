@@ -29,6 +29,10 @@ typedef enum en_edge_admin_route_t {
     EDGE_ADMIN_ROUTE_PURGE,          /* POST /purge */
     EDGE_ADMIN_ROUTE_PURGE_METHOD,   /* /purge with another method: 405 */
     EDGE_ADMIN_ROUTE_PURGE_STATUS,   /* GET /purge/<something>: the id is checked by edge_admin_parse_purge_id */
+    EDGE_ADMIN_ROUTE_RELOAD,         /* POST /reload */
+    EDGE_ADMIN_ROUTE_DRAIN,          /* POST /drain */
+    EDGE_ADMIN_ROUTE_UNDRAIN,        /* DELETE /drain */
+    EDGE_ADMIN_ROUTE_UPGRADE,        /* POST /upgrade */
     EDGE_ADMIN_ROUTE_NOT_FOUND       /* anything else, including a known path with a method it does not take */
 } edge_admin_route_t;
 

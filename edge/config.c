@@ -358,6 +358,7 @@ void edge_config_dispose(edge_conf_t *conf)
     free(conf->admin.address);
     free(conf->admin.token_file);
     free(conf->admin.token);
+    free(conf->admin.healthz_path);
     free(conf->admin.purge_allow);
     free(conf->access_log.path);
     free(conf->access_log.format);

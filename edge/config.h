@@ -73,6 +73,9 @@ typedef struct st_edge_conf_t {
         common_cidr_t *purge_allow; /* key "purge_allow": client addresses whose PURGE method is obeyed on
                                      * the client listeners; none by default */
         size_t num_purge_allow;
+        char *healthz_path; /* key "healthz_path": /healthz on the client listeners too, without a token, at this
+                             * path; NULL: EDGE_CONF_HEALTHZ_PATH */
+        bool healthz_off;   /* "healthz_path: ~": not on the client listeners */
     } admin;
     struct {          /* key "access_log" */
         char *path;   /* NULL: no access log */
@@ -92,6 +95,8 @@ typedef struct st_edge_conf_t {
         uint64_t h2_reset_window_ms; /* key "h2_reset_window", default 10s */
     } limits;
 } edge_conf_t;
+
+#define EDGE_CONF_HEALTHZ_PATH "/edgecache/healthz"
 
 /* The default access log format: combined, then the cache status (HIT, MISS, STALE, REFRESH, PASS, ERROR),
  * the origin time in milliseconds ("-" when the origin was not asked) and the behavior's path pattern. The

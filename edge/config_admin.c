@@ -35,8 +35,11 @@ static int cidr(ctx_t *c, const yaml_node_t *n, common_cidr_t *out)
     }
 }
 
-enum { A_LISTEN, A_TOKEN_FILE, A_PURGE_ALLOW };
-static const char *const admin_keys[] = {[A_LISTEN] = "listen", [A_TOKEN_FILE] = "token_file", [A_PURGE_ALLOW] = "purge_allow"};
+enum { A_LISTEN, A_TOKEN_FILE, A_PURGE_ALLOW, A_HEALTHZ_PATH };
+static const char *const admin_keys[] = {[A_LISTEN] = "listen",
+                                         [A_TOKEN_FILE] = "token_file",
+                                         [A_PURGE_ALLOW] = "purge_allow",
+                                         [A_HEALTHZ_PATH] = "healthz_path"};
 
 int edge_config_parse_admin(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)
 {
@@ -51,6 +54,17 @@ int edge_config_parse_admin(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)
             return -1;
         if (edge_config_split_hostport(s, &conf->admin.address, &conf->admin.port, msg, sizeof(msg)) != 0)
             return edge_config_fail(c, v[A_LISTEN], "admin listen \"%s\": %s", s, msg);
+    }
+    if (v[A_HEALTHZ_PATH] != NULL) {
+        if (edge_config_is_null(v[A_HEALTHZ_PATH])) {
+            conf->admin.healthz_off = true;
+        } else {
+            if (edge_config_dupstr(c, v[A_HEALTHZ_PATH], "healthz_path", &conf->admin.healthz_path) != 0)
+                return -1;
+            if (conf->admin.healthz_path[0] != '/' || strpbrk(conf->admin.healthz_path, "?# \t") != NULL)
+                return edge_config_fail(c, v[A_HEALTHZ_PATH], "healthz_path: \"%s\" must be a path starting with '/', without a query",
+                                        conf->admin.healthz_path);
+        }
     }
     if (v[A_TOKEN_FILE] != NULL) {
         char *text;

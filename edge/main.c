@@ -15,6 +15,7 @@
 #include "edge/report_cli.h"
 #include "edge/server.h"
 #include "edge/snapshot_cli.h"
+#include "edge/upgrade.h"
 #include "edge/warm.h"
 
 static const char usage[] = "usage: edgecache serve [-c FILE] [--listen ADDR:PORT] [--origin URL] [--cache-dir DIR]\n"
@@ -88,9 +89,9 @@ static int cmd(int argc, char **argv, bool serve)
         return 2;
     }
     conf.cache.reset = reset_cache;
-    ret = edge_server_run(&conf);
-    edge_config_dispose(&conf);
-    return ret;
+    edge_upgrade_init(argv - 1);
+    edge_server_opts_t sopts = {.config_file = file, .listen = listen, .origin = origin, .cache_dir = cache_dir};
+    return edge_server_run(&conf, &sopts); /* (which disposes of conf) */
 }
 
 int main(int argc, char **argv)

@@ -15,13 +15,25 @@
 #include "edge/req_fsm_int.h"
 #include "origin/request.h"
 
+/* A fetch counts as a user of the generation its request started under, until it is freed. */
+static void hold_tgen(void *data)
+{
+    atomic_fetch_add(&((edge_tgen_t *)data)->users, 1);
+}
+
+static void release_tgen(void *data)
+{
+    edge_tgen_release(data);
+}
+
 /* The origin request for this client request: `cacheable` (GET, filling the cache) or passed as is. */
 void edge_req_fetch_args(edge_req_t *er, bool cacheable, origin_fetch_args_t *out)
 {
     h2o_req_t *req = er->req;
     edge_server_t *server = er->thread->server;
+    const edge_gen_t *gen = er->tgen->gen;
     size_t origin = er->behavior->route.origin_index;
-    const origin_conf_t *oconf = server->conf->upstream.origins + origin;
+    const origin_conf_t *oconf = gen->conf.upstream.origins + origin;
     h2o_headers_t headers = {NULL};
 
     struct sockaddr_storage ss;
@@ -48,9 +60,9 @@ void edge_req_fetch_args(edge_req_t *er, bool cacheable, origin_fetch_args_t *ou
         .loop = req->conn->ctx->loop,
         .zero_timeout = &req->conn->ctx->zero_timeout,
         .receiver = &er->thread->fetch_receiver,
-        .router = server->router,
-        .http = er->thread->http,
-        .file_roots = server->file_roots,
+        .router = gen->router,
+        .http = er->tgen->http,
+        .file_roots = gen->file_roots,
         .origin_index = origin,
         .group_index = er->behavior->route.group_index,
         /* a HEAD that may fill the cache fetches the whole object */
@@ -67,9 +79,13 @@ void edge_req_fetch_args(edge_req_t *er, bool cacheable, origin_fetch_args_t *ou
         .hash = er->hash,
         .key = er->key,
         .ttl_rules = &er->behavior->ttl,
-        .error_pages = server->conf->error_pages,
-        .num_error_pages = server->conf->num_error_pages,
-        .background_fetch_max = server->conf->cache.background_fetch_max,
+        .error_pages = gen->conf.error_pages,
+        .num_error_pages = gen->conf.num_error_pages,
+        .background_fetch_max = gen->conf.cache.background_fetch_max,
         .stale = er->have_rec ? &er->rec : NULL,
+        /* the fetch may outlive the request (a background fetch): it holds the generation itself */
+        .hold = hold_tgen,
+        .release = release_tgen,
+        .hold_data = er->tgen,
     };
 }

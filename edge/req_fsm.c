@@ -28,6 +28,7 @@
 #include "common/log.h"
 #include "edge/deliver.h"
 #include "edge/h2_resets.h"
+#include "edge/lifecycle.h"
 #include "edge/req_check.h"
 #include "edge/req_fsm_int.h"
 #include "edge/req_purge.h"
@@ -373,7 +374,7 @@ static h2o_iovec_t add_forwarded_to_key(edge_req_t *er, h2o_iovec_t key)
 static edge_req_state_t step_RECV(edge_req_t *er)
 {
     h2o_req_t *req = er->req;
-    const edge_conf_t *conf = er->thread->server->conf;
+    const edge_conf_t *conf = &er->tgen->gen->conf;
     edge_req_state_t next;
 
     ++er->thread->counters.requests;
@@ -745,7 +746,7 @@ static void run(edge_req_t *er)
 static void on_dispose(void *p)
 {
     edge_req_t *er = p;
-    const edge_conf_t *conf = er->thread->server->conf;
+    const edge_conf_t *conf = &er->tgen->gen->conf;
     /* not answered yet, or the answer not complete (libh2o clears _generator with the final send): on HTTP/2,
      * the client reset the stream — counted per connection, and too many close it (edge/h2_resets.c) */
     edge_h2_resets_note(er->req, er->state != EDGE_REQ_DONE || er->req->_generator != NULL, conf->limits.h2_reset_limit,
@@ -755,7 +756,28 @@ static void on_dispose(void *p)
     if (h2o_timeout_is_linked(&er->watch))
         h2o_timeout_unlink(&er->watch);
     edge_req_unsubscribe(er);
+    edge_tgen_release(er->tgen);
     er->magic = 0;
+}
+
+/* The health of the edge at admin.healthz_path, for load balancers and DNS checks that have no admin token:
+ * 200 "ok", or 503 and why (edge/lifecycle.h). True when `req` asked for it (and was answered). */
+static bool answer_healthz(edge_thread_t *t, h2o_req_t *req)
+{
+    const edge_conf_t *conf = &t->cur->gen->conf;
+    const char *path = conf->admin.healthz_path != NULL ? conf->admin.healthz_path : EDGE_CONF_HEALTHZ_PATH;
+    if (conf->admin.healthz_off || !h2o_memis(req->path_normalized.base, req->path_normalized.len, path, strlen(path)) ||
+        !(h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
+          h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))))
+        return false;
+    edge_health_t h = edge_lifecycle_health(t->server, t->cur->gen);
+    const char *body = edge_lifecycle_health_text(h);
+    req->res.status = h == EDGE_HEALTH_OK ? 200 : 503;
+    req->res.reason = h == EDGE_HEALTH_OK ? "OK" : "Service Unavailable";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/plain; charset=utf-8"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    h2o_send_inline(req, body, strlen(body));
+    return true;
 }
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -765,6 +787,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         h2o_send_error_503(req, "Service Unavailable", "connection closing\n", H2O_SEND_ERROR_HTTP1_CLOSE_CONNECTION);
         return 0;
     }
+    edge_gen_adopt(edge_thread_of(req));
+    if (answer_healthz(edge_thread_of(req), req))
+        return 0;
     edge_req_t *er = h2o_mem_alloc_shared(&req->pool, sizeof(*er), on_dispose);
 
     memset(er, 0, sizeof(*er));
@@ -773,6 +798,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     er->state = EDGE_REQ_RECV;
     er->req = req;
     er->thread = edge_thread_of(req);
+    er->tgen = edge_tgen_hold(er->thread);
     er->origin_ms = -1; /* (no origin exchange until start_fetch) */
     run(er);
     return 0;

@@ -32,6 +32,8 @@ typedef struct st_edge_req_t {
     edge_req_state_t state; /* written only by run() */
     h2o_req_t *req;
     edge_thread_t *thread;
+    edge_tgen_t *tgen; /* the generation the request started under (held until it is disposed): its
+                        * configuration, origins and reports serve it to the end, whatever reloads happen */
     const edge_conf_behavior_t *behavior;
     bool is_head;
     h2o_iovec_t key;

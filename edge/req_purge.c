@@ -17,7 +17,7 @@
 void edge_req_purge_answer(edge_req_t *er)
 {
     h2o_req_t *req = er->req;
-    const edge_conf_t *conf = er->thread->server->conf;
+    const edge_conf_t *conf = &er->tgen->gen->conf;
     struct sockaddr_storage ss;
     socklen_t sslen = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
 
@@ -59,7 +59,7 @@ static bool same_origin_key(edge_req_t *er, h2o_iovec_t uri, h2o_iovec_t *key)
     if (cache_key_normalize_target(&req->pool, target.path, &path, &query) != 0)
         return false;
     const edge_conf_behavior_t *b =
-        edge_behavior_match(er->thread->server->conf->behaviors, er->thread->server->conf->num_behaviors, path.base, path.len);
+        edge_behavior_match(er->tgen->gen->conf.behaviors, er->tgen->gen->conf.num_behaviors, path.base, path.len);
     *key = cache_key_build(&req->pool, path, query, &b->key);
     return true;
 }

@@ -2,11 +2,11 @@
  * edge/thread.h: the server's shared state and each event loop's own part, as the request handler and
  * the admin API see them.
  *
- * edge_server_t is built once by edge_server_run (edge/server.c) from a validated configuration and is
- * read-only afterwards, except for the per-thread parts, which only their own thread touches. Each thread
- * owns an h2o_context_t, its own SO_REUSEPORT listening sockets, a store reader and an origin_http_t per
- * HTTP origin. This header exists apart from edge/server.h so that the request state machine, which
- * server.c registers, does not include server.h back.
+ * edge_server_t is built once by edge_server_run (edge/server.c); what a reload changes is the published
+ * generation (edge/gen.h), swapped under `gen_lock`. Each thread owns an h2o_context_t, its accepting
+ * sockets, a store reader, and its part of the generations it serves (its origin pools, its reports).
+ * This header exists apart from edge/server.h so that the request state machine, which server.c
+ * registers, does not include server.h back.
  */
 #ifndef EDGE_THREAD_H
 #define EDGE_THREAD_H
@@ -16,6 +16,8 @@
 #include <h2o.h>
 #include "cache/store.h"
 #include "edge/config.h"
+#include "edge/gen.h"
+#include "edge/listeners.h"
 #include "origin/file.h"
 #include "origin/http.h"
 #include "origin/router.h"
@@ -24,36 +26,62 @@
 
 typedef struct st_edge_server_t edge_server_t;
 
+/* One listening address as one loop accepts on it: its sockets (dup()s of the shared ones) and what a new
+ * connection gets (the TLS context of the generation the loop serves). */
+typedef struct st_edge_thread_listener_t {
+    edge_listen_sock_t *sock; /* a reference: what the entry is, across generations */
+    h2o_accept_ctx_t accept;  /* the sockets' data */
+    size_t num_socks;
+    h2o_socket_t *socks[1]; /* (allocated to num_socks) */
+} edge_thread_listener_t;
+
 typedef struct st_edge_thread_t {
     h2o_context_t ctx; /* the request handler finds its thread from req->conn->ctx */
     edge_server_t *server;
     unsigned index;
     pthread_t tid;
-    h2o_accept_ctx_t *accept_ctxs; /* one per listener */
-    h2o_socket_t **listeners;
+    edge_tgen_t *cur;                    /* the part of the published generation this loop serves new requests with */
+    edge_tgen_t *left;                   /* parts of earlier generations that requests or fetches still hold */
+    edge_thread_listener_t **listeners;  /* what this loop accepts on */
+    size_t num_listeners;
+    bool accepting;                      /* false once draining: listeners are not reopened */
     cache_store_reader_t *reader;
-    origin_http_t *http;                       /* one per configured origin; unused for file:// origins */
     h2o_multithread_receiver_t fetch_receiver; /* origin fetches on other loops wake this one's requests */
-    origin_checker_t *checker;                 /* the active health checks run on the first loop */
     reports_counters_t counters;
     reports_latency_t origin_latency;
-    struct st_reports_acct_t *acct; /* per-object and per-behavior accounting (reports/accounting.h) */
-    h2o_socket_t *admin_listener;   /* the first loop serves the admin API */
+    h2o_socket_t *admin_listener; /* the first loop serves the admin API */
     h2o_accept_ctx_t admin_accept;
 } edge_thread_t;
 
+/* What the configuration said at start about what only a restart or an upgrade changes (edge/gen.h): a
+ * reload that says otherwise is logged and not applied. */
+typedef struct st_edge_server_fixed_t {
+    unsigned threads;
+    char *cache_path;
+    uint64_t cache_max_size;
+    char *admin_address; /* NULL: no admin listener */
+    uint16_t admin_port;
+    char *access_log_path; /* NULL: no access log */
+    char *access_log_format;
+    uint64_t header_timeout_ms;
+    unsigned h2_max_streams, background_fetches;
+} edge_server_fixed_t;
+
 struct st_edge_server_t {
-    const edge_conf_t *conf;
+    const struct st_edge_server_opts_t *opts; /* where the configuration comes from, for a reload */
+    edge_server_fixed_t fixed;
+    _Atomic(edge_gen_t *) gen; /* the published generation; the server holds a reference */
+    pthread_mutex_t gen_lock;  /* taken to swap `gen`, and by a loop to take a reference on it */
+    pthread_mutex_t reload_lock; /* one reload or upgrade at a time (SIGHUP and the admin API) */
+    uint64_t reloads;            /* generations published since start, under reload_lock */
+    atomic_int draining;         /* POST /drain, SIGTERM or an upgrade: /healthz answers 503 */
     cache_store_t *store;
-    origin_file_root_t **file_roots; /* one per configured origin; NULL for http:// origins */
-    SSL_CTX ***origin_ssl_ctxs;      /* per configured origin, per server: client TLS of https:// servers, else NULL */
-    origin_router_t *router;
     h2o_globalconf_t h2o;
-    SSL_CTX **ssl_ctxs; /* one per listener; NULL for cleartext */
-    int *listen_fds;    /* the first thread's sockets, bound before any thread starts */
     edge_thread_t *threads;
     size_t num_threads;
-    atomic_int stopping;
+    atomic_int stopping;        /* the loops stop accepting and end once their connections have */
+    atomic_int handed_over;     /* ... because a new process took over: the admin listener stops too */
+    atomic_uint threads_up;     /* loops that accept: an upgrade's new process says it serves once all do */
     h2o_globalconf_t admin_h2o; /* the admin API's own configuration: no client Host header can reach it */
     int admin_fd;               /* -1 without an admin listener */
     int access_log_fd;          /* the access log's descriptor inside libh2o, reopened on SIGHUP; -1 if none */

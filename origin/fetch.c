@@ -367,6 +367,8 @@ static fetch_t *create(const origin_fetch_args_t *args)
 
     /* the fetch may outlive the request that started it: copy what it refers to */
     f->args = *args;
+    if (args->hold != NULL)
+        args->hold(args->hold_data);
     f->args.method = h2o_strdup(pool, args->method.base, args->method.len);
     f->args.path = h2o_strdup(pool, args->path.base, args->path.len);
     if (args->host.base != NULL)
@@ -547,6 +549,10 @@ void fetch_release(fetch_t *f)
     free(f->blocks.entries);
     pthread_mutex_destroy(&f->mutex);
     f->super.magic = 0;
+    void (*release)(void *) = f->args.release;
+    void *hold_data = f->args.hold_data;
     h2o_mem_clear_pool(&f->super.pool);
     free(f);
+    if (release != NULL)
+        release(hold_data);
 }

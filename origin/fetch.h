@@ -147,6 +147,12 @@ typedef struct st_origin_fetch_args_t {
     size_t num_error_pages;
     uint64_t background_fetch_max; /* when the last subscriber leaves, a body up to this size is still fetched */
     const cache_record_t *stale;   /* the stored object this request revalidates, or NULL; copied */
+    /* what the pointers above point into (the configuration, the router, the pools) must live as long as the
+     * fetch: `hold` is called when a fetch is made from these arguments (not when one is joined), and
+     * `release` once when it is freed, on whichever loop lets go of it last; both may be NULL */
+    void (*hold)(void *data);
+    void (*release)(void *data);
+    void *hold_data;
 } origin_fetch_args_t;
 
 typedef struct st_origin_fetch_t {

@@ -57,6 +57,16 @@ bool origin_health_is_up(origin_health_t *h, size_t server)
     return up;
 }
 
+void origin_health_set(origin_health_t *h, size_t server, bool up)
+{
+    if (server >= h->num_servers)
+        return;
+    pthread_mutex_lock(&h->mutex);
+    h->servers[server].up = up;
+    h->servers[server].run = 0;
+    pthread_mutex_unlock(&h->mutex);
+}
+
 bool origin_health_report(origin_health_t *h, size_t server, bool ok)
 {
     bool changed = false;

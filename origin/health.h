@@ -28,6 +28,8 @@ origin_health_t *origin_health_new(size_t num_servers, unsigned unhealthy_thresh
 void origin_health_free(origin_health_t *h);
 size_t origin_health_num_servers(const origin_health_t *h);
 bool origin_health_is_up(origin_health_t *h, size_t server);
+/** Sets the state of `server` (a reload carrying what the checks learnt over to a new table), with no run. */
+void origin_health_set(origin_health_t *h, size_t server, bool up);
 /** Records one outcome for `server`; returns true when it changed the server's state (for logging). */
 bool origin_health_report(origin_health_t *h, size_t server, bool ok);
 

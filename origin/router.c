@@ -52,6 +52,22 @@ void origin_router_free(origin_router_t *r)
     free(r);
 }
 
+void origin_router_inherit(origin_router_t *r, origin_router_t *prev)
+{
+    for (size_t i = 0; prev != NULL && i != r->conf->num_origins; ++i) {
+        const origin_conf_t *o = r->conf->origins + i;
+        for (size_t k = 0; r->origins[i].health != NULL && k != prev->conf->num_origins; ++k) {
+            const origin_conf_t *p = prev->conf->origins + k;
+            if (strcmp(o->name, p->name) != 0 || prev->origins[k].health == NULL)
+                continue;
+            for (size_t j = 0; j != o->num_servers; ++j)
+                for (size_t m = 0; m != p->num_servers; ++m)
+                    if (strcmp(o->servers[j], p->servers[m]) == 0)
+                        origin_health_set(r->origins[i].health, j, origin_health_is_up(prev->origins[k].health, m));
+        }
+    }
+}
+
 void origin_router_report(origin_router_t *r, size_t origin, size_t server, bool ok, bool passive, const char *what)
 {
     origin_router_origin_t *o = r->origins + origin;

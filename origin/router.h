@@ -34,6 +34,12 @@ typedef struct st_origin_router_t {
  */
 origin_router_t *origin_router_new(const origin_conf_set_t *conf, SSL_CTX ***ssl_ctxs);
 void origin_router_free(origin_router_t *r);
+/**
+ * Carries the health of every server that `prev` also had (the same origin name and server URL) over to
+ * `r`, so that a reload does not send traffic to a server the checks found down. Any thread; `prev` may be
+ * NULL.
+ */
+void origin_router_inherit(origin_router_t *r, origin_router_t *prev);
 
 /**
  * Records an outcome for server `server` of origin `origin`, logging a change of state. `passive`

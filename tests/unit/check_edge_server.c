@@ -1,5 +1,5 @@
 /*
- * tests/unit/check_edge_server.c: the parts of edge/server.c that need no running server.
+ * tests/unit/check_edge_server.c: the parts of edge/listeners.c and edge/tls.c that need no running server.
  *
  * A listener's socket address (numeric IPv4 and IPv6 only); the listening socket and its probe, which
  * must refuse a port that another process already serves, even one that set SO_REUSEPORT as a second
@@ -7,7 +7,8 @@
  * client TLS context of an https:// origin server: peer verification, the name checked (the server's
  * host, tls.sni, or an IP address), tls.ca_file, and the errors. No loop runs and nothing connects.
  */
-#include "edge/server.h"
+#include "edge/listeners.h"
+#include "edge/tls.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -29,7 +30,7 @@ START_TEST(test_sockaddr_ipv4)
     edge_conf_listen_t l = {.address = (char[]){"127.0.0.1"}, .port = 8080};
     struct sockaddr_storage ss;
     socklen_t len = 0;
-    ck_assert_int_eq(edge_server_sockaddr(&l, &ss, &len), 0);
+    ck_assert_int_eq(edge_listeners_sockaddr(&l, &ss, &len), 0);
     struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
     ck_assert_int_eq(sin->sin_family, AF_INET);
     ck_assert_uint_eq(len, sizeof(struct sockaddr_in));
@@ -38,7 +39,7 @@ START_TEST(test_sockaddr_ipv4)
 
     l.address = (char[]){"0.0.0.0"};
     l.port = 0;
-    ck_assert_int_eq(edge_server_sockaddr(&l, &ss, &len), 0);
+    ck_assert_int_eq(edge_listeners_sockaddr(&l, &ss, &len), 0);
     ck_assert_uint_eq(ntohl(sin->sin_addr.s_addr), INADDR_ANY);
     ck_assert_uint_eq(ntohs(sin->sin_port), 0);
 }
@@ -49,14 +50,14 @@ START_TEST(test_sockaddr_ipv6)
     edge_conf_listen_t l = {.address = (char[]){"::1"}, .port = 65535};
     struct sockaddr_storage ss;
     socklen_t len = 0;
-    ck_assert_int_eq(edge_server_sockaddr(&l, &ss, &len), 0);
+    ck_assert_int_eq(edge_listeners_sockaddr(&l, &ss, &len), 0);
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
     ck_assert_int_eq(sin6->sin6_family, AF_INET6);
     ck_assert_uint_eq(len, sizeof(struct sockaddr_in6));
     ck_assert_uint_eq(ntohs(sin6->sin6_port), 65535);
     ck_assert(IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr));
     l.address = (char[]){"::"};
-    ck_assert_int_eq(edge_server_sockaddr(&l, &ss, &len), 0);
+    ck_assert_int_eq(edge_listeners_sockaddr(&l, &ss, &len), 0);
     ck_assert(IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr));
 }
 END_TEST
@@ -69,7 +70,7 @@ START_TEST(test_sockaddr_not_numeric)
     edge_conf_listen_t l = {.address = (char *)bad_addresses[_i], .port = 80};
     struct sockaddr_storage ss;
     socklen_t len = 0;
-    ck_assert_msg(edge_server_sockaddr(&l, &ss, &len) == -1, "\"%s\" was taken as an address", bad_addresses[_i]);
+    ck_assert_msg(edge_listeners_sockaddr(&l, &ss, &len) == -1, "\"%s\" was taken as an address", bad_addresses[_i]);
 }
 END_TEST
 
@@ -98,11 +99,11 @@ START_TEST(test_listen_port_in_use)
     edge_conf_listen_t l = {.address = (char[]){"127.0.0.1"}, .port = port};
     char err[256] = "", want[256];
 
-    ck_assert_int_eq(edge_server_listen(&l, false, err, sizeof(err)), -1);
+    ck_assert_int_eq(edge_listeners_bind(&l, false, err, sizeof(err)), -1);
     snprintf(want, sizeof(want), "listen 127.0.0.1:%u: %s (is another edgecache running on this port?)", port,
              strerror(EADDRINUSE));
     ck_assert_str_eq(err, want);
-    ck_assert_int_eq(edge_server_listen(&l, true, err, sizeof(err)), -1);
+    ck_assert_int_eq(edge_listeners_bind(&l, true, err, sizeof(err)), -1);
     close(held);
 }
 END_TEST
@@ -116,10 +117,10 @@ START_TEST(test_listen_probe_sees_reuseport_holder)
     edge_conf_listen_t l = {.address = (char[]){"127.0.0.1"}, .port = port};
     char err[256] = "";
 
-    int shared = edge_server_listen(&l, true, err, sizeof(err));
+    int shared = edge_listeners_bind(&l, true, err, sizeof(err));
     ck_assert_msg(shared >= 0, "SO_REUSEPORT shares the port: %s", err);
     close(shared);
-    ck_assert_int_eq(edge_server_listen(&l, false, err, sizeof(err)), -1);
+    ck_assert_int_eq(edge_listeners_bind(&l, false, err, sizeof(err)), -1);
     ck_assert_msg(strstr(err, "(is another edgecache running on this port?)") != NULL, "%s", err);
     close(held);
 }
@@ -134,18 +135,18 @@ START_TEST(test_listen_free_port_then_loops)
     struct sockaddr_in sin;
     socklen_t len = sizeof(sin);
 
-    int probe = edge_server_listen(&l, false, err, sizeof(err));
+    int probe = edge_listeners_bind(&l, false, err, sizeof(err));
     ck_assert_msg(probe >= 0, "%s", err);
     close(probe);
-    int a = edge_server_listen(&l, true, err, sizeof(err));
+    int a = edge_listeners_bind(&l, true, err, sizeof(err));
     ck_assert_msg(a >= 0, "%s", err);
     ck_assert_int_eq(getsockname(a, (struct sockaddr *)&sin, &len), 0);
     l.port = ntohs(sin.sin_port);
-    int b = edge_server_listen(&l, true, err, sizeof(err));
+    int b = edge_listeners_bind(&l, true, err, sizeof(err));
     ck_assert_msg(b >= 0, "a second loop shares the port: %s", err);
     int flags = fcntl(a, F_GETFL), fdflags = fcntl(a, F_GETFD);
     ck_assert_msg((flags & O_NONBLOCK) != 0 && (fdflags & FD_CLOEXEC) != 0, "non-blocking, close-on-exec");
-    ck_assert_int_eq(edge_server_listen(&l, false, err, sizeof(err)), -1);
+    ck_assert_int_eq(edge_listeners_bind(&l, false, err, sizeof(err)), -1);
     close(a);
     close(b);
 }
@@ -155,7 +156,7 @@ START_TEST(test_listen_not_numeric)
 {
     edge_conf_listen_t l = {.address = (char[]){"localhost"}, .port = 80};
     char err[256] = "";
-    ck_assert_int_eq(edge_server_listen(&l, false, err, sizeof(err)), -1);
+    ck_assert_int_eq(edge_listeners_bind(&l, false, err, sizeof(err)), -1);
     ck_assert_str_eq(err, "listen localhost:80: not a numeric address");
 }
 END_TEST
@@ -173,7 +174,7 @@ START_TEST(test_tls_verify_server_host)
 {
     origin_conf_t o = tls_conf();
     char err[512] = "";
-    SSL_CTX *ctx = edge_server_origin_tls_new(&o, "https://secure.example:8443", err, sizeof(err));
+    SSL_CTX *ctx = edge_tls_origin_new(&o, "https://secure.example:8443", err, sizeof(err));
     ck_assert_msg(ctx != NULL, "%s", err);
     ck_assert_int_eq(SSL_CTX_get_verify_mode(ctx), SSL_VERIFY_PEER);
     ck_assert_int_eq(SSL_CTX_get_min_proto_version(ctx), TLS1_2_VERSION);
@@ -189,7 +190,7 @@ START_TEST(test_tls_verify_sni_name)
     origin_conf_t o = tls_conf();
     o.tls.sni = (char[]){"cdn.example.com"};
     char err[512] = "";
-    SSL_CTX *ctx = edge_server_origin_tls_new(&o, "https://127.0.0.1:8443", err, sizeof(err));
+    SSL_CTX *ctx = edge_tls_origin_new(&o, "https://127.0.0.1:8443", err, sizeof(err));
     ck_assert_msg(ctx != NULL, "%s", err);
     X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ctx);
     ck_assert_msg(strcmp(X509_VERIFY_PARAM_get0_host(param, 0), "cdn.example.com") == 0, "the certificate must name the SNI host");
@@ -203,7 +204,7 @@ START_TEST(test_tls_verify_ip_address)
 {
     origin_conf_t o = tls_conf();
     char err[512] = "";
-    SSL_CTX *ctx = edge_server_origin_tls_new(&o, "https://127.0.0.1:8443", err, sizeof(err));
+    SSL_CTX *ctx = edge_tls_origin_new(&o, "https://127.0.0.1:8443", err, sizeof(err));
     ck_assert_msg(ctx != NULL, "%s", err);
     X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ctx);
     char *ip = X509_VERIFY_PARAM_get1_ip_asc(param);
@@ -220,7 +221,7 @@ START_TEST(test_tls_no_verify)
     o.tls.verify = false;
     o.tls.ca_file = (char[]){"/nonexistent/ca.pem"}; /* not read without verification */
     char err[512] = "";
-    SSL_CTX *ctx = edge_server_origin_tls_new(&o, "https://secure.example", err, sizeof(err));
+    SSL_CTX *ctx = edge_tls_origin_new(&o, "https://secure.example", err, sizeof(err));
     ck_assert_msg(ctx != NULL, "%s", err);
     ck_assert_int_eq(SSL_CTX_get_verify_mode(ctx), SSL_VERIFY_NONE);
     ck_assert_ptr_null(X509_VERIFY_PARAM_get0_host(SSL_CTX_get0_param(ctx), 0));
@@ -236,7 +237,7 @@ START_TEST(test_tls_ca_file)
     origin_conf_t o = tls_conf();
     o.tls.ca_file = (char *)bundle;
     char err[512] = "";
-    SSL_CTX *ctx = edge_server_origin_tls_new(&o, "https://secure.example", err, sizeof(err));
+    SSL_CTX *ctx = edge_tls_origin_new(&o, "https://secure.example", err, sizeof(err));
     ck_assert_msg(ctx != NULL, "%s", err);
     ck_assert_int_eq(SSL_CTX_get_verify_mode(ctx), SSL_VERIFY_PEER);
     SSL_CTX_free(ctx);
@@ -249,7 +250,7 @@ START_TEST(test_tls_ca_file_missing)
     o.tls.ca_file = (char[]){"/nonexistent/ca.pem"};
     char err[512] = "";
     static const char prefix[] = "origin o: TLS set-up with /nonexistent/ca.pem: ";
-    ck_assert_ptr_null(edge_server_origin_tls_new(&o, "https://secure.example", err, sizeof(err)));
+    ck_assert_ptr_null(edge_tls_origin_new(&o, "https://secure.example", err, sizeof(err)));
     ck_assert_msg(strncmp(err, prefix, sizeof(prefix) - 1) == 0 && strlen(err) > sizeof(prefix) - 1, "%s", err);
 }
 END_TEST
@@ -259,7 +260,7 @@ START_TEST(test_tls_bad_server_url)
     origin_conf_t o = tls_conf();
     char err[512] = "";
     static const char prefix[] = "origin o: TLS set-up: ";
-    ck_assert_ptr_null(edge_server_origin_tls_new(&o, "https//not-a-url", err, sizeof(err)));
+    ck_assert_ptr_null(edge_tls_origin_new(&o, "https//not-a-url", err, sizeof(err)));
     ck_assert_msg(strncmp(err, prefix, sizeof(prefix) - 1) == 0, "%s", err);
 }
 END_TEST
