@@ -127,14 +127,17 @@ static edge_tgen_t *part_new(edge_thread_t *t, edge_gen_t *g)
     return tg;
 }
 
-/* What nothing can start under any more: the checks and the reports (flushed, so a report misses nothing of
- * the time before the reload). The pools stay until the fetches that use them end. */
+/* What no new request starts under any more: the checks stop, and the reports are flushed, so a report misses
+ * nothing of the time before the reload. The pools and the reports stay for the requests and fetches still
+ * running under the part: they are counted under the behaviors they started with, and flushed again when
+ * the part is freed (the fuller value replaces the earlier one: reports/accounting.h). */
 static void part_leave(edge_tgen_t *tg)
 {
     origin_checker_stop(tg->checker);
     tg->checker = NULL;
-    reports_acct_free(tg->acct);
-    tg->acct = NULL;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    reports_acct_tick(tg->acct, (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000, true);
 }
 
 static void part_free(edge_tgen_t *tg)
@@ -143,6 +146,7 @@ static void part_free(edge_tgen_t *tg)
         if (tg->gen->file_roots[i] == NULL && tg->http[i].servers != NULL)
             origin_http_dispose(tg->http + i);
     free(tg->http);
+    reports_acct_free(tg->acct);
     edge_gen_release(tg->gen);
     free(tg);
 }

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "edge/cli.h"
 #include "edge/config.h"
+#include "edge/ctl_cli.h"
 #include "edge/purge_cli.h"
 #include "edge/report_cli.h"
 #include "edge/server.h"
@@ -28,11 +29,13 @@ static const char usage[] = "usage: edgecache serve [-c FILE] [--listen ADDR:POR
                             "       edgecache snapshot [-c FILE | --cache-dir DIR] DEST\n"
                             "       edgecache report popular|stats|ttl [-c FILE | --cache-dir DIR] [--since D | --from T --to T]\n"
                             "                        [--top N] [--format table|csv|json|html]   (edgecache report --help)\n"
+                            "       edgecache reload|drain|undrain|upgrade [-c FILE] [--admin ADDR:PORT] [--token-file F]\n"
                             "       edgecache --version | --help\n"
                             "\n"
                             "serve   runs the edge node; with no -c, the embedded default configuration (listen on\n"
                             "        127.0.0.1:8080, origin file: the sample site, cache in ./edgecache-cache).\n"
-                            "        Flags override the file. SIGTERM or SIGINT finish in-flight responses, then exit 0.\n"
+                            "        Flags override the file. SIGTERM or SIGINT finish in-flight responses, then exit 0. SIGHUP\n"
+                            "        reloads the file; SIGUSR2 runs the binary again and hands the sockets and cache over.\n"
                             "        --reset-cache deletes the stored cache (data.mdb, lock.mdb and copies moved aside) at\n"
                             "        start. Without it, a cache that cannot be opened (truncated, not LMDB) is moved aside\n"
                             "        to data.mdb.broken-TIME and the edge starts empty; an unwritable cache directory\n"
@@ -44,7 +47,9 @@ static const char usage[] = "usage: edgecache serve [-c FILE] [--listen ADDR:POR
                             "        See edgecache purge --help.\n"
                             "snapshot copies the cache, consistent and compacted, into DEST while the edge serves; a new edge\n"
                             "        started on DEST serves those objects as hits at once.\n"
-                            "report  popular objects, statistics and TTL advice from the reports stored in the cache directory.\n";
+                            "report  popular objects, statistics and TTL advice from the reports stored in the cache directory.\n"
+                            "reload  reads the configuration again (as SIGHUP); a file that does not validate is refused.\n"
+                            "drain   makes /healthz answer 503 (undrain ends it); upgrade hands over to a new process (as SIGUSR2).\n";
 
 static int load(edge_conf_t *conf, const char *file, char *err)
 {
@@ -114,6 +119,9 @@ int main(int argc, char **argv)
         return edge_snapshot_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "report") == 0)
         return edge_report_cli_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "reload") == 0 || strcmp(argv[1], "drain") == 0 || strcmp(argv[1], "undrain") == 0 ||
+        strcmp(argv[1], "upgrade") == 0)
+        return edge_ctl_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "--version") == 0) {
         puts("edgecache " PACKAGE_VERSION);
         return 0;

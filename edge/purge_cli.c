@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "edge/adminc.h"
 #include "edge/cli.h"
 #include "edge/config.h"
 #include "edge/httpc.h"
@@ -26,7 +27,6 @@
 #define DEFAULT_TIMEOUT_MS 30000
 #define POLL_INTERVAL_MS 100
 #define MAX_TARGET_LEN 4096 /* a URL, prefix or tag; the form-encoded body must fit the client's buffer */
-#define MAX_TOKEN_FILE 4096 /* as the configuration reads admin.token_file */
 #define RESPONSE_MAX 4096   /* the JSON the admin API answers is a few hundred bytes */
 
 typedef struct st_purge_t {
@@ -378,72 +378,6 @@ Exit:
 
 /* --- options -------------------------------------------------------------------------------------- */
 
-/* The token in `path`: its content, whitespace trimmed. NULL after printing why. */
-static char *read_token(const char *path)
-{
-    FILE *fp = fopen(path, "r");
-    char *buf;
-    size_t len;
-
-    if (fp == NULL) {
-        fprintf(stderr, "purge: --token-file %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    if ((buf = malloc(MAX_TOKEN_FILE + 1)) == NULL) {
-        fclose(fp);
-        fprintf(stderr, "purge: out of memory\n");
-        return NULL;
-    }
-    len = fread(buf, 1, MAX_TOKEN_FILE + 1, fp);
-    bool bad = ferror(fp) != 0;
-    fclose(fp);
-    if (bad || len > MAX_TOKEN_FILE) {
-        fprintf(stderr, "purge: --token-file %s: %s\n", path, bad ? "read error" : "larger than 4096 bytes");
-        free(buf);
-        return NULL;
-    }
-    size_t b = 0;
-    while (b < len && strchr(" \t\r\n", buf[b]) != NULL)
-        ++b;
-    while (len > b && strchr(" \t\r\n", buf[len - 1]) != NULL)
-        --len;
-    memmove(buf, buf + b, len - b);
-    buf[len - b] = '\0';
-    /* the token goes into a header line: it must be one line of visible characters */
-    bool ok = len != b;
-    for (const char *q = buf; *q != '\0'; ++q)
-        if ((unsigned char)*q < 0x21 || *q == 0x7f)
-            ok = false;
-    if (!ok) {
-        fprintf(stderr, "purge: --token-file %s: expected one token of visible characters\n", path);
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
-
-/* Fills what the flags left open from the configuration. 0, or -1 after printing why. */
-static int from_config(purge_t *p, const char *file, bool need_addr, bool need_token)
-{
-    edge_conf_t conf;
-    char err[EDGE_CONF_ERRLEN];
-
-    if (edge_config_load(&conf, file, err) != 0) {
-        fprintf(stderr, "purge: %s\n", err);
-        return -1;
-    }
-    int ret = 0;
-    if (need_addr && conf.admin.address != NULL)
-        snprintf(p->hostport, sizeof(p->hostport), strchr(conf.admin.address, ':') != NULL ? "[%s]:%u" : "%s:%u",
-                 conf.admin.address, (unsigned)conf.admin.port);
-    if (need_token && conf.admin.token != NULL && (p->token = strdup(conf.admin.token)) == NULL) {
-        fprintf(stderr, "purge: out of memory\n");
-        ret = -1;
-    }
-    edge_config_dispose(&conf);
-    return ret;
-}
-
 /* --prefix P and --tag T: a target, like the URL argument; edge_purge_cli_main checks there is one. */
 static const char *parse_prefix(void *dest, const char *value)
 {
@@ -507,22 +441,15 @@ int edge_purge_cli_main(int argc, char **argv)
         goto Exit;
     }
 
-    if (admin != NULL)
-        snprintf(p->hostport, sizeof(p->hostport), "%s", admin);
-    if (token_file != NULL && (p->token = read_token(token_file)) == NULL)
+    edge_adminc_t a;
+    if (edge_adminc_setup(&a, "purge", file, admin, token_file) != 0)
         goto Exit;
-    if (file != NULL && from_config(p, file, admin == NULL, token_file == NULL) != 0)
-        goto Exit;
-    if (p->hostport[0] == '\0') {
-        fprintf(stderr, "purge: no admin listener: give --admin ADDR:PORT, or -c with admin.listen\n");
-        goto Exit;
-    }
+    snprintf(p->hostport, sizeof(p->hostport), "%s", a.hostport);
+    p->token = a.token; /* (freed below) */
     if (edge_httpc_resolve(p->hostport, &addr, &addrlen, err, sizeof(err)) != 0) {
         fprintf(stderr, "purge: admin address %s\n", err);
         goto Exit;
     }
-    if (p->token == NULL)
-        fprintf(stderr, "purge: warning: no token (--token-file, or admin.token_file of -c): expect 401\n");
     edge_httpc_init(&p->conn, (const struct sockaddr *)&addr, addrlen);
     ret = run(p, !no_wait, (uint64_t)timeout_s * 1000);
 
