@@ -30,6 +30,7 @@
 #include <h2o/serverutil.h>
 #include "cache/key.h"
 #include "edge/admin.h"
+#include "edge/notify.h"
 #include "common/log.h"
 #include "edge/req_fsm.h"
 #include "edge/server.h"
@@ -490,11 +491,13 @@ int edge_server_run(const edge_conf_t *conf)
                         conf->listens[i].address, conf->listens[i].port, s->num_threads, conf->cache.path);
     if (s->admin_fd >= 0)
         common_log_info("admin API on http://%s:%u", conf->admin.address, conf->admin.port);
+    edge_notify_ready(); /* the ports are bound (the first loop's sockets, above): connections queue from now on */
 
     int sig = 0;
     while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
         reopen_access_log(s); /* logrotate: the file was moved away; a new one takes its descriptor */
     common_log_info("%s: finishing in-flight responses", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    edge_notify_stopping();
     atomic_store(&s->stopping, 1);
     for (size_t i = 0; i != s->num_threads; ++i)
         pthread_join(s->threads[i].tid, NULL);

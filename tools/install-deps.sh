@@ -4,7 +4,7 @@
 # libFuzzer for tools/fuzz.sh; clang-format for tools/check-format.sh.
 set -eu
 PACKAGES="build-essential autoconf automake libtool pkg-config
-libh2o-evloop-dev libssl-dev liblmdb-dev zlib1g-dev libyaml-dev check
+libh2o-evloop-dev libssl-dev liblmdb-dev zlib1g-dev libyaml-dev check libsystemd-dev
 curl python3 openssl lmdb-utils
 chromium fonts-dejavu-core
 stress-ng
