@@ -18,29 +18,51 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "edge/config_int.h"
 
+/* The sample site that the embedded default serves exists in two places: the source tree's (EDGE_SAMPLE_SITE_SRC,
+ * for `./build/edgecache serve` and the tests) and the installed copy (EDGE_SAMPLE_SITE, $(pkgdatadir)/sample-site,
+ * which `make install` and the Debian package put there). `make install` copies the very binary the tests ran, so
+ * configure cannot pick one: edge_config_default_yaml() does, at run time, the installed copy when that directory
+ * exists, else the source tree's. An installed edge thus never depends on the tree it was built in (which the
+ * package build deletes); a build tree run on a machine with the package installed serves the installed copy, which
+ * holds the same files (the tests only need the file names, "sample-site" among them). Without the build's
+ * definitions (a compile outside automake) both are the relative "sample-site". */
 #ifndef EDGE_SAMPLE_SITE
 #define EDGE_SAMPLE_SITE "sample-site"
+#endif
+#ifndef EDGE_SAMPLE_SITE_SRC
+#define EDGE_SAMPLE_SITE_SRC EDGE_SAMPLE_SITE
 #endif
 
 #define MAX_CONF_SIZE (16 * 1024 * 1024)
 #define MAX_THREADS 1024
 
-/* "file:" rather than "file://": the build defines EDGE_SAMPLE_SITE as an absolute path ("file:/abs" is
+/* "file:" rather than "file://": the build defines the sample site as an absolute path ("file:/abs" is
  * normalized to "file:///abs"), while the fallback is relative, where "file://sample-site" would name a host.
  * Single quotes because a YAML single-quoted scalar has no escapes that a path could trigger. */
-const char edge_config_default_yaml[] = "# edgecache's built-in configuration: the repository's sample site on 127.0.0.1:8080.\n"
-                                        "listen: 127.0.0.1:8080\n"
-                                        "cache:\n"
-                                        "  path: edgecache-cache\n"
-                                        "origins:\n"
-                                        "  default:\n"
-                                        "    servers:\n"
-                                        "      - 'file:" EDGE_SAMPLE_SITE "'\n"
-                                        "behaviors:\n"
-                                        "  - path: '*'\n"
-                                        "    default_ttl: 3600\n";
+#define DEFAULT_YAML(site)                                                                                                         \
+    "# edgecache's built-in configuration: the sample site on 127.0.0.1:8080.\n"                                                   \
+    "listen: 127.0.0.1:8080\n"                                                                                                     \
+    "cache:\n"                                                                                                                     \
+    "  path: edgecache-cache\n"                                                                                                    \
+    "origins:\n"                                                                                                                   \
+    "  default:\n"                                                                                                                 \
+    "    servers:\n"                                                                                                               \
+    "      - 'file:" site "'\n"                                                                                                    \
+    "behaviors:\n"                                                                                                                 \
+    "  - path: '*'\n"                                                                                                              \
+    "    default_ttl: 3600\n"
+
+const char *edge_config_default_yaml(void)
+{
+    struct stat st;
+
+    if (stat(EDGE_SAMPLE_SITE, &st) == 0 && S_ISDIR(st.st_mode))
+        return DEFAULT_YAML(EDGE_SAMPLE_SITE);
+    return DEFAULT_YAML(EDGE_SAMPLE_SITE_SRC);
+}
 
 /* --- the document ---------------------------------------------------------------------------------------- */
 

@@ -125,7 +125,11 @@ int edge_config_override(edge_conf_t *conf, const char *listen, const char *orig
 /** Frees everything edge_config_parse allocated. */
 void edge_config_dispose(edge_conf_t *conf);
 
-/** The embedded default configuration, used by `edgecache serve` when no -c is given. */
-extern const char edge_config_default_yaml[];
+/**
+ * The embedded default configuration, used by `edgecache serve` when no -c is given: a static string (never
+ * freed). Its origin is the installed sample site when that directory exists, else the source tree's (see
+ * edge/config.c); the choice is made at each call, from any thread.
+ */
+const char *edge_config_default_yaml(void);
 
 #endif

@@ -50,7 +50,7 @@ int64_t edge_lifecycle_reload(edge_server_t *s, char *err, size_t errlen)
     }
     int rc = o->config_file != NULL
                  ? edge_config_load(&conf, o->config_file, cerr)
-                 : edge_config_parse(&conf, "<embedded>", NULL, edge_config_default_yaml, strlen(edge_config_default_yaml), cerr);
+                 : edge_config_parse(&conf, "<embedded>", NULL, edge_config_default_yaml(), strlen(edge_config_default_yaml()), cerr);
     if (rc != 0) {
         snprintf(err, errlen, "%s", cerr);
         goto Exit;

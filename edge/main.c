@@ -55,7 +55,8 @@ static int load(edge_conf_t *conf, const char *file, char *err)
 {
     if (file != NULL)
         return edge_config_load(conf, file, err);
-    return edge_config_parse(conf, "<embedded>", NULL, edge_config_default_yaml, strlen(edge_config_default_yaml), err);
+    const char *yaml = edge_config_default_yaml();
+    return edge_config_parse(conf, "<embedded>", NULL, yaml, strlen(yaml), err);
 }
 
 static int cmd(int argc, char **argv, bool serve)

@@ -141,9 +141,8 @@ int edge_report_cli_main(int argc, char **argv)
         return edge_cli_usage_error(&cli, "unexpected argument '%s'", args[0]);
 
     /* the configuration: the cache directory and the default row count */
-    if (file != NULL
-            ? edge_config_load(&conf, file, err)
-            : edge_config_parse(&conf, "<embedded>", NULL, edge_config_default_yaml, strlen(edge_config_default_yaml), err)) {
+    const char *yaml = edge_config_default_yaml();
+    if (file != NULL ? edge_config_load(&conf, file, err) : edge_config_parse(&conf, "<embedded>", NULL, yaml, strlen(yaml), err)) {
         fprintf(stderr, "%s\n", err);
         return 2;
     }

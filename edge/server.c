@@ -30,6 +30,7 @@
 #include "edge/gen.h"
 #include "edge/lifecycle.h"
 #include "edge/listeners.h"
+#include "edge/notify.h"
 #include "edge/req_fsm.h"
 #include "edge/server.h"
 #include "edge/upgrade.h"
@@ -355,13 +356,16 @@ int edge_server_run(edge_conf_t *conf, const edge_server_opts_t *opts)
         handover = -1;
     }
     conf = NULL; /* (a reload frees it: from here on, the published generation's) */
+    edge_notify_ready(); /* every loop accepts: connections queue and are served from now on */
 
     int sig = 0;
     while (sigwait(&sigs, &sig) == 0) {
         if (sig == SIGHUP) {
+            edge_notify_reloading();
             reopen_access_log(s); /* logrotate: the file was moved away; a new one takes its descriptor */
             if (edge_lifecycle_reload(s, err, sizeof(err)) < 0)
                 common_log_error("SIGHUP: reload refused, the running configuration stays: %s", err);
+            edge_notify_ready();
         } else if (sig == SIGUSR2) {
             pid_t pid;
             pthread_mutex_lock(&s->reload_lock);
@@ -375,9 +379,12 @@ int edge_server_run(edge_conf_t *conf, const edge_server_opts_t *opts)
                 continue;
             }
             atomic_store(&s->handed_over, 1);
+            edge_notify_mainpid(pid); /* systemd follows the new process (NotifyAccess=all in the unit) */
+            edge_notify_stopping();
             break;
         } else {
             common_log_info("%s: finishing in-flight responses", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            edge_notify_stopping();
             break;
         }
     }

@@ -27,9 +27,9 @@ START_TEST(test_default_yaml)
     edge_conf_t conf;
     char err[EDGE_CONF_ERRLEN];
 
-    ck_assert_msg(edge_config_parse(&conf, "<embedded>", NULL, edge_config_default_yaml, strlen(edge_config_default_yaml), err) ==
-                      0,
-                  "%s", err);
+    const char *yaml = edge_config_default_yaml();
+
+    ck_assert_msg(edge_config_parse(&conf, "<embedded>", NULL, yaml, strlen(yaml), err) == 0, "%s", err);
     ck_assert_str_eq(conf.source, "<embedded>");
     ck_assert_uint_eq(conf.num_listens, 1);
     ck_assert_str_eq(conf.listens[0].address, "127.0.0.1");
