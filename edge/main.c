@@ -95,7 +95,6 @@ static int cmd(int argc, char **argv, bool serve)
         return 2;
     }
     conf.cache.reset = reset_cache;
-    edge_upgrade_init(argv - 1);
     edge_server_opts_t sopts = {.config_file = file, .listen = listen, .origin = origin, .cache_dir = cache_dir};
     return edge_server_run(&conf, &sopts); /* (which disposes of conf) */
 }
@@ -108,8 +107,10 @@ int main(int argc, char **argv)
         fputs(usage, stderr);
         return 2;
     }
-    if (strcmp(argv[1], "serve") == 0)
+    if (strcmp(argv[1], "serve") == 0) {
+        edge_upgrade_init(argv); /* (before the option parser reorders argv) */
         return cmd(argc - 1, argv + 1, true);
+    }
     if (strcmp(argv[1], "check") == 0)
         return cmd(argc - 1, argv + 1, false);
     if (strcmp(argv[1], "warm") == 0)

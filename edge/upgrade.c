@@ -33,7 +33,12 @@ void edge_upgrade_init(char **argv)
 {
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     exe[n > 0 ? n : 0] = '\0';
-    args = argv;
+    /* a copy of the array: the option parser reorders the caller's */
+    size_t argc = 0;
+    while (argv[argc] != NULL)
+        ++argc;
+    args = calloc(argc + 1, sizeof(*args));
+    memcpy(args, argv, argc * sizeof(*args));
 }
 
 /* Waits for one byte from `fd`: the byte, 0 at end of file (the peer is gone), or -1 after the timeout. */
