@@ -322,7 +322,9 @@ static void log_counters(edge_server_t *s)
 static int open_access_log(edge_server_t *s, h2o_pathconf_t *pathconf, char *err, size_t errlen)
 {
     const char *path = s->conf->access_log.path;
-    const char *format = s->conf->access_log.format != NULL ? s->conf->access_log.format : EDGE_CONF_ACCESS_LOG_FORMAT;
+    const char *format = s->conf->access_log.format != NULL ? s->conf->access_log.format
+                         : s->conf->access_log.json         ? EDGE_CONF_ACCESS_LOG_JSON
+                                                            : EDGE_CONF_ACCESS_LOG_FORMAT;
     struct stat a, b;
 
     s->access_log_fd = -1;
@@ -331,7 +333,8 @@ static int open_access_log(edge_server_t *s, h2o_pathconf_t *pathconf, char *err
     int expected = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (expected >= 0)
         close(expected);
-    h2o_access_log_filehandle_t *fh = h2o_access_log_open_handle(path, format, H2O_LOGCONF_ESCAPE_APACHE);
+    h2o_access_log_filehandle_t *fh =
+        h2o_access_log_open_handle(path, format, s->conf->access_log.json ? H2O_LOGCONF_ESCAPE_JSON : H2O_LOGCONF_ESCAPE_APACHE);
     if (fh == NULL) {
         snprintf(err, errlen, "access_log: cannot open %s with format \"%s\" (see the message above)", path, format);
         return -1;
