@@ -57,7 +57,8 @@ void reports_metrics_histogram(FILE *out, const char *name, const reports_label_
 
     if (num_labels > 7)
         num_labels = 7; /* (callers pass two at most) */
-    memcpy(with_le, labels, num_labels * sizeof(*labels));
+    if (num_labels != 0) /* (labels may be NULL then) */
+        memcpy(with_le, labels, num_labels * sizeof(*labels));
     with_le[num_labels] = (reports_label_t){"le", le};
     for (size_t i = 0; i != REPORTS_HIST_NUM_BOUNDS + 1; ++i) {
         cumulative += h->buckets[i];
