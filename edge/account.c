@@ -110,7 +110,8 @@ static uint64_t client_duration_us(const h2o_req_t *req)
 }
 
 /* The request's line in the reports: what it was, what it cost the origin, and why it missed; and its
- * per-behavior metrics, which count every request (refused and PURGE ones under behavior="other"). */
+ * per-behavior metrics, which count every request (those without a cache answer — refused, PURGE, ended
+ * by the client first — under behavior="other"). */
 void edge_account_request(edge_req_t *er)
 {
     h2o_req_t *req = er->req;
@@ -118,8 +119,10 @@ void edge_account_request(edge_req_t *er)
 
     if (er->fetch != NULL && !er->sub.joined)
         er->origin_bytes = er->fetch->received; /* (still subscribed: the fetch's count so far) */
-    reports_by_behavior_record(&er->thread->by_behavior, er->behavior != NULL ? (size_t)(er->behavior - conf->behaviors) : SIZE_MAX,
-                               metrics_class(er), client_duration_us(req), er->bytes_sent, er->origin_bytes);
+    /* (a request without an answer counts under behavior="other", whatever behavior it had matched) */
+    size_t behavior = er->answered && er->behavior != NULL ? (size_t)(er->behavior - conf->behaviors) : SIZE_MAX;
+    reports_by_behavior_record(&er->thread->by_behavior, behavior, metrics_class(er), client_duration_us(req), er->bytes_sent,
+                               er->origin_bytes);
     if (!er->answered || er->behavior == NULL)
         return; /* not a cache answer: a refused or PURGE request */
     reports_event_t ev = {.behavior = (size_t)(er->behavior - conf->behaviors),
