@@ -36,11 +36,12 @@ typedef struct st_edge_thread_t {
     h2o_multithread_receiver_t fetch_receiver; /* origin fetches on other loops wake this one's requests */
     origin_checker_t *checker;                 /* the active health checks run on the first loop */
     reports_counters_t counters;
-    reports_hist_t origin_latency;     /* (microseconds) */
-    reports_by_behavior_t by_behavior; /* per-behavior counters and the request duration histogram */
-    struct st_reports_acct_t *acct;    /* per-object and per-behavior accounting (reports/accounting.h) */
-    h2o_socket_t *admin_listener;      /* the first loop serves the admin API */
+    reports_hist_t origin_latency;
+    struct st_reports_acct_t *acct; /* per-object and per-behavior accounting (reports/accounting.h) */
+    h2o_socket_t *admin_listener;   /* the first loop serves the admin API */
     h2o_accept_ctx_t admin_accept;
+    /* the per-behavior metrics: counters and the client request duration histogram (reports/counters.h) */
+    reports_by_behavior_t by_behavior;
 } edge_thread_t;
 
 struct st_edge_server_t {
