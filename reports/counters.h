@@ -83,8 +83,9 @@ typedef struct st_reports_hist_t {
 typedef enum en_reports_class_t { REPORTS_CLASS_HIT, REPORTS_CLASS_MISS, REPORTS_CLASS_OTHER, REPORTS_NUM_CLASSES } reports_class_t;
 
 /* Behaviors with labels of their own in the metrics; the others, and requests without a cache answer
- * (refused as malformed, PURGE, ended by the client before an answer), are counted under behavior="other". Bounds the label count: at most
- * (64 + 1) behaviors x 3 classes x 21 series for the request histogram. */
+ * (refused as malformed, PURGE, ended by the client before an answer), are counted under
+ * behavior="other". Bounds the label count: at most (64 + 1) behaviors x 3 classes x 21 series for the
+ * request histogram. */
 #define REPORTS_METRICS_MAX_BEHAVIORS 64
 
 typedef struct st_reports_behavior_stats_t {

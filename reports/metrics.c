@@ -55,9 +55,10 @@ void reports_metrics_histogram(FILE *out, const char *name, const reports_label_
     char le[32];
     uint64_t cumulative = 0;
 
+    /* (callers pass two labels at most, and NULL with none) */
     if (num_labels > 7)
-        num_labels = 7; /* (callers pass two at most) */
-    if (num_labels != 0) /* (labels may be NULL then) */
+        num_labels = 7;
+    if (num_labels != 0)
         memcpy(with_le, labels, num_labels * sizeof(*labels));
     with_le[num_labels] = (reports_label_t){"le", le};
     for (size_t i = 0; i != REPORTS_HIST_NUM_BOUNDS + 1; ++i) {
