@@ -1,5 +1,6 @@
 /*
- * edge/account.c: a request's cache outcome, as X-Cache, Cache-Status and the reports (see account.h).
+ * edge/account.c: a request's cache outcome, as X-Cache, Cache-Status, the reports and the per-behavior
+ * metrics (see account.h).
  *
  * Invariant that is easy to break: the X-Cache and Cache-Status texts are an interface — tests, the warm
  * command and operators' log pipelines match them byte for byte — so the table and the parameter order
@@ -8,6 +9,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include "edge/account.h"
 #include "edge/req_fsm_int.h"
@@ -76,16 +78,54 @@ h2o_iovec_t edge_account_cache_status(h2o_mem_pool_t *pool, const edge_cache_ans
     return h2o_strdup(pool, buf, len);
 }
 
-/* The request's line in the reports: what it was, what it cost the origin, and why it missed. */
+/* The class the metrics label a request with: the reports' hit / miss (accounting.h), else other. */
+static reports_class_t metrics_class(const edge_req_t *er)
+{
+    if (!er->answered || er->behavior == NULL)
+        return REPORTS_CLASS_OTHER;
+    switch (er->passed ? REPORTS_PASS : edge_account_report_outcome(er->outcome)) {
+    case REPORTS_HIT:
+    case REPORTS_REVALIDATED:
+    case REPORTS_STALE:
+        return REPORTS_CLASS_HIT;
+    case REPORTS_MISS:
+    case REPORTS_REFRESHED:
+    case REPORTS_PASS:
+        return REPORTS_CLASS_MISS;
+    default:
+        return REPORTS_CLASS_OTHER;
+    }
+}
+
+/* The request's time on the client's side: from libh2o's timestamp of its first byte to now, when its
+ * response's last byte has been handed to the socket (the request is being disposed). */
+static uint64_t client_duration_us(const h2o_req_t *req)
+{
+    const struct timeval *begin =
+        req->timestamps.request_begin_at.tv_sec != 0 ? &req->timestamps.request_begin_at : &req->processed_at.at;
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    int64_t us = ((int64_t)now.tv_sec - (int64_t)begin->tv_sec) * 1000000 + ((int64_t)now.tv_usec - (int64_t)begin->tv_usec);
+    return us > 0 ? (uint64_t)us : 0; /* (a wall clock stepped back) */
+}
+
+/* The request's line in the reports: what it was, what it cost the origin, and why it missed; and its
+ * per-behavior metrics, which count every request (those without a cache answer — refused, PURGE, ended
+ * by the client first — under behavior="other"). */
 void edge_account_request(edge_req_t *er)
 {
     h2o_req_t *req = er->req;
+    const edge_conf_t *conf = &er->tgen->gen->conf;
 
-    if (!er->answered || er->behavior == NULL)
-        return; /* not a cache answer: a refused or PURGE request */
     if (er->fetch != NULL && !er->sub.joined)
         er->origin_bytes = er->fetch->received; /* (still subscribed: the fetch's count so far) */
-    reports_event_t ev = {.behavior = (size_t)(er->behavior - er->tgen->gen->conf.behaviors),
+    /* (a request without an answer counts under behavior="other", whatever behavior it had matched) */
+    size_t behavior = er->answered && er->behavior != NULL ? (size_t)(er->behavior - conf->behaviors) : SIZE_MAX;
+    reports_by_behavior_record(&er->thread->by_behavior, behavior, metrics_class(er), client_duration_us(req), er->bytes_sent,
+                               er->origin_bytes);
+    if (!er->answered || er->behavior == NULL)
+        return; /* not a cache answer: a refused or PURGE request */
+    reports_event_t ev = {.behavior = (size_t)(er->behavior - conf->behaviors),
                           .status = req->res.status,
                           .bytes_sent = er->bytes_sent,
                           .origin_bytes = er->origin_bytes,

@@ -20,6 +20,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <h2o/version.h>
+#include <openssl/crypto.h>
 #include "cache/key.h"
 #include "edge/admin.h"
 #include "edge/admin_parse.h"
@@ -27,6 +29,7 @@
 #include "common/log.h"
 #include "edge/thread.h"
 #include "reports/metrics.h"
+#include "reports/process.h"
 #include "reports/report.h"
 
 typedef struct st_admin_handler_t {
@@ -147,22 +150,43 @@ static int on_purge_status(edge_server_t *s, h2o_req_t *req, h2o_iovec_t id_text
 
 /* --- metrics -------------------------------------------------------------------------- */
 
+/* What this binary was built from, as edgecache_build_info's labels. LMDB's is the version of the header
+ * it was compiled against (configure reads it from pkg-config: only cache/store.c may include lmdb.h);
+ * OpenSSL's is the library's at run time. */
+static size_t build_info_labels(reports_label_t *labels)
+{
+    size_t n = 0;
+    labels[n++] = (reports_label_t){"version", PACKAGE_VERSION};
+    labels[n++] = (reports_label_t){"libh2o", H2O_VERSION};
+    labels[n++] = (reports_label_t){"openssl", OpenSSL_version(OPENSSL_VERSION_STRING)};
+    labels[n++] = (reports_label_t){"lmdb", EDGECACHE_LMDB_VERSION};
+    return n;
+}
+
 static int on_metrics(edge_server_t *s, h2o_req_t *req)
 {
     reports_counters_t sum = {0};
-    reports_latency_t latency;
+    reports_hist_t latency;
     memset(&latency, 0, sizeof(latency));
+    reports_by_behavior_t *by_behavior = calloc(1, sizeof(*by_behavior)); /* (tens of KB: not on the loop's stack) */
     cache_store_stats_t st;
+    reports_process_t proc;
+    reports_label_t labels[4];
     char *buf = NULL;
     size_t len = 0;
-    FILE *fp = open_memstream(&buf, &len);
 
+    if (by_behavior == NULL)
+        return respond_text(req, 503, "Service Unavailable", "out of memory\n");
+    FILE *fp = open_memstream(&buf, &len);
     for (size_t i = 0; i != s->num_threads; ++i) {
         reports_stats_add(&sum, &s->threads[i].counters);
-        reports_latency_add(&latency, &s->threads[i].origin_latency);
+        reports_hist_add(&latency, &s->threads[i].origin_latency);
+        reports_by_behavior_add(by_behavior, &s->threads[i].by_behavior);
     }
     cache_store_stats(s->store, &st);
     reports_metrics_write(fp, &sum, &latency, &st);
+    reports_metrics_write_behaviors(fp, by_behavior, &gen_of(req)->conf.reports);
+    free(by_behavior);
     reports_metrics_family(fp, "edgecache_origin_server_up", "gauge",
                            "1 when the origin server is healthy (active and passive checks), else 0");
     const edge_gen_t *g = gen_of(req);
@@ -170,13 +194,15 @@ static int on_metrics(edge_server_t *s, h2o_req_t *req)
         const origin_router_origin_t *o = g->router->origins + i;
         for (size_t j = 0; j != o->conf->num_servers; ++j) {
             bool up = o->health == NULL || origin_health_is_up(o->health, j);
-            fputs("edgecache_origin_server_up{origin=", fp);
-            json_string(fp, o->conf->name, strlen(o->conf->name)); /* (a JSON string is a valid label value) */
-            fputs(",server=", fp);
-            json_string(fp, o->conf->servers[j], strlen(o->conf->servers[j]));
-            fprintf(fp, "} %d\n", up ? 1 : 0);
+            reports_label_t l[] = {{"origin", o->conf->name}, {"server", o->conf->servers[j]}};
+            fputs("edgecache_origin_server_up", fp);
+            reports_metrics_labels(fp, l, 2);
+            fprintf(fp, " %d\n", up ? 1 : 0);
         }
     }
+    reports_metrics_write_build_info(fp, labels, build_info_labels(labels));
+    reports_process_read(&proc); /* (a value it cannot read stays 0) */
+    reports_metrics_write_process(fp, &proc);
     return respond_stream(req, "text/plain; version=0.0.4; charset=utf-8", fp, &buf, &len);
 }
 

@@ -79,7 +79,9 @@ typedef struct st_edge_conf_t {
     } admin;
     struct {          /* key "access_log" */
         char *path;   /* NULL: no access log */
-        char *format; /* libh2o's format string; NULL: EDGE_CONF_ACCESS_LOG_FORMAT */
+        char *format; /* libh2o's format string; NULL: EDGE_CONF_ACCESS_LOG_FORMAT, or EDGE_CONF_ACCESS_LOG_JSON
+                       * when `json` is set */
+        bool json;    /* key "format" was the keyword `json`: one JSON object per line, JSON escapes */
     } access_log;
     reports_conf_t reports;          /* key "reports"; its behaviors are parallel to `behaviors` */
     struct {                         /* key "limits": what a client or a connection may cost the edge (edge/config_limits.c) */
@@ -99,10 +101,22 @@ typedef struct st_edge_conf_t {
 #define EDGE_CONF_HEALTHZ_PATH "/edgecache/healthz"
 
 /* The default access log format: combined, then the cache status (HIT, MISS, STALE, REFRESH, PASS, ERROR),
- * the origin time in milliseconds ("-" when the origin was not asked) and the behavior's path pattern. The
- * request environment carries them: %{cache}e, %{origin-ms}e, %{behavior}e. */
+ * the origin time in milliseconds ("-" when the origin was not asked), the behavior's path pattern and,
+ * last, the request's duration in seconds with microseconds (libh2o's %{duration}x: from the request's
+ * first byte to its response's last). The request environment carries the edge's own values:
+ * %{cache}e, %{origin-ms}e, %{behavior}e. */
 #define EDGE_CONF_ACCESS_LOG_FORMAT                                                                                                \
-    "%h %l %u %t \"%r\" %s %b \"%{referer}i\" \"%{user-agent}i\" %{cache}e %{origin-ms}e \"%{behavior}e\""
+    "%h %l %u %t \"%r\" %s %b \"%{referer}i\" \"%{user-agent}i\" %{cache}e %{origin-ms}e \"%{behavior}e\" %{duration}x"
+
+/* `access_log: {format: json}`: one JSON object per line, written by libh2o with its JSON escapes
+ * (H2O_LOGCONF_ESCAPE_JSON: quote, backslash and every byte outside printable ASCII as \uXXXX). A value
+ * libh2o does not have is written as the bare word null: inside quotes (a missing Referer, User-Agent or
+ * X-Request-Id) that is the string "null", unquoted (origin_ms when the origin was not asked, duration)
+ * the JSON null. Keys are fixed: operators' log pipelines read them. */
+#define EDGE_CONF_ACCESS_LOG_JSON                                                                                                  \
+    "{\"time\":\"%{%Y-%m-%dT%H:%M:%S%z}t\",\"client\":\"%h\",\"method\":\"%m\",\"path\":\"%U%q\",\"protocol\":\"%H\","             \
+    "\"status\":%s,\"bytes\":%b,\"referer\":\"%{referer}i\",\"user_agent\":\"%{user-agent}i\",\"cache\":\"%{cache}e\","            \
+    "\"origin_ms\":%{origin-ms}e,\"behavior\":\"%{behavior}e\",\"duration\":%{duration}x,\"request_id\":\"%{x-request-id}i\"}"
 
 /**
  * Parses and validates YAML text into `conf` (which the call zero-fills first). `name` is used in error

@@ -134,6 +134,12 @@ int edge_config_parse_access_log(ctx_t *c, edge_conf_t *conf, const yaml_node_t 
         return edge_config_nomem(c, n);
     if (v[AL_FORMAT] != NULL && edge_config_dupstr(c, v[AL_FORMAT], "format", &conf->access_log.format) != 0)
         return -1;
+    if (conf->access_log.format != NULL && strcmp(conf->access_log.format, "json") == 0) {
+        /* the keyword, not a format string (which would log the word "json" on every line) */
+        free(conf->access_log.format);
+        conf->access_log.format = NULL;
+        conf->access_log.json = true;
+    }
     return 0;
 }
 

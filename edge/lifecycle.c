@@ -27,7 +27,8 @@ static void warn_fixed(const edge_server_fixed_t *f, const edge_conf_t *c, size_
         what[n++] = "cache";
     if (!same_str(c->admin.address, f->admin_address) || c->admin.port != f->admin_port)
         what[n++] = "admin.listen";
-    if (!same_str(c->access_log.path, f->access_log_path) || !same_str(c->access_log.format, f->access_log_format))
+    if (!same_str(c->access_log.path, f->access_log_path) || !same_str(c->access_log.format, f->access_log_format) ||
+        c->access_log.json != f->access_log_json)
         what[n++] = "access_log";
     if (c->limits.header_timeout_ms != f->header_timeout_ms || c->limits.h2_max_streams != f->h2_max_streams ||
         c->limits.background_fetches != f->background_fetches)

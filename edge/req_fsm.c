@@ -212,6 +212,7 @@ static void start_fetch(edge_req_t *er, bool cacheable)
     else
         ++er->thread->counters.origin_requests;
     er->fetch_started = h2o_now(er->req->conn->ctx->loop);
+    er->fetch_started_us = reports_clock_us();
     er->origin_ms = -1;
     watch_client(er);
 }
@@ -568,7 +569,7 @@ static edge_req_state_t step_WAIT(edge_req_t *er)
         char ms[24];
         er->origin_ms = (int64_t)(h2o_now(er->req->conn->ctx->loop) - er->fetch_started);
         if (!er->sub.joined && f->failure == 0)
-            reports_latency_observe(&er->thread->origin_latency, (uint64_t)er->origin_ms);
+            reports_hist_observe(&er->thread->origin_latency, reports_clock_us() - er->fetch_started_us);
         int n = snprintf(ms, sizeof(ms), "%lld", (long long)er->origin_ms);
         *h2o_req_getenv(er->req, H2O_STRLIT("origin-ms"), 1) = h2o_strdup(&er->req->pool, ms, (size_t)n);
     }

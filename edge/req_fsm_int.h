@@ -74,6 +74,7 @@ typedef struct st_edge_req_t {
     bool passed;                  /* forwarded without the cache (PASS) */
     bool hit;                     /* answered from a stored object */
     uint64_t fetch_started;       /* ms (loop clock) when the current origin fetch was started or joined */
+    uint64_t fetch_started_us;    /* the same in microseconds (reports_clock_us), for the latency metric */
     int64_t origin_ms;            /* time to the origin's response head, -1 when none was awaited */
     uint64_t bytes_sent;          /* body bytes handed to libh2o */
     uint64_t origin_bytes;        /* body bytes the fetch this request started received */

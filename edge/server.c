@@ -135,6 +135,7 @@ static void fixed_from(edge_server_fixed_t *f, const edge_conf_t *conf, size_t n
                                .admin_port = conf->admin.port,
                                .access_log_path = conf->access_log.path != NULL ? strdup(conf->access_log.path) : NULL,
                                .access_log_format = conf->access_log.format != NULL ? strdup(conf->access_log.format) : NULL,
+                               .access_log_json = conf->access_log.json,
                                .header_timeout_ms = conf->limits.header_timeout_ms,
                                .h2_max_streams = conf->limits.h2_max_streams,
                                .background_fetches = conf->limits.background_fetches};
@@ -181,7 +182,9 @@ static void log_counters(edge_server_t *s)
 static int open_access_log(edge_server_t *s, h2o_pathconf_t *pathconf, char *err, size_t errlen)
 {
     const char *path = s->fixed.access_log_path;
-    const char *format = s->fixed.access_log_format != NULL ? s->fixed.access_log_format : EDGE_CONF_ACCESS_LOG_FORMAT;
+    const char *format = s->fixed.access_log_format != NULL ? s->fixed.access_log_format
+                         : s->fixed.access_log_json         ? EDGE_CONF_ACCESS_LOG_JSON
+                                                            : EDGE_CONF_ACCESS_LOG_FORMAT;
     struct stat a, b;
 
     s->access_log_fd = -1;
@@ -190,7 +193,8 @@ static int open_access_log(edge_server_t *s, h2o_pathconf_t *pathconf, char *err
     int expected = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (expected >= 0)
         close(expected);
-    h2o_access_log_filehandle_t *fh = h2o_access_log_open_handle(path, format, H2O_LOGCONF_ESCAPE_APACHE);
+    h2o_access_log_filehandle_t *fh =
+        h2o_access_log_open_handle(path, format, s->fixed.access_log_json ? H2O_LOGCONF_ESCAPE_JSON : H2O_LOGCONF_ESCAPE_APACHE);
     if (fh == NULL) {
         snprintf(err, errlen, "access_log: cannot open %s with format \"%s\" (see the message above)", path, format);
         return -1;

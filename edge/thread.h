@@ -48,9 +48,11 @@ typedef struct st_edge_thread_t {
     cache_store_reader_t *reader;
     h2o_multithread_receiver_t fetch_receiver; /* origin fetches on other loops wake this one's requests */
     reports_counters_t counters;
-    reports_latency_t origin_latency;
+    reports_hist_t origin_latency;
     h2o_socket_t *admin_listener; /* the first loop serves the admin API */
     h2o_accept_ctx_t admin_accept;
+    /* the per-behavior metrics: counters and the client request duration histogram (reports/counters.h) */
+    reports_by_behavior_t by_behavior;
 } edge_thread_t;
 
 /* What the configuration said at start about what only a restart or an upgrade changes (edge/gen.h): a
@@ -63,6 +65,7 @@ typedef struct st_edge_server_fixed_t {
     uint16_t admin_port;
     char *access_log_path; /* NULL: no access log */
     char *access_log_format;
+    bool access_log_json;
     uint64_t header_timeout_ms;
     unsigned h2_max_streams, background_fetches;
 } edge_server_fixed_t;

@@ -53,4 +53,52 @@ typedef struct st_reports_latency_t {
     uint64_t sum_ms;
 } reports_latency_t;
 
+/* Latency histograms of the metrics (origin latency, client request duration), in microseconds so that
+ * the _sum keeps sub-millisecond precision; these upper bounds, plus +Inf, are exported in seconds. (The
+ * stored reports keep their own millisecond histogram, reports_latency_t: its layout is on disk.) */
+#define REPORTS_HIST_BOUNDS_US                                                                                                     \
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 30000000,   \
+        60000000
+#define REPORTS_HIST_NUM_BOUNDS 18
+
+typedef struct st_reports_hist_t {
+    uint64_t buckets[REPORTS_HIST_NUM_BOUNDS + 1]; /* not cumulative; the last is +Inf */
+    uint64_t count;
+    uint64_t sum_us;
+} reports_hist_t;
+
+/* Per-behavior counters, exported as edgecache_behavior_<name>_total{behavior="<path pattern>"}. Hits and
+ * misses are the reports' classes (reports/accounting.h): a hit's body came from the cache (fresh, stale
+ * or revalidated), a miss's from the origin (miss, refresh, pass); the rest (errors, refused requests) is
+ * neither. They are counted when the request ends, with its client-side duration. */
+#define REPORTS_BEHAVIOR_COUNTERS(X)                                                                                               \
+    X(requests, "client requests by behavior, counted when they end")                                                              \
+    X(hits, "requests by behavior whose body came from the cache (fresh, stale or revalidated)")                                   \
+    X(misses, "requests by behavior whose body came from the origin (miss, refresh, pass)")                                        \
+    X(body_bytes_sent, "response body bytes sent to clients, by behavior")                                                         \
+    X(hit_bytes_sent, "response body bytes sent to clients from the cache, by behavior")                                           \
+    X(origin_bytes, "response body bytes received from origins for the requests of a behavior")
+
+/* A request's cache outcome class, the `cache` label of edgecache_request_duration_seconds. */
+typedef enum en_reports_class_t { REPORTS_CLASS_HIT, REPORTS_CLASS_MISS, REPORTS_CLASS_OTHER, REPORTS_NUM_CLASSES } reports_class_t;
+
+/* Behaviors with labels of their own in the metrics; the others, and requests without a cache answer
+ * (refused as malformed, PURGE, ended by the client before an answer), are counted under
+ * behavior="other". Bounds the label count: at most (64 + 1) behaviors x 3 classes x 21 series for the
+ * request histogram. */
+#define REPORTS_METRICS_MAX_BEHAVIORS 64
+
+typedef struct st_reports_behavior_stats_t {
+#define REPORTS_BEHAVIOR_COUNTER_FIELD(name, desc) uint64_t name;
+    REPORTS_BEHAVIOR_COUNTERS(REPORTS_BEHAVIOR_COUNTER_FIELD)
+#undef REPORTS_BEHAVIOR_COUNTER_FIELD
+    reports_hist_t duration[REPORTS_NUM_CLASSES]; /* request start to the last byte sent, by class */
+} reports_behavior_stats_t;
+
+/* One loop's per-behavior counters: slot i for behavior i < REPORTS_METRICS_MAX_BEHAVIORS, the last for
+ * "other". Fixed size, so a loop needs no allocation and a reader no lock. */
+typedef struct st_reports_by_behavior_t {
+    reports_behavior_stats_t slots[REPORTS_METRICS_MAX_BEHAVIORS + 1];
+} reports_by_behavior_t;
+
 #endif

@@ -9,7 +9,15 @@
 
 #include <stdio.h>
 #include "cache/store.h"
+#include "reports/accounting.h"
+#include "reports/process.h"
 #include "reports/stats.h"
+
+/* One label of a sample: its name (a valid label name) and its value (any text: it is escaped). */
+typedef struct st_reports_label_t {
+    const char *name;
+    const char *value;
+} reports_label_t;
 
 /**
  * Writes to `out`: every counter as edgecache_<name>_total (with its HELP), the responses by cache status
@@ -17,8 +25,32 @@
  * and the store's gauges and counters from `store` (objects, bytes stored, budget, evictions, purged
  * objects, dropped writes). The origins' health is the caller's to add.
  */
-void reports_metrics_write(FILE *out, const reports_counters_t *sum, const reports_latency_t *latency,
+void reports_metrics_write(FILE *out, const reports_counters_t *sum, const reports_hist_t *latency,
                            const cache_store_stats_t *store);
+
+/**
+ * Writes the per-behavior families from `sum` (the loops' reports_by_behavior_t added up):
+ * edgecache_behavior_<name>_total{behavior} for each of REPORTS_BEHAVIOR_COUNTERS, then the histogram
+ * edgecache_request_duration_seconds{behavior,cache}. `conf->behaviors` name the slots (their path
+ * patterns); slots past conf->num_behaviors are left out, and the last slot is behavior="other" (written
+ * always, so that the family never lacks a series).
+ */
+void reports_metrics_write_behaviors(FILE *out, const reports_by_behavior_t *sum, const reports_conf_t *conf);
+
+/** Writes the process_* families of `p` (process_cpu_seconds_total, process_resident_memory_bytes, ...). */
+void reports_metrics_write_process(FILE *out, const reports_process_t *p);
+
+/** Writes edgecache_build_info{labels} 1 (a gauge whose labels say what this binary was built from). */
+void reports_metrics_write_build_info(FILE *out, const reports_label_t *labels, size_t num_labels);
+
+/** Writes `{name="value",...}` for `num` labels (nothing when `num` is 0), escaping each value as the text
+ * format requires (backslash, double quote, newline). */
+void reports_metrics_labels(FILE *out, const reports_label_t *labels, size_t num);
+
+/** Writes the samples of histogram `name` with `labels` (plus le on the buckets): cumulative _bucket
+ * lines in seconds ending with +Inf, _sum in seconds with microsecond resolution, _count. */
+void reports_metrics_histogram(FILE *out, const char *name, const reports_label_t *labels, size_t num_labels,
+                               const reports_hist_t *h);
 
 /** Writes the HELP and TYPE lines of metric `name` ("counter" or "gauge"). */
 void reports_metrics_family(FILE *out, const char *name, const char *type, const char *help);

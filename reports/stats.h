@@ -29,4 +29,24 @@ extern const uint64_t reports_latency_bounds_ms[REPORTS_LATENCY_NUM_BOUNDS];
 void reports_latency_observe(reports_latency_t *l, uint64_t ms);
 void reports_latency_add(reports_latency_t *dst, const reports_latency_t *src);
 
+/** A monotonic clock in microseconds (CLOCK_MONOTONIC): what the latency histograms measure with. */
+uint64_t reports_clock_us(void);
+/** The upper bounds of reports_hist_t's buckets, in microseconds. */
+extern const uint64_t reports_hist_bounds_us[REPORTS_HIST_NUM_BOUNDS];
+/** Counts one latency of `us` microseconds. */
+void reports_hist_observe(reports_hist_t *h, uint64_t us);
+void reports_hist_add(reports_hist_t *dst, const reports_hist_t *src);
+
+/** The slot of reports_by_behavior_t that counts behavior `index` (SIZE_MAX: no behavior): the index
+ * itself, or the last ("other") slot beyond REPORTS_METRICS_MAX_BEHAVIORS. */
+size_t reports_by_behavior_slot(size_t index);
+/**
+ * Counts one finished request of behavior `index` (SIZE_MAX: none) in `t`, on the loop that owns `t`:
+ * its class, client-side duration in microseconds, and bytes. No lock, no allocation.
+ */
+void reports_by_behavior_record(reports_by_behavior_t *t, size_t index, reports_class_t cls, uint64_t duration_us,
+                                uint64_t bytes_sent, uint64_t origin_bytes);
+/** Adds `src` into `dst`, slot by slot (a reader summing the loops; racy reads are never torn on 64-bit). */
+void reports_by_behavior_add(reports_by_behavior_t *dst, const reports_by_behavior_t *src);
+
 #endif

@@ -2,7 +2,8 @@
 # Installs what edgecache needs to build and test, on Debian 12, as root. Installs nothing when
 # everything is already there (so a second run works offline). stress-ng is for tools/test.sh --stress; clang and
 # libFuzzer for tools/fuzz.sh; clang-format for tools/check-format.sh; debhelper (with dpkg-dev, man-db,
-# systemd and logrotate) for tests/pkg/deb.sh, which builds and installs the Debian package.
+# systemd and logrotate) for tests/pkg/deb.sh, which builds and installs the Debian package; prometheus for
+# its promtool (a11-metrics-process).
 set -eu
 PACKAGES="build-essential autoconf automake libtool pkg-config
 libh2o-evloop-dev libssl-dev liblmdb-dev zlib1g-dev libyaml-dev check libsystemd-dev
@@ -10,7 +11,8 @@ curl python3 openssl lmdb-utils
 chromium fonts-dejavu-core
 stress-ng
 clang libfuzzer-14-dev clang-format
-debhelper dpkg-dev man-db systemd logrotate"
+debhelper dpkg-dev man-db systemd logrotate
+prometheus"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # a04-metrics: GET /metrics is valid Prometheus text exposition (checked by a small parser below: HELP and
 # TYPE before a family's samples, one declaration per family, no family split, metric and label names,
-# label syntax and escapes, float values, cumulative histogram buckets ending in +Inf == _count), and after
+# label syntax and escapes, float values, cumulative histogram buckets ending in +Inf == _count, per label
+# set), and after
 # scripted traffic of known counts its values are exact: requests, hits, misses, passes, errors, the
 # responses_total{cache=...} breakdown, origin requests and the latency histogram's count, the store's
 # object count, purges; edgecache_origin_server_up is 1 for a live origin and 0 for a dead server once
@@ -153,15 +154,10 @@ for n, line in enumerate(text.split("\n")[:-1], 1):
         err(n, "sample %s%s given twice" % (name, labels))
     samples.append((fam, name, labels, value))
 
-for fam, t in types.items():
-    if t != "histogram":
-        continue
-    buckets = [(s[2], s[3]) for s in samples if s[1] == fam + "_bucket"]
-    count = [s[3] for s in samples if s[1] == fam + "_count"]
-    total = [s[3] for s in samples if s[1] == fam + "_sum"]
+def check_histogram(fam, buckets, count, total):
     if not buckets or len(count) != 1 or len(total) != 1:
         errors.append("histogram %s lacks buckets, _count or _sum" % fam)
-        continue
+        return
     les = [parse_value(0, b[0].get("le", "")) for b in buckets]
     if les != sorted(les) or len(set(les)) != len(les):
         errors.append("histogram %s: le bounds not increasing" % fam)
@@ -172,6 +168,20 @@ for fam, t in types.items():
         errors.append("histogram %s: buckets not cumulative: %s" % (fam, vals))
     if vals and vals[-1] != count[0]:
         errors.append("histogram %s: +Inf bucket %s != _count %s" % (fam, vals[-1], count[0]))
+
+def series_of(labels):
+    return tuple(sorted((k, v) for k, v in labels.items() if k != "le"))
+
+for fam, t in types.items():
+    if t != "histogram":
+        continue
+    # each label set (all labels but le) is a series of its own, with its buckets, _sum and _count
+    for series in dict.fromkeys(series_of(s[2]) for s in samples if s[0] == fam):
+        pick = lambda suffix: [s for s in samples if s[1] == fam + suffix and series_of(s[2]) == series]
+        check_histogram(fam + ("{%s}" % ",".join("%s=%s" % kv for kv in series) if series else ""),
+                        [(s[2], s[3]) for s in pick("_bucket")], [s[3] for s in pick("_count")], [s[3] for s in pick("_sum")])
+    if not any(s[0] == fam for s in samples):
+        errors.append("histogram %s lacks buckets, _count or _sum" % fam)
 for fam in seen_families:
     if fam not in types or fam not in helps:
         errors.append("family %s lacks HELP or TYPE" % fam)
@@ -181,7 +191,7 @@ if errors:
     sys.exit(1)
 for fam, name, labels, value in samples:
     lab = ",".join('%s="%s"' % kv for kv in sorted(labels.items()))
-    v = repr(value) if value != int(value) else str(int(value))
+    v = repr(value) if not math.isfinite(value) or value != int(value) else str(int(value))
     print("%s%s %s" % (name, "{" + lab + "}" if lab else "", v))
 PY
 }

@@ -261,6 +261,27 @@ START_TEST(test_error_pages)
 }
 END_TEST
 
+/* access_log: the keyword json selects the JSON lines format; any other format is a libh2o format string */
+START_TEST(test_access_log_format)
+{
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN];
+
+    ck_assert_msg(parse(&conf, "origin: http://a\naccess_log: {path: a.log, format: json}\n", err) == 0, "%s", err);
+    ck_assert(conf.access_log.json);
+    ck_assert_ptr_null(conf.access_log.format);
+    edge_config_dispose(&conf);
+    ck_assert_msg(parse(&conf, "origin: http://a\naccess_log: {path: a.log, format: \"%s json\"}\n", err) == 0, "%s", err);
+    ck_assert(!conf.access_log.json);
+    ck_assert_str_eq(conf.access_log.format, "%s json");
+    edge_config_dispose(&conf);
+    ck_assert_msg(parse(&conf, "origin: http://a\naccess_log: a.log\n", err) == 0, "%s", err);
+    ck_assert(!conf.access_log.json);
+    ck_assert_ptr_null(conf.access_log.format);
+    edge_config_dispose(&conf);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("edge_config_behavior");
@@ -271,6 +292,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_match);
     tcase_add_test(tc, test_query_names);
     tcase_add_test(tc, test_error_pages);
+    tcase_add_test(tc, test_access_log_format);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -14,12 +14,22 @@
 #include <string.h>
 #include "reports/metrics.h"
 
-static char *render(const reports_counters_t *c, const reports_latency_t *l, const cache_store_stats_t *st)
+/* Two behaviors, as the configuration would name them (the metrics label slots with their paths). */
+static reports_conf_behavior_t behaviors[] = {{.path = "/images/*"}, {.path = "*"}};
+static const reports_conf_t conf = {.behaviors = behaviors, .num_behaviors = 2};
+
+/* Everything /metrics has but the origins' health, in the admin API's order. */
+static char *render(const reports_counters_t *c, const reports_hist_t *l, const cache_store_stats_t *st,
+                    const reports_by_behavior_t *b, const reports_process_t *p)
 {
+    reports_label_t build[] = {{"version", "0.0.0"}, {"libh2o", "2.2.5"}, {"openssl", "3"}, {"lmdb", "0.9"}};
     char *buf = NULL;
     size_t len = 0;
     FILE *fp = open_memstream(&buf, &len);
     reports_metrics_write(fp, c, l, st);
+    reports_metrics_write_behaviors(fp, b, &conf);
+    reports_metrics_write_build_info(fp, build, 4);
+    reports_metrics_write_process(fp, p);
     fclose(fp);
     return buf;
 }
@@ -52,7 +62,7 @@ static size_t family_len(const char *name, size_t n, const char *declared)
 /* Parses `text`; returns the number of samples, failing the test on any malformed line. */
 static size_t parse(char *text, char families[][96], size_t *num_families)
 {
-    char current[96] = "", type[32] = "";
+    char current[96] = "", type[32] = "", series[512] = "";
     size_t samples = 0;
     bool help_seen = false;
     double last_bucket = -1;
@@ -68,6 +78,7 @@ static size_t parse(char *text, char families[][96], size_t *num_families)
             strcpy(current, name);
             help_seen = true;
             type[0] = '\0';
+            series[0] = '\0';
             last_bucket = -1;
             continue;
         }
@@ -109,6 +120,14 @@ static size_t parse(char *text, char families[][96], size_t *num_families)
         double v = strtod(p + 1, &endp);
         ck_assert_msg(endp != p + 1 && *endp == '\0', "bad value: %s", line);
         if (strcmp(type, "histogram") == 0 && strstr(line, "_bucket{") != NULL) {
+            /* each label set (all labels but le) is a series of its own */
+            const char *le = strstr(line, "le=\"");
+            ck_assert_msg(le != NULL && (size_t)(le - line) < sizeof(series), "bucket without le: %s", line);
+            if (strncmp(series, line, (size_t)(le - line)) != 0 || series[le - line] != '\0') {
+                memcpy(series, line, (size_t)(le - line));
+                series[le - line] = '\0';
+                last_bucket = -1;
+            }
             ck_assert_msg(v >= last_bucket, "histogram buckets not cumulative: %s", line);
             last_bucket = v;
         }
@@ -122,8 +141,10 @@ static size_t parse(char *text, char families[][96], size_t *num_families)
 START_TEST(test_exposition_is_well_formed)
 {
     reports_counters_t c;
-    reports_latency_t l;
+    reports_hist_t l;
     cache_store_stats_t st = {.objects = 7, .bytes_used = 4096, .map_size = 1 << 20, .evictions = 2};
+    reports_by_behavior_t *b = calloc(1, sizeof(*b));
+    reports_process_t p = {.cpu_seconds = 1.5, .resident_bytes = 1 << 24, .max_fds = UINT64_MAX, .start_time_seconds = 1.7e9};
     char families[128][96];
     size_t nf;
 
@@ -133,24 +154,100 @@ START_TEST(test_exposition_is_well_formed)
     c.hits = 6;
     c.misses = 3;
     c.errors = 1;
-    reports_latency_observe(&l, 0);
-    reports_latency_observe(&l, 7);
-    reports_latency_observe(&l, 7);
-    reports_latency_observe(&l, 999999);
-    char *text = render(&c, &l, &st);
+    reports_hist_observe(&l, 0);
+    reports_hist_observe(&l, 7000);
+    reports_hist_observe(&l, 7123);
+    reports_hist_observe(&l, 999999999);
+    reports_by_behavior_record(b, 0, REPORTS_CLASS_HIT, 150, 100, 0);
+    reports_by_behavior_record(b, 0, REPORTS_CLASS_MISS, 2000, 50, 60);
+    reports_by_behavior_record(b, SIZE_MAX, REPORTS_CLASS_OTHER, 10, 0, 0);
+    reports_by_behavior_record(b, 200, REPORTS_CLASS_HIT, 10, 1, 0); /* beyond the cap: "other" */
+    char *text = render(&c, &l, &st, b, &p);
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_requests_total 10\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_responses_total{cache=\"hit\"} 6\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_responses_total{cache=\"miss\"} 3\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_origin_latency_seconds_bucket{le=\"0.0001\"} 1\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_origin_latency_seconds_bucket{le=\"0.001\"} 1\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_origin_latency_seconds_bucket{le=\"0.01\"} 3\n"));
-    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_origin_latency_seconds_bucket{le=\"30\"} 3\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_origin_latency_seconds_bucket{le=\"60\"} 3\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_origin_latency_seconds_bucket{le=\"+Inf\"} 4\n"));
+    /* the sum in seconds, to the microsecond */
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_origin_latency_seconds_sum 1000.014122\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_store_objects 7\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_store_evictions_total 2\n"));
+    /* per behavior, with "other" last */
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_requests_total{behavior=\"/images/*\"} 2\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_requests_total{behavior=\"*\"} 0\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_requests_total{behavior=\"other\"} 2\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_hits_total{behavior=\"/images/*\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_hit_bytes_sent_total{behavior=\"/images/*\"} 100\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_body_bytes_sent_total{behavior=\"/images/*\"} 150\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_origin_bytes_total{behavior=\"/images/*\"} 60\n"));
+    ck_assert_ptr_nonnull(
+        strstr(text, "\nedgecache_request_duration_seconds_bucket{behavior=\"/images/*\",cache=\"hit\",le=\"0.00025\"} 1\n"));
+    ck_assert_ptr_nonnull(
+        strstr(text, "\nedgecache_request_duration_seconds_bucket{behavior=\"/images/*\",cache=\"miss\",le=\"0.001\"} 0\n"));
+    ck_assert_ptr_nonnull(
+        strstr(text, "\nedgecache_request_duration_seconds_bucket{behavior=\"/images/*\",cache=\"miss\",le=\"0.0025\"} 1\n"));
+    ck_assert_ptr_nonnull(
+        strstr(text, "\nedgecache_request_duration_seconds_sum{behavior=\"/images/*\",cache=\"miss\"} 0.002000\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_request_duration_seconds_count{behavior=\"other\",cache=\"hit\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_request_duration_seconds_count{behavior=\"other\",cache=\"other\"} 1\n"));
+    ck_assert_ptr_nonnull(
+        strstr(text, "\nedgecache_build_info{version=\"0.0.0\",libh2o=\"2.2.5\",openssl=\"3\",lmdb=\"0.9\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nprocess_resident_memory_bytes 16777216\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nprocess_max_fds +Inf\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nprocess_cpu_seconds_total 1.50\n"));
     size_t samples = parse(text, families, &nf);
-    ck_assert_uint_eq(nf, reports_counter_count + 1 /* responses */ + 1 /* latency */ + 10 /* store */);
+    ck_assert_uint_eq(nf, reports_counter_count + 1 /* responses */ + 1 /* latency */ + 10 /* store */ + 6 /* per behavior */ +
+                              1 /* request duration */ + 1 /* build info */ + 6 /* process */);
     ck_assert_uint_ge(samples, nf);
     free(text);
+    free(b);
+}
+END_TEST
+
+/* Label values are escaped as the text format requires: a backslash, a double quote and a newline. */
+START_TEST(test_label_escapes)
+{
+    reports_label_t l[] = {{"a", "x\\y\"z\nw"}, {"b", ""}};
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    reports_metrics_labels(fp, l, 2);
+    reports_metrics_labels(fp, l, 0);
+    fclose(fp);
+    ck_assert_str_eq(buf, "{a=\"x\\\\y\\\"z\\nw\",b=\"\"}");
+    free(buf);
+}
+END_TEST
+
+/* Beyond REPORTS_METRICS_MAX_BEHAVIORS behaviors, the rest share behavior="other": the label count is bounded. */
+START_TEST(test_behaviors_capped)
+{
+    static reports_conf_behavior_t many[100];
+    static char names[100][16];
+    reports_conf_t big = {.behaviors = many, .num_behaviors = 100};
+    reports_by_behavior_t *b = calloc(1, sizeof(*b));
+    for (size_t i = 0; i != 100; ++i) {
+        snprintf(names[i], sizeof(names[i]), "/b%zu/*", i);
+        many[i].path = names[i];
+        reports_by_behavior_record(b, i, REPORTS_CLASS_MISS, 1000, 1, 1);
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    reports_metrics_write_behaviors(fp, b, &big);
+    fclose(fp);
+    ck_assert_ptr_nonnull(strstr(buf, "\nedgecache_behavior_requests_total{behavior=\"/b63/*\"} 1\n"));
+    ck_assert_ptr_null(strstr(buf, "/b64/*"));
+    ck_assert_ptr_nonnull(strstr(buf, "\nedgecache_behavior_requests_total{behavior=\"other\"} 36\n"));
+    size_t series = 0;
+    for (const char *p = buf; (p = strstr(p, "\nedgecache_behavior_requests_total{")) != NULL; ++p)
+        ++series;
+    ck_assert_uint_eq(series, REPORTS_METRICS_MAX_BEHAVIORS + 1);
+    free(buf);
+    free(b);
 }
 END_TEST
 
@@ -158,19 +255,32 @@ END_TEST
 static char *expected_doc(void)
 {
     reports_counters_t c;
-    reports_latency_t l;
+    reports_hist_t l;
     cache_store_stats_t st;
+    reports_process_t p;
+    reports_by_behavior_t *b = calloc(1, sizeof(*b));
     memset(&c, 0, sizeof(c));
     memset(&l, 0, sizeof(l));
     memset(&st, 0, sizeof(st));
-    char *text = render(&c, &l, &st), *doc = NULL;
+    memset(&p, 0, sizeof(p));
+    char *text = render(&c, &l, &st, b, &p), *doc = NULL;
     size_t len = 0;
+    free(b);
     FILE *fp = open_memstream(&doc, &len);
     fputs("# Metrics\n\n"
           "`GET /metrics` on the admin listener (Prometheus text format 0.0.4). Generated from the counter table\n"
           "(`reports/counters.h`) and `reports/metrics.c`; `tests/unit/check_reports_metrics` fails when this file\n"
           "differs (regenerate: `EDGECACHE_WRITE_METRICS_DOC=1 tests/unit/check_reports_metrics`). The origins'\n"
           "health is added by the admin API: `edgecache_origin_server_up{origin,server}` (gauge, 1 when healthy).\n\n"
+          "Latencies are histograms in seconds; their `_sum` has microsecond resolution. The `edgecache_behavior_*`\n"
+          "families and `edgecache_request_duration_seconds` carry a `behavior` label, the behavior's path pattern:\n"
+          "the first 64 behaviors of the configuration have their own; the rest, and the requests without a cache\n"
+          "answer (refused as malformed, PURGE, ended by the client first) share `behavior=\"other\"`. The request\n"
+          "histogram adds `cache`: `hit` (the body came from the cache: fresh, stale or revalidated), `miss`\n"
+          "(from the origin: miss, refresh, pass) or `other` (error pages, requests without an answer). So at most\n"
+          "65 x 3 series of 21 samples.\n"
+          "`edgecache_build_info` has the labels `version`, `libh2o`, `openssl` and `lmdb`; the `process_*`\n"
+          "families are those of the Prometheus client libraries.\n\n"
           "| metric | type | meaning |\n|---|---|---|\n",
           fp);
     char help[512] = "";
@@ -216,6 +326,8 @@ int main(void)
     Suite *s = suite_create("reports_metrics");
     TCase *tc = tcase_create("exposition");
     tcase_add_test(tc, test_exposition_is_well_formed);
+    tcase_add_test(tc, test_label_escapes);
+    tcase_add_test(tc, test_behaviors_capped);
     tcase_add_test(tc, test_docs_list_every_metric);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
