@@ -235,6 +235,8 @@ static void collect_urls(cache_store_t *s, MDB_txn *txn, h2o_iovec_t hosts, h2o_
     char seek[URL_INDEX_MAX + 1];
     int rc;
 
+    if (path.len == 0) /* the empty prefix: every URL of a host starts with host + "/" (and LMDB seeks no empty key) */
+        path = h2o_iovec_init(H2O_STRLIT("/"));
     if (mdb_cursor_open(txn, s->index.urls, &cur) != 0)
         return;
     rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
