@@ -75,8 +75,7 @@ int edge_config_default_site(ctx_t *c, edge_conf_t *conf, const yaml_node_t *roo
 
 static bool valid_name(const char *s)
 {
-    return s[0] != '\0' &&
-           s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")] == '\0';
+    return s[0] != '\0' && s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")] == '\0';
 }
 
 /* A DNS name as requests are matched against: labels of [a-z0-9_-], no empty label. (Lower-cased already.) */
@@ -122,8 +121,8 @@ typedef struct st_claim_t {
     size_t site, line, col;
 } claim_t;
 
-static int parse_hosts(ctx_t *c, edge_conf_t *conf, edge_conf_site_t *site, size_t index, const yaml_node_t *n,
-                       claim_t **claims, size_t *num_claims)
+static int parse_hosts(ctx_t *c, edge_conf_t *conf, edge_conf_site_t *site, size_t index, const yaml_node_t *n, claim_t **claims,
+                       size_t *num_claims)
 {
     size_t count;
 
@@ -270,8 +269,7 @@ static int parse_site(ctx_t *c, edge_conf_t *conf, size_t index, const yaml_node
     memset(c->status_line, 0, sizeof(c->status_line));
     memset(c->failure_line, 0, sizeof(c->failure_line));
     memset(&view, 0, sizeof(view));
-    ret = edge_config_parse_site_body(c, &view, n, v[S_ORIGIN], v[S_ORIGINS], v[S_ORIGIN_GROUPS], v[S_BEHAVIORS],
-                                      v[S_ERROR_PAGES]);
+    ret = edge_config_parse_site_body(c, &view, n, v[S_ORIGIN], v[S_ORIGINS], v[S_ORIGIN_GROUPS], v[S_BEHAVIORS], v[S_ERROR_PAGES]);
     if (ret == 0)
         ret = merge(c, conf, &view, site, index, n);
     edge_config_dispose(&view); /* (after a merge: only its emptied arrays) */

@@ -30,9 +30,9 @@ wait_lines() {
     ((n == $2)) || fail "$1 has $n lines, expected $2: $(cat "$1" 2>/dev/null)"
 }
 
-# check_line LINE METHOD PATH STATUS BYTES REFERER UA CACHE ORIGIN-MS-REGEX BEHAVIOR
+# check_line LINE METHOD PATH STATUS BYTES REFERER UA CACHE ORIGIN-MS-REGEX BEHAVIOR (then the site: default)
 check_line() {
-    local re='^([^ ]+) ([^ ]+) ([^ ]+) \[([^]]+)\] "([^"]*)" ([0-9]{3}) ([^ ]+) "([^"]*)" "([^"]*)" ([^ ]+) ([^ ]+) "([^"]*)"$'
+    local re='^([^ ]+) ([^ ]+) ([^ ]+) \[([^]]+)\] "([^"]*)" ([0-9]{3}) ([^ ]+) "([^"]*)" "([^"]*)" ([^ ]+) ([^ ]+) "([^"]*)" ([^ ]+)$'
     [[ $1 =~ $re ]] || fail "access log line does not have the default format: $1"
     local m=("${BASH_REMATCH[@]}")
     assert_eq 127.0.0.1 "${m[1]}" "remote address in: $1"
@@ -47,6 +47,7 @@ check_line() {
     assert_eq "$8" "${m[10]}" "cache status"
     assert_match "$9" "${m[11]}" "origin ms"
     assert_eq "${10}" "${m[12]}" "behavior"
+    assert_eq default "${m[13]}" "site (a file without sites: \"default\")"
 }
 
 write_conf

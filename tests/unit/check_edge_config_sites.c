@@ -9,28 +9,28 @@
 #include "edge/site.h"
 
 static const char two_sites[] = "sites:\n"
-                                 "  - name: shop\n"
-                                 "    hosts: [shop.example.com, \"*.shop.example.com\"]\n"
-                                 "    origins:\n"
-                                 "      web: {servers: http://shop-origin}\n"
-                                 "      backup: {servers: http://shop-backup}\n"
-                                 "    origin_groups:\n"
-                                 "      main: {primary: web, secondary: backup}\n"
-                                 "    behaviors:\n"
-                                 "      - path: /img/*\n"
-                                 "        origin: web\n"
-                                 "        query_string: none\n"
-                                 "      - path: '*'\n"
-                                 "        origin: main\n"
-                                 "    error_pages:\n"
-                                 "      - {status: 502, page: page.html}\n"
-                                 "  - name: blog\n"
-                                 "    hosts: [Blog.Example.COM., \"*.example.com\", \"[2001:db8::1]\"]\n"
-                                 "    origins:\n"
-                                 "      web: {servers: http://blog-origin}\n"
-                                 "    error_pages:\n"
-                                 "      - {status: 502, page: 502.html}\n"
-                                 "unknown_host: {site: blog}\n";
+                                "  - name: shop\n"
+                                "    hosts: [shop.example.com, \"*.shop.example.com\"]\n"
+                                "    origins:\n"
+                                "      web: {servers: http://shop-origin}\n"
+                                "      backup: {servers: http://shop-backup}\n"
+                                "    origin_groups:\n"
+                                "      main: {primary: web, secondary: backup}\n"
+                                "    behaviors:\n"
+                                "      - path: /img/*\n"
+                                "        origin: web\n"
+                                "        query_string: none\n"
+                                "      - path: '*'\n"
+                                "        origin: main\n"
+                                "    error_pages:\n"
+                                "      - {status: 502, page: page.html}\n"
+                                "  - name: blog\n"
+                                "    hosts: [Blog.Example.COM., \"*.example.com\", \"[2001:db8::1]\"]\n"
+                                "    origins:\n"
+                                "      web: {servers: http://blog-origin}\n"
+                                "    error_pages:\n"
+                                "      - {status: 502, page: 502.html}\n"
+                                "unknown_host: {site: blog}\n";
 
 START_TEST(test_two_sites)
 {
@@ -104,15 +104,15 @@ START_TEST(test_match)
     static const struct {
         const char *host, *site; /* site NULL: unknown */
     } cases[] = {
-        {"x.b.example.com", "c"},       /* exact wins over any wildcard */
-        {"y.b.example.com", "b"},       /* the longest wildcard wins, whatever the order */
-        {"z.y.b.example.com", "b"},     /* a wildcard covers every depth */
-        {"b.example.com", "a"},         /* "*.b.example.com" does not cover b.example.com */
-        {"example.com", "b"},           /* nor "*.example.com" example.com */
-        {"a.example.com:8080", "a"},    /* the port does not choose */
-        {"example.org", NULL},          /* unknown_host: a status */
-        {"xexample.com", NULL},         /* a suffix is not a subdomain */
-        {"", NULL},                     /* no host at all */
+        {"x.b.example.com", "c"},    /* exact wins over any wildcard */
+        {"y.b.example.com", "b"},    /* the longest wildcard wins, whatever the order */
+        {"z.y.b.example.com", "b"},  /* a wildcard covers every depth */
+        {"b.example.com", "a"},      /* "*.b.example.com" does not cover b.example.com */
+        {"example.com", "b"},        /* nor "*.example.com" example.com */
+        {"a.example.com:8080", "a"}, /* the port does not choose */
+        {"example.org", NULL},       /* unknown_host: a status */
+        {"xexample.com", NULL},      /* a suffix is not a subdomain */
+        {"", NULL},                  /* no host at all */
     };
     edge_conf_t conf;
     char err[EDGE_CONF_ERRLEN];
@@ -150,8 +150,8 @@ START_TEST(test_no_sites)
     edge_conf_t conf;
     char err[EDGE_CONF_ERRLEN];
 
-    ck_assert_msg(parse(&conf, "origins:\n  web: {servers: http://a}\nbehaviors:\n  - path: /x\n    origin: web\n", err) == 0,
-                  "%s", err);
+    ck_assert_msg(parse(&conf, "origins:\n  web: {servers: http://a}\nbehaviors:\n  - path: /x\n    origin: web\n", err) == 0, "%s",
+                  err);
     ck_assert_uint_eq(conf.num_sites, 1);
     ck_assert_str_eq(conf.sites[0].name, "default");
     ck_assert(conf.sites[0].any_host);
@@ -163,7 +163,8 @@ START_TEST(test_no_sites)
     ck_assert_ptr_eq(edge_site_match(&conf, H2O_STRLIT("")), &conf.sites[0]);
     edge_config_dispose(&conf);
 
-    ck_assert_msg(edge_config_parse(&conf, "<embedded>", NULL, edge_config_default_yaml, strlen(edge_config_default_yaml), err) == 0,
+    ck_assert_msg(edge_config_parse(&conf, "<embedded>", NULL, edge_config_default_yaml, strlen(edge_config_default_yaml), err) ==
+                      0,
                   "%s", err);
     ck_assert_uint_eq(conf.num_sites, 1);
     ck_assert(conf.sites[0].any_host);
@@ -199,13 +200,14 @@ static const struct {
     const char *yaml, *prefix, *part;
 } bad[] = {
     /* a host claimed twice: the second claim's place, and both sites */
-    {"sites:\n" SITE("a", "[x.example.com]") SITE("b", "[y.example.com, x.example.com]"), "t.yaml:6:28: ",
-     "\"x.example.com\" is claimed by site \"a\" (line 3:13) and by site \"b\""},
-    {"sites:\n" SITE("a", "[X.Example.com]") SITE("b", "[x.example.COM.]"), "t.yaml:6:13: ",
-     "\"x.example.com\" is claimed by site \"a\" (line 3:13) and by site \"b\""},
-    {"sites:\n" SITE("a", "[\"*.example.com\"]") SITE("b", "[\"*.example.com\"]"), "t.yaml:6:13: ",
-     "\"*.example.com\" is claimed by site \"a\""},
-    {"sites:\n" SITE("a", "[x.example.com, x.example.com]"), "t.yaml:3:28: ", "claimed by site \"a\" (line 3:13) and by site \"a\""},
+    {"sites:\n" SITE("a", "[x.example.com]") SITE("b", "[y.example.com, x.example.com]"),
+     "t.yaml:6:28: ", "\"x.example.com\" is claimed by site \"a\" (line 3:13) and by site \"b\""},
+    {"sites:\n" SITE("a", "[X.Example.com]") SITE("b", "[x.example.COM.]"),
+     "t.yaml:6:13: ", "\"x.example.com\" is claimed by site \"a\" (line 3:13) and by site \"b\""},
+    {"sites:\n" SITE("a", "[\"*.example.com\"]") SITE("b", "[\"*.example.com\"]"),
+     "t.yaml:6:13: ", "\"*.example.com\" is claimed by site \"a\""},
+    {"sites:\n" SITE("a", "[x.example.com, x.example.com]"),
+     "t.yaml:3:28: ", "claimed by site \"a\" (line 3:13) and by site \"a\""},
     /* invalid host patterns */
     {"sites:\n" SITE("a", "[\"shop.example.com:8080\"]"), "t.yaml:3:13: ", "is not a host name"},
     {"sites:\n" SITE("a", "[\"http://shop.example.com\"]"), "t.yaml:3:13: ", "is not a host name"},
@@ -221,12 +223,14 @@ static const struct {
     {"sites: []\n", "t.yaml:1:8: ", "at least one site"},
     {"sites: {a: 1}\n", "t.yaml:1:8: ", "expected a list of sites"},
     /* per-site sections at the top level */
-    {"origin: http://a\nsites:\n" SITE("a", "[x]"), "t.yaml:1:9: ", "origin: with sites, each site has its own: move it into a site"},
+    {"origin: http://a\nsites:\n" SITE("a", "[x]"),
+     "t.yaml:1:9: ", "origin: with sites, each site has its own: move it into a site"},
     {"behaviors: []\nsites:\n" SITE("a", "[x]"), "t.yaml:1:12: ", "behaviors: with sites"},
     {"error_pages: []\nsites:\n" SITE("a", "[x]"), "t.yaml:1:14: ", "error_pages: with sites"},
     /* names are scoped per site: a behavior cannot name another site's origin */
     {"sites:\n  - name: a\n    hosts: [x]\n    origins: {web: {servers: http://a}}\n"
-     "  - name: b\n    hosts: [y]\n    origins: {other: {servers: http://b}}\n    behaviors:\n      - path: '*'\n        origin: web\n",
+     "  - name: b\n    hosts: [y]\n    origins: {other: {servers: http://b}}\n    behaviors:\n      - path: '*'\n        origin: "
+     "web\n",
      "t.yaml:10:17: ", "unknown origin \"web\" (configured: other)"},
     {"sites:\n  - name: a\n    hosts: [x]\n", "t.yaml:2:5: ", "no origin configured"},
     /* unknown_host */
