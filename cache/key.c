@@ -452,3 +452,32 @@ h2o_iovec_t cache_key_build_for_host(h2o_mem_pool_t *pool, h2o_iovec_t host, h2o
         return rest;
     return h2o_concat(pool, host, rest);
 }
+
+bool cache_key_host_in(h2o_iovec_t hosts, h2o_iovec_t host)
+{
+    if (hosts.len == 0)
+        return true;
+    for (const char *p = hosts.base, *end = hosts.base + hosts.len; p < end;) {
+        const char *comma = memchr(p, ',', (size_t)(end - p)), *stop = comma != NULL ? comma : end;
+        h2o_iovec_t spec = h2o_iovec_init(p, (size_t)(stop - p)), h = host;
+        p = stop + 1;
+        if (spec.len == 0)
+            continue;
+        if (cache_key_host_name(spec).len == spec.len)
+            h = cache_key_host_name(host); /* no port in the pattern: any port */
+        if (spec.len > 2 && spec.base[0] == '*' && spec.base[1] == '.') {
+            size_t slen = spec.len - 1; /* ".a.com" */
+            if (h.len > slen && memcmp(h.base + h.len - slen, spec.base + 1, slen) == 0)
+                return true;
+        } else if (h2o_memis(h.base, h.len, spec.base, spec.len)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+h2o_iovec_t cache_key_url_host(h2o_iovec_t url)
+{
+    const char *slash = memchr(url.base, '/', url.len);
+    return h2o_iovec_init(url.base, slash != NULL ? (size_t)(slash - url.base) : url.len);
+}

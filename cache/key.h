@@ -80,6 +80,16 @@ int cache_key_normalize_host(h2o_mem_pool_t *pool, h2o_iovec_t host, bool tls, h
 h2o_iovec_t cache_key_host_name(h2o_iovec_t host);
 
 /**
+ * Whether `host` (normalised, of a key) is one of `hosts`: a comma-separated list of exact hosts
+ * ("shop.example.com") and wildcards ("*.example.com": a longer name that ends with ".example.com"); a pattern
+ * without a port covers every port of its name. An empty list covers every host. Pure.
+ */
+bool cache_key_host_in(h2o_iovec_t hosts, h2o_iovec_t host);
+
+/** The host part of a key's URL part ("shop.example.com/a" → "shop.example.com"; "/a" → ""). Pure. */
+h2o_iovec_t cache_key_url_host(h2o_iovec_t url);
+
+/**
  * The key for `host` (normalised by cache_key_normalize_host) and the target: `host` followed by what
  * cache_key_build gives for `path` and `query`. In `pool`. Pure; any thread.
  */

@@ -58,38 +58,13 @@ static void split_url(h2o_iovec_t url, h2o_iovec_t *host, h2o_iovec_t *path)
     *path = h2o_iovec_init(url.base + hlen, url.len - hlen);
 }
 
-/* Whether a key's `host` is one of `hosts` (empty: any). A host given without a port covers every port of
- * that name, as a site does; "*.a.com" covers "x.a.com" and "x.y.a.com", not "a.com". */
-static bool host_in(h2o_iovec_t hosts, h2o_iovec_t host)
-{
-    if (hosts.len == 0)
-        return true;
-    for (const char *p = hosts.base, *end = hosts.base + hosts.len; p < end;) {
-        const char *comma = memchr(p, ',', (size_t)(end - p)), *stop = comma != NULL ? comma : end;
-        h2o_iovec_t spec = h2o_iovec_init(p, (size_t)(stop - p)), h = host;
-        p = stop + 1;
-        if (spec.len == 0)
-            continue;
-        if (cache_key_host_name(spec).len == spec.len)
-            h = cache_key_host_name(host); /* no port in the spec: any port */
-        if (spec.len > 2 && spec.base[0] == '*' && spec.base[1] == '.') {
-            size_t slen = spec.len - 1; /* ".a.com" */
-            if (h.len > slen && memcmp(h.base + h.len - slen, spec.base + 1, slen) == 0)
-                return true;
-        } else if (h2o_memis(h.base, h.len, spec.base, spec.len)) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* Whether an invalidation of `kind` and `target` names the object of `rec`. */
 static bool target_covers(cache_purge_kind_t kind, h2o_iovec_t target, const cache_record_t *rec)
 {
     h2o_iovec_t hosts, rest, host, path;
     split_target(kind, target, &hosts, &rest);
     split_url(cache_key_url(rec->key), &host, &path);
-    if (!host_in(hosts, host))
+    if (!cache_key_host_in(hosts, host))
         return false;
     switch (kind) {
     case CACHE_PURGE_URL:
@@ -248,7 +223,7 @@ static void collect_urls(cache_store_t *s, MDB_txn *txn, h2o_iovec_t hosts, h2o_
             continue;
         }
         memcpy(seek, k.mv_data, hlen); /* (the cursor's data changes with the next seek) */
-        if (host_in(hosts, h2o_iovec_init(seek, hlen))) {
+        if (cache_key_host_in(hosts, h2o_iovec_init(seek, hlen))) {
             size_t n = hlen + path.len < URL_INDEX_MAX ? hlen + path.len : URL_INDEX_MAX;
             memcpy(seek + hlen, path.base, n - hlen);
             MDB_val sk = {n, seek};

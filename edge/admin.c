@@ -175,6 +175,8 @@ static int on_report(edge_server_t *s, h2o_req_t *req, const char *name)
     reports_query_t q;
     reports_format_t fmt;
     int err = edge_admin_parse_report_query(&req->pool, query_of(req), (uint64_t)time(NULL), s->conf->reports.top, &q, &fmt);
+    if (err == 0)
+        err = edge_admin_parse_report_site(s->conf, &req->pool, query_of(req), &q);
     if (err != 0)
         return respond_text(req, 400, "Bad Request", edge_admin_parse_strerror(err));
     char *out = NULL;

@@ -264,3 +264,21 @@ int edge_admin_parse_report_query(h2o_mem_pool_t *pool, h2o_iovec_t query, uint6
     *fmt = (reports_format_t)f;
     return 0;
 }
+
+int edge_admin_parse_report_site(const edge_conf_t *conf, h2o_mem_pool_t *pool, h2o_iovec_t query, reports_query_t *q)
+{
+    h2o_iovec_t name = edge_admin_parse_form_value(pool, query, "site");
+    if (name.base == NULL)
+        return 0;
+    for (size_t i = 0; i != conf->num_sites; ++i) {
+        const edge_conf_site_t *s = &conf->sites[i];
+        if (!h2o_memis(name.base, name.len, s->name, strlen(s->name)))
+            continue;
+        if (!s->any_host) {
+            q->site = s->name;
+            q->hosts = site_hosts(pool, s).base; /* (NUL-terminated: sprintf wrote it) */
+        }
+        return 0;
+    }
+    return EDGE_ADMIN_PARSE_ESITE;
+}

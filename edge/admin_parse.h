@@ -106,4 +106,10 @@ bool edge_admin_parse_purge_id(h2o_iovec_t text, uint64_t *id);
 int edge_admin_parse_report_query(h2o_mem_pool_t *pool, h2o_iovec_t query, uint64_t now_s, unsigned default_top, reports_query_t *q,
                                   reports_format_t *fmt);
 
+/**
+ * ?site=NAME of a GET /reports/<name>: that site's behaviors (q->site) and hosts (q->hosts, in `pool`); nothing
+ * when absent, or for the site of a file without sites (every host). Returns 0 or EDGE_ADMIN_PARSE_ESITE.
+ */
+int edge_admin_parse_report_site(const edge_conf_t *conf, h2o_mem_pool_t *pool, h2o_iovec_t query, reports_query_t *q);
+
 #endif
