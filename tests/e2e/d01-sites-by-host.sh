@@ -19,6 +19,7 @@ printf '%s\n' 'd01-token-0123456789abcdef' >"$T/admin.token"
 write_conf() {
     cat >"$T/edge.yaml" <<YAML
 admin: {listen: "127.0.0.1:$ADMIN_PORT", token_file: admin.token}
+cache: {path: $T/cache}
 access_log: {path: $T/access.log}
 sites:
   - name: shop
@@ -122,6 +123,16 @@ assert_header X-Origin-Name shop
 get nobody.example HIT 'shop p'
 get shop.example.com HIT 'shop p' # the objects survived the restart: the keys are the hosts'
 assert_count /p 4 "$S_PORT"
+
+step "reports: objects carry their host; --site keeps one site's objects and behaviors"
+stop_edge # (flushes the reports)
+"$EDGECACHE" report popular -c "$T/edge.yaml" --since 1h --format csv --site blog >"$T/blog.csv"
+grep -q '^blog.example.com/p,' "$T/blog.csv" || fail "no blog.example.com/p in: $(cat "$T/blog.csv")"
+grep -q '^a.b.blog.example.com/p,' "$T/blog.csv" || fail "no a.b.blog.example.com/p in: $(cat "$T/blog.csv")"
+! grep -q 'shop.example.com' "$T/blog.csv" || fail "shop's objects in blog's report: $(cat "$T/blog.csv")"
+"$EDGECACHE" report stats -c "$T/edge.yaml" --since 1h --format csv --site shop >"$T/shop.csv"
+grep -q 'shop:\*' "$T/shop.csv" || fail "no behavior shop:* in: $(cat "$T/shop.csv")"
+! grep -q 'blog:' "$T/shop.csv" || fail "blog's behaviors in shop's stats: $(cat "$T/shop.csv")"
 
 step "edgecache check: a host claimed by two sites is refused with file:line:col naming both"
 cat >"$T/dup.yaml" <<YAML
