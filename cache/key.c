@@ -418,8 +418,8 @@ int cache_key_normalize_host(h2o_mem_pool_t *pool, h2o_iovec_t host, bool tls, h
             return CACHE_KEY_EBADHOST;
     }
     size_t nlen = (size_t)(name_end - p);
-    if (*p != '[' && nlen > 1 && p[nlen - 1] == '.')
-        --nlen; /* "example.com." is "example.com" */
+    while (*p != '[' && nlen > 1 && p[nlen - 1] == '.')
+        --nlen; /* "example.com." is "example.com" (and so, that the form is a fixed point, is "example.com..") */
     bool keep_port = portnum != 0 && portnum != (tls ? 443 : 80);
 
     char *buf = h2o_mem_alloc_pool(pool, nlen + 7), *d = buf;
