@@ -345,24 +345,6 @@ static void refuse(edge_req_t *er, int status, const char *reason, const char *b
     h2o_send_inline(req, body, strlen(body));
 }
 
-/* A host that no site claims, with unknown_host answering a status: 421 (RFC 9110 §15.5.20: this server does
- * not answer for that authority) or 404, with the configured page. Not a framing fault: the connection stays. */
-static void answer_unknown_host(edge_req_t *er)
-{
-    h2o_req_t *req = er->req;
-    const edge_conf_t *conf = er->thread->server->conf;
-    static const char text[] = "no site on this edge answers for this host\n";
-    bool page = conf->unknown_host.body != NULL;
-
-    req->res.status = conf->unknown_host.status;
-    req->res.reason = conf->unknown_host.status == 404 ? "Not Found" : "Misdirected Request";
-    const char *type = page ? "text/html; charset=utf-8" : "text/plain; charset=utf-8";
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
-    req->res.content_length = page ? conf->unknown_host.body_len : sizeof(text) - 1;
-    h2o_send_inline(req, page ? conf->unknown_host.body : text, req->res.content_length);
-}
-
 /* The forwarded headers that are not in the behavior's key and not among the few origin/request.c forwards
  * by default (origin_request_default_header): they go into the key too, so that an origin whose answer
  * depends on one never has that answer served to a request that sent another value. */
@@ -433,7 +415,7 @@ static edge_req_state_t step_RECV(edge_req_t *er)
         return EDGE_REQ_DONE;
     }
     if ((er->site = edge_site_match(conf, host.base, host.len)) == NULL) {
-        answer_unknown_host(er);
+        edge_deliver_unknown_host(er, conf);
         return EDGE_REQ_DONE;
     }
     *h2o_req_getenv(req, H2O_STRLIT("site"), 1) = h2o_iovec_init(er->site->name, strlen(er->site->name));
