@@ -163,7 +163,8 @@ int edge_admin_parse_purge_key(const edge_conf_t *conf, h2o_mem_pool_t *pool, h2
     if (site != NULL) {
         /* the site's hosts, and the key under its rules */
         h2o_iovec_t hosts = site_hosts(pool, site);
-        *key = h2o_concat(pool, hosts, cache_key_build(pool, path, query, &edge_site_behavior(conf, site, path.base, path.len)->key));
+        *key =
+            h2o_concat(pool, hosts, cache_key_build(pool, path, query, &edge_site_behavior(conf, site, path.base, path.len)->key));
         return 0;
     }
     /* every host: one target, which every site must key alike (they may keep different query parameters) */
@@ -199,10 +200,16 @@ int edge_admin_parse_purge(const edge_conf_t *conf, h2o_mem_pool_t *pool, h2o_io
             return err;
     } else if (prefix.base != NULL) {
         out->kind = CACHE_PURGE_PREFIX;
-        out->target = site != NULL ? h2o_concat(pool, site_hosts(pool, site), prefix) : prefix;
+        out->target = prefix;
         h2o_iovec_t key;
-        if (prefix.len != 0 && prefix.base[0] != '/' && edge_admin_parse_purge_key(conf, pool, prefix, site, &key) == 0)
+        if (prefix.len != 0 && prefix.base[0] != '/' && edge_admin_parse_purge_key(conf, pool, prefix, site, &key) == 0) {
             out->target = key; /* an absolute URL as a prefix: its host and path */
+        } else if (site != NULL) {
+            /* the site's hosts, then a path: "" is every path ("/"), and anything else must be one */
+            if (prefix.len != 0 && prefix.base[0] != '/')
+                return EDGE_ADMIN_PARSE_EBAD_URL;
+            out->target = h2o_concat(pool, site_hosts(pool, site), prefix.len != 0 ? prefix : h2o_iovec_init(H2O_STRLIT("/")));
+        }
     } else {
         out->kind = CACHE_PURGE_TAG;
         out->target = tag;

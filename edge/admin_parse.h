@@ -58,11 +58,11 @@ h2o_iovec_t edge_admin_parse_form_value(h2o_mem_pool_t *pool, h2o_iovec_t form, 
 #define EDGE_ADMIN_PARSE_ENOT_ONE (-1) /* not exactly one of url=, prefix=, tag= */
 #define EDGE_ADMIN_PARSE_EBAD_URL (-2) /* url= is neither a path nor an absolute URL */
 #define EDGE_ADMIN_PARSE_EEMPTY_TAG (-3)
-#define EDGE_ADMIN_PARSE_ESINCE (-4)   /* since= is not a duration */
-#define EDGE_ADMIN_PARSE_EFROM_TO (-5) /* from= or to= is not a time, or the range is empty */
-#define EDGE_ADMIN_PARSE_ETOP (-6)     /* top= is not 1..100000 */
-#define EDGE_ADMIN_PARSE_EFORMAT (-7)  /* format= is not json, csv, html or table */
-#define EDGE_ADMIN_PARSE_ESITE (-8)    /* site= names no site, or a URL's host is no site's or another site's */
+#define EDGE_ADMIN_PARSE_ESINCE (-4)     /* since= is not a duration */
+#define EDGE_ADMIN_PARSE_EFROM_TO (-5)   /* from= or to= is not a time, or the range is empty */
+#define EDGE_ADMIN_PARSE_ETOP (-6)       /* top= is not 1..100000 */
+#define EDGE_ADMIN_PARSE_EFORMAT (-7)    /* format= is not json, csv, html or table */
+#define EDGE_ADMIN_PARSE_ESITE (-8)      /* site= names no site, or a URL's host is no site's or another site's */
 #define EDGE_ADMIN_PARSE_EAMBIGUOUS (-9) /* a url= without host nor site= that the sites key differently */
 
 /** The text of a 400 for `err` (one line, ending in "\n"); a static string. */
@@ -81,8 +81,9 @@ int edge_admin_parse_purge_key(const edge_conf_t *conf, h2o_mem_pool_t *pool, h2
 
 typedef struct st_edge_admin_purge_t {
     cache_purge_kind_t kind;
-    h2o_iovec_t target; /* as cache_store_purge takes it: [HOSTS] then url: the key's URL part; prefix: as given, or the
-                         * path of an absolute URL; tag: as given (HOSTS "\n" before it) */
+    h2o_iovec_t target; /* as cache_store_purge takes it: [HOSTS] then url: the key's URL part; prefix: as given (so
+                         * "/img/" on every host, "shop.example.com/img/" on that host), or the host and path of an
+                         * absolute URL; tag: as given (HOSTS "\n" before it) */
     bool soft;          /* soft=1 or soft=true */
 } edge_admin_purge_t;
 

@@ -278,6 +278,14 @@ START_TEST(test_purge_prefix_tag_soft)
     assert_iov(p.target, "h.example/p/x");
     ck_assert_int_eq(purge("prefix=", &p), 0);
     assert_iov(p.target, ""); /* everything */
+    /* scoped to a site: its hosts (every host for the site of a file without sites) */
+    ck_assert_int_eq(purge("prefix=/p/&site=default", &p), 0);
+    assert_iov(p.target, "/p/");
+    ck_assert_int_eq(purge("prefix=&site=default", &p), 0);
+    assert_iov(p.target, "/");
+    ck_assert_int_eq(purge("prefix=p/&site=default", &p), EDGE_ADMIN_PARSE_EBAD_URL);
+    ck_assert_int_eq(purge("tag=t&site=default", &p), 0);
+    assert_iov(p.target, "t");
     ck_assert_int_eq(purge("prefix=nothing-like-a-url", &p), 0);
     assert_iov(p.target, "nothing-like-a-url"); /* taken as given: it names no key */
     ck_assert_int_eq(purge("tag=product-42&soft=1", &p), 0);

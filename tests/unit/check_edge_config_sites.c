@@ -2,10 +2,12 @@
  * tests/unit/check_edge_config_sites.c: the "sites" and "unknown_host" sections of the configuration
  * (edge/config_sites.c) and the choice of a site by host (edge/site.c): the flat tables and each site's ranges
  * of them, names scoped per site, the implicit site "default" of a file without sites, the override of the
- * origins, and the errors (a host claimed twice names both sites with file:line:col). The fixture (a base
+ * origins, the admin API's invalidation targets under sites, and the errors (a host claimed twice names both
+ * sites with file:line:col). The fixture (a base
  * directory of files the YAML names) is config_fixture.h.
  */
 #include "tests/unit/config_fixture.h"
+#include "edge/admin_parse.h"
 #include "edge/site.h"
 
 static const char two_sites[] = "sites:\n"
@@ -192,6 +194,51 @@ START_TEST(test_override_origin)
 }
 END_TEST
 
+/* The admin API's invalidation targets (edge/admin_parse.c) under sites: a host names itself, a site its hosts,
+ * neither every host; the key under the rules of the right site. */
+START_TEST(test_purge_targets)
+{
+    static const struct {
+        const char *form, *target; /* target NULL: refused with `err` */
+        int err;
+    } cases[] = {
+        {"url=http://SHOP.example.com/img/a%3Fx%3D1", "shop.example.com/img/a", 0}, /* shop: query_string none under /img/ */
+        {"url=http://x.example.com/img/a%3Fx%3D1", "x.example.com/img/a?x=1", 0},   /* blog's, by its wildcard */
+        {"url=http://nobody.example/a", "nobody.example/a", 0},                     /* unknown_host: blog */
+        {"url=/img/a&site=shop", "shop.example.com,*.shop.example.com/img/a", 0},
+        {"url=/x", "/x", 0},
+        {"url=/img/a%3Fx%3D1", NULL, EDGE_ADMIN_PARSE_EAMBIGUOUS}, /* shop drops the query, blog keeps it */
+        {"url=/img/a%3Fx%3D1&site=blog", "blog.example.com,*.example.com,[2001:db8::1]/img/a?x=1", 0},
+        {"url=http://shop.example.com/a&site=blog", NULL, EDGE_ADMIN_PARSE_ESITE},
+        {"url=/a&site=nope", NULL, EDGE_ADMIN_PARSE_ESITE},
+        {"prefix=/img/&site=shop", "shop.example.com,*.shop.example.com/img/", 0},
+        {"prefix=&site=shop", "shop.example.com,*.shop.example.com/", 0},
+        {"prefix=/img/", "/img/", 0},
+        {"tag=t&site=shop", "shop.example.com,*.shop.example.com\nt", 0},
+        {"tag=t", "t", 0},
+    };
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN];
+    h2o_mem_pool_t pool;
+
+    ck_assert_msg(parse(&conf, two_sites, err) == 0, "%s", err);
+    h2o_mem_init_pool(&pool);
+    for (size_t i = 0; i != sizeof(cases) / sizeof(cases[0]); ++i) {
+        edge_admin_purge_t p;
+        int r = edge_admin_parse_purge(&conf, &pool, h2o_iovec_init(cases[i].form, strlen(cases[i].form)), &p);
+        if (cases[i].target == NULL) {
+            ck_assert_msg(r == cases[i].err, "%s: got %d, expected %d", cases[i].form, r, cases[i].err);
+            continue;
+        }
+        ck_assert_msg(r == 0, "%s: refused (%d)", cases[i].form, r);
+        ck_assert_msg(h2o_memis(p.target.base, p.target.len, cases[i].target, strlen(cases[i].target)),
+                      "%s: target \"%.*s\", expected \"%s\"", cases[i].form, (int)p.target.len, p.target.base, cases[i].target);
+    }
+    h2o_mem_clear_pool(&pool);
+    edge_config_dispose(&conf);
+}
+END_TEST
+
 /* --- errors ----------------------------------------------------------------------------------------------- */
 
 #define SITE(name, hosts) "  - name: " name "\n    hosts: " hosts "\n    origin: http://a\n"
@@ -257,6 +304,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_match);
     tcase_add_test(tc, test_no_sites);
     tcase_add_test(tc, test_override_origin);
+    tcase_add_test(tc, test_purge_targets);
     tcase_add_loop_test(tc, test_errors, 0, (int)(sizeof(bad) / sizeof(bad[0])));
     suite_add_tcase(s, tc);
     return s;
