@@ -2,11 +2,11 @@
  * cache/key.h: the cache key and its hash.
  *
  * The key is the normalised host (cache_key_normalize_host: lower case, no trailing dot, no default port; empty
- * for a request that named none), then the normalised request target: the path as cache_key_normalize_target left it (percent-encoded
- * unreserved characters decoded, dot segments resolved, every other percent-encoding kept), then '?' and the query parameters that
- * the behavior puts in the key, sorted by name so that "?b=1&a=2" and "?a=2&b=1" are one object. The query part is omitted when no
- * parameter remains. The store indexes objects by the SHA-256 of that text, because LMDB keys are limited to 511 bytes and URLs are
- * not; the record keeps the full text to detect a collision.
+ * for a request that named none), then the normalised request target: the path as cache_key_normalize_target left it
+ * (percent-encoded unreserved characters decoded, dot segments resolved, every other percent-encoding kept), then '?' and the query
+ * parameters that the behavior puts in the key, sorted by name so that "?b=1&a=2" and "?a=2&b=1" are one object. The query part is
+ * omitted when no parameter remains. The store indexes objects by the SHA-256 of that text, because LMDB keys are limited to 511
+ * bytes and URLs are not; the record keeps the full text to detect a collision.
  *
  * So a key reads "shop.example.com/img/a.png?v=2": the host never holds a '/', and the path always starts with
  * one, so the first '/' of a key ends its host. A key without a host ("/img/a.png") is that of a request that
@@ -97,8 +97,8 @@ h2o_iovec_t cache_key_build_for_host(h2o_mem_pool_t *pool, h2o_iovec_t host, h2o
                                      const cache_key_rules_t *rules);
 
 /**
- * Builds the host-less part of a key for `path` (as cache_key_normalize_target returns it, without query) and `query` (the raw text after '?', or
- * {NULL, 0}) under the query rule of `rules`. The result lives in `pool`. Pure; any thread.
+ * Builds the host-less part of a key for `path` (as cache_key_normalize_target returns it, without query) and `query` (the raw text
+ * after '?', or {NULL, 0}) under the query rule of `rules`. The result lives in `pool`. Pure; any thread.
  */
 h2o_iovec_t cache_key_build(h2o_mem_pool_t *pool, h2o_iovec_t path, h2o_iovec_t query, const cache_key_rules_t *rules);
 

@@ -6,9 +6,8 @@
  * The parse has two steps. libyaml first builds the whole document tree, so a syntax error is reported
  * before anything is interpreted; then each mapping is checked against a table of the keys it allows
  * (edge_config_collect()) and its values are interpreted. Sections are interpreted in a fixed order, not in the order
- * they are written (origins, then origin_groups, then behaviors, per site: edge/config_sites.c), because each names the ones before it and
- * must see them all. Every message names the node it is about as "name:line:col:" (1-based), so an operator
- * can jump to it.
+ * they are written (origins, then origin_groups, then behaviors, per site: edge/config_sites.c), because each names the ones before
+ * it and must see them all. Every message names the node it is about as "name:line:col:" (1-based), so an operator can jump to it.
  *
  * The invariant that is easy to break: every allocation hangs off `conf` the moment it is made (arrays are
  * calloc'd at their final size and counted at once, their elements zeroed), so that on any error a single
@@ -61,10 +60,10 @@ enum {
     K_UNKNOWN_HOST
 };
 static const char *const top_keys[] = {
-    [K_LISTEN] = "listen",         [K_THREADS] = "threads",         [K_CACHE] = "cache",
-    [K_ORIGIN] = "origin",         [K_ORIGINS] = "origins",         [K_ORIGIN_GROUPS] = "origin_groups",
-    [K_BEHAVIORS] = "behaviors",   [K_ERROR_PAGES] = "error_pages", [K_ADMIN] = "admin",
-    [K_ACCESS_LOG] = "access_log", [K_REPORTS] = "reports",         [K_LIMITS] = "limits",
+    [K_LISTEN] = "listen",         [K_THREADS] = "threads",          [K_CACHE] = "cache",
+    [K_ORIGIN] = "origin",         [K_ORIGINS] = "origins",          [K_ORIGIN_GROUPS] = "origin_groups",
+    [K_BEHAVIORS] = "behaviors",   [K_ERROR_PAGES] = "error_pages",  [K_ADMIN] = "admin",
+    [K_ACCESS_LOG] = "access_log", [K_REPORTS] = "reports",          [K_LIMITS] = "limits",
     [K_SITES] = "sites",           [K_UNKNOWN_HOST] = "unknown_host"};
 
 static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
@@ -119,10 +118,10 @@ static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
     if (conf->reports.behaviors == NULL)
         return edge_config_fail(c, root, "out of memory");
     for (size_t i = 0; i != conf->num_behaviors; ++i)
-        conf->reports.behaviors[i] = (reports_conf_behavior_t){
-            .path = conf->behaviors[i].label != NULL ? conf->behaviors[i].label : conf->behaviors[i].path,
-            .key = &conf->behaviors[i].key,
-            .ttl = &conf->behaviors[i].ttl};
+        conf->reports.behaviors[i] =
+            (reports_conf_behavior_t){.path = conf->behaviors[i].label != NULL ? conf->behaviors[i].label : conf->behaviors[i].path,
+                                      .key = &conf->behaviors[i].key,
+                                      .ttl = &conf->behaviors[i].ttl};
     conf->reports.num_behaviors = conf->num_behaviors;
     return 0;
 }

@@ -87,11 +87,11 @@ typedef struct st_edge_conf_t {
     size_t num_error_pages;
     edge_conf_site_t *sites; /* key "sites"; without it, one site "default" for every host (never empty) */
     size_t num_sites;
-    struct {                /* key "unknown_host": what a request for a host no site claims gets */
-        size_t site;        /* key "site": served as this site (index into sites); SIZE_MAX: answered `status` */
-        int status;         /* key "status": 421 (default) or 404 */
-        char *page;         /* key "page": the body of that answer (a file beside the configuration); NULL: a line of text */
-        char *body;         /* its content, read at parse time */
+    struct {         /* key "unknown_host": what a request for a host no site claims gets */
+        size_t site; /* key "site": served as this site (index into sites); SIZE_MAX: answered `status` */
+        int status;  /* key "status": 421 (default) or 404 */
+        char *page;  /* key "page": the body of that answer (a file beside the configuration); NULL: a line of text */
+        char *body;  /* its content, read at parse time */
         size_t body_len;
     } unknown_host;
     struct {           /* key "admin": the admin API (purge, metrics, reports, health), on a listener of its own */

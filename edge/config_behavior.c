@@ -409,7 +409,8 @@ static int parse_error_page(ctx_t *c, errorpages_rule_t *e, const yaml_node_t *n
         if (status_one(c, e, s->type == YAML_SEQUENCE_NODE ? edge_config_item(c, s, i) : s) != 0)
             return -1;
 
-    if (edge_config_dupstr(c, v[E_PAGE], "page", &e->page) != 0 || edge_config_load_page(c, e->page, &e->body, &e->body_len, v[E_PAGE]) != 0)
+    if (edge_config_dupstr(c, v[E_PAGE], "page", &e->page) != 0 ||
+        edge_config_load_page(c, e->page, &e->body, &e->body_len, v[E_PAGE]) != 0)
         return -1;
     if (v[E_RESPONSE_CODE] != NULL) {
         if (edge_config_integer(c, v[E_RESPONSE_CODE], "response_code", 200, 599, &code) != 0)

@@ -141,10 +141,11 @@ END_TEST
 START_TEST(test_key_with_host)
 {
     cache_key_rules_t b = behavior(CACHE_KEY_QS_ALL, NULL, 0);
-    h2o_iovec_t key = cache_key_build_for_host(&pool, h2o_iovec_init(H2O_STRLIT("shop.example.com")), h2o_iovec_init(H2O_STRLIT("/a")),
-                                               h2o_iovec_init(H2O_STRLIT("z=1&b=2")), &b);
+    h2o_iovec_t key = cache_key_build_for_host(&pool, h2o_iovec_init(H2O_STRLIT("shop.example.com")),
+                                               h2o_iovec_init(H2O_STRLIT("/a")), h2o_iovec_init(H2O_STRLIT("z=1&b=2")), &b);
     ck_assert(h2o_memis(key.base, key.len, H2O_STRLIT("shop.example.com/a?b=2&z=1")));
-    key = cache_key_build_for_host(&pool, h2o_iovec_init(H2O_STRLIT("")), h2o_iovec_init(H2O_STRLIT("/a")), h2o_iovec_init(NULL, 0), &b);
+    key = cache_key_build_for_host(&pool, h2o_iovec_init(H2O_STRLIT("")), h2o_iovec_init(H2O_STRLIT("/a")), h2o_iovec_init(NULL, 0),
+                                   &b);
     ck_assert(h2o_memis(key.base, key.len, H2O_STRLIT("/a")));
 }
 END_TEST

@@ -136,8 +136,8 @@ END_TEST
  * only there; a host given without a port covers every port of that name. */
 START_TEST(test_purge_by_host)
 {
-    static const char *const keys[] = {"a.com/x", "b.com/x", "x.a.com/x", "/x", "a.com:8080/x", "a.com/y", "b.com/img/1",
-                                       "x.y.a.com/img/2"};
+    static const char *const keys[] = {"a.com/x",      "b.com/x", "x.a.com/x",   "/x",
+                                       "a.com:8080/x", "a.com/y", "b.com/img/1", "x.y.a.com/img/2"};
     int64_t later = (int64_t)time(NULL) + 100;
     spec_t tagged = {.surrogate_key = "t", .request_time = later};
     cache_store_t *s = open_store(MAP_SIZE);
@@ -153,7 +153,7 @@ START_TEST(test_purge_by_host)
     ck_assert(stored(r, "a.com/x"));
     ck_assert_uint_eq(purge_count(s, CACHE_PURGE_URL, "*.a.com/x", false), 1);
     ck_assert(!stored(r, "x.a.com/x"));
-    ck_assert(stored(r, "a.com/x")); /* "*.a.com" is not "a.com" */
+    ck_assert(stored(r, "a.com/x"));                                         /* "*.a.com" is not "a.com" */
     ck_assert_uint_eq(purge_count(s, CACHE_PURGE_URL, "a.com/x", false), 2); /* a.com and a.com:8080 */
     ck_assert(!stored(r, "a.com:8080/x"));
     ck_assert(stored(r, "/x"));
