@@ -6,9 +6,13 @@
  * strings (ties between equal names keep a deterministic order too). Repeated parameters are kept: "a=1&a=2"
  * and "a=1" are different objects.
  *
+ * The host comes first in every key and is normalised the same way for every request (cache_key_normalize_host):
+ * a byte it lets through that could be a '/' would let "a.com/x" write the key of another host's path.
+ *
  * This file and edge/server.c are the only libcrypto/libssl users: hashing here, TLS there.
  */
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
@@ -361,4 +365,119 @@ h2o_iovec_t cache_key_url(h2o_iovec_t key)
 {
     const char *nl = memchr(key.base, '\n', key.len);
     return h2o_iovec_init(key.base, nl != NULL ? (size_t)(nl - key.base) : key.len);
+}
+
+/* --- the host ------------------------------------------------------------------------------------ */
+
+static bool host_byte(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+int cache_key_normalize_host(h2o_mem_pool_t *pool, h2o_iovec_t host, bool tls, h2o_iovec_t *out)
+{
+    const char *p = host.base, *end = host.base + host.len, *name_end, *port = NULL;
+
+    if (host.len == 0) {
+        *out = h2o_iovec_init("", 0);
+        return 0;
+    }
+    /* the name: an IPv6 literal in brackets, or a reg-name / IPv4 address up to the ':' of the port */
+    if (*p == '[') {
+        const char *close = memchr(p, ']', host.len);
+        if (close == NULL || close == p + 1)
+            return CACHE_KEY_EBADHOST;
+        for (const char *q = p + 1; q != close; ++q)
+            if (!(hexval(*q) >= 0 || *q == ':' || *q == '.'))
+                return CACHE_KEY_EBADHOST;
+        name_end = close + 1;
+        if (name_end != end && *name_end != ':')
+            return CACHE_KEY_EBADHOST;
+    } else {
+        name_end = memchr(p, ':', host.len);
+        if (name_end == NULL)
+            name_end = end;
+        for (const char *q = p; q != name_end; ++q)
+            if (!host_byte(h2o_tolower(*q)))
+                return CACHE_KEY_EBADHOST;
+    }
+    /* the port: digits, 1..65535; empty (RFC 3986 allows "host:") counts as none */
+    unsigned long portnum = 0;
+    if (name_end != end) {
+        port = name_end + 1;
+        if (end - port > 5 + 10) /* leading zeros aside, no port has more digits */
+            return CACHE_KEY_EBADHOST;
+        for (const char *q = port; q != end; ++q) {
+            if (*q < '0' || *q > '9')
+                return CACHE_KEY_EBADHOST;
+            portnum = portnum * 10 + (unsigned long)(*q - '0');
+            if (portnum > 65535)
+                return CACHE_KEY_EBADHOST;
+        }
+        if (port != end && portnum == 0)
+            return CACHE_KEY_EBADHOST;
+    }
+    size_t nlen = (size_t)(name_end - p);
+    while (*p != '[' && nlen > 1 && p[nlen - 1] == '.')
+        --nlen; /* "example.com." is "example.com" (and so, that the form is a fixed point, is "example.com..") */
+    bool keep_port = portnum != 0 && portnum != (tls ? 443 : 80);
+
+    char *buf = h2o_mem_alloc_pool(pool, nlen + 7), *d = buf;
+    for (size_t i = 0; i != nlen; ++i)
+        *d++ = h2o_tolower(p[i]);
+    if (keep_port)
+        d += sprintf(d, ":%lu", portnum);
+    *d = '\0';
+    *out = h2o_memis(buf, (size_t)(d - buf), host.base, host.len) ? host : h2o_iovec_init(buf, (size_t)(d - buf));
+    return 0;
+}
+
+h2o_iovec_t cache_key_host_name(h2o_iovec_t host)
+{
+    const char *p = host.base, *end = host.base + host.len, *colon;
+
+    if (host.len != 0 && *p == '[') {
+        const char *close = memchr(p, ']', host.len);
+        return close != NULL ? h2o_iovec_init(p, (size_t)(close + 1 - p)) : host;
+    }
+    colon = memchr(p, ':', (size_t)(end - p));
+    return colon != NULL ? h2o_iovec_init(p, (size_t)(colon - p)) : host;
+}
+
+h2o_iovec_t cache_key_build_for_host(h2o_mem_pool_t *pool, h2o_iovec_t host, h2o_iovec_t path, h2o_iovec_t query,
+                                     const cache_key_rules_t *rules)
+{
+    h2o_iovec_t rest = cache_key_build(pool, path, query, rules);
+    if (host.len == 0)
+        return rest;
+    return h2o_concat(pool, host, rest);
+}
+
+bool cache_key_host_in(h2o_iovec_t hosts, h2o_iovec_t host)
+{
+    if (hosts.len == 0)
+        return true;
+    for (const char *p = hosts.base, *end = hosts.base + hosts.len; p < end;) {
+        const char *comma = memchr(p, ',', (size_t)(end - p)), *stop = comma != NULL ? comma : end;
+        h2o_iovec_t spec = h2o_iovec_init(p, (size_t)(stop - p)), h = host;
+        p = stop + 1;
+        if (spec.len == 0)
+            continue;
+        if (cache_key_host_name(spec).len == spec.len)
+            h = cache_key_host_name(host); /* no port in the pattern: any port */
+        if (spec.len > 2 && spec.base[0] == '*' && spec.base[1] == '.') {
+            size_t slen = spec.len - 1; /* ".a.com" */
+            if (h.len > slen && memcmp(h.base + h.len - slen, spec.base + 1, slen) == 0)
+                return true;
+        } else if (h2o_memis(h.base, h.len, spec.base, spec.len)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+h2o_iovec_t cache_key_url_host(h2o_iovec_t url)
+{
+    const char *slash = memchr(url.base, '/', url.len);
+    return h2o_iovec_init(url.base, slash != NULL ? (size_t)(slash - url.base) : url.len);
 }

@@ -1,15 +1,21 @@
 /*
  * cache/key.h: the cache key and its hash.
  *
- * The key is the normalised request target: the path as cache_key_normalize_target left it (percent-encoded
- * unreserved characters decoded, dot segments resolved, every other percent-encoding kept), then '?' and the query parameters that
- * the behavior puts in the key, sorted by name so that "?b=1&a=2" and "?a=2&b=1" are one object. The query part is omitted when no
- * parameter remains. The store indexes objects by the SHA-256 of that text, because LMDB keys are limited to 511 bytes and URLs are
- * not; the record keeps the full text to detect a collision.
+ * The key is the normalised host (cache_key_normalize_host: lower case, no trailing dot, no default port; empty
+ * for a request that named none), then the normalised request target: the path as cache_key_normalize_target left it
+ * (percent-encoded unreserved characters decoded, dot segments resolved, every other percent-encoding kept), then '?' and the query
+ * parameters that the behavior puts in the key, sorted by name so that "?b=1&a=2" and "?a=2&b=1" are one object. The query part is
+ * omitted when no parameter remains. The store indexes objects by the SHA-256 of that text, because LMDB keys are limited to 511
+ * bytes and URLs are not; the record keeps the full text to detect a collision.
+ *
+ * So a key reads "shop.example.com/img/a.png?v=2": the host never holds a '/', and the path always starts with
+ * one, so the first '/' of a key ends its host. A key without a host ("/img/a.png") is that of a request that
+ * named none (HTTP/1.0 without Host).
  */
 #ifndef CACHE_KEY_H
 #define CACHE_KEY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <h2o.h>
@@ -53,9 +59,46 @@ typedef struct st_cache_hash_t {
  */
 int cache_key_normalize_target(h2o_mem_pool_t *pool, h2o_iovec_t target, h2o_iovec_t *path, h2o_iovec_t *query);
 
+/* cache_key_normalize_host's error: a byte a host name cannot hold, or a port that is not 1..65535. */
+#define CACHE_KEY_EBADHOST (-2)
+
 /**
- * Builds the key for `path` (as cache_key_normalize_target returns it, without query) and `query` (the raw text after '?', or
- * {NULL, 0}) under the query rule of `rules`. The result lives in `pool`. Pure; any thread.
+ * The normal form of a Host field (or HTTP/2 :authority) value, `host`, which is the first part of every key:
+ * lower case, the trailing dot of a fully qualified name removed, and the scheme's default port removed (":80"
+ * when `tls` is false, ":443" when true; another port is kept, without leading zeros). "SHOP.example.com.:80"
+ * becomes "shop.example.com". An IPv6 literal keeps its brackets ("[::1]:8443"). Only the bytes of a reg-name
+ * that a DNS name or an address uses are accepted (letters, digits, '-', '.', '_', '~', and ':' '[' ']' for
+ * the port and IPv6): anything else (a '/', a ',', a space, a control byte) would let a client write a key that
+ * another host's path owns, so it is refused. An empty `host` is valid and stays empty. On success returns 0
+ * with *out in `pool` (or pointing into `host` when already normal); otherwise CACHE_KEY_EBADHOST. Pure.
+ */
+int cache_key_normalize_host(h2o_mem_pool_t *pool, h2o_iovec_t host, bool tls, h2o_iovec_t *out);
+
+/**
+ * The name part of a normalised host: without its ":port" ("[::1]:8443" → "[::1]"). Points into `host`. Pure.
+ */
+h2o_iovec_t cache_key_host_name(h2o_iovec_t host);
+
+/**
+ * Whether `host` (normalised, of a key) is one of `hosts`: a comma-separated list of exact hosts
+ * ("shop.example.com") and wildcards ("*.example.com": a longer name that ends with ".example.com"); a pattern
+ * without a port covers every port of its name. An empty list covers every host. Pure.
+ */
+bool cache_key_host_in(h2o_iovec_t hosts, h2o_iovec_t host);
+
+/** The host part of a key's URL part ("shop.example.com/a" → "shop.example.com"; "/a" → ""). Pure. */
+h2o_iovec_t cache_key_url_host(h2o_iovec_t url);
+
+/**
+ * The key for `host` (normalised by cache_key_normalize_host) and the target: `host` followed by what
+ * cache_key_build gives for `path` and `query`. In `pool`. Pure; any thread.
+ */
+h2o_iovec_t cache_key_build_for_host(h2o_mem_pool_t *pool, h2o_iovec_t host, h2o_iovec_t path, h2o_iovec_t query,
+                                     const cache_key_rules_t *rules);
+
+/**
+ * Builds the host-less part of a key for `path` (as cache_key_normalize_target returns it, without query) and `query` (the raw text
+ * after '?', or {NULL, 0}) under the query rule of `rules`. The result lives in `pool`. Pure; any thread.
  */
 h2o_iovec_t cache_key_build(h2o_mem_pool_t *pool, h2o_iovec_t path, h2o_iovec_t query, const cache_key_rules_t *rules);
 
@@ -83,7 +126,7 @@ h2o_iovec_t cache_key_variant(h2o_mem_pool_t *pool, h2o_iovec_t key, h2o_iovec_t
 const char *cache_key_accept_encoding(h2o_iovec_t value);
 
 /**
- * The URL part of a key: "path?query", before the first '\n' that starts the key headers or a variant's
+ * The URL part of a key: "host/path?query", before the first '\n' that starts the key headers or a variant's
  * Vary values. Points into `key`. What purge by URL and by prefix, and the reports, name an object by.
  */
 h2o_iovec_t cache_key_url(h2o_iovec_t key);

@@ -178,9 +178,18 @@ const char *cache_store_strerror(int err);
 
 /* --- invalidation ---------------------------------------------------------------------------------- */
 
+/*
+ * The target of an invalidation names the hosts it applies to, then what it applies to there:
+ *   url, prefix:  [HOSTS] PATH    PATH starts with '/' ("/img/a.png?v=1", "/img/")
+ *   tag:          [HOSTS "\n"] TAG
+ * HOSTS is a comma-separated list of normalised hosts (cache/key.h), each exact ("shop.example.com") or a
+ * wildcard ("*.shop.example.com": any name that ends with ".shop.example.com"); without HOSTS the target
+ * applies on every host. So "shop.example.com/a" is the object /a of one host, "/a" the object /a of every
+ * host, and "a.com,*.a.com/img/" everything under /img/ on a.com and its subdomains.
+ */
 typedef enum en_cache_purge_kind_t {
-    CACHE_PURGE_URL,    /* every object whose key's URL part ("path?query") is the target: all its Vary variants */
-    CACHE_PURGE_PREFIX, /* every object whose URL part starts with the target (a range scan of the urls index) */
+    CACHE_PURGE_URL,    /* every object whose key's URL part ("host/path?query") is the target: all its Vary variants */
+    CACHE_PURGE_PREFIX, /* every object whose URL part starts with the target (range scans of the urls index, one per host) */
     CACHE_PURGE_TAG     /* every object that named the target in Surrogate-Key or Cache-Tag */
 } cache_purge_kind_t;
 

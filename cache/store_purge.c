@@ -34,27 +34,60 @@ static void tag_matches(void *_c, h2o_iovec_t tag)
         c->hit = true;
 }
 
-/* Whether the invalidation `e` names the object of `rec`. With s->mutex held (`e` is in the history). */
-static bool purge_covers(const purge_entry_t *e, const cache_record_t *rec)
+/* A target split into the hosts it names (empty: every host) and what it names there (see cache/store.h). */
+static void split_target(cache_purge_kind_t kind, h2o_iovec_t t, h2o_iovec_t *hosts, h2o_iovec_t *rest)
 {
-    h2o_iovec_t url = cache_key_url(rec->key);
-    size_t tlen = e->target_len;
-    switch (e->st.kind) {
+    const char *sep = memchr(t.base, kind == CACHE_PURGE_TAG ? '\n' : '/', t.len);
+    size_t skip = kind == CACHE_PURGE_TAG ? 1 : 0; /* (a path keeps its '/') */
+
+    if (sep == NULL) {
+        *hosts = h2o_iovec_init(NULL, 0);
+        *rest = t;
+        return;
+    }
+    *hosts = h2o_iovec_init(t.base, (size_t)(sep - t.base));
+    *rest = h2o_iovec_init(sep + skip, t.len - (size_t)(sep - t.base) - skip);
+}
+
+/* The host and the path of a key's URL part: "shop.example.com/a" is "shop.example.com" and "/a". */
+static void split_url(h2o_iovec_t url, h2o_iovec_t *host, h2o_iovec_t *path)
+{
+    const char *slash = memchr(url.base, '/', url.len);
+    size_t hlen = slash != NULL ? (size_t)(slash - url.base) : url.len;
+    *host = h2o_iovec_init(url.base, hlen);
+    *path = h2o_iovec_init(url.base + hlen, url.len - hlen);
+}
+
+/* Whether an invalidation of `kind` and `target` names the object of `rec`. */
+static bool target_covers(cache_purge_kind_t kind, h2o_iovec_t target, const cache_record_t *rec)
+{
+    h2o_iovec_t hosts, rest, host, path;
+    split_target(kind, target, &hosts, &rest);
+    split_url(cache_key_url(rec->key), &host, &path);
+    if (!cache_key_host_in(hosts, host))
+        return false;
+    switch (kind) {
     case CACHE_PURGE_URL:
-        return h2o_memis(url.base, url.len, e->target, tlen);
+        return h2o_memis(path.base, path.len, rest.base, rest.len);
     case CACHE_PURGE_PREFIX:
-        return url.len >= tlen && memcmp(url.base, e->target, tlen) == 0;
+        return path.len >= rest.len && memcmp(path.base, rest.base, rest.len) == 0;
     case CACHE_PURGE_TAG: {
         struct {
             const char *t;
             size_t len;
             bool hit;
-        } c = {e->target, tlen, false};
+        } c = {rest.base, rest.len, false};
         cache_store_for_each_tag(rec, tag_matches, &c);
         return c.hit;
     }
     }
     return false;
+}
+
+/* Whether the invalidation `e` names the object of `rec`. With s->mutex held (`e` is in the history). */
+static bool purge_covers(const purge_entry_t *e, const cache_record_t *rec)
+{
+    return target_covers(e->st.kind, h2o_iovec_init(e->target, e->target_len), rec);
 }
 
 uint64_t cache_store_purge_seq(cache_store_t *s)
@@ -148,28 +181,62 @@ bool cache_store_purge_barred(cache_store_t *s, const cache_record_t *rec, uint6
     return false;
 }
 
-/* Collects up to `max` hashes that the invalidation names, from the index `dbi`: the duplicates of one key
- * (URL, tag), or of every key that starts with the prefix. */
-static void purge_collect(cache_store_t *s, MDB_txn *txn, MDB_dbi dbi, h2o_iovec_t target, bool prefix, size_t max, hash_vec_t *out)
+/* Collects the hashes of the duplicates of one key of the index `dbi` (a tag). */
+static void collect_key(MDB_txn *txn, MDB_dbi dbi, h2o_iovec_t target, hash_vec_t *out)
 {
     MDB_cursor *cur;
     MDB_val k = {target.len, target.base}, v;
     int rc;
 
-    if (target.len == 0 && !prefix)
+    if (target.len == 0 || mdb_cursor_open(txn, dbi, &cur) != 0)
         return;
-    if (mdb_cursor_open(txn, dbi, &cur) != 0)
-        return;
-    /* an empty prefix means every URL */
-    rc = target.len == 0 ? mdb_cursor_get(cur, &k, &v, MDB_FIRST)
-                         : mdb_cursor_get(cur, &k, &v, prefix ? MDB_SET_RANGE : MDB_SET_KEY);
-    while (rc == 0 && out->size < max) {
-        if (prefix ? k.mv_size < target.len || memcmp(k.mv_data, target.base, target.len) != 0
-                   : !h2o_memis(k.mv_data, k.mv_size, target.base, target.len))
-            break;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY); rc == 0 && h2o_memis(k.mv_data, k.mv_size, target.base, target.len);
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
         if (v.mv_size == CACHE_KEY_HASH_LEN)
             cache_store_hash_vec_push(out, v.mv_data);
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    mdb_cursor_close(cur);
+}
+
+/* Collects the hashes that a url or prefix invalidation names from the urls index ("host/path" → hashes). The
+ * index is in host order, and each host's URLs are one contiguous run, so the scan hops from host to host: on
+ * a host the target names, a range scan from host + path; then a seek past the host's run (host + "0", '0'
+ * being the byte after '/'). That is a few seeks per stored host, not a read of every URL. The index keeps
+ * URLs truncated to URL_INDEX_MAX, so the comparisons here are on truncated text; the caller checks the whole
+ * URL of each record. */
+static void collect_urls(cache_store_t *s, MDB_txn *txn, h2o_iovec_t hosts, h2o_iovec_t path, bool prefix, hash_vec_t *out)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    char seek[URL_INDEX_MAX + 1];
+    int rc;
+
+    if (path.len == 0) /* the empty prefix: every URL of a host starts with host + "/" (and LMDB seeks no empty key) */
+        path = h2o_iovec_init(H2O_STRLIT("/"));
+    if (mdb_cursor_open(txn, s->index.urls, &cur) != 0)
+        return;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == 0) {
+        const char *slash = memchr(k.mv_data, '/', k.mv_size);
+        size_t hlen = slash != NULL ? (size_t)(slash - (const char *)k.mv_data) : k.mv_size;
+        if (hlen >= URL_INDEX_MAX) { /* (a host that fills the index key: no path of it can be told apart) */
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP);
+            continue;
+        }
+        memcpy(seek, k.mv_data, hlen); /* (the cursor's data changes with the next seek) */
+        if (cache_key_host_in(hosts, h2o_iovec_init(seek, hlen))) {
+            size_t n = hlen + path.len < URL_INDEX_MAX ? hlen + path.len : URL_INDEX_MAX;
+            memcpy(seek + hlen, path.base, n - hlen);
+            MDB_val sk = {n, seek};
+            for (rc = mdb_cursor_get(cur, &sk, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &sk, &v, MDB_NEXT)) {
+                if (prefix ? sk.mv_size < n || memcmp(sk.mv_data, seek, n) != 0 : !h2o_memis(sk.mv_data, sk.mv_size, seek, n))
+                    break;
+                if (v.mv_size == CACHE_KEY_HASH_LEN)
+                    cache_store_hash_vec_push(out, v.mv_data);
+            }
+        }
+        seek[hlen] = '0';
+        k = (MDB_val){hlen + 1, seek};
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     }
     mdb_cursor_close(cur);
 }
@@ -206,23 +273,20 @@ int cache_store_purge_apply(cache_store_t *s, MDB_txn *txn, msg_t *m)
     hash_vec_t hashes = {NULL};
     uint64_t n = 0;
 
+    h2o_iovec_t hosts, rest;
+    split_target(kind, target, &hosts, &rest);
     if (kind == CACHE_PURGE_TAG)
-        purge_collect(s, txn, s->index.tags, target, false, SIZE_MAX, &hashes);
-    else
-        purge_collect(s, txn, s->index.urls, target.len > URL_INDEX_MAX ? h2o_iovec_init(target.base, URL_INDEX_MAX) : target,
-                      kind == CACHE_PURGE_PREFIX, SIZE_MAX, &hashes);
+        collect_key(txn, s->index.tags, rest, &hashes);
+    else if (kind == CACHE_PURGE_PREFIX || rest.len != 0)
+        collect_urls(s, txn, hosts, rest, kind == CACHE_PURGE_PREFIX, &hashes);
     size_t i;
     for (i = 0; i != hashes.size && n != PURGE_SLICE; ++i) {
         MDB_val k = {CACHE_KEY_HASH_LEN, hashes.entries[i].bytes}, v;
         cache_record_t rec;
         if (mdb_get(txn, s->objects, &k, &v) != 0 || cache_record_decode(&rec, v.mv_data, v.mv_size) != 0)
             continue;
-        /* the index keeps URLs truncated: check the whole URL of the record */
-        h2o_iovec_t url = cache_key_url(rec.key);
-        bool match = kind == CACHE_PURGE_TAG ||
-                     (kind == CACHE_PURGE_URL ? h2o_memis(url.base, url.len, target.base, target.len)
-                                              : url.len >= target.len && memcmp(url.base, target.base, target.len) == 0);
-        if (!match)
+        /* the index keeps URLs truncated, and a tag's objects may be on other hosts: check the record itself */
+        if (!target_covers(kind, target, &rec))
             continue;
         size_t bytes = 0;
         if (soft ? soften(s, txn, &hashes.entries[i])

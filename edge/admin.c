@@ -213,7 +213,10 @@ static int on_report(edge_server_t *s, h2o_req_t *req, const char *name)
 {
     reports_query_t q;
     reports_format_t fmt;
-    int err = edge_admin_parse_report_query(&req->pool, query_of(req), (uint64_t)time(NULL), gen_of(req)->conf.reports.top, &q, &fmt);
+    const edge_conf_t *conf = &gen_of(req)->conf;
+    int err = edge_admin_parse_report_query(&req->pool, query_of(req), (uint64_t)time(NULL), conf->reports.top, &q, &fmt);
+    if (err == 0)
+        err = edge_admin_parse_report_site(conf, &req->pool, query_of(req), &q);
     if (err != 0)
         return respond_text(req, 400, "Bad Request", edge_admin_parse_strerror(err));
     char *out = NULL;
@@ -266,13 +269,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (route == EDGE_ADMIN_ROUTE_HEALTHZ_METHOD)
         return respond_text(req, 405, "Method Not Allowed", "GET /healthz\n");
     ssize_t auth = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
-    if (!edge_admin_parse_authorized(conf->admin.token,
-                                     auth != -1 ? req->headers.entries[auth].value : h2o_iovec_init(NULL, 0))) {
+    if (!edge_admin_parse_authorized(conf->admin.token, auth != -1 ? req->headers.entries[auth].value : h2o_iovec_init(NULL, 0))) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
                        H2O_STRLIT("Bearer realm=\"edgecache-admin\""));
         return respond_text(req, 401, "Unauthorized",
                             conf->admin.token == NULL ? "no admin token is configured (admin.token_file)\n"
-                                                         : "missing or wrong token (Authorization: Bearer <token>)\n");
+                                                      : "missing or wrong token (Authorization: Bearer <token>)\n");
     }
     switch (route) {
     case EDGE_ADMIN_ROUTE_METRICS:
@@ -295,7 +297,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     case EDGE_ADMIN_ROUTE_UNDRAIN:
         atomic_store(&s->draining, route == EDGE_ADMIN_ROUTE_DRAIN);
         common_log_info("admin: %s", route == EDGE_ADMIN_ROUTE_DRAIN ? "draining: /healthz answers 503, traffic is still served"
-                                                                      : "drain ended: /healthz answers again");
+                                                                     : "drain ended: /healthz answers again");
         return respond_text(req, 200, "OK", route == EDGE_ADMIN_ROUTE_DRAIN ? "draining\n" : "serving\n");
     case EDGE_ADMIN_ROUTE_UPGRADE:
         /* the handover blocks until the new process serves: the main thread runs it, as for SIGUSR2 */

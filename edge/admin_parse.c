@@ -7,10 +7,12 @@
  * whatever the length given, so neither the answer nor the time it takes tells an attacker how much of
  * a guess was right.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cache/key.h"
 #include "edge/admin_parse.h"
+#include "edge/site.h"
 
 edge_admin_route_t edge_admin_parse_route(h2o_iovec_t method, h2o_iovec_t path, h2o_iovec_t *purge_id)
 {
@@ -104,7 +106,11 @@ const char *edge_admin_parse_strerror(int err)
     case EDGE_ADMIN_PARSE_EBAD_URL:
         return "url: expected a path (/a/b?q) or an absolute URL\n";
     case EDGE_ADMIN_PARSE_EEMPTY_TAG:
-        return "tag: must not be empty\n";
+        return "tag: must not be empty nor hold a line break\n";
+    case EDGE_ADMIN_PARSE_ESITE:
+        return "site: no such site, or a URL whose host is not that site's (or is no site's)\n";
+    case EDGE_ADMIN_PARSE_EAMBIGUOUS:
+        return "url: the sites key this URL's query differently: name a host (http://HOST/...) or a site (site=NAME)\n";
     case EDGE_ADMIN_PARSE_ESINCE:
         return "since: expected a duration such as 30m, 24h or 7d\n";
     case EDGE_ADMIN_PARSE_EFROM_TO:
@@ -118,51 +124,109 @@ const char *edge_admin_parse_strerror(int err)
     }
 }
 
-bool edge_admin_parse_purge_key(const edge_conf_t *conf, h2o_mem_pool_t *pool, h2o_iovec_t url, h2o_iovec_t *key)
+/* The hosts a site claims, as an invalidation target names them ("a.com,*.a.com"); empty for the site of a file
+ * without sites, which claims every host. */
+static h2o_iovec_t site_hosts(h2o_mem_pool_t *pool, const edge_conf_site_t *site)
+{
+    size_t len = 0;
+    if (site->any_host)
+        return h2o_iovec_init("", 0);
+    for (size_t i = 0; i != site->num_hosts; ++i)
+        len += strlen(site->hosts[i]) + 1;
+    char *buf = h2o_mem_alloc_pool(pool, len + 1), *p = buf;
+    for (size_t i = 0; i != site->num_hosts; ++i)
+        p += sprintf(p, "%s%s", i == 0 ? "" : ",", site->hosts[i]);
+    return h2o_iovec_init(buf, (size_t)(p - buf));
+}
+
+int edge_admin_parse_purge_key(const edge_conf_t *conf, h2o_mem_pool_t *pool, h2o_iovec_t url, const edge_conf_site_t *site,
+                               h2o_iovec_t *key)
 {
     const char *p = url.base, *end = url.base + url.len;
     const char *scheme_end = url.len > 3 ? strstr(url.base, "://") : NULL;
+    h2o_iovec_t host = {NULL, 0};
 
     if (scheme_end != NULL && scheme_end < end && memchr(url.base, '/', scheme_end - url.base) == NULL) {
-        p = memchr(scheme_end + 3, '/', end - (scheme_end + 3)); /* drop scheme://authority */
+        const char *auth = scheme_end + 3;
+        p = memchr(auth, '/', end - auth); /* drop scheme://authority, keeping the host for the key */
         if (p == NULL)
             p = end;
+        bool tls = scheme_end - url.base == 5 && h2o_lcstris(url.base, 5, H2O_STRLIT("https"));
+        if (cache_key_normalize_host(pool, h2o_iovec_init(auth, (size_t)(p - auth)), tls, &host) != 0 || host.len == 0)
+            return EDGE_ADMIN_PARSE_EBAD_URL;
     }
-    if (p == end)
-        return false;
-    if (*p != '/')
-        return false;
+    if (p == end || *p != '/')
+        return EDGE_ADMIN_PARSE_EBAD_URL;
     h2o_iovec_t path, query; /* the normal form the request keys were made of */
     if (cache_key_normalize_target(pool, h2o_iovec_init(p, (size_t)(end - p)), &path, &query) != 0)
-        return false;
-    const edge_conf_behavior_t *b = edge_behavior_match(conf->behaviors, conf->num_behaviors, path.base, path.len);
-    *key = cache_key_build(pool, path, query, &b->key);
-    return true;
+        return EDGE_ADMIN_PARSE_EBAD_URL;
+    if (host.base != NULL) {
+        /* one host: the key its requests make, under its site's rules */
+        const edge_conf_site_t *s = edge_site_match(conf, host.base, host.len);
+        if (s == NULL || (site != NULL && s != site))
+            return EDGE_ADMIN_PARSE_ESITE;
+        *key = cache_key_build_for_host(pool, host, path, query, &edge_site_behavior(conf, s, path.base, path.len)->key);
+        return 0;
+    }
+    if (site != NULL) {
+        /* the site's hosts, and the key under its rules */
+        h2o_iovec_t hosts = site_hosts(pool, site);
+        *key =
+            h2o_concat(pool, hosts, cache_key_build(pool, path, query, &edge_site_behavior(conf, site, path.base, path.len)->key));
+        return 0;
+    }
+    /* every host: one target, which every site must key alike (they may keep different query parameters) */
+    for (size_t i = 0; i != conf->num_sites; ++i) {
+        h2o_iovec_t k = cache_key_build(pool, path, query, &edge_site_behavior(conf, &conf->sites[i], path.base, path.len)->key);
+        if (i != 0 && !h2o_memis(k.base, k.len, key->base, key->len))
+            return EDGE_ADMIN_PARSE_EAMBIGUOUS;
+        *key = k;
+    }
+    return 0;
 }
 
 int edge_admin_parse_purge(const edge_conf_t *conf, h2o_mem_pool_t *pool, h2o_iovec_t form, edge_admin_purge_t *out)
 {
     h2o_iovec_t url = edge_admin_parse_form_value(pool, form, "url"), prefix = edge_admin_parse_form_value(pool, form, "prefix"),
-                tag = edge_admin_parse_form_value(pool, form, "tag"), soft = edge_admin_parse_form_value(pool, form, "soft");
-    int given = (url.base != NULL) + (prefix.base != NULL) + (tag.base != NULL);
+                tag = edge_admin_parse_form_value(pool, form, "tag"), soft = edge_admin_parse_form_value(pool, form, "soft"),
+                site_name = edge_admin_parse_form_value(pool, form, "site");
+    int given = (url.base != NULL) + (prefix.base != NULL) + (tag.base != NULL), err;
+    const edge_conf_site_t *site = NULL;
 
     if (given != 1)
         return EDGE_ADMIN_PARSE_ENOT_ONE;
+    if (site_name.base != NULL) {
+        for (size_t i = 0; i != conf->num_sites && site == NULL; ++i)
+            if (h2o_memis(site_name.base, site_name.len, conf->sites[i].name, strlen(conf->sites[i].name)))
+                site = &conf->sites[i];
+        if (site == NULL)
+            return EDGE_ADMIN_PARSE_ESITE;
+    }
     if (url.base != NULL) {
         out->kind = CACHE_PURGE_URL;
-        if (!edge_admin_parse_purge_key(conf, pool, url, &out->target))
-            return EDGE_ADMIN_PARSE_EBAD_URL;
+        if ((err = edge_admin_parse_purge_key(conf, pool, url, site, &out->target)) != 0)
+            return err;
     } else if (prefix.base != NULL) {
         out->kind = CACHE_PURGE_PREFIX;
         out->target = prefix;
         h2o_iovec_t key;
-        if (prefix.len != 0 && prefix.base[0] != '/' && edge_admin_parse_purge_key(conf, pool, prefix, &key))
-            out->target = key; /* an absolute URL as a prefix: its path */
+        if (prefix.len != 0 && prefix.base[0] != '/' && edge_admin_parse_purge_key(conf, pool, prefix, site, &key) == 0) {
+            out->target = key; /* an absolute URL as a prefix: its host and path */
+        } else if (site != NULL) {
+            /* the site's hosts, then a path: "" is every path ("/"), and anything else must be one */
+            if (prefix.len != 0 && prefix.base[0] != '/')
+                return EDGE_ADMIN_PARSE_EBAD_URL;
+            out->target = h2o_concat(pool, site_hosts(pool, site), prefix.len != 0 ? prefix : h2o_iovec_init(H2O_STRLIT("/")));
+        }
     } else {
         out->kind = CACHE_PURGE_TAG;
         out->target = tag;
         if (tag.len == 0)
             return EDGE_ADMIN_PARSE_EEMPTY_TAG;
+        if (memchr(tag.base, '\n', tag.len) != NULL)
+            return EDGE_ADMIN_PARSE_EEMPTY_TAG; /* (a line break would read as hosts: no stored tag has one) */
+        if (site != NULL && !site->any_host)
+            out->target = h2o_concat(pool, site_hosts(pool, site), h2o_iovec_init(H2O_STRLIT("\n")), tag);
     }
     out->soft = soft.base != NULL &&
                 (h2o_memis(soft.base, soft.len, H2O_STRLIT("1")) || h2o_memis(soft.base, soft.len, H2O_STRLIT("true")));
@@ -214,4 +278,22 @@ int edge_admin_parse_report_query(h2o_mem_pool_t *pool, h2o_iovec_t query, uint6
         return EDGE_ADMIN_PARSE_EFORMAT;
     *fmt = (reports_format_t)f;
     return 0;
+}
+
+int edge_admin_parse_report_site(const edge_conf_t *conf, h2o_mem_pool_t *pool, h2o_iovec_t query, reports_query_t *q)
+{
+    h2o_iovec_t name = edge_admin_parse_form_value(pool, query, "site");
+    if (name.base == NULL)
+        return 0;
+    for (size_t i = 0; i != conf->num_sites; ++i) {
+        const edge_conf_site_t *s = &conf->sites[i];
+        if (!h2o_memis(name.base, name.len, s->name, strlen(s->name)))
+            continue;
+        if (!s->any_host) {
+            q->site = s->name;
+            q->hosts = site_hosts(pool, s).base; /* (NUL-terminated: sprintf wrote it) */
+        }
+        return 0;
+    }
+    return EDGE_ADMIN_PARSE_ESITE;
 }

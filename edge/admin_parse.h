@@ -62,31 +62,40 @@ h2o_iovec_t edge_admin_parse_form_value(h2o_mem_pool_t *pool, h2o_iovec_t form, 
 #define EDGE_ADMIN_PARSE_ENOT_ONE (-1) /* not exactly one of url=, prefix=, tag= */
 #define EDGE_ADMIN_PARSE_EBAD_URL (-2) /* url= is neither a path nor an absolute URL */
 #define EDGE_ADMIN_PARSE_EEMPTY_TAG (-3)
-#define EDGE_ADMIN_PARSE_ESINCE (-4)   /* since= is not a duration */
-#define EDGE_ADMIN_PARSE_EFROM_TO (-5) /* from= or to= is not a time, or the range is empty */
-#define EDGE_ADMIN_PARSE_ETOP (-6)     /* top= is not 1..100000 */
-#define EDGE_ADMIN_PARSE_EFORMAT (-7)  /* format= is not json, csv, html or table */
+#define EDGE_ADMIN_PARSE_ESINCE (-4)     /* since= is not a duration */
+#define EDGE_ADMIN_PARSE_EFROM_TO (-5)   /* from= or to= is not a time, or the range is empty */
+#define EDGE_ADMIN_PARSE_ETOP (-6)       /* top= is not 1..100000 */
+#define EDGE_ADMIN_PARSE_EFORMAT (-7)    /* format= is not json, csv, html or table */
+#define EDGE_ADMIN_PARSE_ESITE (-8)      /* site= names no site, or a URL's host is no site's or another site's */
+#define EDGE_ADMIN_PARSE_EAMBIGUOUS (-9) /* a url= without host nor site= that the sites key differently */
 
 /** The text of a 400 for `err` (one line, ending in "\n"); a static string. */
 const char *edge_admin_parse_strerror(int err);
 
 /**
- * The URL part of the cache key that `url` names (an absolute URL, or a path with an optional query),
- * normalised as client requests are: the path as libh2o normalises it, and the query under the rules of
- * the behavior the path matches. In `pool`. Returns false when `url` is not a URL or a path.
+ * The URL part of the cache key that `url` names, as an invalidation target (cache/store.h): for an absolute
+ * URL, its normalised host and the key its requests make under the rules of that host's site (which must be
+ * `site` when `site` is not NULL); for a path (with an optional query), `site`'s hosts ("a.com,*.a.com") and the
+ * key under its rules, or, without `site`, the key with no host (every host), which every site must make alike.
+ * Normalised as client requests are. In `pool`. Returns 0, or EDGE_ADMIN_PARSE_EBAD_URL (not a URL or a path),
+ * _ESITE (a host no site answers, or another site's) or _EAMBIGUOUS (sites that key the query differently).
  */
-bool edge_admin_parse_purge_key(const edge_conf_t *conf, h2o_mem_pool_t *pool, h2o_iovec_t url, h2o_iovec_t *key);
+int edge_admin_parse_purge_key(const edge_conf_t *conf, h2o_mem_pool_t *pool, h2o_iovec_t url, const edge_conf_site_t *site,
+                               h2o_iovec_t *key);
 
 typedef struct st_edge_admin_purge_t {
     cache_purge_kind_t kind;
-    h2o_iovec_t target; /* url: the key's URL part; prefix: as given, or the path of an absolute URL; tag: as given */
+    h2o_iovec_t target; /* as cache_store_purge takes it: [HOSTS] then url: the key's URL part; prefix: as given (so
+                         * "/img/" on every host, "shop.example.com/img/" on that host), or the host and path of an
+                         * absolute URL; tag: as given (HOSTS "\n" before it) */
     bool soft;          /* soft=1 or soft=true */
 } edge_admin_purge_t;
 
 /**
  * What a POST /purge asks for: `form` is the body when there is one, else the query. Exactly one of
- * url=, prefix= and tag= must be given (other fields are ignored). Returns 0 with `*out` set (in
- * `pool`), or EDGE_ADMIN_PARSE_ENOT_ONE, _EBAD_URL or _EEMPTY_TAG.
+ * url=, prefix= and tag= must be given (other fields are ignored); site=NAME scopes it to that site's hosts. A
+ * url= with a host applies to that host; without a host or a site, url= and prefix= apply on every host. Returns
+ * 0 with `*out` set (in `pool`), or EDGE_ADMIN_PARSE_ENOT_ONE, _EBAD_URL, _EEMPTY_TAG, _ESITE or _EAMBIGUOUS.
  */
 int edge_admin_parse_purge(const edge_conf_t *conf, h2o_mem_pool_t *pool, h2o_iovec_t form, edge_admin_purge_t *out);
 
@@ -101,5 +110,11 @@ bool edge_admin_parse_purge_id(h2o_iovec_t text, uint64_t *id);
  */
 int edge_admin_parse_report_query(h2o_mem_pool_t *pool, h2o_iovec_t query, uint64_t now_s, unsigned default_top, reports_query_t *q,
                                   reports_format_t *fmt);
+
+/**
+ * ?site=NAME of a GET /reports/<name>: that site's behaviors (q->site) and hosts (q->hosts, in `pool`); nothing
+ * when absent, or for the site of a file without sites (every host). Returns 0 or EDGE_ADMIN_PARSE_ESITE.
+ */
+int edge_admin_parse_report_site(const edge_conf_t *conf, h2o_mem_pool_t *pool, h2o_iovec_t query, reports_query_t *q);
 
 #endif

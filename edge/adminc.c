@@ -80,7 +80,6 @@ static int from_config(edge_adminc_t *p, const char *prog, const char *file, boo
     return ret;
 }
 
-
 int edge_adminc_setup(edge_adminc_t *a, const char *prog, const char *file, const char *admin, const char *token_file)
 {
     memset(a, 0, sizeof(*a));

@@ -20,6 +20,8 @@ typedef struct st_edge_conf_behavior_t {
     cache_key_rules_t key;     /* "query_string", "cache_key_headers" (cache/key.h) */
     cache_ttl_rules_t ttl;     /* "min_ttl", "default_ttl", "max_ttl", "cache_set_cookie",
                                 * "request_cache_control" (cache/ttl.h) */
+    size_t site;               /* the index of its site in edge_conf_t.sites */
+    char *label;               /* "SITE:PATH", how the reports name it in a file with "sites"; NULL without */
 } edge_conf_behavior_t;
 
 /**

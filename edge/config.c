@@ -6,9 +6,8 @@
  * The parse has two steps. libyaml first builds the whole document tree, so a syntax error is reported
  * before anything is interpreted; then each mapping is checked against a table of the keys it allows
  * (edge_config_collect()) and its values are interpreted. Sections are interpreted in a fixed order, not in the order
- * they are written (origins, then origin_groups, then behaviors), because each names the ones before it and
- * must see them all. Every message names the node it is about as "name:line:col:" (1-based), so an operator
- * can jump to it.
+ * they are written (origins, then origin_groups, then behaviors, per site: edge/config_sites.c), because each names the ones before
+ * it and must see them all. Every message names the node it is about as "name:line:col:" (1-based), so an operator can jump to it.
  *
  * The invariant that is easy to break: every allocation hangs off `conf` the moment it is made (arrays are
  * calloc'd at their final size and counted at once, their elements zeroed), so that on any error a single
@@ -78,13 +77,16 @@ enum {
     K_ADMIN,
     K_ACCESS_LOG,
     K_REPORTS,
-    K_LIMITS
+    K_LIMITS,
+    K_SITES,
+    K_UNKNOWN_HOST
 };
 static const char *const top_keys[] = {
-    [K_LISTEN] = "listen",         [K_THREADS] = "threads",         [K_CACHE] = "cache",
-    [K_ORIGIN] = "origin",         [K_ORIGINS] = "origins",         [K_ORIGIN_GROUPS] = "origin_groups",
-    [K_BEHAVIORS] = "behaviors",   [K_ERROR_PAGES] = "error_pages", [K_ADMIN] = "admin",
-    [K_ACCESS_LOG] = "access_log", [K_REPORTS] = "reports",         [K_LIMITS] = "limits"};
+    [K_LISTEN] = "listen",         [K_THREADS] = "threads",          [K_CACHE] = "cache",
+    [K_ORIGIN] = "origin",         [K_ORIGINS] = "origins",          [K_ORIGIN_GROUPS] = "origin_groups",
+    [K_BEHAVIORS] = "behaviors",   [K_ERROR_PAGES] = "error_pages",  [K_ADMIN] = "admin",
+    [K_ACCESS_LOG] = "access_log", [K_REPORTS] = "reports",          [K_LIMITS] = "limits",
+    [K_SITES] = "sites",           [K_UNKNOWN_HOST] = "unknown_host"};
 
 static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
 {
@@ -92,7 +94,7 @@ static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
     uint64_t threads;
 
     if (root->type != YAML_MAPPING_NODE)
-        return edge_config_fail(c, root, "expected a mapping of settings (listen, origins, behaviors, ...), found %s",
+        return edge_config_fail(c, root, "expected a mapping of settings (listen, origins, behaviors, sites, ...), found %s",
                                 edge_config_kind(root));
     if (edge_config_collect(c, root, "the configuration", top_keys, NKEYS(top_keys), v) != 0)
         return -1;
@@ -105,20 +107,25 @@ static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
     }
     if (edge_config_parse_cache(c, conf, v[K_CACHE], root) != 0)
         return -1;
-    /* origins, then groups, then behaviors, whatever the order in the file: each refers to the ones before by name */
-    if (v[K_ORIGIN] != NULL && v[K_ORIGINS] != NULL)
-        return edge_config_fail(c, v[K_ORIGIN], "origin: use either origin (one URL) or origins (a mapping), not both");
-    if (v[K_ORIGIN] != NULL && edge_config_parse_origin_shorthand(c, conf, v[K_ORIGIN]) != 0)
-        return -1;
-    if (v[K_ORIGINS] != NULL && edge_config_parse_origins(c, conf, v[K_ORIGINS]) != 0)
-        return -1;
-    if (conf->upstream.num_origins == 0)
-        return edge_config_fail(c, v[K_ORIGINS] != NULL ? v[K_ORIGINS] : root, "no origin configured");
-    if (v[K_ORIGIN_GROUPS] != NULL && edge_config_parse_groups(c, conf, v[K_ORIGIN_GROUPS]) != 0)
-        return -1;
-    if (edge_config_parse_behaviors(c, conf, v[K_BEHAVIORS], root) != 0)
-        return -1;
-    if (v[K_ERROR_PAGES] != NULL && edge_config_parse_error_pages(c, conf, v[K_ERROR_PAGES]) != 0)
+    /* the sites, each with its origins, groups, behaviors and error pages; or, without "sites", those sections at
+     * the top level as the one site "default" for every host */
+    if (v[K_SITES] != NULL) {
+        static const int per_site[] = {K_ORIGIN, K_ORIGINS, K_ORIGIN_GROUPS, K_BEHAVIORS, K_ERROR_PAGES};
+        for (size_t i = 0; i != NKEYS(per_site); ++i)
+            if (v[per_site[i]] != NULL)
+                return edge_config_fail(c, v[per_site[i]], "%s: with sites, each site has its own: move it into a site",
+                                        top_keys[per_site[i]]);
+        if (edge_config_parse_sites(c, conf, v[K_SITES]) != 0)
+            return -1;
+    } else {
+        if (v[K_UNKNOWN_HOST] != NULL)
+            return edge_config_fail(c, v[K_UNKNOWN_HOST], "unknown_host: without sites, the one site answers every host");
+        if (edge_config_parse_site_body(c, conf, root, v[K_ORIGIN], v[K_ORIGINS], v[K_ORIGIN_GROUPS], v[K_BEHAVIORS],
+                                        v[K_ERROR_PAGES]) != 0 ||
+            edge_config_default_site(c, conf, root) != 0)
+            return -1;
+    }
+    if (edge_config_parse_unknown_host(c, conf, v[K_UNKNOWN_HOST]) != 0)
         return -1;
     if (v[K_ADMIN] != NULL && edge_config_parse_admin(c, conf, v[K_ADMIN]) != 0)
         return -1;
@@ -133,8 +140,10 @@ static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
     if (conf->reports.behaviors == NULL)
         return edge_config_fail(c, root, "out of memory");
     for (size_t i = 0; i != conf->num_behaviors; ++i)
-        conf->reports.behaviors[i] = (reports_conf_behavior_t){
-            .path = conf->behaviors[i].path, .key = &conf->behaviors[i].key, .ttl = &conf->behaviors[i].ttl};
+        conf->reports.behaviors[i] =
+            (reports_conf_behavior_t){.path = conf->behaviors[i].label != NULL ? conf->behaviors[i].label : conf->behaviors[i].path,
+                                      .key = &conf->behaviors[i].key,
+                                      .ttl = &conf->behaviors[i].ttl};
     conf->reports.num_behaviors = conf->num_behaviors;
     return 0;
 }
@@ -337,6 +346,12 @@ int edge_config_override(edge_conf_t *conf, const char *listen, const char *orig
             conf->behaviors[i].route.origin_index = 0;
             conf->behaviors[i].route.group_index = SIZE_MAX;
         }
+        for (size_t i = 0; i != conf->num_sites; ++i) { /* every site now has that one origin */
+            conf->sites[i].first_origin = 0;
+            conf->sites[i].num_origins = 1;
+            conf->sites[i].first_group = 0;
+            conf->sites[i].num_groups = 0;
+        }
     }
     if (path != NULL) {
         free(conf->cache.path);
@@ -364,6 +379,7 @@ void edge_config_dispose(edge_conf_t *conf)
     for (size_t i = 0; i != conf->num_behaviors; ++i) {
         edge_conf_behavior_t *b = &conf->behaviors[i];
         free(b->path);
+        free(b->label);
         free_names(b->key.query_names, b->key.num_query_names);
         free_names(b->route.forward_headers, b->route.num_forward_headers);
         free_names(b->key.key_headers, b->key.num_key_headers);
@@ -377,6 +393,13 @@ void edge_config_dispose(edge_conf_t *conf)
         free(e->body);
     }
     free(conf->error_pages);
+    for (size_t i = 0; i != conf->num_sites; ++i) {
+        free(conf->sites[i].name);
+        free_names(conf->sites[i].hosts, conf->sites[i].num_hosts);
+    }
+    free(conf->sites);
+    free(conf->unknown_host.page);
+    free(conf->unknown_host.body);
     free(conf->admin.address);
     free(conf->admin.token_file);
     free(conf->admin.token);

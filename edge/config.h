@@ -17,11 +17,13 @@
  *   edge/config_origin.c    "origin" (the shorthand), "origins" (servers, balance, health_check, tls),
  *                           "origin_groups"
  *   edge/config_behavior.c  "behaviors" (query_string, headers, TTLs), "error_pages"
+ *   edge/config_sites.c     "sites" (each a name, hosts, and its own origins, groups, behaviors, error pages,
+ *                           appended to the flat tables), "unknown_host", the implicit site "default"
  *   edge/config_admin.c     "admin" (purge_allow through common/cidr.h), "access_log", "reports"
  *   edge/config_limits.c    "limits" (what one client or connection may cost the edge)
  *   edge/config_int.h       what they share: the parse context and the helpers' contracts
- * Run-time lookups live outside the loader: edge/behavior.h (the behavior for a path), common/cidr.h (an
- * address in a network).
+ * Run-time lookups live outside the loader: edge/site.h (the site for a host), edge/behavior.h (the behavior
+ * for a path), common/cidr.h (an address in a network).
  */
 #ifndef EDGE_CONFIG_H
 #define EDGE_CONFIG_H
@@ -46,6 +48,23 @@ typedef struct st_edge_conf_listen_t {
 
 #define EDGE_CONF_DEFAULT_MAX_VARIANTS 32
 
+/*
+ * One site (a CloudFront distribution): the hosts it answers for, and its ranges of the flat tables of
+ * edge_conf_t, which hold every site's entries one site after the other. Its behaviors end with its own "*";
+ * its behaviors' route indexes point into the flat origin and group tables, inside its own ranges. A file
+ * without "sites" has one site, "default", with `any_host` set and every entry in its ranges.
+ */
+typedef struct st_edge_conf_site_t {
+    char *name;   /* [A-Za-z0-9_.-]+, unique */
+    char **hosts; /* lower case: exact names ("shop.example.com") and wildcards ("*.shop.example.com"), no port */
+    size_t num_hosts;
+    bool any_host; /* the site of a file without "sites": it claims every host */
+    size_t first_behavior, num_behaviors;
+    size_t first_error_page, num_error_pages;
+    size_t first_origin, num_origins;
+    size_t first_group, num_groups;
+} edge_conf_site_t;
+
 typedef struct st_edge_conf_t {
     char *source;                /* the file name, or "<embedded>" */
     edge_conf_listen_t *listens; /* default: one cleartext listener on 127.0.0.1:8080 */
@@ -60,11 +79,21 @@ typedef struct st_edge_conf_t {
         unsigned max_variants;         /* key "max_variants", default 32: stored Vary variants per URL; 0 no cap */
         bool reset;                    /* serve --reset-cache: delete the store's files at start */
     } cache;
-    origin_conf_set_t upstream;      /* keys "origins" and "origin_groups" */
-    edge_conf_behavior_t *behaviors; /* in order; the last one is always "*" (edge/behavior.h) */
+    origin_conf_set_t upstream;      /* keys "origins" and "origin_groups" of every site, site after site; in a file
+                                      * with "sites", each name is "SITE/NAME" (names are scoped per site) */
+    edge_conf_behavior_t *behaviors; /* every site's, in order; each site's last one is "*" (edge/behavior.h) */
     size_t num_behaviors;
-    errorpages_rule_t *error_pages; /* key "error_pages" */
+    errorpages_rule_t *error_pages; /* key "error_pages" of every site, site after site */
     size_t num_error_pages;
+    edge_conf_site_t *sites; /* key "sites"; without it, one site "default" for every host (never empty) */
+    size_t num_sites;
+    struct {         /* key "unknown_host": what a request for a host no site claims gets */
+        size_t site; /* key "site": served as this site (index into sites); SIZE_MAX: answered `status` */
+        int status;  /* key "status": 421 (default) or 404 */
+        char *page;  /* key "page": the body of that answer (a file beside the configuration); NULL: a line of text */
+        char *body;  /* its content, read at parse time */
+        size_t body_len;
+    } unknown_host;
     struct {           /* key "admin": the admin API (purge, metrics, reports, health), on a listener of its own */
         char *address; /* key "listen" "ADDR:PORT"; NULL: no admin listener */
         uint16_t port;
@@ -101,12 +130,12 @@ typedef struct st_edge_conf_t {
 #define EDGE_CONF_HEALTHZ_PATH "/edgecache/healthz"
 
 /* The default access log format: combined, then the cache status (HIT, MISS, STALE, REFRESH, PASS, ERROR),
- * the origin time in milliseconds ("-" when the origin was not asked), the behavior's path pattern and,
- * last, the request's duration in seconds with microseconds (libh2o's %{duration}x: from the request's
+ * the origin time in milliseconds ("-" when the origin was not asked), the behavior's path pattern, the
+ * site's name and, last, the request's duration in seconds with microseconds (libh2o's %{duration}x: from the request's
  * first byte to its response's last). The request environment carries the edge's own values:
- * %{cache}e, %{origin-ms}e, %{behavior}e. */
+ * %{cache}e, %{origin-ms}e, %{behavior}e, %{site}e. */
 #define EDGE_CONF_ACCESS_LOG_FORMAT                                                                                                \
-    "%h %l %u %t \"%r\" %s %b \"%{referer}i\" \"%{user-agent}i\" %{cache}e %{origin-ms}e \"%{behavior}e\" %{duration}x"
+    "%h %l %u %t \"%r\" %s %b \"%{referer}i\" \"%{user-agent}i\" %{cache}e %{origin-ms}e \"%{behavior}e\" %{site}e %{duration}x"
 
 /* `access_log: {format: json}`: one JSON object per line, written by libh2o with its JSON escapes
  * (H2O_LOGCONF_ESCAPE_JSON: quote, backslash and every byte outside printable ASCII as \uXXXX). A value
@@ -116,7 +145,8 @@ typedef struct st_edge_conf_t {
 #define EDGE_CONF_ACCESS_LOG_JSON                                                                                                  \
     "{\"time\":\"%{%Y-%m-%dT%H:%M:%S%z}t\",\"client\":\"%h\",\"method\":\"%m\",\"path\":\"%U%q\",\"protocol\":\"%H\","             \
     "\"status\":%s,\"bytes\":%b,\"referer\":\"%{referer}i\",\"user_agent\":\"%{user-agent}i\",\"cache\":\"%{cache}e\","            \
-    "\"origin_ms\":%{origin-ms}e,\"behavior\":\"%{behavior}e\",\"duration\":%{duration}x,\"request_id\":\"%{x-request-id}i\"}"
+    "\"origin_ms\":%{origin-ms}e,\"behavior\":\"%{behavior}e\",\"site\":\"%{site}e\",\"duration\":%{duration}x,\"request_id\":\"%" \
+    "{x-request-id}i\"}"
 
 /**
  * Parses and validates YAML text into `conf` (which the call zero-fills first). `name` is used in error

@@ -36,10 +36,8 @@ static int cidr(ctx_t *c, const yaml_node_t *n, common_cidr_t *out)
 }
 
 enum { A_LISTEN, A_TOKEN_FILE, A_PURGE_ALLOW, A_HEALTHZ_PATH };
-static const char *const admin_keys[] = {[A_LISTEN] = "listen",
-                                         [A_TOKEN_FILE] = "token_file",
-                                         [A_PURGE_ALLOW] = "purge_allow",
-                                         [A_HEALTHZ_PATH] = "healthz_path"};
+static const char *const admin_keys[] = {
+    [A_LISTEN] = "listen", [A_TOKEN_FILE] = "token_file", [A_PURGE_ALLOW] = "purge_allow", [A_HEALTHZ_PATH] = "healthz_path"};
 
 int edge_config_parse_admin(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)
 {
@@ -62,7 +60,8 @@ int edge_config_parse_admin(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)
             if (edge_config_dupstr(c, v[A_HEALTHZ_PATH], "healthz_path", &conf->admin.healthz_path) != 0)
                 return -1;
             if (conf->admin.healthz_path[0] != '/' || strpbrk(conf->admin.healthz_path, "?# \t") != NULL)
-                return edge_config_fail(c, v[A_HEALTHZ_PATH], "healthz_path: \"%s\" must be a path starting with '/', without a query",
+                return edge_config_fail(c, v[A_HEALTHZ_PATH],
+                                        "healthz_path: \"%s\" must be a path starting with '/', without a query",
                                         conf->admin.healthz_path);
         }
     }

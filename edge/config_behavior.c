@@ -120,7 +120,11 @@ static int header_name(ctx_t *c, const yaml_node_t *n, const char *what, char **
         if (strcmp(*out, hop_by_hop[i]) == 0)
             return edge_config_fail(c, n, "%s: \"%s\" is a hop-by-hop header, which is never forwarded", what, *out);
     if (strcmp(*out, "host") == 0)
-        return edge_config_fail(c, n, "%s: \"host\" cannot be listed: the Host header is always sent to the origin", what);
+        return edge_config_fail(c, n,
+                                strcmp(what, "cache_key_headers") == 0
+                                    ? "%s: \"host\" cannot be listed: the normalised Host is always the first part of the cache key"
+                                    : "%s: \"host\" cannot be listed: the Host header is always sent to the origin",
+                                what);
     return 0;
 }
 
@@ -358,24 +362,24 @@ static int status_one(ctx_t *c, errorpages_rule_t *e, const yaml_node_t *n)
 
 /* A name of a built-in page ("502.html") is served from the binary unless a file by that name exists beside the
  * configuration, so that an operator overrides a built-in page by creating the file. */
-static int load_page(ctx_t *c, errorpages_rule_t *e, const yaml_node_t *n)
+int edge_config_load_page(ctx_t *c, const char *page, char **body, size_t *body_len, const yaml_node_t *n)
 {
-    const errorpages_page_t *builtin = errorpages_by_name(e->page);
+    const errorpages_page_t *builtin = errorpages_by_name(page);
     char msg[MSGLEN], *path;
     int r;
 
-    if ((path = edge_config_resolve(c->basedir, e->page)) == NULL)
+    if ((path = edge_config_resolve(c->basedir, page)) == NULL)
         return edge_config_nomem(c, n);
     if (builtin != NULL && access(path, F_OK) != 0) {
         free(path);
-        if ((e->body = malloc(builtin->len + 1)) == NULL)
+        if ((*body = malloc(builtin->len + 1)) == NULL)
             return edge_config_nomem(c, n);
-        memcpy(e->body, builtin->body, builtin->len);
-        e->body[builtin->len] = '\0';
-        e->body_len = builtin->len;
+        memcpy(*body, builtin->body, builtin->len);
+        (*body)[builtin->len] = '\0';
+        *body_len = builtin->len;
         return 0;
     }
-    r = edge_config_slurp(path, MAX_PAGE_SIZE, &e->body, &e->body_len, msg, sizeof(msg));
+    r = edge_config_slurp(path, MAX_PAGE_SIZE, body, body_len, msg, sizeof(msg));
     free(path);
     if (r != 0)
         return edge_config_fail(c, n, "page: %s", msg);
@@ -405,7 +409,8 @@ static int parse_error_page(ctx_t *c, errorpages_rule_t *e, const yaml_node_t *n
         if (status_one(c, e, s->type == YAML_SEQUENCE_NODE ? edge_config_item(c, s, i) : s) != 0)
             return -1;
 
-    if (edge_config_dupstr(c, v[E_PAGE], "page", &e->page) != 0 || load_page(c, e, v[E_PAGE]) != 0)
+    if (edge_config_dupstr(c, v[E_PAGE], "page", &e->page) != 0 ||
+        edge_config_load_page(c, e->page, &e->body, &e->body_len, v[E_PAGE]) != 0)
         return -1;
     if (v[E_RESPONSE_CODE] != NULL) {
         if (edge_config_integer(c, v[E_RESPONSE_CODE], "response_code", 200, 599, &code) != 0)

@@ -131,6 +131,25 @@ int edge_config_parse_groups(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n);
 /** After the origins and groups, which behaviors name. `n` NULL: only the implicit "*". */
 int edge_config_parse_behaviors(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n, const yaml_node_t *root);
 int edge_config_parse_error_pages(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n);
+/** The content of page `page` (a file beside the configuration, or the built-in page of that name) into *body. */
+int edge_config_load_page(ctx_t *c, const char *page, char **body, size_t *body_len, const yaml_node_t *n);
+
+/* --- edge/config_sites.c: sites, unknown_host --------------------------------------------------------------- */
+
+/**
+ * One site's sections (each NULL when absent) into `conf`'s flat tables, in the fixed order origins, groups,
+ * behaviors, error pages; `where` is the node that "no origin configured" names. What a file without "sites"
+ * is parsed with, and each site of one with it.
+ */
+int edge_config_parse_site_body(ctx_t *c, edge_conf_t *conf, const yaml_node_t *where, const yaml_node_t *origin,
+                                const yaml_node_t *origins, const yaml_node_t *groups, const yaml_node_t *behaviors,
+                                const yaml_node_t *error_pages);
+/** The implicit site "default" of a file without "sites": every host, every entry. */
+int edge_config_default_site(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root);
+/** "sites": each site parsed as edge_config_parse_site_body does, then appended to the flat tables. */
+int edge_config_parse_sites(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n);
+/** "unknown_host" (after the sites, which it names); `n` NULL: the defaults. */
+int edge_config_parse_unknown_host(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n);
 
 /* --- edge/config_admin.c: admin, access_log, reports ----------------------------------------------------- */
 

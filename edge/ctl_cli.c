@@ -34,7 +34,10 @@ int edge_ctl_cli_main(int argc, char **argv)
 {
     static const struct {
         const char *cmd, *method, *target;
-    } cmds[] = {{"reload", "POST", "/reload"}, {"drain", "POST", "/drain"}, {"undrain", "DELETE", "/drain"}, {"upgrade", "POST", "/upgrade"}};
+    } cmds[] = {{"reload", "POST", "/reload"},
+                {"drain", "POST", "/drain"},
+                {"undrain", "DELETE", "/drain"},
+                {"upgrade", "POST", "/upgrade"}};
     const char *file = NULL, *admin = NULL, *token_file = NULL;
     size_t c = 0;
     int nargs, ret;

@@ -490,3 +490,20 @@ void edge_deliver_init(edge_req_t *er)
     er->super.proceed = on_generator_proceed;
     er->super.stop = on_generator_stop;
 }
+
+/* A host that no site claims, with unknown_host answering a status: 421 (RFC 9110 §15.5.20: this server does
+ * not answer for that authority) or 404, with the configured page. Not a framing fault: the connection stays. */
+void edge_deliver_unknown_host(edge_req_t *er, const edge_conf_t *conf)
+{
+    h2o_req_t *req = er->req;
+    static const char text[] = "no site on this edge answers for this host\n";
+    bool page = conf->unknown_host.body != NULL;
+
+    req->res.status = conf->unknown_host.status;
+    req->res.reason = conf->unknown_host.status == 404 ? "Not Found" : "Misdirected Request";
+    const char *type = page ? "text/html; charset=utf-8" : "text/plain; charset=utf-8";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    req->res.content_length = page ? conf->unknown_host.body_len : sizeof(text) - 1;
+    h2o_send_inline(req, page ? conf->unknown_host.body : text, req->res.content_length);
+}

@@ -50,4 +50,8 @@ void edge_deliver_fetch_news(edge_req_t *er);
 /** Sends an error page: `status` and `body` (HTML), with Cache-Control: no-store. */
 void edge_deliver_error_page(edge_req_t *er, int status, h2o_iovec_t body, const edge_cache_answer_t *answer);
 
+/** Answers a request whose host no site claims as `conf`'s unknown_host says: its status (421 or 404) and its page (or a
+ * line of text), with Cache-Control: no-store; not a cache answer (no X-Cache), and the connection stays. */
+void edge_deliver_unknown_host(edge_req_t *er, const edge_conf_t *conf);
+
 #endif

@@ -59,7 +59,8 @@ edge_gen_t *edge_gen_new(edge_conf_t *conf, const edge_gen_t *prev, size_t num_t
     for (size_t i = 0; i != up->num_origins; ++i) {
         const origin_conf_t *o = up->origins + i;
         char msg[256];
-        if (strncmp(o->servers[0], "file:", 5) == 0 && (g->file_roots[i] = origin_file_open(o->servers[0], msg, sizeof(msg))) == NULL) {
+        if (strncmp(o->servers[0], "file:", 5) == 0 &&
+            (g->file_roots[i] = origin_file_open(o->servers[0], msg, sizeof(msg))) == NULL) {
             snprintf(err, errlen, "origin %s: %s", o->name, msg);
             goto Fail;
         }
@@ -118,8 +119,9 @@ static edge_tgen_t *part_new(edge_thread_t *t, edge_gen_t *g)
     atomic_init(&tg->users, 0);
     tg->http = calloc(g->conf.upstream.num_origins + 1, sizeof(*tg->http));
     for (size_t i = 0; i != g->conf.upstream.num_origins; ++i)
-        if (g->file_roots[i] == NULL && origin_http_init(tg->http + i, t->ctx.loop, &t->ctx.receivers.hostinfo_getaddr,
-                                                         g->conf.upstream.origins + i, g->origin_ssl_ctxs[i], err, sizeof(err)) != 0)
+        if (g->file_roots[i] == NULL &&
+            origin_http_init(tg->http + i, t->ctx.loop, &t->ctx.receivers.hostinfo_getaddr, g->conf.upstream.origins + i,
+                             g->origin_ssl_ctxs[i], err, sizeof(err)) != 0)
             common_log_error("thread %u: %s", t->index, err);
     tg->acct = reports_acct_new(&g->conf.reports, t->server->store, t->index);
     if (t->index == 0)

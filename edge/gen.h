@@ -32,7 +32,7 @@
 #include "origin/http.h"
 #include "origin/router.h"
 
-struct st_edge_thread_t;
+#include "edge/thread.h"
 struct st_reports_acct_t;
 
 typedef struct st_edge_gen_listener_t {
@@ -41,9 +41,9 @@ typedef struct st_edge_gen_listener_t {
 } edge_gen_listener_t;
 
 typedef struct st_edge_gen_t {
-    atomic_size_t refs; /* the server's while published, and each loop part's */
-    uint64_t id;        /* 1 at start, then one more per reload */
-    edge_conf_t conf;   /* owned */
+    atomic_size_t refs;              /* the server's while published, and each loop part's */
+    uint64_t id;                     /* 1 at start, then one more per reload */
+    edge_conf_t conf;                /* owned */
     origin_file_root_t **file_roots; /* parallel to conf.upstream.origins; NULL for http(s) origins */
     SSL_CTX ***origin_ssl_ctxs;      /* per origin, per server: client TLS of https:// servers, else NULL */
     origin_router_t *router;
@@ -52,12 +52,12 @@ typedef struct st_edge_gen_t {
 
 /* One loop's part of a generation. Only that loop touches it, except `users`. */
 typedef struct st_edge_tgen_t {
-    edge_gen_t *gen;                 /* a reference */
-    atomic_size_t users;             /* requests and origin fetches started under it (a fetch ends on any loop) */
-    origin_http_t *http;             /* per origin; unused for file:// ones */
-    struct st_reports_acct_t *acct;  /* the reports of this loop under this generation's behaviors */
-    origin_checker_t *checker;       /* the first loop's active health checks */
-    struct st_edge_tgen_t *next;     /* the loop's list of parts it left */
+    edge_gen_t *gen;                /* a reference */
+    atomic_size_t users;            /* requests and origin fetches started under it (a fetch ends on any loop) */
+    origin_http_t *http;            /* per origin; unused for file:// ones */
+    struct st_reports_acct_t *acct; /* the reports of this loop under this generation's behaviors */
+    origin_checker_t *checker;      /* the first loop's active health checks */
+    struct st_edge_tgen_t *next;    /* the loop's list of parts it left */
 } edge_tgen_t;
 
 /**

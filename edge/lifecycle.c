@@ -9,7 +9,7 @@
 #include <string.h>
 #include "common/log.h"
 #include "edge/lifecycle.h"
-#include "edge/server.h"
+#include "edge/gen.h"
 
 static bool same_str(const char *a, const char *b)
 {
@@ -49,9 +49,9 @@ int64_t edge_lifecycle_reload(edge_server_t *s, char *err, size_t errlen)
         snprintf(err, errlen, "the edge is stopping");
         goto Exit;
     }
-    int rc = o->config_file != NULL
-                 ? edge_config_load(&conf, o->config_file, cerr)
-                 : edge_config_parse(&conf, "<embedded>", NULL, edge_config_default_yaml(), strlen(edge_config_default_yaml()), cerr);
+    int rc = o->config_file != NULL ? edge_config_load(&conf, o->config_file, cerr)
+                                    : edge_config_parse(&conf, "<embedded>", NULL, edge_config_default_yaml(),
+                                                        strlen(edge_config_default_yaml()), cerr);
     if (rc != 0) {
         snprintf(err, errlen, "%s", cerr);
         goto Exit;

@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "edge/thread.h"
+#include "edge/gen.h"
 
 /**
  * Reloads. Returns the new generation's id, or -1 with the reason in `err` ("file:line:col: message" for a

@@ -33,6 +33,7 @@ typedef struct st_purge_t {
     const char *kind; /* "url", "prefix" or "tag": the form field */
     const char *target;
     bool soft;
+    const char *site;   /* --site NAME: only that site's hosts; NULL: a URL's own host, or every host */
     unsigned targets;   /* how many of URL, --prefix, --tag were given: exactly one is valid */
     char hostport[300]; /* the admin listener, also the Host header */
     char *token;        /* NULL: no Authorization header (the API will answer 401) */
@@ -42,13 +43,15 @@ typedef struct st_purge_t {
 } purge_t;
 
 static const char usage[] = "usage: edgecache purge [-c FILE] [--admin ADDR:PORT] [--token-file F] (URL | --prefix P | --tag T)\n"
-                            "                       [--soft] [--no-wait] [--timeout S]\n"
+                            "                       [--site NAME] [--soft] [--no-wait] [--timeout S]\n"
                             "\n"
                             "Invalidates cached objects through the admin API and waits until it is done.\n"
                             "\n"
-                            "  URL                a path (/a?b) or an absolute URL: every stored variant of it\n"
+                            "  URL                an absolute URL (http://shop.example.com/a?b): every stored variant of it on\n"
+                            "                     that host; or a path (/a?b): on every host (or --site's)\n"
                             "  --prefix P         every object whose path (and query) starts with P\n"
                             "  --tag T            every object whose response named T in Surrogate-Key or Cache-Tag\n"
+                            "  --site NAME        only the objects of the hosts that site NAME names (sites of the config)\n"
                             "  --soft             mark the objects stale (revalidated on next use, still served on origin errors)\n"
                             "                     instead of deleting them\n"
                             "  -c FILE            the edge's configuration: admin.listen and admin.token_file\n"
@@ -320,7 +323,9 @@ static int run(purge_t *p, bool wait, uint64_t timeout_ms)
 {
     uint64_t deadline = now_ms() + timeout_ms;
     size_t tlen = strlen(p->target);
-    char *form = malloc(strlen(p->kind) + 1 + tlen * 3 + sizeof("&soft=1")), id[64], type[16], target[256], path[80];
+    size_t slen = p->site != NULL ? strlen(p->site) : 0;
+    char *form = malloc(strlen(p->kind) + 1 + tlen * 3 + sizeof("&soft=1") + sizeof("&site=") + slen * 3), id[64], type[16],
+         target[256], path[80];
     int ret = 1, done;
 
     if (form == NULL) {
@@ -331,6 +336,10 @@ static int run(purge_t *p, bool wait, uint64_t timeout_ms)
     form_encode(form + n, p->target);
     if (p->soft)
         strcat(form, "&soft=1");
+    if (p->site != NULL) {
+        strcat(form, "&site=");
+        form_encode(form + strlen(form), p->site);
+    }
 
     if (call(p, "POST", "/purge", form, deadline) != 0)
         goto Exit;
@@ -418,6 +427,7 @@ int edge_purge_cli_main(int argc, char **argv)
         {.name = "token-file", .kind = EDGE_CLI_STRING, .dest = &token_file},
         {.name = "prefix", .kind = EDGE_CLI_CALL, .dest = p, .parse = parse_prefix},
         {.name = "tag", .kind = EDGE_CLI_CALL, .dest = p, .parse = parse_tag},
+        {.name = "site", .kind = EDGE_CLI_STRING, .dest = &p->site},
         {.name = "soft", .kind = EDGE_CLI_FLAG, .dest = &p->soft},
         {.name = "no-wait", .kind = EDGE_CLI_FLAG, .dest = &no_wait},
         {.name = "timeout", .kind = EDGE_CLI_UINT, .dest = &timeout_s, .min = 1, .max = 3600, .unit = "seconds"},
@@ -434,6 +444,10 @@ int edge_purge_cli_main(int argc, char **argv)
     }
     if (p->targets != 1) {
         ret = edge_cli_usage_error(&cli, "give exactly one of URL, --prefix P, --tag T");
+        goto Exit;
+    }
+    if (p->site != NULL && (p->site[0] == '\0' || strlen(p->site) > MAX_TARGET_LEN)) {
+        fprintf(stderr, "purge: the site must be 1..%d bytes\n", MAX_TARGET_LEN);
         goto Exit;
     }
     if (p->target[0] == '\0' || strlen(p->target) > MAX_TARGET_LEN || strpbrk(p->target, "\r\n") != NULL) {

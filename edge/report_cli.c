@@ -23,7 +23,7 @@
 
 static const char usage[] =
     "usage: edgecache report popular|stats|ttl [-c FILE | --cache-dir DIR] [--since DURATION | --from T [--to T]]\n"
-    "                        [--top N] [--format table|csv|json|html] [-o FILE]\n"
+    "                        [--site NAME] [--top N] [--format table|csv|json|html] [-o FILE]\n"
     "       edgecache report popular --merge FILE.json... [--top N] [--format table|csv|json|html] [-o FILE]\n"
     "\n"
     "popular  the most requested objects: requests (overestimated by at most `error`), hits, misses, hit %,\n"
@@ -35,7 +35,8 @@ static const char usage[] =
     "The store is the cache directory (--cache-dir, or cache.path of -c FILE, else ./edgecache-cache),\n"
     "read while the edge runs or after it stopped. T is ISO-8601 UTC (2026-11-26T10:00:00Z) or Unix\n"
     "seconds; DURATION is seconds or 30m, 24h, 7d (default: --since 24h). --merge adds up the JSON\n"
-    "popular reports of several edges (their counts and error bounds add).\n";
+    "popular reports of several edges (their counts and error bounds add). --site NAME (a site of -c FILE)\n"
+    "keeps that site's objects (by their host) and behaviors (named SITE:PATH).\n";
 
 static char *read_file(const char *path, size_t *len)
 {
@@ -88,9 +89,42 @@ static const char *parse_format(void *dest, const char *value)
     return (*(int *)dest = reports_format_parse(value)) >= 0 ? NULL : "table, csv, json or html";
 }
 
+/* --site NAME: the site's behaviors (stats, ttl: "NAME:PATH") and the objects of its hosts (popular). A file
+ * without sites has one site, "default", for every host, whose behaviors keep their bare paths: no filter. */
+static int select_site(const edge_conf_t *conf, const char *name, reports_query_t *q, char **hosts)
+{
+    const edge_conf_site_t *s = NULL;
+    size_t len = 1;
+
+    for (size_t i = 0; i != conf->num_sites && s == NULL; ++i)
+        if (strcmp(conf->sites[i].name, name) == 0)
+            s = &conf->sites[i];
+    if (s == NULL) {
+        fprintf(stderr, "edgecache report: --site: no site \"%s\" in %s\n", name, conf->source);
+        return -1;
+    }
+    if (s->any_host)
+        return 0;
+    for (size_t i = 0; i != s->num_hosts; ++i)
+        len += strlen(s->hosts[i]) + 1;
+    if ((*hosts = malloc(len)) == NULL) {
+        fprintf(stderr, "edgecache report: out of memory\n");
+        return -1;
+    }
+    (*hosts)[0] = '\0';
+    for (size_t i = 0; i != s->num_hosts; ++i) {
+        if (i != 0)
+            strcat(*hosts, ",");
+        strcat(*hosts, s->hosts[i]);
+    }
+    q->site = s->name;
+    q->hosts = *hosts;
+    return 0;
+}
+
 int edge_report_cli_main(int argc, char **argv)
 {
-    const char *file = NULL, *cache_dir = NULL, *output = NULL, *name;
+    const char *file = NULL, *cache_dir = NULL, *output = NULL, *site = NULL, *name;
     uint64_t now = (uint64_t)time(NULL);
     range_t r = {0};
     bool merge = false;
@@ -107,6 +141,7 @@ int edge_report_cli_main(int argc, char **argv)
                                    {.name = "format", .kind = EDGE_CLI_CALL, .dest = &fmt, .parse = parse_format},
                                    {.name = "output", .letter = 'o', .kind = EDGE_CLI_STRING, .dest = &output},
                                    {.name = "merge", .kind = EDGE_CLI_FLAG, .dest = &merge},
+                                   {.name = "site", .kind = EDGE_CLI_STRING, .dest = &site},
                                    {0}};
     const edge_cli_t cli = {.prog = "edgecache report", .usage = usage, .opts = opts, .args_name = "FILE.json", .max_args = -1};
 
@@ -147,6 +182,11 @@ int edge_report_cli_main(int argc, char **argv)
         return 2;
     }
     reports_query_t q = {.top = top != 0 ? (unsigned)top : conf.reports.top};
+    char *hosts = NULL;
+    if (site != NULL && select_site(&conf, site, &q, &hosts) != 0) {
+        edge_config_dispose(&conf);
+        return 2;
+    }
     if (!merge) {
         q.to_s = r.have_to ? r.to : now + 1; /* + 1: the current second's bucket is included */
         q.from_s = r.have_from ? r.from : q.to_s - (r.since != 0 ? r.since : DEFAULT_SINCE_S);
@@ -208,6 +248,7 @@ Exit:
         ret = 1;
     }
     reports_data_free(d);
+    free(hosts);
     edge_config_dispose(&conf);
     return ret;
 }

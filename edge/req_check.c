@@ -40,6 +40,8 @@ const char *edge_req_check_reason(edge_req_check_t v)
         return "fragment in the request target";
     case EDGE_REQ_CHECK_BAD_TARGET:
         return "invalid request target";
+    case EDGE_REQ_CHECK_BAD_HOST:
+        return "invalid host";
     }
     return "?";
 }
@@ -235,4 +237,14 @@ edge_req_check_t edge_req_check(h2o_req_t *req, h2o_iovec_t *target)
         return EDGE_REQ_CHECK_ABSOLUTE_FORM;
     *target = t;
     return EDGE_REQ_CHECK_OK;
+}
+
+h2o_iovec_t edge_req_check_host(const h2o_req_t *req)
+{
+    /* libh2o 2.2.5 fills a missing Host with its host configuration's own name, the very pointer: that is not
+     * a host the client named */
+    if (req->input.authority.base == NULL ||
+        (req->hostconf != NULL && req->input.authority.base == req->hostconf->authority.hostport.base))
+        return h2o_iovec_init("", 0);
+    return req->input.authority;
 }

@@ -33,6 +33,7 @@ typedef enum en_edge_req_check_t {
     EDGE_REQ_CHECK_ABSOLUTE_FORM,  /* an absolute-form target that is not http(s) for the request's own Host */
     EDGE_REQ_CHECK_FRAGMENT,       /* a '#' in the target: a fragment is never sent, so never keyed nor forwarded */
     EDGE_REQ_CHECK_BAD_TARGET,     /* neither origin-form nor an acceptable absolute-form ("*" included) */
+    EDGE_REQ_CHECK_BAD_HOST,       /* a Host (or :authority) that cache_key_normalize_host refuses */
 } edge_req_check_t;
 
 /** A short lower-case text for `v`, for the log and the 400 body; a static string. */
@@ -66,5 +67,12 @@ h2o_iovec_t edge_req_check_raw_head(const h2o_req_t *req);
  * req->http1_is_persistent when the raw head cannot be found (see above).
  */
 edge_req_check_t edge_req_check(h2o_req_t *req, h2o_iovec_t *target);
+
+/**
+ * The host the client named: its Host field (HTTP/1) or :authority (HTTP/2), as sent; {"", 0} when it named
+ * none (HTTP/1.0 without Host), rather than the name libh2o supplies then. Points into the request. Call from
+ * the request's loop.
+ */
+h2o_iovec_t edge_req_check_host(const h2o_req_t *req);
 
 #endif

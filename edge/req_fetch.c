@@ -4,7 +4,7 @@
  * The request state machine (req_fsm.c) decides when to fetch; this file decides what is sent: the
  * method (a HEAD that may fill the cache fetches the whole object), the path in the one normal form the
  * key was made from, the headers origin/request.c allows through, the Host of the origin (never the
- * client's, which is not in the key), and where the answer may be stored. The invariant that is easy to
+ * client's, which chose the site), the site's error pages, and where the answer may be stored. The invariant that is easy to
  * break: everything that can change the origin's answer must be either in the cache key or absent from
  * a cacheable request, or one client's answer is stored for another.
  */
@@ -68,7 +68,7 @@ void edge_req_fetch_args(edge_req_t *er, bool cacheable, origin_fetch_args_t *ou
         /* a HEAD that may fill the cache fetches the whole object */
         .method = cacheable ? h2o_iovec_init(H2O_STRLIT("GET")) : req->method,
         .path = req->path,
-        /* never the client's Host, which is not in the key (the config refuses it there): the origin's own name */
+        /* never the client's Host (which picked the site and starts the key): the origin's own name */
         .host =
             oconf->host_header != NULL ? h2o_iovec_init(oconf->host_header, strlen(oconf->host_header)) : h2o_iovec_init(NULL, 0),
         .headers = headers.entries,
@@ -79,8 +79,8 @@ void edge_req_fetch_args(edge_req_t *er, bool cacheable, origin_fetch_args_t *ou
         .hash = er->hash,
         .key = er->key,
         .ttl_rules = &er->behavior->ttl,
-        .error_pages = gen->conf.error_pages,
-        .num_error_pages = gen->conf.num_error_pages,
+        .error_pages = gen->conf.error_pages + er->site->first_error_page, /* the site's own */
+        .num_error_pages = er->site->num_error_pages,
         .background_fetch_max = gen->conf.cache.background_fetch_max,
         .stale = er->have_rec ? &er->rec : NULL,
         /* the fetch may outlive the request (a background fetch): it holds the generation itself */

@@ -32,6 +32,7 @@
 #include "edge/req_check.h"
 #include "edge/req_fsm_int.h"
 #include "edge/req_purge.h"
+#include "edge/site.h"
 #include "errorpages/errorpages.h"
 #include "origin/request.h"
 
@@ -409,9 +410,21 @@ static edge_req_state_t step_RECV(edge_req_t *er)
         req->query_at = SIZE_MAX;
     }
 
+    /* the site, from the normalised host, which also starts the key; then the site's behavior */
+    h2o_iovec_t host;
+    if (cache_key_normalize_host(&req->pool, edge_req_check_host(req), req->scheme == &H2O_URL_SCHEME_HTTPS, &host) != 0) {
+        refuse(er, 400, "Bad Request", edge_req_check_reason(EDGE_REQ_CHECK_BAD_HOST));
+        return EDGE_REQ_DONE;
+    }
+    if ((er->site = edge_site_match(conf, host.base, host.len)) == NULL) {
+        edge_deliver_unknown_host(er, conf);
+        return EDGE_REQ_DONE;
+    }
+    *h2o_req_getenv(req, H2O_STRLIT("site"), 1) = h2o_iovec_init(er->site->name, strlen(er->site->name));
     er->is_head = method_is(req, H2O_STRLIT("HEAD"));
-    er->behavior = edge_behavior_match(conf->behaviors, conf->num_behaviors, req->path_normalized.base, req->path_normalized.len);
-    er->key = cache_key_build(&req->pool, req->path_normalized, query, &er->behavior->key);
+    er->behavior = edge_site_behavior(conf, er->site, req->path_normalized.base, req->path_normalized.len);
+    er->host = host;
+    er->key = cache_key_build_for_host(&req->pool, host, req->path_normalized, query, &er->behavior->key);
     er->key = cache_key_add_headers(&req->pool, er->key, &er->behavior->key, &req->headers);
     er->key = add_forwarded_to_key(er, er->key);
     cache_key_hash(er->key, &er->hash);

@@ -19,6 +19,7 @@
 #include "edge/account.h"
 #include "edge/range.h"
 #include "edge/req_fsm.h"
+#include "edge/gen.h"
 #include "edge/thread.h"
 #include "origin/fetch.h"
 
@@ -32,10 +33,12 @@ typedef struct st_edge_req_t {
     edge_req_state_t state; /* written only by run() */
     h2o_req_t *req;
     edge_thread_t *thread;
-    edge_tgen_t *tgen; /* the generation the request started under (held until it is disposed): its
-                        * configuration, origins and reports serve it to the end, whatever reloads happen */
+    edge_tgen_t *tgen;            /* the generation the request started under (held until it is disposed): its
+                                   * configuration, origins and reports serve it to the end, whatever reloads happen */
+    const edge_conf_site_t *site; /* the site the request's host chose (edge/site.h); NULL until then */
     const edge_conf_behavior_t *behavior;
     bool is_head;
+    h2o_iovec_t host; /* normalised (cache_key_normalize_host): the key's first part */
     h2o_iovec_t key;
     cache_hash_t hash;
     const char *fwd; /* Cache-Status "fwd" reason once the request goes to the origin */

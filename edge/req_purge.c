@@ -11,8 +11,9 @@
 #include "cache/store.h"
 #include "edge/admin.h"
 #include "edge/req_purge.h"
+#include "edge/site.h"
 
-/* The PURGE method (Varnish, Fastly): invalidates the request's URL, all its variants, when the client's
+/* The PURGE method (Varnish, Fastly): invalidates the request's URL on its own host, all its variants, when the client's
  * address is in admin.purge_allow; anyone else gets 403. Answers at once with the invalidation's status. */
 void edge_req_purge_answer(edge_req_t *er)
 {
@@ -58,9 +59,9 @@ static bool same_origin_key(edge_req_t *er, h2o_iovec_t uri, h2o_iovec_t *key)
     h2o_iovec_t path, query; /* the normal form the request keys were made of */
     if (cache_key_normalize_target(&req->pool, target.path, &path, &query) != 0)
         return false;
-    const edge_conf_behavior_t *b =
-        edge_behavior_match(er->tgen->gen->conf.behaviors, er->tgen->gen->conf.num_behaviors, path.base, path.len);
-    *key = cache_key_build(&req->pool, path, query, &b->key);
+    /* same authority, so the request's own host and site */
+    const edge_conf_behavior_t *b = edge_site_behavior(&er->tgen->gen->conf, er->site, path.base, path.len);
+    *key = cache_key_build_for_host(&req->pool, er->host, path, query, &b->key);
     return true;
 }
 

@@ -244,7 +244,6 @@ static void apply_limits(edge_server_t *s, const edge_conf_t *conf)
     origin_fetch_set_background_limit(conf->limits.background_fetches, on_background_drop);
 }
 
-
 /* Waits (briefly) until every loop accepts: what a new process of an upgrade waits for before it tells the
  * old one to stop accepting. */
 static void wait_threads_up(edge_server_t *s)
@@ -359,7 +358,7 @@ int edge_server_run(edge_conf_t *conf, const edge_server_opts_t *opts)
         edge_upgrade_ready(handover);
         handover = -1;
     }
-    conf = NULL; /* (a reload frees it: from here on, the published generation's) */
+    conf = NULL;         /* (a reload frees it: from here on, the published generation's) */
     edge_notify_ready(); /* every loop accepts: connections queue and are served from now on */
 
     int sig = 0;

@@ -11,15 +11,6 @@
 #include "edge/config.h"
 #include "edge/thread.h"
 
-/* Where the configuration comes from, so that a reload reads it the same way (edge/lifecycle.h). */
-typedef struct st_edge_server_opts_t {
-    const char *config_file; /* NULL: the embedded default */
-    const char *listen;      /* the command line's overrides (edge_config_override), each may be NULL */
-    const char *origin;
-    const char *cache_dir;
-    char **argv; /* the command line, which an upgrade runs again (argv[0] resolved at start) */
-} edge_server_opts_t;
-
 /**
  * Runs the edge described by `conf` (which it takes over, and disposes of when it returns) until SIGTERM
  * or SIGINT, then lets in-flight responses finish (up to a grace period) and tears everything down.

@@ -16,7 +16,6 @@
 #include <h2o.h>
 #include "cache/store.h"
 #include "edge/config.h"
-#include "edge/gen.h"
 #include "edge/listeners.h"
 #include "origin/file.h"
 #include "origin/http.h"
@@ -25,6 +24,8 @@
 #include "reports/stats.h"
 
 typedef struct st_edge_server_t edge_server_t;
+struct st_edge_gen_t; /* edge/gen.h, which includes this header */
+struct st_edge_tgen_t;
 
 /* One listening address as one loop accepts on it: its sockets (dup()s of the shared ones) and what a new
  * connection gets (the TLS context of the generation the loop serves). */
@@ -40,11 +41,11 @@ typedef struct st_edge_thread_t {
     edge_server_t *server;
     unsigned index;
     pthread_t tid;
-    edge_tgen_t *cur;                    /* the part of the published generation this loop serves new requests with */
-    edge_tgen_t *left;                   /* parts of earlier generations that requests or fetches still hold */
-    edge_thread_listener_t **listeners;  /* what this loop accepts on */
+    struct st_edge_tgen_t *cur;         /* the part of the published generation this loop serves new requests with */
+    struct st_edge_tgen_t *left;        /* parts of earlier generations that requests or fetches still hold */
+    edge_thread_listener_t **listeners; /* what this loop accepts on */
     size_t num_listeners;
-    bool accepting;                      /* false once draining: listeners are not reopened */
+    bool accepting; /* false once draining: listeners are not reopened */
     cache_store_reader_t *reader;
     h2o_multithread_receiver_t fetch_receiver; /* origin fetches on other loops wake this one's requests */
     reports_counters_t counters;
@@ -54,6 +55,15 @@ typedef struct st_edge_thread_t {
     /* the per-behavior metrics: counters and the client request duration histogram (reports/counters.h) */
     reports_by_behavior_t by_behavior;
 } edge_thread_t;
+
+/* Where the configuration comes from, so that a reload reads it the same way (edge/lifecycle.h). */
+typedef struct st_edge_server_opts_t {
+    const char *config_file; /* NULL: the embedded default */
+    const char *listen;      /* the command line's overrides (edge_config_override), each may be NULL */
+    const char *origin;
+    const char *cache_dir;
+    char **argv; /* the command line, which an upgrade runs again (argv[0] resolved at start) */
+} edge_server_opts_t;
 
 /* What the configuration said at start about what only a restart or an upgrade changes (edge/gen.h): a
  * reload that says otherwise is logged and not applied. */
@@ -71,13 +81,13 @@ typedef struct st_edge_server_fixed_t {
 } edge_server_fixed_t;
 
 struct st_edge_server_t {
-    const struct st_edge_server_opts_t *opts; /* where the configuration comes from, for a reload */
+    const edge_server_opts_t *opts; /* where the configuration comes from, for a reload */
     edge_server_fixed_t fixed;
-    _Atomic(edge_gen_t *) gen; /* the published generation; the server holds a reference */
-    pthread_mutex_t gen_lock;  /* taken to swap `gen`, and by a loop to take a reference on it */
-    pthread_mutex_t reload_lock; /* one reload or upgrade at a time (SIGHUP and the admin API) */
-    uint64_t reloads;            /* generations published since start, under reload_lock */
-    atomic_int draining;         /* POST /drain, SIGTERM or an upgrade: /healthz answers 503 */
+    _Atomic(struct st_edge_gen_t *) gen; /* the published generation; the server holds a reference */
+    pthread_mutex_t gen_lock;            /* taken to swap `gen`, and by a loop to take a reference on it */
+    pthread_mutex_t reload_lock;         /* one reload or upgrade at a time (SIGHUP and the admin API) */
+    uint64_t reloads;                    /* generations published since start, under reload_lock */
+    atomic_int draining;                 /* POST /drain, SIGTERM or an upgrade: /healthz answers 503 */
     cache_store_t *store;
     h2o_globalconf_t h2o;
     edge_thread_t *threads;

@@ -79,4 +79,3 @@ Fail : {
     return NULL;
 }
 }
-

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "common/log.h"
+#include "edge/gen.h"
 #include "edge/thread.h"
 #include "edge/upgrade.h"
 
@@ -78,8 +79,8 @@ static void put_uint(char *buf, unsigned long v)
 
 static bool is_ours(const char *var)
 {
-    static const char *const names[] = {"LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=", "EDGECACHE_HANDOVER_FD=",
-                                        "EDGECACHE_LOCK_FD="};
+    static const char *const names[] = {
+        "LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=", "EDGECACHE_HANDOVER_FD=", "EDGECACHE_LOCK_FD="};
     for (size_t i = 0; i != sizeof(names) / sizeof(names[0]); ++i)
         if (strncmp(var, names[i], strlen(names[i])) == 0)
             return true;
@@ -158,7 +159,8 @@ pid_t edge_upgrade_start(edge_server_t *s, char *err, size_t errlen)
     common_log_info("upgrade: started %s as process %d; waiting for it to ask for the store", exe, (int)pid);
     int c = read_step(sv[0], STEP_TIMEOUT_MS);
     if (c != 'T') {
-        snprintf(err, errlen, "the new process %s before asking for the store", c == 0 ? "exited" : "did not answer within a minute");
+        snprintf(err, errlen, "the new process %s before asking for the store",
+                 c == 0 ? "exited" : "did not answer within a minute");
         goto Fail;
     }
     cache_store_writer_release(s->store);
@@ -217,7 +219,8 @@ int edge_upgrade_take_writer(int fd, char *err, size_t errlen)
     int c = read_step(fd, STEP_TIMEOUT_MS);
     if (c == 'W' || c == 0) /* (0: the old process is gone, and its writer with it) */
         return 0;
-    snprintf(err, errlen, "upgrade: the previous process %s", c < 0 ? "did not release the store within a minute" : "answered nonsense");
+    snprintf(err, errlen, "upgrade: the previous process %s",
+             c < 0 ? "did not release the store within a minute" : "answered nonsense");
     return -1;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "cache/key.h"
 #include "reports/report_int.h"
 
 double reports_pct(uint64_t part, uint64_t whole)
@@ -70,6 +71,14 @@ const reports_topk_entry_t **reports_popular_rows(const reports_data_t *d, size_
     const reports_topk_entry_t **rows = h2o_mem_alloc(sizeof(*rows) * (size != 0 ? size : 1));
     *n = d->objects != NULL ? reports_topk_sorted(d->objects, rows) : 0;
     *floor = d->objects != NULL ? reports_topk_floor(d->objects) : 0;
+    if (d->q.hosts != NULL) { /* one site's objects: the URL starts with the host */
+        size_t kept = 0;
+        for (size_t i = 0; i != *n; ++i)
+            if (cache_key_host_in(h2o_iovec_init(d->q.hosts, strlen(d->q.hosts)),
+                                  cache_key_url_host(h2o_iovec_init(rows[i]->key, rows[i]->key_len))))
+                rows[kept++] = rows[i];
+        *n = kept;
+    }
     if (d->q.top != 0 && *n > d->q.top) {
         /* an object cut from the listing has at most its (over)estimated count */
         if (rows[d->q.top]->c.requests > *floor)

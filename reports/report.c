@@ -225,6 +225,9 @@ int reports_data_add(void *ctx, h2o_iovec_t key, h2o_iovec_t value)
             for (size_t i = 0; i != n; ++i) {
                 if (behs[i].c.requests == 0)
                     continue; /* a behavior that served nothing in this bucket has no row */
+                if (d->q.site != NULL &&
+                    (strncmp(behs[i].path, d->q.site, strlen(d->q.site)) != 0 || behs[i].path[strlen(d->q.site)] != ':'))
+                    continue; /* another site's ("SITE:PATH") */
                 merge_beh(&s->behs, &s->num_behs, behs + i);
                 merge_beh(&d->totals, &d->num_totals, behs + i);
             }

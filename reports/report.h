@@ -37,6 +37,8 @@ typedef enum en_reports_format_t {
 typedef struct st_reports_query_t {
     uint64_t from_s, to_s; /* buckets overlapping [from_s, to_s), Unix seconds */
     unsigned top;          /* rows of the popular report (0: all the summary holds) */
+    const char *site;      /* NULL: every site; else stats and ttl keep the behaviors named "SITE:..." only */
+    const char *hosts;     /* NULL: every object; else popular keeps the objects of these hosts (cache_key_host_in) */
 } reports_query_t;
 
 typedef struct st_reports_data_t reports_data_t;

@@ -139,9 +139,12 @@ wait_purge "$PURGE_ID" 1 url /u/b
 gone /u/b 2
 still /u/c 1
 
-step "url= as an absolute URL on any host: its path"
+step "url= as an absolute URL: that host's object only (the host is in the key)"
 purge --data-urlencode 'url=http://any.host/u/c'
-wait_purge "$PURGE_ID" 1 url /u/c
+wait_purge "$PURGE_ID" 0 url any.host/u/c
+still /u/c 1
+purge --data-urlencode "url=http://127.0.0.1:$EDGE_PORT/u/c"
+wait_purge "$PURGE_ID" 1 url "127.0.0.1:$EDGE_PORT/u/c"
 gone /u/c 2
 
 step "url= of a Vary'd URL: both variants (and their index) are gone"

@@ -57,7 +57,7 @@ fetch /x -X PURGE
 assert_status 200
 assert_header Content-Type 'application/json'
 assert_eq url "$(json_get '["type"]' <"$BODY")" type
-assert_eq /x "$(json_get '["target"]' <"$BODY")" target
+assert_eq "127.0.0.1:$EDGE_PORT/x" "$(json_get '["target"]' <"$BODY")" "target (the request's own host)"
 assert_match '[0-9]+' "$(json_get '["id"]' <"$BODY")" id
 assert_count /x 1
 purge_done

@@ -32,9 +32,9 @@ wait_lines() {
     ((n == $2)) || fail "$1 has $n lines, expected $2: $(cat "$1" 2>/dev/null)"
 }
 
-# check_line LINE METHOD PATH STATUS BYTES REFERER UA CACHE ORIGIN-MS-REGEX BEHAVIOR
+# check_line LINE METHOD PATH STATUS BYTES REFERER UA CACHE ORIGIN-MS-REGEX BEHAVIOR (then the site, default, and the duration)
 check_line() {
-    local re='^([^ ]+) ([^ ]+) ([^ ]+) \[([^]]+)\] "([^"]*)" ([0-9]{3}) ([^ ]+) "([^"]*)" "([^"]*)" ([^ ]+) ([^ ]+) "([^"]*)" ([^ ]+)$'
+    local re='^([^ ]+) ([^ ]+) ([^ ]+) \[([^]]+)\] "([^"]*)" ([0-9]{3}) ([^ ]+) "([^"]*)" "([^"]*)" ([^ ]+) ([^ ]+) "([^"]*)" ([^ ]+) ([^ ]+)$'
     [[ $1 =~ $re ]] || fail "access log line does not have the default format: $1"
     local m=("${BASH_REMATCH[@]}")
     assert_eq 127.0.0.1 "${m[1]}" "remote address in: $1"
@@ -49,9 +49,10 @@ check_line() {
     assert_eq "$8" "${m[10]}" "cache status"
     assert_match "$9" "${m[11]}" "origin ms"
     assert_eq "${10}" "${m[12]}" "behavior"
+    assert_eq default "${m[13]}" "site (a file without sites: \"default\")"
     # libh2o's %{duration}x: whole seconds, then six decimals unless they are all zero
-    assert_match '[0-9]+(\.[0-9]{6})?' "${m[13]}" "duration (s)"
-    awk -v d="${m[13]}" 'BEGIN { exit !(d < 10) }' || fail "duration ${m[13]} s is not plausible"
+    assert_match '[0-9]+(\.[0-9]{6})?' "${m[14]}" "duration (s)"
+    awk -v d="${m[14]}" 'BEGIN { exit !(d < 10) }' || fail "duration ${m[14]} s is not plausible"
 }
 
 write_conf
@@ -126,7 +127,7 @@ import json, re, sys
 lines = open(sys.argv[1], encoding="ascii").read().split("\n")
 assert lines[-1] == "" and len(lines) == 3, lines
 keys = ["time", "client", "method", "path", "protocol", "status", "bytes", "referer", "user_agent", "cache",
-        "origin_ms", "behavior", "duration", "request_id"]
+        "origin_ms", "behavior", "site", "duration", "request_id"]
 a, b = (json.loads(l) for l in lines[:2])
 for o in (a, b):
     assert list(o) == keys, list(o)

@@ -61,21 +61,22 @@ echo "background loop: $nbg rounds"
 
 step "a second edge on the copy: every object stored before is a HIT, intact, origin not asked"
 start_extra_edge snap --origin "$ORIGIN_URL" # sets snap_PORT
+FIRST="Host: 127.0.0.1:$EDGE_PORT"
 # shellcheck disable=SC2154
 for p in "${A[@]}"; do
-    fetch "http://127.0.0.1:$snap_PORT$p"
+    fetch "http://127.0.0.1:$snap_PORT$p" -H "$FIRST" # the first edge's host, as its clients sent it: it is in the key
     assert_status 200
     assert_cache HIT
     assert_body "small ${p#/a/}"
     assert_count "$p" 1
 done
 for p in /big/1 /big/2; do
-    fetch "http://127.0.0.1:$snap_PORT$p"
+    fetch "http://127.0.0.1:$snap_PORT$p" -H "$FIRST"
     assert_cache HIT
     assert_eq "$BIG_SHA" "$(body_sha256)" "sha256 of $p from the copy"
     assert_count "$p" 1
 done
-fetch "http://127.0.0.1:$snap_PORT/big/3"
+fetch "http://127.0.0.1:$snap_PORT/big/3" -H "$FIRST"
 assert_cache HIT
 assert_eq "$(pattern_sha256 300000)" "$(body_sha256)" "sha256 of /big/3 from the copy"
 
@@ -83,7 +84,7 @@ step "objects stored during the snapshot: a HIT (in the copy) or a MISS, always 
 hits=0
 while read -r p; do
     before=$(origin_count "$p")
-    fetch "http://127.0.0.1:$snap_PORT$p"
+    fetch "http://127.0.0.1:$snap_PORT$p" -H "$FIRST"
     assert_status 200
     assert_body "origin:$p"
     case $(header X-Cache) in

@@ -122,6 +122,7 @@ PY
 }
 
 BIG=1048593
+HOST='Host: a09.example' # one name across the restarts on new ports: the host (with a port) is in the key
 script /c/obj "\"body_size\": $BIG, \"headers\": {\"Cache-Control\": \"max-age=600\"}"
 for where in 2 0; do
     name=cor$where
@@ -131,9 +132,9 @@ for where in 2 0; do
     start_extra_edge $name --origin "$ORIGIN_URL"
     port_var=${name}_PORT
     port=${!port_var}
-    fetch "http://127.0.0.1:$port/c/obj"
+    fetch "http://127.0.0.1:$port/c/obj" -H "$HOST"
     assert_cache MISS
-    fetch "http://127.0.0.1:$port/c/obj"
+    fetch "http://127.0.0.1:$port/c/obj" -H "$HOST"
     assert_cache HIT
     stop_extra_edge $name
     found=$(flip "$T/cache.$name/data.mdb" $where)
@@ -141,7 +142,7 @@ for where in 2 0; do
 
     start_extra_edge $name --origin "$ORIGIN_URL"
     port=${!port_var}
-    try_fetch "http://127.0.0.1:$port/c/obj"
+    try_fetch "http://127.0.0.1:$port/c/obj" -H "$HOST"
     if [[ $CURL_RC == 0 && $(body_size) == "$BIG" ]]; then
         assert_eq "${SHA_OF[1048593]}" "$(body_sha256)" "a complete body after the damage must be the right one"
     fi
@@ -159,19 +160,19 @@ for where in 2 0; do
         [[ $CURL_RC != 0 ]] || fail "curl completed a transfer whose chunk $where is corrupt ($(body_size) bytes)"
         (($(body_size) < BIG)) || fail "the whole body was sent"
         step "the damaged object was dropped: the next request is a MISS with the right body"
-        fetch "http://127.0.0.1:$port/c/obj"
+        fetch "http://127.0.0.1:$port/c/obj" -H "$HOST"
         assert_cache MISS
         assert_eq "${SHA_OF[1048593]}" "$(body_sha256)" "sha256 of the refetched object"
         assert_count /c/obj 2
     fi
-    fetch "http://127.0.0.1:$port/c/obj"
+    fetch "http://127.0.0.1:$port/c/obj" -H "$HOST"
     assert_cache HIT
     assert_eq "${SHA_OF[1048593]}" "$(body_sha256)" "sha256 of the new copy"
     stop_extra_edge $name
     c=$(edge_counter corrupt_records "$T/edge.$name.log")
     ((c >= 1)) || fail "corrupt_records=$c after a damaged chunk $where, expected >= 1"
     # (a damaged first chunk is counted but not logged; a later one is logged)
-    ((where == 0)) || grep -q "chunk $where of /c/obj: .*checksum" "$T/edge.$name.log" || fail "the damaged chunk was not logged"
+    ((where == 0)) || grep -q "chunk $where of a09.example/c/obj: .*checksum" "$T/edge.$name.log" || fail "the damaged chunk was not logged"
 done
 
 pass

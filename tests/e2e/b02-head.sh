@@ -12,7 +12,8 @@ script /b02 "\"body\": \"$body\", \"headers\": {\"Cache-Control\": \"max-age=60\
 
 # Raw HEAD: the status line and headers, and nothing after the blank line.
 raw_head() { # PATH
-    printf 'HEAD %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$1" | raw_request "$EDGE_PORT" 3 >"$T/raw"
+    # (the Host a client of this edge sends: the host, with its port, is in the cache key)
+    printf 'HEAD %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n' "$1" "$EDGE_PORT" | raw_request "$EDGE_PORT" 3 >"$T/raw"
     "$PYTHON" - "$T/raw" <<'PY'
 import sys
 data = open(sys.argv[1], "rb").read()

@@ -9,8 +9,8 @@
 start_origin O
 start_edge --origin "$ORIGIN_URL"
 
-# damage DB KEY HOW: finds the record of KEY in the LMDB data file (its fixed 84-byte header, version 2,
-# status 200, is followed by the key text) and breaks it in place.
+# damage DB KEY HOW: finds the record of KEY ("127.0.0.1:PORT/path": the host starts every key) in the LMDB
+# data file (its fixed 84-byte header, version 2, status 200, is followed by the key text) and breaks it in place.
 damage() {
     "$PYTHON" - "$1" "$2" "$3" <<'PY'
 import sys
@@ -43,7 +43,7 @@ for how in version length body; do
     fetch /c10/$how
     assert_cache HIT
     stop_edge
-    damage "$T/cache/data.mdb" /c10/$how $how || fail "could not find the record of /c10/$how in data.mdb"
+    damage "$T/cache/data.mdb" "127.0.0.1:$EDGE_PORT/c10/$how" $how || fail "could not find the record of /c10/$how in data.mdb"
 
     step "$how: after a restart, a miss (logged), then replaced"
     start_edge --origin "$ORIGIN_URL"

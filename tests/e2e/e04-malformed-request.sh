@@ -9,7 +9,7 @@ start_origin O
 start_edge --origin "$ORIGIN_URL"
 
 step "a normal object, cached"
-fetch /e04/ok
+fetch /e04/ok -H 'Host: x' # the Host of the raw requests below: the host is in the key
 assert_status 200
 assert_body 'origin:/e04/ok'
 assert_count /e04/ok 1
@@ -145,7 +145,7 @@ for c in conns:
     c.close()
 PY
 assert_alive
-fetch /e04/ok
+fetch /e04/ok -H 'Host: x'
 assert_status 200
 assert_cache HIT
 assert_count /e04/ok 1

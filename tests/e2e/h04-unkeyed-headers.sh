@@ -25,11 +25,16 @@ assert_body "$clean"
 for h in x-forwarded-host x-original-url x-rewrite-url x-http-method-override x-forwarded-scheme; do
     assert_eq "<absent>" "$(origin_requests /h04/page | json_get "[0][\"headers\"].get(\"$h\", \"<absent>\")")" "$h at the origin"
 done
-step "the clean request: a HIT with the clean body"
-fetch /h04/page
+step "the same host without those headers: a HIT with the clean body (they are neither keyed nor forwarded)"
+fetch /h04/page -H 'Host: evil.example'
 assert_cache HIT
 assert_body "$clean"
 assert_count /h04/page 1
+step "the edge's own host: another object (the Host is in the key), with the clean body"
+fetch /h04/page
+assert_cache MISS
+assert_body "$clean"
+assert_count /h04/page 2
 
 step "forward_headers are in the key: two X-Tenant values are two objects"
 script /fw/t '"headers": {"Cache-Control": "max-age=60"}, "body": "t", "body_from_headers": ["X-Tenant"]'

@@ -105,9 +105,9 @@ echo "   h2_resets=$resets h2_abusive_closes=$closes background_fetches_dropped=
 step "the edge is alive and serves a cached object"
 release slow
 script /h20/ok '"body": "fine", "headers": {"Cache-Control": "max-age=600"}'
-fetch /h20/ok
+fetch /h20/ok -H 'Host: h20.example' # one site name on both listeners: the host is in the key
 assert_status 200
-fetch "https://127.0.0.1:$TLS_PORT/h20/ok" -k --http2
+fetch "https://127.0.0.1:$TLS_PORT/h20/ok" -H 'Host: h20.example' -k --http2
 assert_status 200
 assert_eq 2 "$HTTP_VERSION" "HTTP version"
 assert_header X-Cache HIT

@@ -32,7 +32,7 @@ sel = selectors.DefaultSelector()
 socks, answered = [], 0
 for i in range(n):
     s = socket.create_connection((host, port), timeout=30)
-    s.sendall(b"GET /h22/ok HTTP/1.1\r\nHost: edge\r\n\r\n")
+    s.sendall(b"GET /h22/ok HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (host.encode(), port))  # curl's Host: it is in the key
     s.setblocking(False)
     sel.register(s, selectors.EVENT_READ)
     socks.append(s)

@@ -21,8 +21,10 @@ behaviors:
 YAML
 start_edge_raw -c "$T/edge.yaml"
 wait_edge "$EDGE_PORT" "$TLS_PORT"
+# one site name on both listeners: the host (a port other than 80/443 included) is in the key
+HOST='Host: h24.example'
 script /h24/ok '"body": "fine", "headers": {"Cache-Control": "max-age=600"}'
-fetch /h24/ok
+fetch /h24/ok -H "$HOST"
 assert_status 200
 rss_before=$(edge_rss_kb)
 
@@ -66,7 +68,7 @@ PY
 step "a SETTINGS flood"
 flood settings || fail "settings flood client failed"
 assert_alive
-fetch "https://127.0.0.1:$TLS_PORT/h24/ok" -k --http2
+fetch "https://127.0.0.1:$TLS_PORT/h24/ok" -H "$HOST" -k --http2
 assert_status 200
 
 step "a PING flood"
@@ -79,7 +81,7 @@ echo "   edge RSS: $rss_before KiB before the floods, $rss_after KiB after"
 ((rss_after < rss_before + 64 * 1024)) || fail "RSS grew from $rss_before to $rss_after KiB"
 
 step "the edge is alive and serves a cached object"
-fetch "https://127.0.0.1:$TLS_PORT/h24/ok" -k --http2
+fetch "https://127.0.0.1:$TLS_PORT/h24/ok" -H "$HOST" -k --http2
 assert_status 200
 assert_header X-Cache HIT
 assert_body fine

@@ -16,6 +16,7 @@
 #                              NAME_PORT and NAME_PID. pass stops it (and checks its log) like the edge
 #   stop_extra_edge NAME       SIGTERM, wait, assert exit status 0
 #   start_edge [ARGS...]       edgecache serve --listen 127.0.0.1:$EDGE_PORT --cache-dir $T/cache ARGS
+#                              (a restart keeps the port it had: the host, port included, is in the cache key)
 #   start_edge_raw [ARGS...]   edgecache serve --cache-dir $T/cache ARGS, EDGE_PORT chosen by the caller
 #   stop_edge                  SIGTERM, wait, assert exit status 0
 #   control METHOD PORT PATH [BODY]  one request to an origin's control endpoint; prints the answer's body
@@ -254,7 +255,9 @@ start_edge_raw() { # ARGS... (the caller has set EDGE_PORT and put it on the com
 start_edge() { # [ARGS...]
     local attempt
     for attempt in 1 2 3; do
-        EDGE_PORT=$(free_port)
+        # A restart listens on the port it had: the Host (with its port) is in the cache key, so a restarted edge
+        # on another port would find none of the objects it stored.
+        [[ $attempt == 1 && -n $EDGE_PORT ]] || EDGE_PORT=$(free_port)
         start_edge_raw --listen "127.0.0.1:$EDGE_PORT" "$@"
         # Another process may take the port between free_port and the bind: try another one.
         if ! wait_edge_quietly && grep -qi 'in use' "$T/edge.log"; then

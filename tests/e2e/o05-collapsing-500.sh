@@ -30,7 +30,8 @@ port, n, want = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 async def one(i):
     try:
         r, w = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 10)
-        w.write(b"GET /o05 HTTP/1.1\r\nHost: edge\r\nConnection: close\r\n\r\n")
+        # the Host curl sends below: the host is in the cache key
+        w.write(b"GET /o05 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n" % port)
         await w.drain()
         data = await asyncio.wait_for(r.read(), 20)  # until the edge closes
         w.close()

@@ -26,7 +26,8 @@ import socket, sys, time, urllib.parse, urllib.request
 port, oport, path, method = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 body = b"payload=o11" if method == "POST" else b""
 s = socket.create_connection(("127.0.0.1", port), timeout=5)
-s.sendall(b"%s %s HTTP/1.1\r\nHost: edge\r\nContent-Length: %d\r\n\r\n%s" % (method.encode(), path.encode(), len(body), body))
+# the Host curl sends (the host is in the key: a later fetch must find what this request stored)
+s.sendall(b"%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: %d\r\n\r\n%s" % (method.encode(), path.encode(), port, len(body), body))
 url = "http://127.0.0.1:%d/__count?path=%s" % (oport, urllib.parse.quote(path))
 end = time.time() + 5
 while time.time() < end and int(urllib.request.urlopen(url, timeout=5).read()) == 0:

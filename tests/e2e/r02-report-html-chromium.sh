@@ -20,10 +20,10 @@ script /r02/a '"body": "aaaaaaaaaa", "headers": {"Cache-Control": "max-age=60"}'
 script /r02/b '"body": "bbbbb", "headers": {"Cache-Control": "max-age=60"}'
 
 step "traffic over more than one bucket: 5 x /r02/a, 3 x /r02/b"
-for i in 1 2 3; do fetch /r02/a; done
+for i in 1 2 3; do fetch /r02/a -H 'Host: r02.example'; done
 sleep 1.1
-for i in 1 2; do fetch /r02/a; done
-for i in 1 2 3; do fetch /r02/b; done
+for i in 1 2; do fetch /r02/a -H 'Host: r02.example'; done
+for i in 1 2 3; do fetch /r02/b -H 'Host: r02.example'; done
 assert_count /r02/a 1
 assert_count /r02/b 1
 stop_edge
@@ -45,8 +45,8 @@ grep -q 'id="summary" data-rendered="yes">8 requests in [0-9]* time buckets, hit
 bars=$(grep -o '<rect class="bar" ' "$T/dom.html" | wc -l)
 [[ $bars -ge 2 ]] || fail "expected a bar per bucket (>= 2), found $bars"
 grep -q '<polyline class="hit" id="hitline" points="' "$T/dom.html" || fail "no hit-ratio line"
-grep -q '<td class="url">/r02/a</td><td>5</td><td>0</td><td>4</td><td>1</td><td>80.0</td>' "$T/dom.html" || fail "row of /r02/a"
-grep -q '<td class="url">/r02/b</td><td>3</td><td>0</td><td>2</td><td>1</td><td>66.7</td>' "$T/dom.html" || fail "row of /r02/b"
+grep -q '<td class="url">r02.example/r02/a</td><td>5</td><td>0</td><td>4</td><td>1</td><td>80.0</td>' "$T/dom.html" || fail "row of /r02/a"
+grep -q '<td class="url">r02.example/r02/b</td><td>3</td><td>0</td><td>2</td><td>1</td><td>66.7</td>' "$T/dom.html" || fail "row of /r02/b"
 
 step "a screenshot"
 chrome --screenshot="$T/report.png" --window-size=1200,900 >/dev/null || fail "no screenshot: $(tail -5 "$T/chrome.log")"

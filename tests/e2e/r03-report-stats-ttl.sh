@@ -62,7 +62,7 @@ grep -qF 'suggestion: /r03/rev/*: 100 % of 11 revalidations unchanged; default_t
     "$T/ttl.txt" || fail "no TTL suggestion: $(cat "$T/ttl.txt")"
 grep -qF 'suggestion: /r03/search*: 12 misses had a query string in the cache key, about 1' "$T/ttl.txt" ||
     fail "no fragmentation suggestion: $(cat "$T/ttl.txt")"
-grep -qF '(most on /r03/search: 12 misses)' "$T/ttl.txt" || fail "$(cat "$T/ttl.txt")"
+grep -qF "(most on 127.0.0.1:$EDGE_PORT/r03/search: 12 misses)" "$T/ttl.txt" || fail "$(cat "$T/ttl.txt")" # (host and path)
 "$EDGECACHE" report ttl --cache-dir "$T/cache" --since 1h --format json >"$T/ttl.json"
 assert_eq 11 "$(json_get '["behaviors"][0]["unchanged"]' <"$T/ttl.json")" "unchanged revalidations (json)"
 

@@ -11,10 +11,12 @@ start_extra_edge B --origin "$ORIGIN_URL"
 for p in a b c; do script /r04/$p '"body": "r04", "headers": {"Cache-Control": "max-age=60"}'; done
 
 step "traffic on both edges"
-for i in 1 2 3 4 5; do fetch /r04/a; done
-for i in 1 2 3; do fetch /r04/b; done
-for i in 1 2; do fetch "http://127.0.0.1:$B_PORT/r04/a"; done
-for i in 1 2 3 4; do fetch "http://127.0.0.1:$B_PORT/r04/c"; done
+# one site name for both edges, as DNS gives clients: the reports name an object by host and path
+H='Host: r04.example'
+for i in 1 2 3 4 5; do fetch /r04/a -H "$H"; done
+for i in 1 2 3; do fetch /r04/b -H "$H"; done
+for i in 1 2; do fetch "http://127.0.0.1:$B_PORT/r04/a" -H "$H"; done
+for i in 1 2 3 4; do fetch "http://127.0.0.1:$B_PORT/r04/c" -H "$H"; done
 assert_count /r04/a 2 # one miss on each edge
 stop_edge
 stop_extra_edge B
@@ -25,9 +27,9 @@ stop_extra_edge B
 
 step "merged: counts add up"
 "$EDGECACHE" report popular --merge "$T/a.json" "$T/b.json" --format csv >"$T/m.csv"
-assert_eq "/r04/a,7,0,5,2,71.4,6,21,0,7,0,0,0" "$(sed -n 2p "$T/m.csv")" "merged /r04/a"
-assert_eq "/r04/c,4,0,3,1,75.0,3,12,0,4,0,0,0" "$(sed -n 3p "$T/m.csv")" "merged /r04/c"
-assert_eq "/r04/b,3,0,2,1,66.7,3,9,0,3,0,0,0" "$(sed -n 4p "$T/m.csv")" "merged /r04/b"
+assert_eq "r04.example/r04/a,7,0,5,2,71.4,6,21,0,7,0,0,0" "$(sed -n 2p "$T/m.csv")" "merged /r04/a"
+assert_eq "r04.example/r04/c,4,0,3,1,75.0,3,12,0,4,0,0,0" "$(sed -n 3p "$T/m.csv")" "merged /r04/c"
+assert_eq "r04.example/r04/b,3,0,2,1,66.7,3,9,0,3,0,0,0" "$(sed -n 4p "$T/m.csv")" "merged /r04/b"
 "$EDGECACHE" report popular --merge "$T/a.json" "$T/b.json" --format json >"$T/m.json"
 assert_eq 14 "$(json_get '["total_requests"]' <"$T/m.json")" "merged total"
 
@@ -37,9 +39,9 @@ assert_eq 2 "$(json_get '["floor"]' <"$T/b1.json")" "B's bound for what it did n
 row() { json_get "[\"objects\"]" <"$T/m1.json" | "$PYTHON" -c 'import json, sys
 r = [o for o in json.load(sys.stdin) if o["url"] == sys.argv[1]][0]
 print(r["requests"], r["error"])' "$1"; }
-assert_eq "7 2" "$(row /r04/a)" "/r04/a: 5 + B's bound 2, error 2 (true: 7)"
-assert_eq "5 2" "$(row /r04/b)" "/r04/b: 3 + B's bound 2, error 2 (true: 3)"
-assert_eq "4 0" "$(row /r04/c)" "/r04/c: listed by B, A's bound is 0"
+assert_eq "7 2" "$(row r04.example/r04/a)" "/r04/a: 5 + B's bound 2, error 2 (true: 7)"
+assert_eq "5 2" "$(row r04.example/r04/b)" "/r04/b: 3 + B's bound 2, error 2 (true: 3)"
+assert_eq "4 0" "$(row r04.example/r04/c)" "/r04/c: listed by B, A's bound is 0"
 "$EDGECACHE" report popular --merge "$T/m.json" "$T/m1.json" --format json >/dev/null || fail "a merged report is itself a merge input"
 
 step "a merge input that is not a report: exit 1; --merge with a store option: exit 2"

@@ -29,12 +29,14 @@ wait_edge "$EDGE_PORT" "$TLS_PORT"
 size=$((5 * 1024 * 1024))
 want=$(pattern_sha256 "$size")
 H2="https://127.0.0.1:$TLS_PORT"
+# one site name on both listeners, as clients use it: the host (a port other than 80/443 included) is in the key
+HOST='Host: t01.example'
 
 # get_big URL X-CACHE HTTP-VERSION [CURL ARGS]
 get_big() {
     local url=$1 xcache=$2 version=$3
     shift 3
-    fetch "$url" "$@"
+    fetch "$url" -H "$HOST" "$@"
     assert_status 200
     assert_eq "$version" "$HTTP_VERSION" "HTTP version"
     assert_header X-Cache "$xcache"
@@ -62,14 +64,14 @@ assert_header Content-Length "$size"
 assert_count /t01/chunked 1
 
 step "HTTP/2 is negotiated by ALPN only on the TLS listener"
-fetch "$H2/t01/cl" --http2 -k -I
+fetch "$H2/t01/cl" -H "$HOST" --http2 -k -I
 assert_eq 2 "$HTTP_VERSION" "HTTP version with --http2 on TLS"
-fetch /t01/cl --http2 -I
+fetch /t01/cl -H "$HOST" --http2 -I
 assert_status 200
 echo "   cleartext listener with --http2 (h2c upgrade offered): HTTP/$HTTP_VERSION"
 
 step "HEAD over HTTP/2: the length (curl -I writes the head, not a body, to its output)"
-fetch "$H2/t01/cl" --http2 -k -I
+fetch "$H2/t01/cl" -H "$HOST" --http2 -k -I
 assert_status 200
 assert_header content-length "$size"
 assert_count /t01/cl 1

@@ -15,9 +15,11 @@ script /w01/missing2 '"status": 404, "body": "gone", "headers": {"Cache-Control"
 GOOD=(/w01/a1 /w01/a2 /w01/a3 /w01/a4 /w01/a5 /w01/a6 /w01/a7 /w01/a8 /w01/a9 /w01/a10
     '/w01/q?x=1' '/w01/q?x=2'
     http://example.test/w01/abs https://example.test:8443/w01/tls "http://127.0.0.1:$EDGE_PORT/w01/self")
-# what each GOOD line fetches, as the edge's cache key sees it (the path and query)
+# what each GOOD line fetches, as the edge's cache key sees it (the path and query), and with which Host (the
+# host is in the key; "-": the edge's own address)
 KEYS=(/w01/a1 /w01/a2 /w01/a3 /w01/a4 /w01/a5 /w01/a6 /w01/a7 /w01/a8 /w01/a9 /w01/a10
     '/w01/q?x=1' '/w01/q?x=2' /w01/abs /w01/tls /w01/self)
+HOSTS=(- - - - - - - - - - - - example.test example.test:8443 -)
 
 {
     echo "# the top URLs of the day"
@@ -45,8 +47,9 @@ assert_eq 2 "$(grep -c '^failed:' "$T/out1")" "failed lines"
 ! grep -q 'ETA' "$T/err1" || fail "a progress bar was drawn although stderr is not a terminal"
 
 step "every good URL is now a HIT, and the origin saw each once"
-for key in "${KEYS[@]}"; do
-    fetch "$key"
+for i in "${!KEYS[@]}"; do
+    key=${KEYS[i]}
+    if [[ ${HOSTS[i]} == - ]]; then fetch "$key"; else fetch "$key" -H "Host: ${HOSTS[i]}"; fi
     assert_status 200
     assert_cache HIT
     assert_count "$key" 1

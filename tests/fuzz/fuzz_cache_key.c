@@ -8,7 +8,9 @@
  * by '&'). The driver checks: the key starts with the normalised path and carries a '?' only when a
  * parameter is kept; with the "all" rule the key does not depend on the parameters' order; the header
  * and variant suffixes extend the key without changing it; and when the target holds no newline, the
- * URL part of every derived key is exactly the built key (what purge and reports name an object by).
+ * URL part of every derived key is exactly the built key (what purge and reports name an object by); and
+ * the X-A part taken as a Host: its normal form holds no '/', ',', space, newline or capital, is a fixed
+ * point of the normalisation, and starts the key built for it.
  *
  * FUZZ_SOURCES: cache/key.c
  */
@@ -124,6 +126,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         h2o_iovec_t u1 = cache_key_url(full), u2 = cache_key_url(variant);
         if (!h2o_memis(u1.base, u1.len, key.base, key.len) || !h2o_memis(u2.base, u2.len, key.base, key.len))
             __builtin_trap();
+    }
+
+    /* the host (the x-a part, taken as a Host value): a normal host holds no byte that could end it or split a
+     * purge's list, normalising it again changes nothing, and a key starts with it */
+    if (parts[3].base != NULL) {
+        h2o_iovec_t host, again;
+        if (cache_key_normalize_host(&pool, parts[3], (knobs & 16) != 0, &host) == 0) {
+            for (size_t i = 0; i != host.len; ++i)
+                if (host.base[i] == '/' || host.base[i] == ',' || host.base[i] == '\n' || host.base[i] == ' ' ||
+                    (host.base[i] >= 'A' && host.base[i] <= 'Z'))
+                    __builtin_trap();
+            if (cache_key_normalize_host(&pool, host, (knobs & 16) != 0, &again) != 0 ||
+                !h2o_memis(again.base, again.len, host.base, host.len))
+                __builtin_trap();
+            h2o_iovec_t hk = cache_key_build_for_host(&pool, host, path, query, &rules);
+            h2o_iovec_t kh = cache_key_url_host(cache_key_url(hk));
+            if (path.len != 0 && path.base[0] == '/' && !h2o_memis(kh.base, kh.len, host.base, host.len))
+                __builtin_trap();
+        }
     }
 
     cache_hash_t h1, h2;

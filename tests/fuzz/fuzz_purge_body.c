@@ -6,7 +6,7 @@
  * The input is the form text (a copy of exactly its size, so an overread is caught), against a fixed
  * configuration whose behaviors use all three query rules. The driver checks the promises of
  * admin_parse.h: a form value is NUL-terminated and no longer than the form; edge_admin_parse_purge
- * returns 0 or one of its three errors, and on 0 a url purge's target is a key URL part (starts with
+ * returns 0 or one of its five errors, and on 0 a url purge's target is a key URL part (its hosts, then a
  * '/'), a tag is not empty; a report query returns 0 or one of its four errors, with from < to; every
  * error has a one-line text ending in a newline. (The report query's time parsers live in
  * reports/report.c, which pulls in the reports and the store: hence the long source list.)
@@ -14,6 +14,7 @@
  * FUZZ_SOURCES: edge/admin_parse.c edge/config.c edge/config_admin.c edge/config_behavior.c
  * FUZZ_SOURCES: edge/config_limits.c edge/config_listen.c edge/config_origin.c edge/config_yaml.c edge/behavior.c common/cidr.c
  * FUZZ_SOURCES: common/log.c errorpages/errorpages.c build-fuzz/errorpages/pages.c reports/*.c cache/*.c
+ * FUZZ_SOURCES: edge/config_sites.c edge/site.c
  * FUZZ_LIBS: -lyaml -llmdb -lz
  */
 #include <stdint.h>
@@ -67,11 +68,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     edge_admin_purge_t purge;
     int ret = edge_admin_parse_purge(&conf, &pool, form, &purge);
     if (ret == 0) {
-        if (purge.kind == CACHE_PURGE_URL && (purge.target.len == 0 || purge.target.base[0] != '/'))
+        /* [HOSTS] then the path (cache/store.h): a '/', and nothing before it that could split a host list */
+        const char *slash = purge.target.len != 0 ? memchr(purge.target.base, '/', purge.target.len) : NULL;
+        if (purge.kind == CACHE_PURGE_URL &&
+            (slash == NULL || memchr(purge.target.base, '\n', (size_t)(slash - purge.target.base)) != NULL ||
+             memchr(purge.target.base, ' ', (size_t)(slash - purge.target.base)) != NULL))
             __builtin_trap();
         if (purge.kind == CACHE_PURGE_TAG && purge.target.len == 0)
             __builtin_trap();
-    } else if (ret != EDGE_ADMIN_PARSE_ENOT_ONE && ret != EDGE_ADMIN_PARSE_EBAD_URL && ret != EDGE_ADMIN_PARSE_EEMPTY_TAG) {
+    } else if (ret != EDGE_ADMIN_PARSE_ENOT_ONE && ret != EDGE_ADMIN_PARSE_EBAD_URL && ret != EDGE_ADMIN_PARSE_EEMPTY_TAG &&
+               ret != EDGE_ADMIN_PARSE_ESITE && ret != EDGE_ADMIN_PARSE_EAMBIGUOUS) {
         __builtin_trap();
     } else {
         check_err(ret);

@@ -43,6 +43,12 @@ static void check_key(const cache_key_rules_t *b, const char *path, const char *
                   expected);
 }
 
+static void assert_name(const char *host, const char *name)
+{
+    h2o_iovec_t n = cache_key_host_name(h2o_iovec_init(host, strlen(host)));
+    ck_assert_msg(h2o_memis(n.base, n.len, name, strlen(name)), "name of %s: %.*s", host, (int)n.len, n.base);
+}
+
 /* The one normal form of a target: what is keyed is what is sent. */
 START_TEST(test_normalize_target)
 {
@@ -83,6 +89,67 @@ END_TEST
 /* --- query_string: none / all / list ------------------------------------------------------------ */
 
 /* The URL part of a key ends where the key headers or a variant's Vary values begin. */
+/* The host that starts every key: one spelling per name, and no byte that could pass for a path. */
+START_TEST(test_normalize_host)
+{
+    static const struct {
+        const char *in;
+        int tls;
+        const char *out; /* NULL: refused */
+    } cases[] = {
+        {"shop.example.com", 0, "shop.example.com"},
+        {"SHOP.example.com.:80", 0, "shop.example.com"},
+        {"Shop.Example.COM:443", 1, "shop.example.com"},
+        {"shop.example.com:443", 0, "shop.example.com:443"},
+        {"shop.example.com:80", 1, "shop.example.com:80"},
+        {"shop.example.com:08080", 0, "shop.example.com:8080"},
+        {"shop.example.com:", 0, "shop.example.com"},
+        {"127.0.0.1:8080", 0, "127.0.0.1:8080"},
+        {"[::1]:8443", 1, "[::1]:8443"},
+        {"[2001:DB8::1]:443", 1, "[2001:db8::1]"},
+        {"", 0, ""},
+        {"a/b", 0, NULL},
+        {"a,b", 0, NULL},
+        {"a b", 0, NULL},
+        {"a\nb", 0, NULL},
+        {"a:b", 0, NULL},
+        {"a:0", 0, NULL},
+        {"a:65536", 0, NULL},
+        {"[::1", 0, NULL},
+        {"[::1]x", 0, NULL},
+        {"[zz]", 0, NULL},
+        {"user@host", 0, NULL},
+    };
+    for (size_t i = 0; i != sizeof(cases) / sizeof(cases[0]); ++i) {
+        h2o_iovec_t out;
+        int r = cache_key_normalize_host(&pool, h2o_iovec_init(cases[i].in, strlen(cases[i].in)), cases[i].tls, &out);
+        if (cases[i].out == NULL) {
+            ck_assert_msg(r == CACHE_KEY_EBADHOST, "\"%s\" was accepted as \"%.*s\"", cases[i].in, (int)out.len, out.base);
+            continue;
+        }
+        ck_assert_msg(r == 0, "\"%s\" was refused", cases[i].in);
+        ck_assert_msg(h2o_memis(out.base, out.len, cases[i].out, strlen(cases[i].out)), "\"%s\": got \"%.*s\", expected \"%s\"",
+                      cases[i].in, (int)out.len, out.base, cases[i].out);
+    }
+    assert_name("a.com:8080", "a.com");
+    assert_name("[::1]:8080", "[::1]");
+    assert_name("a.com", "a.com");
+}
+END_TEST
+
+/* The host starts the key, and the URL part of the key keeps it. */
+START_TEST(test_key_with_host)
+{
+    cache_key_rules_t b = behavior(CACHE_KEY_QS_ALL, NULL, 0);
+    h2o_iovec_t key = cache_key_build_for_host(&pool, h2o_iovec_init(H2O_STRLIT("shop.example.com")),
+                                               h2o_iovec_init(H2O_STRLIT("/a")), h2o_iovec_init(H2O_STRLIT("z=1&b=2")), &b);
+    ck_assert(h2o_memis(key.base, key.len, H2O_STRLIT("shop.example.com/a?b=2&z=1")));
+    key = cache_key_build_for_host(&pool, h2o_iovec_init(H2O_STRLIT("")), h2o_iovec_init(H2O_STRLIT("/a")), h2o_iovec_init(NULL, 0),
+                                   &b);
+    ck_assert(h2o_memis(key.base, key.len, H2O_STRLIT("/a")));
+}
+END_TEST
+
 START_TEST(test_key_url)
 {
     static const struct {
@@ -434,6 +501,8 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_qs_none_drops_query);
     tcase_add_test(tc, test_key_url);
+    tcase_add_test(tc, test_normalize_host);
+    tcase_add_test(tc, test_key_with_host);
     tcase_add_test(tc, test_rfc9111_4_1_variant_key);
     tcase_add_test(tc, test_qs_all_keeps_every_param_sorted);
     tcase_add_test(tc, test_qs_list_keeps_only_listed);

@@ -132,6 +132,53 @@ START_TEST(test_purge_prefix_and_ids)
 }
 END_TEST
 
+/* Keys start with their host: a target without one applies on every host, with one (or a list, or a wildcard)
+ * only there; a host given without a port covers every port of that name. */
+START_TEST(test_purge_by_host)
+{
+    static const char *const keys[] = {"a.com/x",      "b.com/x", "x.a.com/x",   "/x",
+                                       "a.com:8080/x", "a.com/y", "b.com/img/1", "x.y.a.com/img/2"};
+    int64_t later = (int64_t)time(NULL) + 100;
+    spec_t tagged = {.surrogate_key = "t", .request_time = later};
+    cache_store_t *s = open_store(MAP_SIZE);
+    cache_store_reader_t *r = cache_store_reader_new(s);
+
+    for (size_t i = 0; i != sizeof(keys) / sizeof(keys[0]); ++i)
+        put_spec(s, keys[i], &tagged);
+    cache_store_flush(s);
+    ck_assert_uint_eq(num_objects(s), 8);
+
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_URL, "b.com/x", false), 1);
+    ck_assert(!stored(r, "b.com/x"));
+    ck_assert(stored(r, "a.com/x"));
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_URL, "*.a.com/x", false), 1);
+    ck_assert(!stored(r, "x.a.com/x"));
+    ck_assert(stored(r, "a.com/x"));                                         /* "*.a.com" is not "a.com" */
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_URL, "a.com/x", false), 2); /* a.com and a.com:8080 */
+    ck_assert(!stored(r, "a.com:8080/x"));
+    ck_assert(stored(r, "/x"));
+    put_spec(s, "a.com/x", &tagged);
+    put_spec(s, "b.com/x", &tagged);
+    cache_store_flush(s);
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_URL, "/x", false), 3); /* every host, the empty one too */
+    ck_assert(stored(r, "a.com/y"));
+
+    /* prefixes, on a list of hosts and a wildcard */
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_PREFIX, "c.com,*.a.com/img/", false), 1);
+    ck_assert(!stored(r, "x.y.a.com/img/2"));
+    ck_assert(stored(r, "b.com/img/1"));
+    /* a tag on some hosts only */
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_TAG, "b.com\nt", false), 1);
+    ck_assert(!stored(r, "b.com/img/1"));
+    ck_assert(stored(r, "a.com/y"));
+    ck_assert_uint_eq(purge_count(s, CACHE_PURGE_TAG, "t", false), 1);
+    ck_assert_uint_eq(num_objects(s), 0);
+
+    cache_store_reader_free(r);
+    cache_store_close(s);
+}
+END_TEST
+
 START_TEST(test_purge_tag)
 {
     /* request times after every purge of this test, so that re-stored objects are not barred */
@@ -542,6 +589,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_purge_url_removes_every_variant);
     tcase_add_test(tc, test_purge_prefix_and_ids);
     tcase_add_test(tc, test_purge_tag);
+    tcase_add_test(tc, test_purge_by_host);
     tcase_add_test(tc, test_replaced_record_leaves_no_stale_index_entry);
     tcase_add_test(tc, test_purge_long_urls);
     tcase_add_test(tc, test_soft_purge_marks_stale);

@@ -256,11 +256,15 @@ START_TEST(test_purge_url)
     assert_iov(p.target, "/static/x.css");
     ck_assert_int_eq(purge("url=/api/list%3Fid%3D1%26sort%3Dup%26page%3D2", &p), 0);
     assert_iov(p.target, "/api/list?id=1&page=2");
-    /* an absolute URL on any host: its path */
+    /* an absolute URL: its host (normalised) and path */
     ck_assert_int_eq(purge("url=http://www.example.com/a/./c/../b", &p), 0);
-    assert_iov(p.target, "/a/b");
+    assert_iov(p.target, "www.example.com/a/b");
     ck_assert_int_eq(purge("url=https://other.example:8443/static/y", &p), 0);
-    assert_iov(p.target, "/static/y");
+    assert_iov(p.target, "other.example:8443/static/y");
+    /* the one site of a file without sites claims every host: site=default scopes nothing */
+    ck_assert_int_eq(purge("url=/a/b&site=default", &p), 0);
+    assert_iov(p.target, "/a/b");
+    ck_assert_int_eq(purge("url=/a/b&site=nope", &p), EDGE_ADMIN_PARSE_ESITE);
 }
 END_TEST
 
@@ -271,9 +275,17 @@ START_TEST(test_purge_prefix_tag_soft)
     ck_assert_int_eq(p.kind, CACHE_PURGE_PREFIX);
     assert_iov(p.target, "/p/");
     ck_assert_int_eq(purge("prefix=http://h.example/p/x", &p), 0);
-    assert_iov(p.target, "/p/x");
+    assert_iov(p.target, "h.example/p/x");
     ck_assert_int_eq(purge("prefix=", &p), 0);
     assert_iov(p.target, ""); /* everything */
+    /* scoped to a site: its hosts (every host for the site of a file without sites) */
+    ck_assert_int_eq(purge("prefix=/p/&site=default", &p), 0);
+    assert_iov(p.target, "/p/");
+    ck_assert_int_eq(purge("prefix=&site=default", &p), 0);
+    assert_iov(p.target, "/");
+    ck_assert_int_eq(purge("prefix=p/&site=default", &p), EDGE_ADMIN_PARSE_EBAD_URL);
+    ck_assert_int_eq(purge("tag=t&site=default", &p), 0);
+    assert_iov(p.target, "t");
     ck_assert_int_eq(purge("prefix=nothing-like-a-url", &p), 0);
     assert_iov(p.target, "nothing-like-a-url"); /* taken as given: it names no key */
     ck_assert_int_eq(purge("tag=product-42&soft=1", &p), 0);
@@ -351,13 +363,19 @@ END_TEST
 START_TEST(test_purge_key_direct)
 {
     h2o_iovec_t key;
-    ck_assert(edge_admin_parse_purge_key(&conf, &pool, IOV("/a%2fb/%41?x=1"), &key));
+    ck_assert_int_eq(edge_admin_parse_purge_key(&conf, &pool, IOV("/a%2fb/%41?x=1"), NULL, &key), 0);
     ck_assert_msg(key.len != 0 && key.base[0] == '/', "%.*s", (int)key.len, key.base);
-    ck_assert(edge_admin_parse_purge_key(&conf, &pool, IOV("http://h/"), &key));
-    assert_iov(key, "/");
-    ck_assert_msg(!edge_admin_parse_purge_key(&conf, &pool, IOV("x/http://h/a"), &key), "a '/' before :// is no scheme");
-    ck_assert(!edge_admin_parse_purge_key(&conf, &pool, IOV(""), &key));
-    ck_assert(!edge_admin_parse_purge_key(&conf, &pool, IOV("://"), &key));
+    /* an absolute URL names its host, normalised as requests' hosts are */
+    ck_assert_int_eq(edge_admin_parse_purge_key(&conf, &pool, IOV("http://h/"), NULL, &key), 0);
+    assert_iov(key, "h/");
+    ck_assert_int_eq(edge_admin_parse_purge_key(&conf, &pool, IOV("https://H.Example.:443/x"), NULL, &key), 0);
+    assert_iov(key, "h.example/x");
+    ck_assert_int_eq(edge_admin_parse_purge_key(&conf, &pool, IOV("http://h:8080/x"), NULL, &key), 0);
+    assert_iov(key, "h:8080/x");
+    ck_assert_int_eq(edge_admin_parse_purge_key(&conf, &pool, IOV("http://a,b/x"), NULL, &key), EDGE_ADMIN_PARSE_EBAD_URL);
+    ck_assert_msg(edge_admin_parse_purge_key(&conf, &pool, IOV("x/http://h/a"), NULL, &key) != 0, "a '/' before :// is no scheme");
+    ck_assert(edge_admin_parse_purge_key(&conf, &pool, IOV(""), NULL, &key) != 0);
+    ck_assert(edge_admin_parse_purge_key(&conf, &pool, IOV("://"), NULL, &key) != 0);
 }
 END_TEST
 

@@ -71,6 +71,7 @@ static void assert_empty(const edge_conf_t *conf)
     ck_assert_uint_eq(conf->upstream.num_groups, 0);
     ck_assert_ptr_null(conf->behaviors);
     ck_assert_ptr_null(conf->error_pages);
+    ck_assert_ptr_null(conf->sites);
     ck_assert_ptr_null(conf->cache.path);
 }
 
