@@ -70,8 +70,9 @@ assert_count /p 2 "$B_PORT"
 assert_count /p 1 "$S_PORT"
 
 step "the access log names the site"
-wait_until grep -q '"GET /p HTTP/1.1" 200 .* blog$' "$T/access.log"
-grep -q '"GET /p HTTP/1.1" 200 .* shop$' "$T/access.log" || fail "no access log line names the site shop"
+# (the site, then the request's duration)
+wait_until grep -Eq '"GET /p HTTP/1.1" 200 .* blog [0-9.]+$' "$T/access.log"
+grep -Eq '"GET /p HTTP/1.1" 200 .* shop [0-9.]+$' "$T/access.log" || fail "no access log line names the site shop"
 
 step "a host no site claims: 421, no origin asked"
 fetch /p -H 'Host: nobody.example'

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # h11-read-only-cache: a cache directory that cannot be written (a read-only bind mount; as root, chmod
 # would not stop the edge) no longer keeps the edge from starting: it logs why, serves every request by
-# passing it to the origin (a MISS each time, nothing stored), answers /healthz, and says through
+# passing it to the origin (a MISS each time, nothing stored), answers /healthz with 503 (a load balancer should prefer an edge that caches), and says through
 # edgecache_store_usable 0 that the store is unusable. Purges complete at once (nothing to purge).
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -40,8 +40,10 @@ for i in 1 2 3; do
     assert_cache MISS
 done
 assert_count /h11/a 3
+# the edge serves, but a health check should send clients to an edge that caches (edge/lifecycle.h)
 fetch "http://127.0.0.1:$ADMIN_PORT/healthz"
-assert_status 200
+assert_status 503
+assert_body "the cache cannot be used"
 
 step "a purge completes at once"
 fetch "http://127.0.0.1:$ADMIN_PORT/purge" -H "Authorization: Bearer $TOKEN" -d url=/h11/a

@@ -165,9 +165,9 @@ START_TEST(test_no_sites)
     ck_assert_ptr_eq(edge_site_match(&conf, H2O_STRLIT("")), &conf.sites[0]);
     edge_config_dispose(&conf);
 
-    ck_assert_msg(edge_config_parse(&conf, "<embedded>", NULL, edge_config_default_yaml, strlen(edge_config_default_yaml), err) ==
-                      0,
-                  "%s", err);
+    ck_assert_msg(
+        edge_config_parse(&conf, "<embedded>", NULL, edge_config_default_yaml(), strlen(edge_config_default_yaml()), err) == 0,
+        "%s", err);
     ck_assert_uint_eq(conf.num_sites, 1);
     ck_assert(conf.sites[0].any_host);
     edge_config_dispose(&conf);
