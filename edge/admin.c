@@ -25,6 +25,7 @@
 #include "cache/key.h"
 #include "edge/admin.h"
 #include "edge/admin_parse.h"
+#include "edge/gen.h"
 #include "edge/lifecycle.h"
 #include "common/log.h"
 #include "edge/thread.h"
@@ -241,6 +242,7 @@ static int on_reload(edge_server_t *s, h2o_req_t *req)
 {
     char err[EDGE_CONF_ERRLEN + 64], *body;
     int64_t id = edge_lifecycle_reload(s, err, sizeof(err));
+    edge_gen_adopt(edge_thread_of(req)); /* (this loop's own listeners and certificates) */
     if (id < 0) {
         common_log_error("admin: reload refused, the running configuration stays: %s", err);
         body = h2o_mem_alloc_pool(&req->pool, strlen(err) + 2);

@@ -233,6 +233,7 @@ void edge_gen_adopt(edge_thread_t *t)
     t->cur = part_new(t, g);
     sync_listeners(t, g);
     edge_gen_collect(t);
+    atomic_store(&t->adopted, g->id);
 }
 
 void edge_gen_collect(edge_thread_t *t)

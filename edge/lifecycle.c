@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "common/log.h"
 #include "edge/lifecycle.h"
 #include "edge/gen.h"
@@ -73,6 +74,15 @@ int64_t edge_lifecycle_reload(edge_server_t *s, char *err, size_t errlen)
     pthread_mutex_unlock(&s->gen_lock);
     edge_gen_release(prev);
     id = (int64_t)g->id;
+    /* wake every loop and wait until each serves the new generation, so that once this returns, a new
+     * connection gets the new listeners and certificates too (a request adopts it anyway); the loop that
+     * runs this call (the admin API's) adopts it when the call returns */
+    for (size_t i = 0; i != s->num_threads; ++i)
+        h2o_multithread_send_message(&s->threads[i].fetch_receiver, NULL);
+    for (size_t i = 0; i != s->num_threads; ++i)
+        for (int ms = 0;
+             ms != 2000 && !pthread_equal(s->threads[i].tid, pthread_self()) && atomic_load(&s->threads[i].adopted) < g->id; ++ms)
+            usleep(1000);
     common_log_info("reload: generation %lld serves new requests (%s)", (long long)id,
                     o->config_file != NULL ? o->config_file : "<embedded>");
 Exit:

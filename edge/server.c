@@ -90,6 +90,7 @@ static void *thread_main(void *arg)
     uint64_t stop_at = 0, next_tick = 0, ticks = 0;
     for (;;) {
         h2o_evloop_run(t->ctx.loop, 100);
+        edge_gen_adopt(t); /* (a reload wakes the loop: new connections get its listeners and certificates) */
         if (h2o_now(t->ctx.loop) >= next_tick) {
             /* once a second: a reload's listeners and checks, the parts of old generations nothing holds, this
              * loop's batched bookkeeping (uses of stored objects), and the reports: a bucket that ended is

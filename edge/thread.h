@@ -45,7 +45,8 @@ typedef struct st_edge_thread_t {
     struct st_edge_tgen_t *left;        /* parts of earlier generations that requests or fetches still hold */
     edge_thread_listener_t **listeners; /* what this loop accepts on */
     size_t num_listeners;
-    bool accepting; /* false once draining: listeners are not reopened */
+    bool accepting;           /* false once draining: listeners are not reopened */
+    _Atomic uint64_t adopted; /* the id of the generation this loop serves: a reload waits for it */
     cache_store_reader_t *reader;
     h2o_multithread_receiver_t fetch_receiver; /* origin fetches on other loops wake this one's requests */
     reports_counters_t counters;
