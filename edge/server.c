@@ -108,12 +108,15 @@ static void *thread_main(void *arg)
                 stop_at = h2o_now(t->ctx.loop) + GRACE_PERIOD_MS;
                 begin_shutdown(t);
             }
-            if (!has_connections(t) || h2o_now(t->ctx.loop) >= stop_at)
+            /* the admin loop (the first) stays while any other drains: /healthz answers 503 until the end */
+            bool others = t->index == 0 && t->admin_listener != NULL && atomic_load(&s->loops_running) > 1;
+            if ((!has_connections(t) && !others) || h2o_now(t->ctx.loop) >= stop_at)
                 break;
         }
     }
 
     /* tear-down */
+    atomic_fetch_sub(&s->loops_running, 1);
     cache_store_reader_tick(t->reader);
     close_admin_listener(t);
     edge_gen_thread_exit(t); /* (which flushes the reports) */
@@ -344,6 +347,7 @@ int edge_server_run(edge_conf_t *conf, const edge_server_opts_t *opts)
     sigaddset(&sigs, SIGHUP);
     sigaddset(&sigs, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    atomic_init(&s->loops_running, (unsigned)s->num_threads);
     for (size_t i = 0; i != s->num_threads; ++i) {
         s->threads[i].server = s;
         s->threads[i].index = (unsigned)i;

@@ -96,6 +96,7 @@ struct st_edge_server_t {
     atomic_int stopping;        /* the loops stop accepting and end once their connections have */
     atomic_int handed_over;     /* ... because a new process took over: the admin listener stops too */
     atomic_uint threads_up;     /* loops that accept: an upgrade's new process says it serves once all do */
+    atomic_uint loops_running;  /* loops not ended: the admin loop ends last, so /healthz says 503 to the end */
     h2o_globalconf_t admin_h2o; /* the admin API's own configuration: no client Host header can reach it */
     int admin_fd;               /* -1 without an admin listener */
     int access_log_fd;          /* the access log's descriptor inside libh2o, reopened on SIGHUP; -1 if none */
