@@ -142,6 +142,8 @@ static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
     for (size_t i = 0; i != conf->num_behaviors; ++i)
         conf->reports.behaviors[i] =
             (reports_conf_behavior_t){.path = conf->behaviors[i].label != NULL ? conf->behaviors[i].label : conf->behaviors[i].path,
+                                      .site = conf->sites[conf->behaviors[i].site].name,
+                                      .pattern = conf->behaviors[i].path,
                                       .key = &conf->behaviors[i].key,
                                       .ttl = &conf->behaviors[i].ttl};
     conf->reports.num_behaviors = conf->num_behaviors;

@@ -65,7 +65,9 @@ typedef struct st_reports_event_t {
 
 /* What the reports know of one behavior: its name (the path pattern) and the rules that TTL advice reads. */
 typedef struct st_reports_conf_behavior_t {
-    const char *path;
+    const char *path;    /* the name in the reports: the path pattern, "SITE:PATTERN" in a file with sites */
+    const char *site;    /* the metrics' labels: the site's name ("default" without sites) ... */
+    const char *pattern; /* ... and the behavior's path pattern */
     const cache_key_rules_t *key;
     const cache_ttl_rules_t *ttl;
 } reports_conf_behavior_t;

@@ -85,7 +85,10 @@ void reports_metrics_histogram(FILE *out, const char *name, const reports_label_
 static size_t behavior_labels(const reports_conf_t *conf, size_t slot, reports_label_t *out)
 {
     size_t n = 0;
-    out[n++] = (reports_label_t){"behavior", slot < REPORTS_METRICS_MAX_BEHAVIORS ? conf->behaviors[slot].path : "other"};
+    bool known = slot < REPORTS_METRICS_MAX_BEHAVIORS;
+    const char *site = known ? conf->behaviors[slot].site : NULL, *pattern = known ? conf->behaviors[slot].pattern : NULL;
+    out[n++] = (reports_label_t){"site", site != NULL ? site : known ? "default" : "other"};
+    out[n++] = (reports_label_t){"behavior", pattern != NULL ? pattern : known ? conf->behaviors[slot].path : "other"};
     return n;
 }
 

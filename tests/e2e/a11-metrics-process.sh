@@ -3,7 +3,7 @@
 # edgecache_build_info (its version is `edgecache --version`'s, libh2o 2.2.5), the process_* gauges and
 # counter with sane values (resident memory above 1 MB, descriptors below their limit, a start time of
 # this run), the per-behavior counters, and the client request histogram
-# edgecache_request_duration_seconds{behavior,cache}: its _count adds up to the requests made, each series
+# edgecache_request_duration_seconds{site,behavior,cache}: its _count adds up to the requests made, each series
 # by behavior and cache class counts what it should (a refused request under behavior="other"), buckets
 # cumulative with +Inf == _count. The exposition is checked by a04-metrics's parser and, when installed,
 # by `promtool check metrics`.
@@ -71,19 +71,19 @@ wait_until counted
 assert_metric edgecache_requests_total $REQUESTS
 
 step "the request histogram: one series per behavior and cache class, each counting its requests"
-assert_metric 'edgecache_request_duration_seconds_count{behavior="/img/*",cache="miss"}' 1
-assert_metric 'edgecache_request_duration_seconds_count{behavior="/img/*",cache="hit"}' 2
-assert_metric 'edgecache_request_duration_seconds_count{behavior="/img/*",cache="other"}' 0
-assert_metric 'edgecache_request_duration_seconds_count{behavior="*",cache="miss"}' 1
-assert_metric 'edgecache_request_duration_seconds_count{behavior="other",cache="other"}' 1
-assert_metric 'edgecache_request_duration_seconds_bucket{behavior="/img/*",cache="hit",le="+Inf"}' 2
+assert_metric 'edgecache_request_duration_seconds_count{behavior="/img/*",cache="miss",site="default"}' 1
+assert_metric 'edgecache_request_duration_seconds_count{behavior="/img/*",cache="hit",site="default"}' 2
+assert_metric 'edgecache_request_duration_seconds_count{behavior="/img/*",cache="other",site="default"}' 0
+assert_metric 'edgecache_request_duration_seconds_count{behavior="*",cache="miss",site="default"}' 1
+assert_metric 'edgecache_request_duration_seconds_count{behavior="other",cache="other",site="other"}' 1
+assert_metric 'edgecache_request_duration_seconds_bucket{behavior="/img/*",cache="hit",le="+Inf",site="default"}' 2
 n=$(grep -c '^edgecache_request_duration_seconds_count{' "$T/metrics.flat")
 assert_eq 9 "$n" "request histogram series: (2 behaviors + other) x 3 classes"
 # the sums are seconds to the microsecond: above 0 for the series that counted requests, and plausible
 "$PYTHON" - "$T/metrics.txt" <<'PY' || fail "request duration sums: $(grep _sum "$T/metrics.txt")"
 import re, sys
 text = open(sys.argv[1]).read()
-sums = re.findall(r'^edgecache_request_duration_seconds_sum\{behavior="/img/\*",cache="(\w+)"\} (\S+)$', text, re.M)
+sums = re.findall(r'^edgecache_request_duration_seconds_sum\{site="default",behavior="/img/\*",cache="(\w+)"\} (\S+)$', text, re.M)
 assert len(sums) == 3, sums
 for cls, v in sums:
     assert re.fullmatch(r"\d+\.\d{6}", v), v
@@ -93,15 +93,15 @@ assert re.fullmatch(r"\d+\.\d{6}", origin) and 0 < float(origin) < 20, origin
 PY
 
 step "the per-behavior counters"
-assert_metric 'edgecache_behavior_requests_total{behavior="/img/*"}' 3
-assert_metric 'edgecache_behavior_hits_total{behavior="/img/*"}' 2
-assert_metric 'edgecache_behavior_misses_total{behavior="/img/*"}' 1
-assert_metric 'edgecache_behavior_body_bytes_sent_total{behavior="/img/*"}' 21 # 3 x "image-a"
-assert_metric 'edgecache_behavior_hit_bytes_sent_total{behavior="/img/*"}' 14
-assert_metric 'edgecache_behavior_origin_bytes_total{behavior="/img/*"}' 7
-assert_metric 'edgecache_behavior_requests_total{behavior="*"}' 1
-assert_metric 'edgecache_behavior_misses_total{behavior="*"}' 1
-assert_metric 'edgecache_behavior_requests_total{behavior="other"}' 1
+assert_metric 'edgecache_behavior_requests_total{behavior="/img/*",site="default"}' 3
+assert_metric 'edgecache_behavior_hits_total{behavior="/img/*",site="default"}' 2
+assert_metric 'edgecache_behavior_misses_total{behavior="/img/*",site="default"}' 1
+assert_metric 'edgecache_behavior_body_bytes_sent_total{behavior="/img/*",site="default"}' 21 # 3 x "image-a"
+assert_metric 'edgecache_behavior_hit_bytes_sent_total{behavior="/img/*",site="default"}' 14
+assert_metric 'edgecache_behavior_origin_bytes_total{behavior="/img/*",site="default"}' 7
+assert_metric 'edgecache_behavior_requests_total{behavior="*",site="default"}' 1
+assert_metric 'edgecache_behavior_misses_total{behavior="*",site="default"}' 1
+assert_metric 'edgecache_behavior_requests_total{behavior="other",site="other"}' 1
 
 step "edgecache_build_info names this binary"
 version=$("$EDGECACHE" --version | awk '{ print $2 }')

@@ -176,23 +176,23 @@ START_TEST(test_exposition_is_well_formed)
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_store_objects 7\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_store_evictions_total 2\n"));
     /* per behavior, with "other" last */
-    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_requests_total{behavior=\"/images/*\"} 2\n"));
-    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_requests_total{behavior=\"*\"} 0\n"));
-    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_requests_total{behavior=\"other\"} 2\n"));
-    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_hits_total{behavior=\"/images/*\"} 1\n"));
-    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_hit_bytes_sent_total{behavior=\"/images/*\"} 100\n"));
-    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_body_bytes_sent_total{behavior=\"/images/*\"} 150\n"));
-    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_origin_bytes_total{behavior=\"/images/*\"} 60\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_requests_total{site=\"default\",behavior=\"/images/*\"} 2\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_requests_total{site=\"default\",behavior=\"*\"} 0\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_requests_total{site=\"other\",behavior=\"other\"} 2\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_hits_total{site=\"default\",behavior=\"/images/*\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_hit_bytes_sent_total{site=\"default\",behavior=\"/images/*\"} 100\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_body_bytes_sent_total{site=\"default\",behavior=\"/images/*\"} 150\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_origin_bytes_total{site=\"default\",behavior=\"/images/*\"} 60\n"));
     ck_assert_ptr_nonnull(
-        strstr(text, "\nedgecache_request_duration_seconds_bucket{behavior=\"/images/*\",cache=\"hit\",le=\"0.00025\"} 1\n"));
+        strstr(text, "\nedgecache_request_duration_seconds_bucket{site=\"default\",behavior=\"/images/*\",cache=\"hit\",le=\"0.00025\"} 1\n"));
     ck_assert_ptr_nonnull(
-        strstr(text, "\nedgecache_request_duration_seconds_bucket{behavior=\"/images/*\",cache=\"miss\",le=\"0.001\"} 0\n"));
+        strstr(text, "\nedgecache_request_duration_seconds_bucket{site=\"default\",behavior=\"/images/*\",cache=\"miss\",le=\"0.001\"} 0\n"));
     ck_assert_ptr_nonnull(
-        strstr(text, "\nedgecache_request_duration_seconds_bucket{behavior=\"/images/*\",cache=\"miss\",le=\"0.0025\"} 1\n"));
+        strstr(text, "\nedgecache_request_duration_seconds_bucket{site=\"default\",behavior=\"/images/*\",cache=\"miss\",le=\"0.0025\"} 1\n"));
     ck_assert_ptr_nonnull(
-        strstr(text, "\nedgecache_request_duration_seconds_sum{behavior=\"/images/*\",cache=\"miss\"} 0.002000\n"));
-    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_request_duration_seconds_count{behavior=\"other\",cache=\"hit\"} 1\n"));
-    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_request_duration_seconds_count{behavior=\"other\",cache=\"other\"} 1\n"));
+        strstr(text, "\nedgecache_request_duration_seconds_sum{site=\"default\",behavior=\"/images/*\",cache=\"miss\"} 0.002000\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_request_duration_seconds_count{site=\"other\",behavior=\"other\",cache=\"hit\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_request_duration_seconds_count{site=\"other\",behavior=\"other\",cache=\"other\"} 1\n"));
     ck_assert_ptr_nonnull(
         strstr(text, "\nedgecache_build_info{version=\"0.0.0\",libh2o=\"2.2.5\",openssl=\"3\",lmdb=\"0.9\"} 1\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nprocess_resident_memory_bytes 16777216\n"));
@@ -239,9 +239,9 @@ START_TEST(test_behaviors_capped)
     FILE *fp = open_memstream(&buf, &len);
     reports_metrics_write_behaviors(fp, b, &big);
     fclose(fp);
-    ck_assert_ptr_nonnull(strstr(buf, "\nedgecache_behavior_requests_total{behavior=\"/b63/*\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(buf, "\nedgecache_behavior_requests_total{site=\"default\",behavior=\"/b63/*\"} 1\n"));
     ck_assert_ptr_null(strstr(buf, "/b64/*"));
-    ck_assert_ptr_nonnull(strstr(buf, "\nedgecache_behavior_requests_total{behavior=\"other\"} 36\n"));
+    ck_assert_ptr_nonnull(strstr(buf, "\nedgecache_behavior_requests_total{site=\"other\",behavior=\"other\"} 36\n"));
     size_t series = 0;
     for (const char *p = buf; (p = strstr(p, "\nedgecache_behavior_requests_total{")) != NULL; ++p)
         ++series;
@@ -273,9 +273,10 @@ static char *expected_doc(void)
           "differs (regenerate: `EDGECACHE_WRITE_METRICS_DOC=1 tests/unit/check_reports_metrics`). The origins'\n"
           "health is added by the admin API: `edgecache_origin_server_up{origin,server}` (gauge, 1 when healthy).\n\n"
           "Latencies are histograms in seconds; their `_sum` has microsecond resolution. The `edgecache_behavior_*`\n"
-          "families and `edgecache_request_duration_seconds` carry a `behavior` label, the behavior's path pattern:\n"
-          "the first 64 behaviors of the configuration have their own; the rest, and the requests without a cache\n"
-          "answer (refused as malformed, PURGE, ended by the client first) share `behavior=\"other\"`. The request\n"
+          "families and `edgecache_request_duration_seconds` carry a `site` label (the site's name, `default` in a\n"
+          "file without sites) and a `behavior` label (the behavior's path pattern): the first 64 behaviors of the\n"
+          "configuration have their own; the rest, and the requests without a cache answer (refused as malformed,\n"
+          "PURGE, ended by the client first) share `site=\"other\",behavior=\"other\"`. The request\n"
           "histogram adds `cache`: `hit` (the body came from the cache: fresh, stale or revalidated), `miss`\n"
           "(from the origin: miss, refresh, pass) or `other` (error pages, requests without an answer). So at most\n"
           "65 x 3 series of 21 samples.\n"
