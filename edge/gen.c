@@ -266,12 +266,11 @@ void edge_gen_thread_exit(edge_thread_t *t)
         t->left = t->cur;
         t->cur = NULL;
     }
-    /* the loop has ended: whatever still holds a part (a request the grace period cut) will not run again */
-    while (t->left != NULL) {
-        edge_tgen_t *tg = t->left;
-        t->left = tg->next;
-        part_free(tg);
-    }
+    /* the loop has ended. A part still held (a request the grace period cut, or a fetch another loop still
+     * reads) is left to the process's exit: a late release from another loop would write into it. */
+    edge_gen_collect(t);
+    if (t->left != NULL)
+        common_log_warn("thread %u: generation %llu still in use at exit", t->index, (unsigned long long)t->left->gen->id);
     free(t->listeners);
     t->listeners = NULL;
 }
