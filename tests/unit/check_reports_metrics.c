@@ -181,18 +181,24 @@ START_TEST(test_exposition_is_well_formed)
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_requests_total{site=\"other\",behavior=\"other\"} 2\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_hits_total{site=\"default\",behavior=\"/images/*\"} 1\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_hit_bytes_sent_total{site=\"default\",behavior=\"/images/*\"} 100\n"));
-    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_body_bytes_sent_total{site=\"default\",behavior=\"/images/*\"} 150\n"));
+    ck_assert_ptr_nonnull(
+        strstr(text, "\nedgecache_behavior_body_bytes_sent_total{site=\"default\",behavior=\"/images/*\"} 150\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_origin_bytes_total{site=\"default\",behavior=\"/images/*\"} 60\n"));
+    ck_assert_ptr_nonnull(strstr(
+        text,
+        "\nedgecache_request_duration_seconds_bucket{site=\"default\",behavior=\"/images/*\",cache=\"hit\",le=\"0.00025\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(
+        text,
+        "\nedgecache_request_duration_seconds_bucket{site=\"default\",behavior=\"/images/*\",cache=\"miss\",le=\"0.001\"} 0\n"));
+    ck_assert_ptr_nonnull(strstr(
+        text,
+        "\nedgecache_request_duration_seconds_bucket{site=\"default\",behavior=\"/images/*\",cache=\"miss\",le=\"0.0025\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(
+        text, "\nedgecache_request_duration_seconds_sum{site=\"default\",behavior=\"/images/*\",cache=\"miss\"} 0.002000\n"));
     ck_assert_ptr_nonnull(
-        strstr(text, "\nedgecache_request_duration_seconds_bucket{site=\"default\",behavior=\"/images/*\",cache=\"hit\",le=\"0.00025\"} 1\n"));
+        strstr(text, "\nedgecache_request_duration_seconds_count{site=\"other\",behavior=\"other\",cache=\"hit\"} 1\n"));
     ck_assert_ptr_nonnull(
-        strstr(text, "\nedgecache_request_duration_seconds_bucket{site=\"default\",behavior=\"/images/*\",cache=\"miss\",le=\"0.001\"} 0\n"));
-    ck_assert_ptr_nonnull(
-        strstr(text, "\nedgecache_request_duration_seconds_bucket{site=\"default\",behavior=\"/images/*\",cache=\"miss\",le=\"0.0025\"} 1\n"));
-    ck_assert_ptr_nonnull(
-        strstr(text, "\nedgecache_request_duration_seconds_sum{site=\"default\",behavior=\"/images/*\",cache=\"miss\"} 0.002000\n"));
-    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_request_duration_seconds_count{site=\"other\",behavior=\"other\",cache=\"hit\"} 1\n"));
-    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_request_duration_seconds_count{site=\"other\",behavior=\"other\",cache=\"other\"} 1\n"));
+        strstr(text, "\nedgecache_request_duration_seconds_count{site=\"other\",behavior=\"other\",cache=\"other\"} 1\n"));
     ck_assert_ptr_nonnull(
         strstr(text, "\nedgecache_build_info{version=\"0.0.0\",libh2o=\"2.2.5\",openssl=\"3\",lmdb=\"0.9\"} 1\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nprocess_resident_memory_bytes 16777216\n"));
