@@ -39,11 +39,25 @@
 
 #define EDGE_CONF_ERRLEN 512
 
+/* The TLS profile of a listener: which versions, ciphers and groups its handshakes accept. */
+typedef enum en_edge_conf_tls_profile_t {
+    EDGE_CONF_TLS_INTERMEDIATE, /* Mozilla's "intermediate": TLS 1.2 and 1.3, ECDHE with AEAD ciphers only */
+    EDGE_CONF_TLS_MODERN,       /* Mozilla's "modern": TLS 1.3 only */
+    EDGE_CONF_TLS_CUSTOM        /* the listener's own ciphers, ciphersuites, groups and versions */
+} edge_conf_tls_profile_t;
+
 typedef struct st_edge_conf_listen_t {
     char *address; /* numeric IPv4 or IPv6 address, e.g. "127.0.0.1" */
     uint16_t port;
     char *tls_certificate; /* PEM paths; both NULL for cleartext, both set for TLS (HTTP/2 through ALPN) */
     char *tls_key;
+    edge_conf_tls_profile_t tls_profile; /* key "profile", default intermediate (edge/tls.c holds each profile) */
+    /* profile custom only (NULL: OpenSSL's own default for that setting); checked by OpenSSL when loaded */
+    char *tls_ciphers;                         /* key "ciphers": the TLS 1.2 cipher list, in the server's order of preference */
+    char *tls_ciphersuites;                    /* key "ciphersuites": the TLS 1.3 suites */
+    char *tls_groups;                          /* key "groups": the key exchange groups */
+    uint16_t tls_min_version, tls_max_version; /* keys "min_version", "max_version": "1.2" or "1.3" as
+                                                * 0x0303 / 0x0304; custom defaults 1.2 and 1.3 */
 } edge_conf_listen_t;
 
 #define EDGE_CONF_DEFAULT_MAX_VARIANTS 32
@@ -159,6 +173,13 @@ int edge_config_parse(edge_conf_t *conf, const char *name, const char *basedir, 
  * Reads `path` and parses it as edge_config_parse does, with the file's directory as basedir.
  */
 int edge_config_load(edge_conf_t *conf, const char *path, char *err);
+/**
+ * Writes what is valid but weak in `conf` into `buf` (`len` bytes, truncated quietly), one line each ending in
+ * '\n': "SOURCE: warning: listen ADDR port PORT: tls: ..." for a TLS listener whose TLS 1.2 ciphers lack
+ * forward secrecy or are CBC. Returns the number of warnings (0: `buf` is ""). `edgecache check` prints them.
+ */
+size_t edge_config_warnings(const edge_conf_t *conf, char *buf, size_t len);
+
 /**
  * Applies the command-line overrides (each may be NULL): `listen` "ADDR:PORT" replaces every listener
  * with one cleartext listener; `origin` URL replaces the origins with one origin named "default" that
