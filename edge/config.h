@@ -73,6 +73,8 @@ typedef struct st_edge_conf_site_t {
     char **hosts; /* lower case: exact names ("shop.example.com") and wildcards ("*.shop.example.com"), no port */
     size_t num_hosts;
     bool any_host; /* the site of a file without "sites": it claims every host */
+    char *hsts;    /* key "hsts" (top-level "hsts" without "sites"): the Strict-Transport-Security value sent on
+                    * its responses over TLS, e.g. "max-age=31536000; includeSubDomains"; NULL: none (default) */
     size_t first_behavior, num_behaviors;
     size_t first_error_page, num_error_pages;
     size_t first_origin, num_origins;

@@ -32,6 +32,7 @@
 #include "edge/req_check.h"
 #include "edge/req_fsm_int.h"
 #include "edge/req_purge.h"
+#include "edge/https.h"
 #include "edge/site.h"
 #include "errorpages/errorpages.h"
 #include "origin/request.h"
@@ -432,6 +433,15 @@ static edge_req_state_t step_RECV(edge_req_t *er)
 
     if (method_is(req, H2O_STRLIT("PURGE"))) {
         edge_req_purge_answer(er);
+        return EDGE_REQ_DONE;
+    }
+    /* the viewer protocol policy, before anything is looked up or forwarded */
+    int policy_status = edge_https_enforce(req, conf, er->behavior, host);
+    if (policy_status != 0) {
+        if (policy_status == 403)
+            ++er->thread->counters.https_refused;
+        else
+            ++er->thread->counters.https_redirects;
         return EDGE_REQ_DONE;
     }
     if (!er->is_head && !method_is(req, H2O_STRLIT("GET"))) {

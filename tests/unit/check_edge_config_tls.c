@@ -1,8 +1,9 @@
 /*
- * tests/unit/check_edge_config_tls.c: the TLS profile of a listener (edge/config_listen.c with edge/tls.c's
- * edge_tls_profile_check): the default, each profile's keys, what OpenSSL or the loader refuses with the
- * line of the key, and the warnings `edgecache check` prints (edge_config_warnings). The fixture is
- * config_fixture.h.
+ * tests/unit/check_edge_config_tls.c: the TLS keys of the configuration. The profile of a listener
+ * (edge/config_listen.c with edge/tls.c's edge_tls_profile_check): the default, each profile's keys, what
+ * OpenSSL or the loader refuses with the line of the key, and the warnings `edgecache check` prints
+ * (edge_config_warnings). A behavior's viewer_protocol_policy and https_port (edge/config_behavior.c), and
+ * the hsts of a site or of the top level (edge/config_sites.c). The fixture is config_fixture.h.
  */
 #include "tests/unit/config_fixture.h"
 
@@ -80,6 +81,60 @@ START_TEST(test_custom_tls13_only_ignores_tls12_ciphers)
 }
 END_TEST
 
+START_TEST(test_viewer_policy_and_hsts_top_level)
+{
+    static const char yaml[] = "origin: http://o\n"
+                               "hsts: {max_age: 2y, include_subdomains: true, preload: true}\n"
+                               "behaviors:\n"
+                               "  - {path: /r/*, viewer_protocol_policy: redirect_to_https, https_port: 8443}\n"
+                               "  - {path: /s/*, viewer_protocol_policy: https_only}\n"
+                               "  - {path: /a/*, viewer_protocol_policy: allow_all}\n";
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN];
+
+    ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
+    ck_assert_uint_eq(conf.num_behaviors, 4);
+    ck_assert_int_eq(conf.behaviors[0].viewer_policy, EDGE_VIEWER_REDIRECT_TO_HTTPS);
+    ck_assert_uint_eq(conf.behaviors[0].https_port, 8443);
+    ck_assert_int_eq(conf.behaviors[1].viewer_policy, EDGE_VIEWER_HTTPS_ONLY);
+    ck_assert_uint_eq(conf.behaviors[1].https_port, 0);
+    ck_assert_int_eq(conf.behaviors[2].viewer_policy, EDGE_VIEWER_ALLOW_ALL);
+    ck_assert_int_eq(conf.behaviors[3].viewer_policy, EDGE_VIEWER_ALLOW_ALL); /* the implicit "*" */
+    ck_assert_str_eq(conf.sites[0].hsts, "max-age=63072000; includeSubDomains; preload");
+    edge_config_dispose(&conf);
+}
+END_TEST
+
+START_TEST(test_hsts_defaults_and_per_site)
+{
+    static const char yaml[] = "sites:\n"
+                               "  - name: shop\n"
+                               "    hosts: [shop.example]\n"
+                               "    origin: http://o\n"
+                               "    hsts: {}\n"
+                               "  - name: blog\n"
+                               "    hosts: [blog.example]\n"
+                               "    origin: http://o\n"
+                               "    hsts: {max_age: 1h}\n"
+                               "  - name: plain\n"
+                               "    hosts: [plain.example]\n"
+                               "    origin: http://o\n";
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN];
+
+    ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
+    ck_assert_str_eq(conf.sites[0].hsts, "max-age=31536000");
+    ck_assert_str_eq(conf.sites[1].hsts, "max-age=3600");
+    ck_assert_ptr_null(conf.sites[2].hsts);
+    edge_config_dispose(&conf);
+
+    ck_assert_msg(parse(&conf, "origin: http://o\n", err) == 0, "%s", err);
+    ck_assert_ptr_null(conf.sites[0].hsts);
+    ck_assert_int_eq(conf.behaviors[0].viewer_policy, EDGE_VIEWER_ALLOW_ALL);
+    edge_config_dispose(&conf);
+}
+END_TEST
+
 static const struct {
     const char *yaml;
     const char *prefix;
@@ -106,6 +161,16 @@ static const struct {
      "t.yaml:1:", "tls: ciphersuites: refused by OpenSSL"},
     {"listen: [{address: 127.0.0.1, port: 443, tls: {" TLS_FILES ", profile: custom, groups: nope}}]\norigin: http://o\n",
      "t.yaml:1:", "tls: groups: refused by OpenSSL"},
+    {"origin: http://o\nbehaviors: [{path: \"*\", viewer_protocol_policy: redirect}]\n",
+     "t.yaml:2:", "viewer_protocol_policy: expected allow_all, redirect_to_https or https_only, found \"redirect\""},
+    {"origin: http://o\nbehaviors: [{path: \"*\", https_port: 0}]\n", "t.yaml:2:", "https_port"},
+    {"origin: http://o\nhsts: {max_age: forever}\n", "t.yaml:2:", "max_age"},
+    {"origin: http://o\nhsts: {preload: true}\n", "t.yaml:2:", "preload: needs include_subdomains: true"},
+    {"origin: http://o\nhsts: {max_age: 1d, include_subdomains: true, preload: true}\n",
+     "t.yaml:2:", "preload: needs include_subdomains: true and a max_age of at least 1y"},
+    {"origin: http://o\nhsts: {max-age: 1y}\n", "t.yaml:2:", "max-age"},
+    {"sites:\n  - {name: a, hosts: [a.example], origin: http://o}\nhsts: {}\n",
+     "t.yaml:3:", "hsts: with sites, each site has its own"},
 };
 
 START_TEST(test_errors)
@@ -122,6 +187,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_profile_default_and_named);
     tcase_add_test(tc, test_profile_custom);
     tcase_add_test(tc, test_custom_tls13_only_ignores_tls12_ciphers);
+    tcase_add_test(tc, test_viewer_policy_and_hsts_top_level);
+    tcase_add_test(tc, test_hsts_defaults_and_per_site);
     tcase_add_loop_test(tc, test_errors, 0, (int)(sizeof(bad) / sizeof(bad[0])));
     suite_add_tcase(s, tc);
     return s;
