@@ -26,6 +26,43 @@
 #define TLS13_SUITES "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 #define GROUPS "X25519:prime256v1:secp384r1"
 
+/* The counters of the loop this thread runs: a TLS callback learns nothing else about where it runs, and a
+ * connection's handshake happens entirely on the loop that accepted it. */
+static __thread reports_counters_t *loop_counters;
+
+void edge_tls_count_into(reports_counters_t *counters)
+{
+    loop_counters = counters;
+}
+
+/* Counts the end of a server handshake: completed (by version, resumed or not), or ended by a fatal alert. The
+ * reason of a failure is the alert the server sent (protocol_version), or the error OpenSSL queued before
+ * sending it (no shared cipher, which goes out as a generic handshake_failure alert); any other fatal alert,
+ * sent or received before the handshake finished, is "other". A client that just hangs up is not counted. */
+static void on_info(const SSL *ssl, int where, int ret)
+{
+    reports_counters_t *c = loop_counters;
+
+    if (c == NULL)
+        return;
+    if (where & SSL_CB_HANDSHAKE_DONE) {
+        ++c->tls_handshakes;
+        if (SSL_version(ssl) == TLS1_3_VERSION)
+            ++c->tls13_handshakes;
+        else
+            ++c->tls12_handshakes;
+        if (SSL_session_reused(ssl))
+            ++c->tls_resumed_handshakes;
+    } else if ((where & SSL_CB_ALERT) && (ret >> 8) == SSL3_AL_FATAL && !SSL_is_init_finished(ssl)) {
+        if ((where & SSL_CB_WRITE) && (ret & 0xff) == SSL_AD_PROTOCOL_VERSION)
+            ++c->tls_failures_protocol_version;
+        else if ((where & SSL_CB_WRITE) && ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_NO_SHARED_CIPHER)
+            ++c->tls_failures_no_shared_cipher;
+        else
+            ++c->tls_failures_other;
+    }
+}
+
 /* Sets the versions, ciphers and groups of listener `l`'s profile on `ctx`; no compression and no
  * renegotiation whatever the profile. Returns the name of the setting OpenSSL refused, NULL when all took. */
 static const char *apply_profile(SSL_CTX *ctx, const edge_conf_listen_t *l)
@@ -79,6 +116,7 @@ SSL_CTX *edge_tls_server_new(const edge_conf_listen_t *l, char *err, size_t errl
         SSL_CTX_use_PrivateKey_file(ctx, l->tls_key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1)
         goto Fail;
     h2o_ssl_register_alpn_protocols(ctx, h2o_http2_alpn_protocols);
+    SSL_CTX_set_info_callback(ctx, on_info);
     return ctx;
 Fail : {
     char buf[256];

@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 #include "edge/config.h"
 #include "origin/conf.h"
+#include "reports/counters.h"
 
 /**
  * The server context of TLS listener `l`: its profile (l->tls_profile: versions, ciphers, groups; never
@@ -21,6 +22,13 @@
  * http/1.1. The caller frees it (SSL_CTX_free). NULL with a message in `err` naming the listener and the files.
  */
 SSL_CTX *edge_tls_server_new(const edge_conf_listen_t *l, char *err, size_t errlen);
+
+/**
+ * Makes the TLS handshakes of the calling thread's loop count into `counters` (tls_handshakes and the other
+ * tls_* counters of reports/counters.h): each loop calls it once, at its start, with its own counters, which
+ * then only that loop writes, without a lock. A thread that never calls it counts nothing.
+ */
+void edge_tls_count_into(reports_counters_t *counters);
 
 /**
  * Applies listener `l`'s profile to a throwaway context, without its certificate, the way

@@ -3,6 +3,7 @@
 # "intermediate" (Mozilla's), takes TLS 1.2 with ECDHE and an AEAD cipher and TLS 1.3, and refuses CBC
 # and static-RSA ciphers; "modern" refuses TLS 1.2; "custom" takes the operator's list, which
 # `edgecache check` warns about (still exit 0) when it is weak, and a version below 1.2 is refused.
+# The edge counts each handshake (by version, resumed or not) and each refusal by its reason.
 # The client side offers each cipher at security level 0, so a refusal is the edge's, not the client's.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 command -v openssl >/dev/null || skip "no openssl"
@@ -74,8 +75,10 @@ step "intermediate: no CBC, no static RSA, nothing below TLS 1.2"
 for cipher in AES128-SHA AES256-SHA256 ECDHE-RSA-AES128-SHA AES128-GCM-SHA256 ECDHE-RSA-AES256-SHA384; do
     refuses "$cipher" "$INTER_PORT" -tls1_2 -cipher "$cipher:@SECLEVEL=0"
 done
+version_refusals=0
 if openssl s_client -help 2>&1 | grep -q -- -tls1_1; then
     refuses "TLS 1.1" "$INTER_PORT" -tls1_1 -cipher 'ALL:@SECLEVEL=0'
+    version_refusals=1
 fi
 
 step "modern: TLS 1.3 only"
@@ -87,10 +90,32 @@ accepts "AES128-SHA" "$CUSTOM_PORT" -tls1_2 -cipher 'AES128-SHA:@SECLEVEL=0'
 refuses "ECDHE-RSA-CHACHA20-POLY1305 (not in the list)" "$CUSTOM_PORT" -tls1_2 -cipher 'ECDHE-RSA-CHACHA20-POLY1305:@SECLEVEL=0'
 refuses "TLS 1.3 (above max_version)" "$CUSTOM_PORT" -tls1_3
 
-step "a request still goes through the intermediate listener"
+step "a request still goes through the intermediate listener (TLS 1.3)"
 script /k01 '"body": "k01", "headers": {"Cache-Control": "max-age=60"}'
 fetch "https://127.0.0.1:$INTER_PORT/k01" -k
 assert_status 200
 assert_eq k01 "$(body)" "body"
+
+step "a TLS 1.2 session resumed"
+accepts "a first TLS 1.2 handshake" "$INTER_PORT" -tls1_2 -sess_out "$T/session.pem"
+accepts "the same session again" "$INTER_PORT" -tls1_2 -sess_in "$T/session.pem"
+grep -q '^Reused' "$T/hs.out" || fail "the session was not resumed: $(grep -m1 -E '^(New|Reused)' "$T/hs.out")"
+
+step "a client that refuses the certificate (self-signed) ends the handshake with an alert"
+try_fetch "https://127.0.0.1:$INTER_PORT/k01"
+[[ $CURL_RC != 0 ]] || fail "curl accepted a self-signed certificate"
+
+step "the TLS counters: every handshake above, by version, resumed, and the refusals by reason"
+stop_edge
+# completed: intermediate 2 x TLS 1.2 + 1 x TLS 1.3, modern 1 x TLS 1.3, custom 1 x TLS 1.2, the request's TLS 1.3,
+# the two of the resumption (TLS 1.2)
+assert_eq 8 "$(edge_counter tls_handshakes)" "tls_handshakes"
+assert_eq 5 "$(edge_counter tls12_handshakes)" "tls12_handshakes"
+assert_eq 3 "$(edge_counter tls13_handshakes)" "tls13_handshakes"
+assert_eq 1 "$(edge_counter tls_resumed_handshakes)" "tls_resumed_handshakes"
+# refused: five ciphers of intermediate and one of custom; TLS 1.2 on modern, TLS 1.3 on custom (and TLS 1.1)
+assert_eq 6 "$(edge_counter tls_failures_no_shared_cipher)" "tls_failures_no_shared_cipher"
+assert_eq $((2 + version_refusals)) "$(edge_counter tls_failures_protocol_version)" "tls_failures_protocol_version"
+assert_eq 1 "$(edge_counter tls_failures_other)" "tls_failures_other (curl's unknown CA)"
 
 pass
