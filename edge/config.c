@@ -264,9 +264,9 @@ static void free_listens(edge_conf_listen_t *listens, size_t count)
         free(listens[i].address);
         free(listens[i].tls_certificate);
         free(listens[i].tls_key);
-        free(listens[i].tls_ciphers);
-        free(listens[i].tls_ciphersuites);
-        free(listens[i].tls_groups);
+        free(listens[i].tls_profile.ciphers);
+        free(listens[i].tls_profile.ciphersuites);
+        free(listens[i].tls_profile.groups);
     }
     free(listens);
 }

@@ -33,31 +33,20 @@
 #include <stdint.h>
 #include "common/cidr.h"
 #include "edge/behavior.h"
+#include "edge/tls_profile.h"
 #include "errorpages/errorpages.h"
 #include "origin/conf.h"
 #include "reports/accounting.h"
 
 #define EDGE_CONF_ERRLEN 512
 
-/* The TLS profile of a listener: which versions, ciphers and groups its handshakes accept. */
-typedef enum en_edge_conf_tls_profile_t {
-    EDGE_CONF_TLS_INTERMEDIATE, /* Mozilla's "intermediate": TLS 1.2 and 1.3, ECDHE with AEAD ciphers only */
-    EDGE_CONF_TLS_MODERN,       /* Mozilla's "modern": TLS 1.3 only */
-    EDGE_CONF_TLS_CUSTOM        /* the listener's own ciphers, ciphersuites, groups and versions */
-} edge_conf_tls_profile_t;
-
 typedef struct st_edge_conf_listen_t {
     char *address; /* numeric IPv4 or IPv6 address, e.g. "127.0.0.1" */
     uint16_t port;
     char *tls_certificate; /* PEM paths; both NULL for cleartext, both set for TLS (HTTP/2 through ALPN) */
     char *tls_key;
-    edge_conf_tls_profile_t tls_profile; /* key "profile", default intermediate (edge/tls.c holds each profile) */
-    /* profile custom only (NULL: OpenSSL's own default for that setting); checked by OpenSSL when loaded */
-    char *tls_ciphers;                         /* key "ciphers": the TLS 1.2 cipher list, in the server's order of preference */
-    char *tls_ciphersuites;                    /* key "ciphersuites": the TLS 1.3 suites */
-    char *tls_groups;                          /* key "groups": the key exchange groups */
-    uint16_t tls_min_version, tls_max_version; /* keys "min_version", "max_version": "1.2" or "1.3" as
-                                                * 0x0303 / 0x0304; custom defaults 1.2 and 1.3 */
+    edge_tls_profile_t tls_profile; /* keys "profile", "ciphers", "ciphersuites", "groups", "min_version",
+                                     * "max_version" of its "tls" (edge/tls_profile.h) */
 } edge_conf_listen_t;
 
 #define EDGE_CONF_DEFAULT_MAX_VARIANTS 32

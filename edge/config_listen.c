@@ -2,7 +2,7 @@
  * edge/config_listen.c: the "listen" and "cache" sections of the configuration: where the edge accepts clients
  * (cleartext, or TLS with HTTP/2 through ALPN) and where and how large its store is.
  *
- * A TLS listener's "tls" also holds its profile (edge/tls.c applies it): intermediate by default, modern, or
+ * A TLS listener's "tls" also holds its profile (edge/tls_profile.h): intermediate by default, modern, or
  * custom with its own lists, which OpenSSL checks here so that an error points at the file.
  *
  * The invariant that is easy to break: TLS files are checked readable here, because the listeners open them only
@@ -13,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 #include "edge/config_int.h"
-#include "edge/tls.h"
 
 #define MIN_CACHE_SIZE ((uint64_t)1024 * 1024)
 
@@ -68,37 +67,39 @@ static int tls_profile(ctx_t *c, edge_conf_listen_t *l, const yaml_node_t *tls, 
     static const int custom_only[] = {T_CIPHERS, T_CIPHERSUITES, T_GROUPS, T_MIN_VERSION, T_MAX_VERSION};
     char msg[MSGLEN], warn[8];
 
-    l->tls_profile = EDGE_CONF_TLS_INTERMEDIATE;
+    l->tls_profile.kind = EDGE_TLS_PROFILE_INTERMEDIATE;
     if (t[T_PROFILE] != NULL) {
         const char *s;
         if (edge_config_str(c, t[T_PROFILE], "profile", &s) != 0)
             return -1;
         if (strcmp(s, "intermediate") == 0)
-            l->tls_profile = EDGE_CONF_TLS_INTERMEDIATE;
+            l->tls_profile.kind = EDGE_TLS_PROFILE_INTERMEDIATE;
         else if (strcmp(s, "modern") == 0)
-            l->tls_profile = EDGE_CONF_TLS_MODERN;
+            l->tls_profile.kind = EDGE_TLS_PROFILE_MODERN;
         else if (strcmp(s, "custom") == 0)
-            l->tls_profile = EDGE_CONF_TLS_CUSTOM;
+            l->tls_profile.kind = EDGE_TLS_PROFILE_CUSTOM;
         else
             return edge_config_fail(c, t[T_PROFILE], "profile: expected intermediate, modern or custom, found \"%s\"", s);
     }
-    if (l->tls_profile != EDGE_CONF_TLS_CUSTOM) {
+    if (l->tls_profile.kind != EDGE_TLS_PROFILE_CUSTOM) {
         for (size_t i = 0; i != NKEYS(custom_only); ++i)
             if (t[custom_only[i]] != NULL)
                 return edge_config_fail(c, t[custom_only[i]], "%s: only with profile: custom", tls_keys[custom_only[i]]);
         return 0;
     }
-    if ((t[T_CIPHERS] != NULL && edge_config_dupstr(c, t[T_CIPHERS], "ciphers", &l->tls_ciphers) != 0) ||
-        (t[T_CIPHERSUITES] != NULL && edge_config_dupstr(c, t[T_CIPHERSUITES], "ciphersuites", &l->tls_ciphersuites) != 0) ||
-        (t[T_GROUPS] != NULL && edge_config_dupstr(c, t[T_GROUPS], "groups", &l->tls_groups) != 0))
+    if ((t[T_CIPHERS] != NULL && edge_config_dupstr(c, t[T_CIPHERS], "ciphers", &l->tls_profile.ciphers) != 0) ||
+        (t[T_CIPHERSUITES] != NULL &&
+         edge_config_dupstr(c, t[T_CIPHERSUITES], "ciphersuites", &l->tls_profile.ciphersuites) != 0) ||
+        (t[T_GROUPS] != NULL && edge_config_dupstr(c, t[T_GROUPS], "groups", &l->tls_profile.groups) != 0))
         return -1;
-    if ((t[T_MIN_VERSION] != NULL && tls_version(c, t[T_MIN_VERSION], "min_version", &l->tls_min_version) != 0) ||
-        (t[T_MAX_VERSION] != NULL && tls_version(c, t[T_MAX_VERSION], "max_version", &l->tls_max_version) != 0))
+    if ((t[T_MIN_VERSION] != NULL && tls_version(c, t[T_MIN_VERSION], "min_version", &l->tls_profile.min_version) != 0) ||
+        (t[T_MAX_VERSION] != NULL && tls_version(c, t[T_MAX_VERSION], "max_version", &l->tls_profile.max_version) != 0))
         return -1;
-    if (l->tls_min_version != 0 && l->tls_max_version != 0 && l->tls_min_version > l->tls_max_version)
+    if (l->tls_profile.min_version != 0 && l->tls_profile.max_version != 0 &&
+        l->tls_profile.min_version > l->tls_profile.max_version)
         return edge_config_fail(c, t[T_MAX_VERSION], "max_version: below min_version");
     /* (the weaknesses are for `edgecache check` to print: here only what OpenSSL refuses) */
-    if (edge_tls_profile_check(l, msg, sizeof(msg), warn, sizeof(warn)) != 0)
+    if (edge_tls_profile_check(&l->tls_profile, msg, sizeof(msg), warn, sizeof(warn)) != 0)
         return edge_config_fail(c, tls, "tls: %s", msg);
     return 0;
 }
@@ -154,7 +155,7 @@ size_t edge_config_warnings(const edge_conf_t *conf, char *buf, size_t len)
     for (size_t i = 0; i != conf->num_listens; ++i) {
         const edge_conf_listen_t *l = conf->listens + i;
         char msg[MSGLEN], warn[1200];
-        if (l->tls_certificate == NULL || edge_tls_profile_check(l, msg, sizeof(msg), warn, sizeof(warn)) != 0)
+        if (l->tls_certificate == NULL || edge_tls_profile_check(&l->tls_profile, msg, sizeof(msg), warn, sizeof(warn)) != 0)
             continue;
         for (char *line = warn, *next; *line != '\0'; line = next) {
             size_t n = strcspn(line, "\n");

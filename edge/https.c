@@ -52,14 +52,16 @@ static void answer(h2o_req_t *req, int status, const char *reason)
     h2o_send_inline(req, reason, strlen(reason));
 }
 
-int edge_https_enforce(h2o_req_t *req, const edge_conf_t *conf, const edge_conf_behavior_t *b, h2o_iovec_t host)
+bool edge_https_enforce(h2o_req_t *req, const edge_conf_t *conf, const edge_conf_behavior_t *b, h2o_iovec_t host,
+                        reports_counters_t *counters)
 {
     if (b->viewer_policy == EDGE_VIEWER_ALLOW_ALL || edge_https_is_tls(req))
-        return 0;
+        return false;
     host = strip_port(host);
     if (b->viewer_policy == EDGE_VIEWER_HTTPS_ONLY || host.len == 0) {
+        ++counters->https_refused;
         answer(req, 403, "Forbidden");
-        return 403;
+        return true;
     }
     /* 308 keeps the method and body (RFC 9110 §15.4.9); a 301 may turn a POST into a GET */
     bool safe = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
@@ -73,11 +75,12 @@ int edge_https_enforce(h2o_req_t *req, const edge_conf_t *conf, const edge_conf_
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, location.base, location.len);
     /* the request body, if any, is not read: the client repeats it over TLS */
     req->http1_is_persistent = 0;
+    ++counters->https_redirects;
     if (safe)
         answer(req, 301, "Moved Permanently");
     else
         answer(req, 308, "Permanent Redirect");
-    return safe ? 301 : 308;
+    return true;
 }
 
 void edge_https_add_hsts(h2o_req_t *req, const edge_conf_site_t *site)

@@ -435,15 +435,8 @@ static edge_req_state_t step_RECV(edge_req_t *er)
         edge_req_purge_answer(er);
         return EDGE_REQ_DONE;
     }
-    /* the viewer protocol policy, before anything is looked up or forwarded */
-    int policy_status = edge_https_enforce(req, conf, er->behavior, host);
-    if (policy_status != 0) {
-        if (policy_status == 403)
-            ++er->thread->counters.https_refused;
-        else
-            ++er->thread->counters.https_redirects;
+    if (edge_https_enforce(req, conf, er->behavior, host, &er->thread->counters)) /* before any lookup or fetch */
         return EDGE_REQ_DONE;
-    }
     if (!er->is_head && !method_is(req, H2O_STRLIT("GET"))) {
         er->fwd = "bypass"; /* only GET and HEAD are answered from the cache */
         return EDGE_REQ_PASS;

@@ -1,7 +1,6 @@
 /*
  * edge/tls.h: the TLS contexts of the edge — the server side of a TLS listener and the client side of an
- * https:// origin server. With cache/key.c (hashing), the only OpenSSL users
- * (edge/config_listen.c calls edge_tls_profile_check to refuse a profile OpenSSL would refuse).
+ * https:// origin server. With cache/key.c (hashing) and edge/tls_profile.c, the only OpenSSL users.
  *
  * A context is built from the configuration when a generation is (edge/gen.h), so a reload re-reads the
  * certificates; OpenSSL counts the references of a context, so a connection that started under the old one
@@ -17,7 +16,7 @@
 #include "reports/counters.h"
 
 /**
- * The server context of TLS listener `l`: its profile (l->tls_profile: versions, ciphers, groups; never
+ * The server context of TLS listener `l`: its profile (l->tls_profile, edge/tls_profile.h: versions, ciphers, groups; never
  * compression or renegotiation), the certificate chain and key read now (and checked to match), ALPN h2 and
  * http/1.1. The caller frees it (SSL_CTX_free). NULL with a message in `err` naming the listener and the files.
  */
@@ -29,15 +28,6 @@ SSL_CTX *edge_tls_server_new(const edge_conf_listen_t *l, char *err, size_t errl
  * then only that loop writes, without a lock. A thread that never calls it counts nothing.
  */
 void edge_tls_count_into(reports_counters_t *counters);
-
-/**
- * Applies listener `l`'s profile to a throwaway context, without its certificate, the way
- * edge_tls_server_new() does. 0 when OpenSSL takes every setting, with the weaknesses of the TLS 1.2 cipher
- * list in `warn` ("" when none; otherwise lines separated by '\n': ciphers without forward secrecy, CBC
- * ciphers). -1 with the refused setting and OpenSSL's reason in `msg` (e.g. a cipher list that matches
- * nothing, an unknown group). Any thread; reads `l` only.
- */
-int edge_tls_profile_check(const edge_conf_listen_t *l, char *msg, size_t msglen, char *warn, size_t warnlen);
 
 /**
  * The client TLS context for `server`, an https:// server of origin `o`: TLS 1.2 at least; with

@@ -1,6 +1,6 @@
 /*
  * tests/unit/check_edge_config_tls.c: the TLS keys of the configuration. The profile of a listener
- * (edge/config_listen.c with edge/tls.c's edge_tls_profile_check): the default, each profile's keys, what
+ * (edge/config_listen.c with edge/tls_profile.c's edge_tls_profile_check): the default, each profile's keys, what
  * OpenSSL or the loader refuses with the line of the key, and the warnings `edgecache check` prints
  * (edge_config_warnings). A behavior's viewer_protocol_policy and https_port (edge/config_behavior.c), and
  * the hsts of a site or of the top level (edge/config_sites.c). The fixture is config_fixture.h.
@@ -21,11 +21,11 @@ START_TEST(test_profile_default_and_named)
     char err[EDGE_CONF_ERRLEN], warnings[256];
 
     ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
-    ck_assert_int_eq(conf.listens[1].tls_profile, EDGE_CONF_TLS_INTERMEDIATE);
-    ck_assert_int_eq(conf.listens[2].tls_profile, EDGE_CONF_TLS_MODERN);
-    ck_assert_int_eq(conf.listens[3].tls_profile, EDGE_CONF_TLS_INTERMEDIATE);
-    ck_assert_ptr_null(conf.listens[1].tls_ciphers);
-    ck_assert_uint_eq(conf.listens[1].tls_min_version, 0);
+    ck_assert_int_eq(conf.listens[1].tls_profile.kind, EDGE_TLS_PROFILE_INTERMEDIATE);
+    ck_assert_int_eq(conf.listens[2].tls_profile.kind, EDGE_TLS_PROFILE_MODERN);
+    ck_assert_int_eq(conf.listens[3].tls_profile.kind, EDGE_TLS_PROFILE_INTERMEDIATE);
+    ck_assert_ptr_null(conf.listens[1].tls_profile.ciphers);
+    ck_assert_uint_eq(conf.listens[1].tls_profile.min_version, 0);
     /* neither named profile has anything to warn about */
     ck_assert_uint_eq(edge_config_warnings(&conf, warnings, sizeof(warnings)), 0);
     ck_assert_str_eq(warnings, "");
@@ -52,12 +52,12 @@ START_TEST(test_profile_custom)
     char err[EDGE_CONF_ERRLEN], warnings[512];
 
     ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
-    ck_assert_int_eq(conf.listens[0].tls_profile, EDGE_CONF_TLS_CUSTOM);
-    ck_assert_str_eq(conf.listens[0].tls_ciphers, "ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA");
-    ck_assert_str_eq(conf.listens[0].tls_ciphersuites, "TLS_AES_128_GCM_SHA256");
-    ck_assert_str_eq(conf.listens[0].tls_groups, "X25519");
-    ck_assert_uint_eq(conf.listens[0].tls_min_version, 0x0303);
-    ck_assert_uint_eq(conf.listens[0].tls_max_version, 0x0304);
+    ck_assert_int_eq(conf.listens[0].tls_profile.kind, EDGE_TLS_PROFILE_CUSTOM);
+    ck_assert_str_eq(conf.listens[0].tls_profile.ciphers, "ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA");
+    ck_assert_str_eq(conf.listens[0].tls_profile.ciphersuites, "TLS_AES_128_GCM_SHA256");
+    ck_assert_str_eq(conf.listens[0].tls_profile.groups, "X25519");
+    ck_assert_uint_eq(conf.listens[0].tls_profile.min_version, 0x0303);
+    ck_assert_uint_eq(conf.listens[0].tls_profile.max_version, 0x0304);
     /* AES128-SHA: static RSA and CBC, one warning each */
     ck_assert_uint_eq(edge_config_warnings(&conf, warnings, sizeof(warnings)), 2);
     ck_assert_str_eq(warnings, "t.yaml: warning: listen 127.0.0.1 port 443: tls: ciphers without forward secrecy: AES128-SHA\n"
