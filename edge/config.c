@@ -79,14 +79,15 @@ enum {
     K_REPORTS,
     K_LIMITS,
     K_SITES,
-    K_UNKNOWN_HOST
+    K_UNKNOWN_HOST,
+    K_HSTS
 };
 static const char *const top_keys[] = {
-    [K_LISTEN] = "listen",         [K_THREADS] = "threads",          [K_CACHE] = "cache",
-    [K_ORIGIN] = "origin",         [K_ORIGINS] = "origins",          [K_ORIGIN_GROUPS] = "origin_groups",
-    [K_BEHAVIORS] = "behaviors",   [K_ERROR_PAGES] = "error_pages",  [K_ADMIN] = "admin",
-    [K_ACCESS_LOG] = "access_log", [K_REPORTS] = "reports",          [K_LIMITS] = "limits",
-    [K_SITES] = "sites",           [K_UNKNOWN_HOST] = "unknown_host"};
+    [K_LISTEN] = "listen",         [K_THREADS] = "threads",           [K_CACHE] = "cache",
+    [K_ORIGIN] = "origin",         [K_ORIGINS] = "origins",           [K_ORIGIN_GROUPS] = "origin_groups",
+    [K_BEHAVIORS] = "behaviors",   [K_ERROR_PAGES] = "error_pages",   [K_ADMIN] = "admin",
+    [K_ACCESS_LOG] = "access_log", [K_REPORTS] = "reports",           [K_LIMITS] = "limits",
+    [K_SITES] = "sites",           [K_UNKNOWN_HOST] = "unknown_host", [K_HSTS] = "hsts"};
 
 static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
 {
@@ -110,7 +111,7 @@ static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
     /* the sites, each with its origins, groups, behaviors and error pages; or, without "sites", those sections at
      * the top level as the one site "default" for every host */
     if (v[K_SITES] != NULL) {
-        static const int per_site[] = {K_ORIGIN, K_ORIGINS, K_ORIGIN_GROUPS, K_BEHAVIORS, K_ERROR_PAGES};
+        static const int per_site[] = {K_ORIGIN, K_ORIGINS, K_ORIGIN_GROUPS, K_BEHAVIORS, K_ERROR_PAGES, K_HSTS};
         for (size_t i = 0; i != NKEYS(per_site); ++i)
             if (v[per_site[i]] != NULL)
                 return edge_config_fail(c, v[per_site[i]], "%s: with sites, each site has its own: move it into a site",
@@ -123,6 +124,8 @@ static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
         if (edge_config_parse_site_body(c, conf, root, v[K_ORIGIN], v[K_ORIGINS], v[K_ORIGIN_GROUPS], v[K_BEHAVIORS],
                                         v[K_ERROR_PAGES]) != 0 ||
             edge_config_default_site(c, conf, root) != 0)
+            return -1;
+        if (v[K_HSTS] != NULL && edge_config_parse_hsts(c, v[K_HSTS], &conf->sites[0].hsts) != 0)
             return -1;
     }
     if (edge_config_parse_unknown_host(c, conf, v[K_UNKNOWN_HOST]) != 0)
@@ -261,6 +264,9 @@ static void free_listens(edge_conf_listen_t *listens, size_t count)
         free(listens[i].address);
         free(listens[i].tls_certificate);
         free(listens[i].tls_key);
+        free(listens[i].tls_profile.ciphers);
+        free(listens[i].tls_profile.ciphersuites);
+        free(listens[i].tls_profile.groups);
     }
     free(listens);
 }
@@ -397,6 +403,7 @@ void edge_config_dispose(edge_conf_t *conf)
     free(conf->error_pages);
     for (size_t i = 0; i != conf->num_sites; ++i) {
         free(conf->sites[i].name);
+        free(conf->sites[i].hsts);
         free_names(conf->sites[i].hosts, conf->sites[i].num_hosts);
     }
     free(conf->sites);

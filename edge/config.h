@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include "common/cidr.h"
 #include "edge/behavior.h"
+#include "edge/tls_profile.h"
 #include "errorpages/errorpages.h"
 #include "origin/conf.h"
 #include "reports/accounting.h"
@@ -44,6 +45,8 @@ typedef struct st_edge_conf_listen_t {
     uint16_t port;
     char *tls_certificate; /* PEM paths; both NULL for cleartext, both set for TLS (HTTP/2 through ALPN) */
     char *tls_key;
+    edge_tls_profile_t tls_profile; /* keys "profile", "ciphers", "ciphersuites", "groups", "min_version",
+                                     * "max_version" of its "tls" (edge/tls_profile.h) */
 } edge_conf_listen_t;
 
 #define EDGE_CONF_DEFAULT_MAX_VARIANTS 32
@@ -59,6 +62,8 @@ typedef struct st_edge_conf_site_t {
     char **hosts; /* lower case: exact names ("shop.example.com") and wildcards ("*.shop.example.com"), no port */
     size_t num_hosts;
     bool any_host; /* the site of a file without "sites": it claims every host */
+    char *hsts;    /* key "hsts" (top-level "hsts" without "sites"): the Strict-Transport-Security value sent on
+                    * its responses over TLS, e.g. "max-age=31536000; includeSubDomains"; NULL: none (default) */
     size_t first_behavior, num_behaviors;
     size_t first_error_page, num_error_pages;
     size_t first_origin, num_origins;
@@ -159,6 +164,13 @@ int edge_config_parse(edge_conf_t *conf, const char *name, const char *basedir, 
  * Reads `path` and parses it as edge_config_parse does, with the file's directory as basedir.
  */
 int edge_config_load(edge_conf_t *conf, const char *path, char *err);
+/**
+ * Writes what is valid but weak in `conf` into `buf` (`len` bytes, truncated quietly), one line each ending in
+ * '\n': "SOURCE: warning: listen ADDR port PORT: tls: ..." for a TLS listener whose TLS 1.2 ciphers lack
+ * forward secrecy or are CBC. Returns the number of warnings (0: `buf` is ""). `edgecache check` prints them.
+ */
+size_t edge_config_warnings(const edge_conf_t *conf, char *buf, size_t len);
+
 /**
  * Applies the command-line overrides (each may be NULL): `listen` "ADDR:PORT" replaces every listener
  * with one cleartext listener; `origin` URL replaces the origins with one origin named "default" that

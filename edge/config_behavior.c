@@ -30,7 +30,9 @@ enum {
     B_FORWARD_HEADERS,
     B_CACHE_KEY_HEADERS,
     B_REQUEST_CACHE_CONTROL,
-    B_CACHE_SET_COOKIE
+    B_CACHE_SET_COOKIE,
+    B_VIEWER_PROTOCOL_POLICY,
+    B_HTTPS_PORT
 };
 static const char *const behavior_keys[] = {[B_PATH] = "path",
                                             [B_ORIGIN] = "origin",
@@ -41,7 +43,9 @@ static const char *const behavior_keys[] = {[B_PATH] = "path",
                                             [B_FORWARD_HEADERS] = "forward_headers",
                                             [B_CACHE_KEY_HEADERS] = "cache_key_headers",
                                             [B_REQUEST_CACHE_CONTROL] = "request_cache_control",
-                                            [B_CACHE_SET_COOKIE] = "cache_set_cookie"};
+                                            [B_CACHE_SET_COOKIE] = "cache_set_cookie",
+                                            [B_VIEWER_PROTOCOL_POLICY] = "viewer_protocol_policy",
+                                            [B_HTTPS_PORT] = "https_port"};
 /* RFC 9110 7.6.1: they describe one connection, and the proxy never forwards them */
 static const char *const hop_by_hop[] = {"connection", "keep-alive",        "proxy-connection", "te",
                                          "trailer",    "transfer-encoding", "upgrade"};
@@ -278,6 +282,26 @@ static int parse_behavior(ctx_t *c, const edge_conf_t *conf, edge_conf_behavior_
     if (v[B_CACHE_SET_COOKIE] != NULL &&
         edge_config_boolean(c, v[B_CACHE_SET_COOKIE], "cache_set_cookie", &b->ttl.cache_set_cookie) != 0)
         return -1;
+    if (v[B_VIEWER_PROTOCOL_POLICY] != NULL) {
+        const char *s;
+        if (edge_config_str(c, v[B_VIEWER_PROTOCOL_POLICY], "viewer_protocol_policy", &s) != 0)
+            return -1;
+        if (strcmp(s, "allow_all") == 0)
+            b->viewer_policy = EDGE_VIEWER_ALLOW_ALL;
+        else if (strcmp(s, "redirect_to_https") == 0)
+            b->viewer_policy = EDGE_VIEWER_REDIRECT_TO_HTTPS;
+        else if (strcmp(s, "https_only") == 0)
+            b->viewer_policy = EDGE_VIEWER_HTTPS_ONLY;
+        else
+            return edge_config_fail(c, v[B_VIEWER_PROTOCOL_POLICY],
+                                    "viewer_protocol_policy: expected allow_all, redirect_to_https or https_only, found \"%s\"", s);
+    }
+    if (v[B_HTTPS_PORT] != NULL) {
+        uint64_t port;
+        if (edge_config_integer(c, v[B_HTTPS_PORT], "https_port", 1, 65535, &port) != 0)
+            return -1;
+        b->https_port = (uint16_t)port;
+    }
     return 0;
 }
 

@@ -150,6 +150,12 @@ int edge_config_default_site(ctx_t *c, edge_conf_t *conf, const yaml_node_t *roo
 int edge_config_parse_sites(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n);
 /** "unknown_host" (after the sites, which it names); `n` NULL: the defaults. */
 int edge_config_parse_unknown_host(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n);
+/**
+ * A site's (or the top-level) "hsts": {max_age (a duration or whole years "1y"; default 1y), include_subdomains
+ * (false), preload (false; needs include_subdomains and max_age >= 1y)} as the Strict-Transport-Security value,
+ * malloc'd into *out.
+ */
+int edge_config_parse_hsts(ctx_t *c, const yaml_node_t *n, char **out);
 
 /* --- edge/config_admin.c: admin, access_log, reports ----------------------------------------------------- */
 

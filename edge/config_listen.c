@@ -2,6 +2,9 @@
  * edge/config_listen.c: the "listen" and "cache" sections of the configuration: where the edge accepts clients
  * (cleartext, or TLS with HTTP/2 through ALPN) and where and how large its store is.
  *
+ * A TLS listener's "tls" also holds its profile (edge/tls_profile.h): intermediate by default, modern, or
+ * custom with its own lists, which OpenSSL checks here so that an error points at the file.
+ *
  * The invariant that is easy to break: TLS files are checked readable here, because the listeners open them only
  * after every thread has started, when an error can no longer point at a line of the file.
  */
@@ -17,8 +20,10 @@
 
 enum { L_ADDRESS, L_PORT, L_TLS };
 static const char *const listen_keys[] = {[L_ADDRESS] = "address", [L_PORT] = "port", [L_TLS] = "tls"};
-enum { T_CERTIFICATE, T_KEY };
-static const char *const tls_keys[] = {[T_CERTIFICATE] = "certificate", [T_KEY] = "key"};
+enum { T_CERTIFICATE, T_KEY, T_PROFILE, T_CIPHERS, T_CIPHERSUITES, T_GROUPS, T_MIN_VERSION, T_MAX_VERSION };
+static const char *const tls_keys[] = {
+    [T_CERTIFICATE] = "certificate",   [T_KEY] = "key",       [T_PROFILE] = "profile",         [T_CIPHERS] = "ciphers",
+    [T_CIPHERSUITES] = "ciphersuites", [T_GROUPS] = "groups", [T_MIN_VERSION] = "min_version", [T_MAX_VERSION] = "max_version"};
 
 int edge_config_tls_file(ctx_t *c, const yaml_node_t *n, const char *what, char **out)
 {
@@ -33,6 +38,69 @@ int edge_config_tls_file(ctx_t *c, const yaml_node_t *n, const char *what, char 
     /* the listener opens it only after every thread started: say now that it is missing */
     if (access(*out, R_OK) != 0)
         return edge_config_fail(c, n, "%s: cannot read %s: %s", what, *out, strerror(errno));
+    return 0;
+}
+
+/* "1.2" or "1.3" as OpenSSL's version number; anything older is refused, not warned about: TLS 1.0 and 1.1 are
+ * deprecated (RFC 8996) and a CDN edge has no client that needs them */
+static int tls_version(ctx_t *c, const yaml_node_t *n, const char *what, uint16_t *out)
+{
+    const char *s;
+
+    if (edge_config_str(c, n, what, &s) != 0)
+        return -1;
+    if (strcmp(s, "1.2") == 0)
+        *out = 0x0303;
+    else if (strcmp(s, "1.3") == 0)
+        *out = 0x0304;
+    else if (strcmp(s, "1.0") == 0 || strcmp(s, "1.1") == 0 || strncmp(s, "ssl", 3) == 0 || strncmp(s, "SSL", 3) == 0)
+        return edge_config_fail(c, n, "%s: \"%s\": TLS below 1.2 is refused", what, s);
+    else
+        return edge_config_fail(c, n, "%s: expected \"1.2\" or \"1.3\", found \"%s\"", what, s);
+    return 0;
+}
+
+/* The profile keys of a listener's "tls"; the lists are checked by OpenSSL itself (edge_tls_profile_check) so
+ * that a list the listener would refuse at start is refused here, with its line. */
+static int tls_profile(ctx_t *c, edge_conf_listen_t *l, const yaml_node_t *tls, yaml_node_t **t)
+{
+    static const int custom_only[] = {T_CIPHERS, T_CIPHERSUITES, T_GROUPS, T_MIN_VERSION, T_MAX_VERSION};
+    char msg[MSGLEN], warn[8];
+
+    l->tls_profile.kind = EDGE_TLS_PROFILE_INTERMEDIATE;
+    if (t[T_PROFILE] != NULL) {
+        const char *s;
+        if (edge_config_str(c, t[T_PROFILE], "profile", &s) != 0)
+            return -1;
+        if (strcmp(s, "intermediate") == 0)
+            l->tls_profile.kind = EDGE_TLS_PROFILE_INTERMEDIATE;
+        else if (strcmp(s, "modern") == 0)
+            l->tls_profile.kind = EDGE_TLS_PROFILE_MODERN;
+        else if (strcmp(s, "custom") == 0)
+            l->tls_profile.kind = EDGE_TLS_PROFILE_CUSTOM;
+        else
+            return edge_config_fail(c, t[T_PROFILE], "profile: expected intermediate, modern or custom, found \"%s\"", s);
+    }
+    if (l->tls_profile.kind != EDGE_TLS_PROFILE_CUSTOM) {
+        for (size_t i = 0; i != NKEYS(custom_only); ++i)
+            if (t[custom_only[i]] != NULL)
+                return edge_config_fail(c, t[custom_only[i]], "%s: only with profile: custom", tls_keys[custom_only[i]]);
+        return 0;
+    }
+    if ((t[T_CIPHERS] != NULL && edge_config_dupstr(c, t[T_CIPHERS], "ciphers", &l->tls_profile.ciphers) != 0) ||
+        (t[T_CIPHERSUITES] != NULL &&
+         edge_config_dupstr(c, t[T_CIPHERSUITES], "ciphersuites", &l->tls_profile.ciphersuites) != 0) ||
+        (t[T_GROUPS] != NULL && edge_config_dupstr(c, t[T_GROUPS], "groups", &l->tls_profile.groups) != 0))
+        return -1;
+    if ((t[T_MIN_VERSION] != NULL && tls_version(c, t[T_MIN_VERSION], "min_version", &l->tls_profile.min_version) != 0) ||
+        (t[T_MAX_VERSION] != NULL && tls_version(c, t[T_MAX_VERSION], "max_version", &l->tls_profile.max_version) != 0))
+        return -1;
+    if (l->tls_profile.min_version != 0 && l->tls_profile.max_version != 0 &&
+        l->tls_profile.min_version > l->tls_profile.max_version)
+        return edge_config_fail(c, t[T_MAX_VERSION], "max_version: below min_version");
+    /* (the weaknesses are for `edgecache check` to print: here only what OpenSSL refuses) */
+    if (edge_tls_profile_check(&l->tls_profile, msg, sizeof(msg), warn, sizeof(warn)) != 0)
+        return edge_config_fail(c, tls, "tls: %s", msg);
     return 0;
 }
 
@@ -73,10 +141,34 @@ static int listen_one(ctx_t *c, edge_conf_listen_t *l, const yaml_node_t *n)
             return edge_config_fail(c, v[L_TLS], "tls: %s",
                                     t[T_KEY] == NULL ? "certificate without key" : "key without certificate");
         if (edge_config_tls_file(c, t[T_CERTIFICATE], "certificate", &l->tls_certificate) != 0 ||
-            edge_config_tls_file(c, t[T_KEY], "key", &l->tls_key) != 0)
+            edge_config_tls_file(c, t[T_KEY], "key", &l->tls_key) != 0 || tls_profile(c, l, v[L_TLS], t) != 0)
             return -1;
     }
     return 0;
+}
+
+size_t edge_config_warnings(const edge_conf_t *conf, char *buf, size_t len)
+{
+    size_t count = 0, used = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i != conf->num_listens; ++i) {
+        const edge_conf_listen_t *l = conf->listens + i;
+        char msg[MSGLEN], warn[1200];
+        if (l->tls_certificate == NULL || edge_tls_profile_check(&l->tls_profile, msg, sizeof(msg), warn, sizeof(warn)) != 0)
+            continue;
+        for (char *line = warn, *next; *line != '\0'; line = next) {
+            size_t n = strcspn(line, "\n");
+            next = line + n + (line[n] == '\n');
+            ++count;
+            if (used < len) {
+                int w = snprintf(buf + used, len - used, "%s: warning: listen %s port %u: tls: %.*s\n", conf->source, l->address,
+                                 l->port, (int)n, line);
+                used += w > 0 ? (size_t)w : 0;
+            }
+        }
+    }
+    return count;
 }
 
 /* `listen` is "ADDR:PORT", a mapping, or a list of either; absent, the embedded default's 127.0.0.1:8080. */

@@ -20,14 +20,15 @@
 #include <string.h>
 #include "edge/config_int.h"
 
-enum { S_NAME, S_HOSTS, S_ORIGIN, S_ORIGINS, S_ORIGIN_GROUPS, S_BEHAVIORS, S_ERROR_PAGES };
+enum { S_NAME, S_HOSTS, S_ORIGIN, S_ORIGINS, S_ORIGIN_GROUPS, S_BEHAVIORS, S_ERROR_PAGES, S_HSTS };
 static const char *const site_keys[] = {[S_NAME] = "name",
                                         [S_HOSTS] = "hosts",
                                         [S_ORIGIN] = "origin",
                                         [S_ORIGINS] = "origins",
                                         [S_ORIGIN_GROUPS] = "origin_groups",
                                         [S_BEHAVIORS] = "behaviors",
-                                        [S_ERROR_PAGES] = "error_pages"};
+                                        [S_ERROR_PAGES] = "error_pages",
+                                        [S_HSTS] = "hsts"};
 enum { U_SITE, U_STATUS, U_PAGE };
 static const char *const unknown_keys[] = {[U_SITE] = "site", [U_STATUS] = "status", [U_PAGE] = "page"};
 
@@ -264,6 +265,8 @@ static int parse_site(ctx_t *c, edge_conf_t *conf, size_t index, const yaml_node
     }
     if (parse_hosts(c, conf, site, index, v[S_HOSTS], claims, num_claims) != 0)
         return -1;
+    if (v[S_HSTS] != NULL && edge_config_parse_hsts(c, v[S_HSTS], &site->hsts) != 0)
+        return -1;
 
     /* each site claims its own error page statuses */
     memset(c->status_line, 0, sizeof(c->status_line));
@@ -294,6 +297,49 @@ int edge_config_parse_sites(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)
     }
     free(claims);
     return ret;
+}
+
+/* --- hsts ------------------------------------------------------------------------------------------------ */
+
+enum { H_MAX_AGE, H_INCLUDE_SUBDOMAINS, H_PRELOAD };
+static const char *const hsts_keys[] = {
+    [H_MAX_AGE] = "max_age", [H_INCLUDE_SUBDOMAINS] = "include_subdomains", [H_PRELOAD] = "preload"};
+
+#define YEAR_S (365 * 86400)
+#define HSTS_PRELOAD_MIN_S YEAR_S /* hstspreload.org refuses a shorter max-age */
+
+int edge_config_parse_hsts(ctx_t *c, const yaml_node_t *n, char **out)
+{
+    yaml_node_t *v[NKEYS(hsts_keys)];
+    uint64_t max_age = YEAR_S;
+    bool subdomains = false, preload = false;
+
+    if (edge_config_collect(c, n, "hsts", hsts_keys, NKEYS(hsts_keys), v) != 0)
+        return -1;
+    if (v[H_MAX_AGE] != NULL) {
+        /* the durations of the file, and whole years ("1y", "2y"): HSTS ages are counted in years */
+        const char *s;
+        if (edge_config_str(c, v[H_MAX_AGE], "max_age", &s) != 0)
+            return -1;
+        size_t len = strlen(s);
+        if (len >= 2 && len <= 3 && s[len - 1] == 'y' && s[0] >= '1' && s[0] <= '9' && (len == 2 || (s[1] >= '0' && s[1] <= '9')))
+            max_age = (uint64_t)strtoul(s, NULL, 10) * YEAR_S;
+        else if (edge_config_ttl(c, v[H_MAX_AGE], "max_age", &max_age) != 0)
+            return -1;
+    }
+    if (v[H_INCLUDE_SUBDOMAINS] != NULL && edge_config_boolean(c, v[H_INCLUDE_SUBDOMAINS], "include_subdomains", &subdomains) != 0)
+        return -1;
+    if (v[H_PRELOAD] != NULL && edge_config_boolean(c, v[H_PRELOAD], "preload", &preload) != 0)
+        return -1;
+    /* a preload list entry cannot be taken back quickly: refuse what the list would refuse anyway */
+    if (preload && (!subdomains || max_age < HSTS_PRELOAD_MIN_S))
+        return edge_config_fail(c, v[H_PRELOAD], "preload: needs include_subdomains: true and a max_age of at least 1y");
+    if (asprintf(out, "max-age=%" PRIu64 "%s%s", max_age, subdomains ? "; includeSubDomains" : "", preload ? "; preload" : "") <
+        0) {
+        *out = NULL;
+        return edge_config_nomem(c, n);
+    }
+    return 0;
 }
 
 int edge_config_parse_unknown_host(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)

@@ -16,6 +16,7 @@
 #include "cache/checksum.h"
 #include "common/log.h"
 #include "edge/deliver.h"
+#include "edge/https.h"
 
 static h2o_iovec_t fmt(h2o_mem_pool_t *pool, const char *f, ...) __attribute__((format(printf, 2, 3)));
 static h2o_iovec_t fmt(h2o_mem_pool_t *pool, const char *f, ...)
@@ -154,7 +155,7 @@ bool edge_deliver_not_modified(const h2o_headers_t *headers, const cache_record_
     return false;
 }
 
-/* Age, X-Cache and Cache-Status, on every response. */
+/* Age, X-Cache and Cache-Status, on every response; the site's HSTS on those over TLS. */
 void edge_deliver_cache_headers(edge_req_t *er, int64_t age, const edge_cache_answer_t *answer)
 {
     h2o_req_t *req = er->req;
@@ -167,6 +168,7 @@ void edge_deliver_cache_headers(edge_req_t *er, int64_t age, const edge_cache_an
     er->answered = true;
     er->outcome = answer->outcome;
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("cache-status"), 0, NULL, cache_status.base, cache_status.len);
+    edge_https_add_hsts(req, er->site);
 }
 
 /* --- the Date of a forwarded or stored response --------------------------------------------------- */

@@ -41,7 +41,8 @@ static const char usage[] =
     "        start. Without it, a cache that cannot be opened (truncated, not LMDB) is moved aside\n"
     "        to data.mdb.broken-TIME and the edge starts empty; an unwritable cache directory\n"
     "        makes the edge pass every request through (metric edgecache_store_usable 0).\n"
-    "check   validates a configuration file: exit 0 when valid, else file:line:col: message, exit 2.\n"
+    "check   validates a configuration file: exit 0 when valid (weak TLS settings are warned about\n"
+    "        on stderr), else file:line:col: message, exit 2.\n"
     "warm    fetches every URL of LIST through the edge so that it is cached; a progress bar on a\n"
     "        terminal, then a summary. Exit 1 when any URL failed. See edgecache warm --help.\n"
     "purge   invalidates a URL, a prefix or a tag through the admin API and waits until it is done.\n"
@@ -86,6 +87,9 @@ static int cmd(int argc, char **argv, bool serve)
         return 2;
     }
     if (!serve) {
+        char warnings[4096];
+        if (edge_config_warnings(&conf, warnings, sizeof(warnings)) != 0)
+            fputs(warnings, stderr);
         edge_config_dispose(&conf);
         printf("%s: ok\n", file);
         return 0;

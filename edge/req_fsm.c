@@ -32,6 +32,7 @@
 #include "edge/req_check.h"
 #include "edge/req_fsm_int.h"
 #include "edge/req_purge.h"
+#include "edge/https.h"
 #include "edge/site.h"
 #include "errorpages/errorpages.h"
 #include "origin/request.h"
@@ -434,6 +435,8 @@ static edge_req_state_t step_RECV(edge_req_t *er)
         edge_req_purge_answer(er);
         return EDGE_REQ_DONE;
     }
+    if (edge_https_enforce(req, conf, er->behavior, host, &er->thread->counters)) /* before any lookup or fetch */
+        return EDGE_REQ_DONE;
     if (!er->is_head && !method_is(req, H2O_STRLIT("GET"))) {
         er->fwd = "bypass"; /* only GET and HEAD are answered from the cache */
         return EDGE_REQ_PASS;

@@ -7,7 +7,8 @@
  *
  *   RECV        -> LOOKUP       GET or HEAD
  *               -> PASS         another method, or the client's no-store (request_cache_control: honor)
- *               -> DONE         PURGE answered; URL or header fields too large (414, 431)
+ *               -> DONE         PURGE answered; URL or header fields too large (414, 431); cleartext
+ *                               redirected (301, 308) or refused (403) by the viewer protocol policy
  *   LOOKUP      -> HIT          fresh; stale within stale-while-revalidate or the client's max-stale
  *               -> MISS         nothing stored (or not usable: corrupt, a collision, credentials)
  *               -> REVALIDATE   stale, or refused by the client's Cache-Control, and with a validator

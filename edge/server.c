@@ -33,6 +33,7 @@
 #include "edge/notify.h"
 #include "edge/req_fsm.h"
 #include "edge/server.h"
+#include "edge/tls.h"
 #include "edge/upgrade.h"
 #include "origin/fetch.h"
 #include "reports/accounting.h"
@@ -73,6 +74,7 @@ static void *thread_main(void *arg)
 
     /* set-up: the loop, a store reader, the generation (its listeners, origins and reports), the admin API */
     h2o_context_init(&t->ctx, h2o_evloop_create(), &s->h2o);
+    edge_tls_count_into(&t->counters);
     h2o_multithread_register_receiver(t->ctx.queue, &t->fetch_receiver, origin_fetch_receive);
     t->reader = cache_store_reader_new(s->store);
     t->accepting = true;

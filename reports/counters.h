@@ -35,7 +35,16 @@
     X(background_fetches_dropped, "",                                                                                              \
       "fetches cancelled when their last client left because limits.background_fetches were running")                              \
     X(h2_resets, "", "HTTP/2 requests ended by the client (stream reset, connection closed) before their response was complete")   \
-    X(h2_abusive_closes, "", "HTTP/2 connections closed for resetting more than limits.h2_reset_limit streams in the window")
+    X(h2_abusive_closes, "", "HTTP/2 connections closed for resetting more than limits.h2_reset_limit streams in the window")      \
+    X(https_redirects, "", "cleartext requests redirected to https:// (viewer_protocol_policy: redirect_to_https)")                \
+    X(https_refused, "", "cleartext requests refused with 403 (viewer_protocol_policy: https_only)")                               \
+    X(tls_handshakes, "", "TLS handshakes completed on the client listeners")                                                      \
+    X(tls12_handshakes, "", "TLS handshakes completed with TLS 1.2")                                                               \
+    X(tls13_handshakes, "", "TLS handshakes completed with TLS 1.3")                                                               \
+    X(tls_resumed_handshakes, "", "TLS handshakes completed that resumed an earlier session (ticket or session id)")               \
+    X(tls_failures_no_shared_cipher, "", "TLS handshakes refused for want of a cipher both sides accept")                          \
+    X(tls_failures_protocol_version, "", "TLS handshakes refused for want of a protocol version both sides accept")                \
+    X(tls_failures_other, "", "TLS handshakes ended by any other fatal alert, sent or received (a client refusing our certificate)")
 
 typedef struct st_reports_counters_t {
 #define REPORTS_COUNTER_FIELD(name, cache, desc) uint64_t name;
