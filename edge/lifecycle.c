@@ -121,3 +121,23 @@ const char *edge_lifecycle_health_text(edge_health_t h)
     }
     return "unknown\n";
 }
+
+/* The health of the edge at admin.healthz_path, for load balancers and DNS checks that have no admin token:
+ * 200 "ok", or 503 and why (edge/lifecycle.h). True when `req` asked for it (and was answered). */
+bool edge_lifecycle_answer_healthz(edge_thread_t *t, h2o_req_t *req)
+{
+    const edge_conf_t *conf = &t->cur->gen->conf;
+    const char *path = conf->admin.healthz_path != NULL ? conf->admin.healthz_path : EDGE_CONF_HEALTHZ_PATH;
+    if (conf->admin.healthz_off || !h2o_memis(req->path_normalized.base, req->path_normalized.len, path, strlen(path)) ||
+        !(h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
+          h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))))
+        return false;
+    edge_health_t h = edge_lifecycle_health(t->server, t->cur->gen);
+    const char *body = edge_lifecycle_health_text(h);
+    req->res.status = h == EDGE_HEALTH_OK ? 200 : 503;
+    req->res.reason = h == EDGE_HEALTH_OK ? "OK" : "Service Unavailable";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/plain; charset=utf-8"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    h2o_send_inline(req, body, strlen(body));
+    return true;
+}

@@ -34,5 +34,11 @@ typedef enum en_edge_health_t {
 edge_health_t edge_lifecycle_health(edge_server_t *s, const edge_gen_t *g);
 /** "ok\n", or why not, as the body of /healthz. */
 const char *edge_lifecycle_health_text(edge_health_t h);
+/**
+ * Answers `req` when it is a GET or HEAD of admin.healthz_path on a client listener (200 "ok", or 503 and
+ * why; never cached), for load balancers and DNS checks that have no admin token. Returns true when it
+ * answered. On the request's loop.
+ */
+bool edge_lifecycle_answer_healthz(edge_thread_t *t, h2o_req_t *req);
 
 #endif

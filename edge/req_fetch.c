@@ -89,3 +89,29 @@ void edge_req_fetch_args(edge_req_t *er, bool cacheable, origin_fetch_args_t *ou
         .hold_data = er->tgen,
     };
 }
+
+/* The forwarded headers that are not in the behavior's key and not among the few origin/request.c forwards
+ * by default (origin_request_default_header): they go into the key too, so that an origin whose answer
+ * depends on one never has that answer served to a request that sent another value. */
+h2o_iovec_t edge_req_forwarded_key(edge_req_t *er, h2o_iovec_t key)
+{
+    const origin_conf_route_t *route = &er->behavior->route;
+    cache_key_rules_t extra = {.key_headers = NULL};
+
+    for (size_t i = 0; i != route->num_forward_headers; ++i) {
+        const char *name = route->forward_headers[i];
+        bool keyed = origin_request_default_header(name, strlen(name));
+        for (size_t j = 0; j != er->behavior->key.num_key_headers && !keyed; ++j)
+            keyed = strcmp(er->behavior->key.key_headers[j], name) == 0;
+        if (keyed)
+            continue;
+        if (extra.key_headers == NULL)
+            extra.key_headers = h2o_mem_alloc_pool(&er->req->pool, route->num_forward_headers * sizeof(*extra.key_headers));
+        extra.key_headers[extra.num_key_headers++] = route->forward_headers[i];
+    }
+    if (extra.num_key_headers == 0)
+        return key;
+    key = cache_key_add_headers(&er->req->pool, h2o_concat(&er->req->pool, key, h2o_iovec_init(H2O_STRLIT("\nforwarded"))), &extra,
+                                &er->req->headers);
+    return key;
+}

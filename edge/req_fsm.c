@@ -348,32 +348,6 @@ static void refuse(edge_req_t *er, int status, const char *reason, const char *b
     h2o_send_inline(req, body, strlen(body));
 }
 
-/* The forwarded headers that are not in the behavior's key and not among the few origin/request.c forwards
- * by default (origin_request_default_header): they go into the key too, so that an origin whose answer
- * depends on one never has that answer served to a request that sent another value. */
-static h2o_iovec_t add_forwarded_to_key(edge_req_t *er, h2o_iovec_t key)
-{
-    const origin_conf_route_t *route = &er->behavior->route;
-    cache_key_rules_t extra = {.key_headers = NULL};
-
-    for (size_t i = 0; i != route->num_forward_headers; ++i) {
-        const char *name = route->forward_headers[i];
-        bool keyed = origin_request_default_header(name, strlen(name));
-        for (size_t j = 0; j != er->behavior->key.num_key_headers && !keyed; ++j)
-            keyed = strcmp(er->behavior->key.key_headers[j], name) == 0;
-        if (keyed)
-            continue;
-        if (extra.key_headers == NULL)
-            extra.key_headers = h2o_mem_alloc_pool(&er->req->pool, route->num_forward_headers * sizeof(*extra.key_headers));
-        extra.key_headers[extra.num_key_headers++] = route->forward_headers[i];
-    }
-    if (extra.num_key_headers == 0)
-        return key;
-    key = cache_key_add_headers(&er->req->pool, h2o_concat(&er->req->pool, key, h2o_iovec_init(H2O_STRLIT("\nforwarded"))), &extra,
-                                &er->req->headers);
-    return key;
-}
-
 static edge_req_state_t step_RECV(edge_req_t *er)
 {
     h2o_req_t *req = er->req;
@@ -427,7 +401,7 @@ static edge_req_state_t step_RECV(edge_req_t *er)
     er->host = host;
     er->key = cache_key_build_for_host(&req->pool, host, req->path_normalized, query, &er->behavior->key);
     er->key = cache_key_add_headers(&req->pool, er->key, &er->behavior->key, &req->headers);
-    er->key = add_forwarded_to_key(er, er->key);
+    er->key = edge_req_forwarded_key(er, er->key);
     cache_key_hash(er->key, &er->hash);
     *h2o_req_getenv(req, H2O_STRLIT("behavior"), 1) = h2o_iovec_init(er->behavior->path, strlen(er->behavior->path));
 
@@ -777,26 +751,6 @@ static void on_dispose(void *p)
     er->magic = 0;
 }
 
-/* The health of the edge at admin.healthz_path, for load balancers and DNS checks that have no admin token:
- * 200 "ok", or 503 and why (edge/lifecycle.h). True when `req` asked for it (and was answered). */
-static bool answer_healthz(edge_thread_t *t, h2o_req_t *req)
-{
-    const edge_conf_t *conf = &t->cur->gen->conf;
-    const char *path = conf->admin.healthz_path != NULL ? conf->admin.healthz_path : EDGE_CONF_HEALTHZ_PATH;
-    if (conf->admin.healthz_off || !h2o_memis(req->path_normalized.base, req->path_normalized.len, path, strlen(path)) ||
-        !(h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
-          h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))))
-        return false;
-    edge_health_t h = edge_lifecycle_health(t->server, t->cur->gen);
-    const char *body = edge_lifecycle_health_text(h);
-    req->res.status = h == EDGE_HEALTH_OK ? 200 : 503;
-    req->res.reason = h == EDGE_HEALTH_OK ? "OK" : "Service Unavailable";
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/plain; charset=utf-8"));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
-    h2o_send_inline(req, body, strlen(body));
-    return true;
-}
-
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     if (edge_h2_resets_closing(req)) {
@@ -805,7 +759,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     }
     edge_gen_adopt(edge_thread_of(req));
-    if (answer_healthz(edge_thread_of(req), req))
+    if (edge_lifecycle_answer_healthz(edge_thread_of(req), req))
         return 0;
     edge_req_t *er = h2o_mem_alloc_shared(&req->pool, sizeof(*er), on_dispose);
 

@@ -90,6 +90,11 @@ void edge_req_unsubscribe(edge_req_t *er);
  * passed as is. Everything they point to lives in the request's pool or the server. */
 void edge_req_fetch_args(edge_req_t *er, bool cacheable, origin_fetch_args_t *out);
 
+/* (req_fetch.c) `key` with the values of the forwarded headers that neither the behavior's key nor the
+ * default forwarded set (origin_request_default_header) covers: an origin's answer that depends on one of
+ * them is never served to a request that sent another value. In the request's pool. */
+h2o_iovec_t edge_req_forwarded_key(edge_req_t *er, h2o_iovec_t key);
+
 /** Records the request's line in the reports (edge/account.c); at dispose. */
 void edge_account_request(edge_req_t *er);
 
