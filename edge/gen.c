@@ -165,14 +165,16 @@ static void listener_close(edge_thread_listener_t *l)
 
 static edge_thread_listener_t *listener_open(edge_thread_t *t, edge_listen_sock_t *ls)
 {
-    size_t loops = t->server->num_threads, n = 0;
-    for (size_t j = t->index; j < ls->num_fds; j += loops)
+    size_t loops = t->server->num_threads, n = 0, first = t->index;
+    if (ls->num_fds != 0 && ls->num_fds < loops) /* (inherited sockets that could not be joined: the loops share them) */
+        first = t->index % ls->num_fds, loops = ls->num_fds;
+    for (size_t j = first; j < ls->num_fds; j += loops)
         ++n;
     edge_thread_listener_t *l = calloc(1, offsetof(edge_thread_listener_t, socks) + sizeof(l->socks[0]) * (n + 1));
     l->sock = ls;
     edge_listeners_hold(ls);
     l->accept = (h2o_accept_ctx_t){.ctx = &t->ctx, .hosts = t->server->h2o.hosts};
-    for (size_t j = t->index; j < ls->num_fds; j += loops) {
+    for (size_t j = first; j < ls->num_fds; j += loops) {
         int fd = dup(ls->fds[j]);
         if (fd < 0) {
             common_log_error("thread %u: listen %s: dup: %s", t->index, ls->name, strerror(errno));

@@ -189,8 +189,15 @@ edge_listen_sock_t *edge_listeners_open(const edge_conf_listen_t *l, size_t num_
         common_log_info("listen %s: %zu inherited socket%s", ls->name, ls->num_fds, ls->num_fds == 1 ? "" : "s");
     }
     while (ls->num_fds < num_threads) {
-        if ((fd = edge_listeners_bind(l, true, err, errlen)) < 0)
-            goto Fail;
+        if ((fd = edge_listeners_bind(l, true, err, errlen)) < 0) {
+            if (ls->num_fds == 0)
+                goto Fail;
+            /* an inherited socket without SO_REUSEPORT (systemd's): no other can share its port, so the
+             * loops share the inherited ones */
+            common_log_info("listen %s: the loops share %zu inherited socket%s", ls->name, ls->num_fds,
+                            ls->num_fds == 1 ? "" : "s");
+            break;
+        }
         ls->fds[ls->num_fds++] = fd;
     }
     return ls;

@@ -29,8 +29,9 @@ typedef struct st_edge_listen_sock_t {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     size_t num_fds;
-    int *fds; /* at least one per loop: loop i accepts on a dup() of each fds[j] with j % loops == i (an upgrade from
-               * a process with more loops hands over more sockets, and none may be closed) */
+    int *fds; /* one per loop or more: loop i accepts on a dup() of each fds[j] with j % loops == i (an upgrade from
+               * a process with more loops hands over more sockets, and none may be closed); fewer only when
+               * inherited sockets could not be joined (no SO_REUSEPORT): then loop i takes fds[i % num_fds] */
 } edge_listen_sock_t;
 
 /**
