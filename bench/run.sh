@@ -431,6 +431,10 @@ check_pass() {
 hot_paths=(/1k.bin /256k.bin /4m.bin)
 for p in "${proxies[@]}"; do
     for path in "${hot_paths[@]}"; do curl -s -o /dev/null "http://127.0.0.1:${port[$p]}$path"; done
+    # (and through the TLS port: its Host differs by the port, and edgecache, as Varnish, keys on the host)
+    if [ $do_tls = 1 ] && [ -n "${tls_port[$p]:-}" ]; then
+        for path in "${hot_paths[@]}"; do curl -sk -o /dev/null "https://127.0.0.1:${tls_port[$p]}$path"; done
+    fi
     fill "$p" /z/ 0 $n_zipf "zipf set"
     fill "$p" /u/ 0 $n_small "1 KB set"
 done
