@@ -9,8 +9,7 @@
 command -v openssl >/dev/null || skip "no openssl"
 
 start_origin O
-timeout 30 openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 \
-    -keyout "$T/key.pem" -out "$T/cert.pem" >"$T/openssl.log" 2>&1 || fail "openssl: $(cat "$T/openssl.log")"
+make_cert "$T/cert.pem" "$T/key.pem"
 
 EDGE_PORT=$(free_port)
 INTER_PORT=$(free_port)

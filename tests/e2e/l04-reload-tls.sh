@@ -8,8 +8,7 @@ command -v openssl >/dev/null || skip "no openssl"
 
 start_origin O
 for n in old new other; do
-    timeout 30 openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=localhost-$n" -days 1 \
-        -keyout "$T/$n.key" -out "$T/$n.pem" >"$T/openssl.log" 2>&1 || fail "openssl: $(cat "$T/openssl.log")"
+    make_cert "$T/$n.pem" "$T/$n.key" "localhost-$n"
 done
 ADMIN_PORT=$(free_port)
 TLS_PORT=$(free_port)

@@ -505,6 +505,13 @@ print(v if not isinstance(v, (dict, list)) else json.dumps(v))' "$1"
 # The sha256 of the origin's N-byte body_size pattern.
 pattern_sha256() { "$PYTHON" "$E2E_DIR/origin.py" --emit "$1" | sha256sum | cut -d' ' -f1; }
 
+# make_cert CERT KEY [CN]: a self-signed certificate (RSA 2048, one day) and its key, for a TLS listener.
+make_cert() {
+    command -v openssl >/dev/null || skip "no openssl"
+    timeout 30 openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=${3:-localhost}" -days 1 \
+        -keyout "$2" -out "$1" >"$T/openssl.log" 2>&1 || fail "openssl: $(cat "$T/openssl.log")"
+}
+
 # --- client side -------------------------------------------------------------------------------------
 # try_fetch URL [CURL ARGS...]: URL "/path" means the edge over HTTP/1.1 cleartext.
 try_fetch() {
