@@ -261,10 +261,13 @@ int edge_purge_fleet_run(const edge_purge_fleet_t *f)
         fprintf(stderr, "purge: parent %s failed: the edges were not purged, since they would refill from its stale copy\n",
                 failed_parent);
     if (bad != 0) {
+        const char *sep = "";
         fprintf(stderr, "purge: %zu of %zu edges not purged:", bad, n);
         for (size_t i = 0; i != n; ++i)
-            if (jobs[i].state != JOB_DONE)
-                fprintf(stderr, " %s (%s)", jobs[i].edge->name, jobs[i].state == JOB_SKIPPED ? "skipped" : "failed");
+            if (jobs[i].state != JOB_DONE) {
+                fprintf(stderr, "%s %s (%s)", sep, jobs[i].edge->name, jobs[i].state == JOB_SKIPPED ? "skipped" : "failed");
+                sep = ",";
+            }
         fputc('\n', stderr);
         print_retry(f, jobs, n);
     }

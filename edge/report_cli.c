@@ -31,7 +31,7 @@
 
 static const char usage[] =
     "usage: edgecache report popular|stats|ttl [-c FILE | --cache-dir DIR] [--since DURATION | --from T [--to T]]\n"
-    "                        [--site NAME] [--top N] [--format table|csv|json|html] [-o FILE]\n"
+    "                        [--site NAME] [--top N] [--format table|csv|json|html] [-o FILE] [--node-id ID]\n"
     "       edgecache report popular|stats|ttl --merge FILE.json... [--top N] [--format table|csv|json|html] [-o FILE]\n"
     "       edgecache report popular|stats|ttl --fleet FLEET.yaml [--allow-partial] [--timeout S]\n"
     "                        [--since DURATION | --from T [--to T]] [--site NAME] [--top N] [--format ...] [-o FILE]\n"
@@ -45,7 +45,8 @@ static const char usage[] =
     "The store is the cache directory (--cache-dir, or cache.path of -c FILE, else ./edgecache-cache),\n"
     "read while the edge runs or after it stopped. T is ISO-8601 UTC (2026-11-26T10:00:00Z) or Unix\n"
     "seconds; DURATION is seconds or 30m, 24h, 7d (default: --since 24h). --site NAME (a site of -c FILE)\n"
-    "keeps that site's objects (by their host) and behaviors (named SITE:PATH).\n"
+    "keeps that site's objects (by their host) and behaviors (named SITE:PATH). The JSON report names the\n"
+    "edge it comes from: --node-id ID, else node_id of -c FILE, else this host's name.\n"
     "\n"
     "--merge adds up the JSON reports (--format json) of several edges: counts add, popular's error bounds\n"
     "add. Each report names its edge (node_id): an edge given twice is refused, and so is a second input\n"
@@ -244,7 +245,7 @@ int edge_report_cli_main(int argc, char **argv)
     uint64_t now = (uint64_t)time(NULL);
     range_t r = {0};
     bool merge = false, allow_partial = false;
-    const char *fleet_file = NULL;
+    const char *fleet_file = NULL, *node_id = NULL;
     unsigned long timeout_s = 30;
     unsigned long top = 0;
     int fmt = REPORTS_FORMAT_TABLE, nargs, ret = 1;
@@ -262,6 +263,7 @@ int edge_report_cli_main(int argc, char **argv)
         {.name = "merge", .kind = EDGE_CLI_FLAG, .dest = &merge},
         {.name = "site", .kind = EDGE_CLI_STRING, .dest = &site},
         {.name = "fleet", .kind = EDGE_CLI_STRING, .dest = &fleet_file},
+        {.name = "node-id", .kind = EDGE_CLI_STRING, .dest = &node_id},
         {.name = "allow-partial", .kind = EDGE_CLI_FLAG, .dest = &allow_partial},
         {.name = "timeout", .kind = EDGE_CLI_UINT, .dest = &timeout_s, .min = 1, .max = 3600, .unit = "seconds"},
         {0}};
@@ -292,6 +294,8 @@ int edge_report_cli_main(int argc, char **argv)
         return edge_cli_usage_error(&cli, "--merge and --fleet exclude each other");
     if (fleet_file != NULL && (file != NULL || cache_dir != NULL))
         return edge_cli_usage_error(&cli, "--fleet reads the edges' admin APIs, not a cache: no -c or --cache-dir");
+    if (node_id != NULL && (merge || fleet_file != NULL))
+        return edge_cli_usage_error(&cli, "--node-id names the edge whose store is read: not with --merge or --fleet");
     if (allow_partial && fleet_file == NULL)
         return edge_cli_usage_error(&cli, "--allow-partial applies to --fleet");
     if (merge && nargs == 0)
@@ -314,7 +318,7 @@ int edge_report_cli_main(int argc, char **argv)
         return 2;
     }
     if (!merge && fleet_file == NULL)
-        q.node_id = conf.node_id; /* (the edge that wrote the store: the default configuration's is this host) */
+        q.node_id = node_id != NULL ? node_id : conf.node_id; /* (the edge that wrote the store; by default this host) */
     if (!merge) {
         q.to_s = r.have_to ? r.to : now + 1; /* + 1: the current second's bucket is included */
         q.from_s = r.have_from ? r.from : q.to_s - (r.since != 0 ? r.since : DEFAULT_SINCE_S);
