@@ -1,7 +1,8 @@
 /*
  * edge/config.c: the YAML configuration, parsed with libyaml's document API and validated into an
  * edge_conf_t: the entry points, the root mapping, the command-line overrides and dispose. Each section has a
- * file of its own (the map is at the head of edge/config.h); only these edge/config*.c files include <yaml.h>.
+ * file of its own (the map is at the head of edge/config.h); only these edge/config*.c files (and edge/fleet.c,
+ * the fleet file's loader) include <yaml.h>.
  *
  * The parse has two steps. libyaml first builds the whole document tree, so a syntax error is reported
  * before anything is interpreted; then each mapping is checked against a table of the keys it allows
@@ -153,70 +154,17 @@ static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
     return 0;
 }
 
-/* libyaml's own errors carry a 0-based mark, except reader errors (bad encoding), which carry a byte offset. */
-static void syntax_error(ctx_t *c, const yaml_parser_t *p, const char *text, size_t len)
-{
-    size_t ln = p->problem_mark.line + 1, col = p->problem_mark.column + 1;
-
-    if (p->error == YAML_MEMORY_ERROR) {
-        snprintf(c->err, EDGE_CONF_ERRLEN, "%s: out of memory", c->name);
-        return;
-    }
-    if (p->error == YAML_READER_ERROR) {
-        ln = 1;
-        col = 1;
-        for (size_t i = 0; i < p->problem_offset && i < len; ++i, ++col) {
-            if (text[i] == '\n') {
-                ++ln;
-                col = 0;
-            }
-        }
-    }
-    if (p->context != NULL)
-        snprintf(c->err, EDGE_CONF_ERRLEN, "%s:%zu:%zu: %s (%s at line %zu)", c->name, ln, col,
-                 p->problem != NULL ? p->problem : "invalid YAML", p->context, p->context_mark.line + 1);
-    else
-        snprintf(c->err, EDGE_CONF_ERRLEN, "%s:%zu:%zu: %s", c->name, ln, col, p->problem != NULL ? p->problem : "invalid YAML");
-}
-
 int edge_config_parse(edge_conf_t *conf, const char *name, const char *basedir, const char *text, size_t len, char *err)
 {
-    yaml_parser_t parser;
-    yaml_document_t doc, next;
-    yaml_node_t *root, *extra;
+    yaml_document_t doc;
+    yaml_node_t *root;
     ctx_t c = {.name = name != NULL ? name : "<string>", .basedir = basedir, .doc = &doc, .err = err};
     int ret = -1;
 
     memset(conf, 0, sizeof(*conf));
     err[0] = '\0';
-    if (!yaml_parser_initialize(&parser)) {
-        snprintf(err, EDGE_CONF_ERRLEN, "%s: out of memory", c.name);
+    if ((root = edge_config_load_document(&c, &doc, text, len, "configuration")) == NULL)
         return -1;
-    }
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        syntax_error(&c, &parser, text, len);
-        yaml_parser_delete(&parser);
-        return -1;
-    }
-    if ((root = yaml_document_get_root_node(&doc)) == NULL) {
-        snprintf(err, EDGE_CONF_ERRLEN, "%s:1:1: the configuration is empty", c.name);
-        goto Exit;
-    }
-    /* a second document ("---") would otherwise be ignored without a word */
-    if (!yaml_parser_load(&parser, &next)) {
-        syntax_error(&c, &parser, text, len);
-        goto Exit;
-    }
-    extra = yaml_document_get_root_node(&next);
-    if (extra != NULL) {
-        c.doc = &next;
-        edge_config_fail(&c, extra, "a configuration is a single YAML document; found a second one");
-    }
-    yaml_document_delete(&next);
-    c.doc = &doc;
-    if (extra != NULL)
-        goto Exit;
     if ((conf->source = strdup(c.name)) == NULL) {
         edge_config_nomem(&c, root);
         goto Exit;
@@ -225,7 +173,6 @@ int edge_config_parse(edge_conf_t *conf, const char *name, const char *basedir, 
 
 Exit:
     yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
     if (ret != 0)
         edge_config_dispose(conf);
     return ret;

@@ -1,7 +1,8 @@
 /*
  * edge/config_int.h: what the files of the configuration loader share (edge/config*.c): the parse context,
  * the YAML helpers of edge/config_yaml.c and the parser of each section. Not a public interface: only
- * edge/config*.c include it, and with it <yaml.h>, which no other file may include.
+ * edge/config*.c and the fleet file's loader (edge/fleet.c, which keeps the same "file:line:col: message"
+ * errors) include it, and with it <yaml.h>, which no other file may include.
  *
  * Conventions every helper keeps, so that a section parser reads as a list of checks:
  * - a helper that reports returns 0, or -1 after writing "name:line:col: message" (the node's position) into
@@ -37,6 +38,12 @@ typedef struct st_ctx_t {
 
 /* --- edge/config_yaml.c: errors and node access ---------------------------------------------------------- */
 
+/**
+ * Parses `text` (`len` bytes) into *doc, which must hold exactly one YAML document, and points c->doc at it.
+ * Returns the root node (free the document with yaml_document_delete), or NULL with "name:line:col: message"
+ * in c->err and nothing to free: a syntax error, an empty text ("the WHAT is empty") or a second document.
+ */
+yaml_node_t *edge_config_load_document(ctx_t *c, yaml_document_t *doc, const char *text, size_t len, const char *what);
 /** The node's 1-based line. */
 size_t edge_config_line(const yaml_node_t *n);
 /** Writes "name:line:col: " and the message into c->err; returns -1. */

@@ -182,6 +182,77 @@ int edge_config_missing(ctx_t *c, const yaml_node_t *map, const char *what, cons
     return edge_config_fail(c, map, "%s: missing required key \"%s\"", what, key);
 }
 
+/* libyaml's own errors carry a 0-based mark, except reader errors (bad encoding), which carry a byte offset. */
+static void syntax_error(ctx_t *c, const yaml_parser_t *p, const char *text, size_t len)
+{
+    size_t ln = p->problem_mark.line + 1, col = p->problem_mark.column + 1;
+
+    if (p->error == YAML_MEMORY_ERROR) {
+        snprintf(c->err, EDGE_CONF_ERRLEN, "%s: out of memory", c->name);
+        return;
+    }
+    if (p->error == YAML_READER_ERROR) {
+        ln = 1;
+        col = 1;
+        for (size_t i = 0; i < p->problem_offset && i < len; ++i, ++col) {
+            if (text[i] == '\n') {
+                ++ln;
+                col = 0;
+            }
+        }
+    }
+    if (p->context != NULL)
+        snprintf(c->err, EDGE_CONF_ERRLEN, "%s:%zu:%zu: %s (%s at line %zu)", c->name, ln, col,
+                 p->problem != NULL ? p->problem : "invalid YAML", p->context, p->context_mark.line + 1);
+    else
+        snprintf(c->err, EDGE_CONF_ERRLEN, "%s:%zu:%zu: %s", c->name, ln, col, p->problem != NULL ? p->problem : "invalid YAML");
+}
+
+/* The whole tree is built before anything is interpreted, so that a syntax error anywhere is reported first. */
+yaml_node_t *edge_config_load_document(ctx_t *c, yaml_document_t *doc, const char *text, size_t len, const char *what)
+{
+    yaml_parser_t parser;
+    yaml_document_t next;
+    yaml_node_t *root, *extra;
+
+    if (!yaml_parser_initialize(&parser)) {
+        snprintf(c->err, EDGE_CONF_ERRLEN, "%s: out of memory", c->name);
+        return NULL;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    if (!yaml_parser_load(&parser, doc)) {
+        syntax_error(c, &parser, text, len);
+        yaml_parser_delete(&parser);
+        return NULL;
+    }
+    c->doc = doc;
+    if ((root = yaml_document_get_root_node(doc)) == NULL) {
+        snprintf(c->err, EDGE_CONF_ERRLEN, "%s:1:1: the %s is empty", c->name, what);
+        goto Fail;
+    }
+    /* a second document ("---") would otherwise be ignored without a word */
+    if (!yaml_parser_load(&parser, &next)) {
+        syntax_error(c, &parser, text, len);
+        goto Fail;
+    }
+    extra = yaml_document_get_root_node(&next);
+    if (extra != NULL) {
+        c->doc = &next;
+        edge_config_fail(c, extra, "a %s is a single YAML document; found a second one", what);
+        c->doc = doc;
+    }
+    yaml_document_delete(&next);
+    if (extra != NULL)
+        goto Fail;
+    yaml_parser_delete(&parser);
+    return root;
+
+Fail:
+    yaml_document_delete(doc);
+    yaml_parser_delete(&parser);
+    return NULL;
+}
+
 /* --- numbers, durations, sizes ---------------------------------------------------------------------------- */
 
 /* Reads the decimal digits at `s` into *v and sets *end after them: 0, -1 without a digit, -2 on overflow.

@@ -12,6 +12,7 @@
 #include "edge/cli.h"
 #include "edge/config.h"
 #include "edge/ctl_cli.h"
+#include "edge/fleet.h"
 #include "edge/prom_targets_cli.h"
 #include "edge/purge_cli.h"
 #include "edge/report_cli.h"
@@ -23,7 +24,7 @@
 static const char usage[] =
     "usage: edgecache serve [-c FILE] [--listen ADDR:PORT] [--origin URL] [--cache-dir DIR]\n"
     "                      [--reset-cache]\n"
-    "       edgecache check -c FILE\n"
+    "       edgecache check [-c] FILE | --fleet FILE\n"
     "       edgecache warm [-c FILE] [--edge ADDR:PORT] [--concurrency N] [--timeout S]\n"
     "                      [-H 'Name: value']... LIST\n"
     "       edgecache purge [-c FILE] [--admin ADDR:PORT] [--token-file F] (URL | --prefix P | --tag T)\n"
@@ -44,7 +45,8 @@ static const char usage[] =
     "        to data.mdb.broken-TIME and the edge starts empty; an unwritable cache directory\n"
     "        makes the edge pass every request through (metric edgecache_store_usable 0).\n"
     "check   validates a configuration file: exit 0 when valid (weak TLS settings are warned about\n"
-    "        on stderr), else file:line:col: message, exit 2.\n"
+    "        on stderr), else file:line:col: message, exit 2. A fleet file (one with edges:, see\n"
+    "        docs/fleet.md) is validated as such; --fleet insists on it.\n"
     "warm    fetches every URL of LIST through the edge so that it is cached; a progress bar on a\n"
     "        terminal, then a summary. Exit 1 when any URL failed. See edgecache warm --help.\n"
     "purge   invalidates a URL, a prefix or a tag through the admin API and waits until it is done.\n"
@@ -65,9 +67,25 @@ static int load(edge_conf_t *conf, const char *file, char *err)
     return edge_config_parse(conf, "<embedded>", NULL, yaml, strlen(yaml), err);
 }
 
+/* A fleet file is told apart by its "edges": an edge's configuration never has one. */
+static int check_fleet(const char *file)
+{
+    char err[EDGE_FLEET_ERRLEN];
+    edge_fleet_t *fleet;
+
+    if ((fleet = edge_fleet_load(file, err)) == NULL) {
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    }
+    printf("%s: ok (fleet: %zu edges, %zu regions%s)\n", file, fleet->num_edges, fleet->num_regions,
+           fleet->dns.zone != NULL ? "" : ", no dns section");
+    edge_fleet_free(fleet);
+    return 0;
+}
+
 static int cmd(int argc, char **argv, bool serve)
 {
-    const char *file = NULL, *listen = NULL, *origin = NULL, *cache_dir = NULL;
+    const char *file = NULL, *fleet = NULL, *listen = NULL, *origin = NULL, *cache_dir = NULL;
     bool reset_cache = false;
     char err[EDGE_CONF_ERRLEN];
     edge_conf_t conf;
@@ -76,16 +94,29 @@ static int cmd(int argc, char **argv, bool serve)
                                    {.name = "origin", .kind = EDGE_CLI_STRING, .dest = &origin},
                                    {.name = "cache-dir", .kind = EDGE_CLI_STRING, .dest = &cache_dir},
                                    {.name = "reset-cache", .kind = EDGE_CLI_FLAG, .dest = &reset_cache},
+                                   {.name = "fleet", .kind = EDGE_CLI_STRING, .dest = &fleet},
                                    {0}};
-    const edge_cli_t cli = {.prog = serve ? "edgecache serve" : "edgecache check", .usage = usage, .opts = opts};
+    const edge_cli_t cli = {.prog = serve ? "edgecache serve" : "edgecache check",
+                            .usage = usage,
+                            .opts = opts,
+                            .args_name = "FILE",
+                            .max_args = serve ? 0 : 1};
     int nargs, ret;
 
     if ((ret = edge_cli_parse(&cli, argc, argv, &nargs)) != EDGE_CLI_CONTINUE)
         return ret;
-    if (!serve && file == NULL)
-        return edge_cli_usage_error(&cli, "-c FILE is required");
-    if (!serve && (listen != NULL || origin != NULL || cache_dir != NULL || reset_cache))
-        return edge_cli_usage_error(&cli, "only -c FILE is accepted");
+    if (serve && fleet != NULL)
+        return edge_cli_usage_error(&cli, "--fleet is for check");
+    if (!serve) {
+        if (listen != NULL || origin != NULL || cache_dir != NULL || reset_cache)
+            return edge_cli_usage_error(&cli, "only -c FILE, FILE or --fleet FILE is accepted");
+        if ((file != NULL) + (fleet != NULL) + (nargs == 1) != 1)
+            return edge_cli_usage_error(&cli, "one FILE is required (-c FILE, FILE or --fleet FILE)");
+        if (nargs == 1)
+            file = argv[1];
+        if (fleet != NULL || edge_fleet_is_fleet_file(file))
+            return check_fleet(fleet != NULL ? fleet : file);
+    }
     if (load(&conf, file, err) != 0) {
         fprintf(stderr, "%s\n", err);
         return 2;
