@@ -149,14 +149,14 @@ int edge_prom_targets_write(FILE *out, FILE *warn, const edge_fleet_t *fleet, co
         fputc('\n', out);
     }
     if (opts->num_rules != 0) {
-        fputs("rule_files:\n", out);
+        fputs("\nrule_files:\n", out);
         for (size_t i = 0; i != opts->num_rules; ++i) {
             fputs("  - ", out);
             quoted(out, opts->rules[i]);
             fputc('\n', out);
         }
     }
-    fputs("scrape_configs:\n", out);
+    fputs("\nscrape_configs:\n", out);
     /* a job per token file, at the first edge that names it */
     for (size_t i = 0; i != fleet->num_edges; ++i) {
         bool seen = false;

@@ -177,7 +177,7 @@ query() { # PROMQL: the result vector of an instant query, as JSON
 has_result() { [[ $(query "$1") != "[]" ]]; }
 wait_until -t 60 has_result 'up{job="edgecache",edge="m01-edge",region="eu",tier="edge"} == 1'
 wait_until -t 60 has_result 'up{job="edgecache-m01-parent",edge="m01-parent",tier="parent"} == 0'
-has_result 'edgecache_requests_total{edge="m01-edge",region="eu",tier="edge"}' || fail "no edgecache_requests_total with the target labels"
+wait_until -t 30 has_result 'edgecache_requests_total{edge="m01-edge",region="eu",tier="edge"}'
 wait_until -t 60 has_result 'ALERTS{alertname="EdgecacheEdgeDown",edge="m01-parent"}'
 has_result 'ALERTS{alertname="EdgecacheEdgeDown",edge="m01-edge"}' && fail "EdgecacheEdgeDown on the edge that runs"
 assert_alive
