@@ -244,6 +244,13 @@ static int on_metrics(edge_server_t *s, h2o_req_t *req)
         fprintf(fp, " %d\n", state != ORIGIN_BREAKER_CLOSED ? 1 : 0);
     }
     write_top_objects(s, fp);
+    reports_hist_t *lags = calloc(s->num_threads, sizeof(*lags));
+    if (lags != NULL) {
+        for (size_t i = 0; i != s->num_threads; ++i)
+            reports_hist_add(lags + i, &s->threads[i].loop_lag); /* (a copy: the loop goes on writing) */
+        reports_metrics_write_loop_lag(fp, lags, s->num_threads);
+        free(lags);
+    }
     reports_metrics_write_build_info(fp, labels, build_info_labels(labels));
     reports_process_read(&proc); /* (a value it cannot read stays 0) */
     reports_metrics_write_process(fp, &proc);

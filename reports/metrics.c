@@ -233,3 +233,17 @@ void reports_metrics_write_top(FILE *out, const reports_data_t *d)
     }
     free((void *)rows);
 }
+
+void reports_metrics_write_loop_lag(FILE *out, const reports_hist_t *lags, size_t num_loops)
+{
+    char index[24];
+    reports_label_t l = {"loop", index};
+
+    reports_metrics_family(out, "edgecache_loop_lag_seconds", "histogram",
+                           "how late each event loop runs a timer due every 100 ms: what a request arriving then waits "
+                           "before the loop reads it, by loop");
+    for (size_t i = 0; i != num_loops; ++i) {
+        snprintf(index, sizeof(index), "%zu", i);
+        reports_metrics_histogram(out, "edgecache_loop_lag_seconds", &l, 1, lags + i);
+    }
+}

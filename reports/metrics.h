@@ -49,6 +49,12 @@ void reports_metrics_write_behaviors(FILE *out, const reports_by_behavior_t *sum
  */
 void reports_metrics_write_top(FILE *out, const reports_data_t *d);
 
+/**
+ * Writes the histogram edgecache_loop_lag_seconds{loop="0".."N-1"} from `lags[0..num_loops)`: each event
+ * loop's lateness in running a periodic timer (measured by the loops, edge/server.c).
+ */
+void reports_metrics_write_loop_lag(FILE *out, const reports_hist_t *lags, size_t num_loops);
+
 /** Writes the process_* families of `p` (process_cpu_seconds_total, process_resident_memory_bytes, ...). */
 void reports_metrics_write_process(FILE *out, const reports_process_t *p);
 

@@ -13,6 +13,7 @@
 # - A real Prometheus started on the generated configuration scrapes the edge with its token (up 1, the
 #   target labels edge, region, tier on the samples), finds the parent that does not run down (up 0), and
 #   puts EdgecacheEdgeDown on it.
+# - The event-loop lag histogram edgecache_loop_lag_seconds{loop} is exported for each loop and counts.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 command -v promtool >/dev/null || skip "promtool is not installed (Debian package prometheus, see tools/install-deps.sh)"
@@ -89,6 +90,24 @@ first=$(grep -m1 '^edgecache_top_object_requests{' "$T/metrics.txt")
 assert_eq "edgecache_top_object_requests{object=\"$host/img/a\"} 3" "$first" "the first row"
 n=$(grep -c '^edgecache_top_object_requests{' "$T/metrics.txt")
 ((n == 5)) || fail "edgecache_top_object_requests: $n series, expected the 5 objects requested"
+
+step "the event-loop lag: a histogram per loop whose count grows by itself (a timer every 100 ms on each loop)"
+lag_count() { # FILE LOOP
+    sample "$1" "edgecache_loop_lag_seconds_count{loop=\"$2\"}"
+}
+for loop in 0 1; do # (the edge runs 2 threads)
+    c=$(lag_count "$T/metrics.txt" $loop)
+    [[ -n $c ]] || fail "no edgecache_loop_lag_seconds_count{loop=\"$loop\"}"
+    inf=$(sample "$T/metrics.txt" "edgecache_loop_lag_seconds_bucket{loop=\"$loop\",le=\"+Inf\"}")
+    assert_eq "$c" "$inf" "loop $loop: +Inf bucket and count"
+done
+c0=$(lag_count "$T/metrics.txt" 0)
+c1=$(lag_count "$T/metrics.txt" 1)
+lag_grew() {
+    scrape "$T/lag.txt"
+    (($(lag_count "$T/lag.txt" 0) >= c0 + 3 && $(lag_count "$T/lag.txt" 1) >= c1 + 3))
+}
+wait_until lag_grew
 
 step "every metric and label the rules and the dashboard name is exported, recorded or added by the scrape"
 "$PYTHON" "$E2E_DIR/promql_names.py" "$T/metrics.txt" "$MON/rules.yml" "$MON/edgecache-dashboard.json" >"$T/names.out" 2>&1 ||

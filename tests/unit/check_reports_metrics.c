@@ -30,6 +30,7 @@ static char *render(const reports_counters_t *c, const reports_hist_t *l, const 
     reports_metrics_write(fp, c, l, st);
     reports_metrics_write_behaviors(fp, b, &conf);
     reports_metrics_write_top(fp, NULL);
+    reports_metrics_write_loop_lag(fp, l, 1);
     reports_metrics_write_build_info(fp, build, 4);
     reports_metrics_write_process(fp, p);
     fclose(fp);
@@ -176,6 +177,9 @@ START_TEST(test_exposition_is_well_formed)
     /* the sum in seconds, to the microsecond */
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_origin_latency_seconds_sum 1000.014122\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_store_objects 7\n"));
+    /* (the loop lag is given the same histogram here) */
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_loop_lag_seconds_bucket{loop=\"0\",le=\"0.01\"} 3\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_loop_lag_seconds_count{loop=\"0\"} 4\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_store_evictions_total 2\n"));
     /* per behavior, with "other" last */
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_requests_total{site=\"default\",behavior=\"/images/*\"} 2\n"));
@@ -210,7 +214,8 @@ START_TEST(test_exposition_is_well_formed)
     ck_assert_ptr_nonnull(strstr(text, "\nprocess_cpu_seconds_total 1.50\n"));
     size_t samples = parse(text, families, &nf);
     ck_assert_uint_eq(nf, reports_counter_count + 1 /* responses */ + 1 /* latency */ + 10 /* store */ + 7 /* per behavior */ +
-                              1 /* request duration */ + 1 /* top objects */ + 1 /* build info */ + 6 /* process */);
+                              1 /* request duration */ + 1 /* top objects */ + 1 /* loop lag */ + 1 /* build info */ +
+                              6 /* process */);
     ck_assert_uint_ge(samples, nf);
     free(text);
     free(b);
@@ -336,8 +341,9 @@ static char *expected_doc(void)
           "`edgecache_build_info` has the labels `version`, `libh2o`, `openssl` and `lmdb`; the `process_*`\n"
           "families are those of the Prometheus client libraries.\n"
           "`edgecache_top_object_requests` has one `object` label (`host/path?query`, as the popular report names\n"
-          "it) and at most 10 series: the most requested objects of the stored reports of the last hour, so up to\n"
-          "one `reports.bucket` behind; the admin API reads them from the store at most once a minute.\n\n"
+          "it) and at most 10 series: the most requested objects of the stored reports of the last hour (each loop\n"
+          "stores its current bucket every minute), read from the store at most once a minute. The event-loop lag\n"
+          "`edgecache_loop_lag_seconds{loop}` is how late each loop runs a timer due every 100 ms.\n\n"
           "| metric | type | meaning |\n|---|---|---|\n",
           fp);
     char help[512] = "";
