@@ -74,14 +74,20 @@ static bool has_connections(edge_thread_t *t)
  * then waits before it is even read. A healthy loop fires it within the clock's millisecond. */
 #define LAG_PERIOD_MS 100
 
+static void arm_lag(edge_thread_t *t)
+{
+    t->lag_due_ms = h2o_now(t->ctx.loop) + LAG_PERIOD_MS; /* (libh2o zeroes the entry's registered_at before its call) */
+    h2o_timeout_link(t->ctx.loop, &t->lag_timeout, &t->lag_entry);
+}
+
 static void on_lag_tick(h2o_timeout_entry_t *entry)
 {
     edge_thread_t *t = H2O_STRUCT_FROM_MEMBER(edge_thread_t, lag_entry, entry);
     struct timeval tv;
     gettimeofday(&tv, NULL); /* (the clock of h2o_now, fresh) */
-    uint64_t now_us = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec, due_us = (entry->registered_at + LAG_PERIOD_MS) * 1000;
+    uint64_t now_us = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec, due_us = t->lag_due_ms * 1000;
     reports_hist_observe(&t->loop_lag, now_us > due_us ? now_us - due_us : 0); /* (a clock stepped back: 0) */
-    h2o_timeout_link(t->ctx.loop, &t->lag_timeout, &t->lag_entry);
+    arm_lag(t);
 }
 
 static void *thread_main(void *arg)
@@ -96,7 +102,7 @@ static void *thread_main(void *arg)
     t->reader = cache_store_reader_new(s->store);
     h2o_timeout_init(t->ctx.loop, &t->lag_timeout, LAG_PERIOD_MS);
     t->lag_entry = (h2o_timeout_entry_t){.cb = on_lag_tick};
-    h2o_timeout_link(t->ctx.loop, &t->lag_timeout, &t->lag_entry);
+    arm_lag(t);
     t->accepting = true;
     edge_gen_adopt(t);
     if (t->index == 0 && s->admin_fd >= 0) {

@@ -59,6 +59,7 @@ typedef struct st_edge_thread_t {
     reports_hist_t loop_lag;
     h2o_timeout_t lag_timeout;
     h2o_timeout_entry_t lag_entry;
+    uint64_t lag_due_ms; /* when it is due, on the loop's clock (h2o_now) */
 } edge_thread_t;
 
 /* Where the configuration comes from, so that a reload reads it the same way (edge/lifecycle.h). */

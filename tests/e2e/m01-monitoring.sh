@@ -108,6 +108,12 @@ lag_grew() {
     (($(lag_count "$T/lag.txt" 0) >= c0 + 3 && $(lag_count "$T/lag.txt" 1) >= c1 + 3))
 }
 wait_until lag_grew
+# measured, not a clock's value: on this quiet edge the loops are late by far less than a second on average
+for loop in 0 1; do
+    "$PYTHON" -c 'import sys; s, c = map(float, sys.argv[1:]); sys.exit(not (c > 0 and 0 <= s / c < 1))' \
+        "$(sample "$T/lag.txt" "edgecache_loop_lag_seconds_sum{loop=\"$loop\"}")" "$(lag_count "$T/lag.txt" $loop)" ||
+        fail "loop $loop lag: $(grep "^edgecache_loop_lag_seconds_[sc].*loop=\"$loop\"" "$T/lag.txt")"
+done
 
 step "every metric and label the rules and the dashboard name is exported, recorded or added by the scrape"
 "$PYTHON" "$E2E_DIR/promql_names.py" "$T/metrics.txt" "$MON/rules.yml" "$MON/edgecache-dashboard.json" >"$T/names.out" 2>&1 ||
