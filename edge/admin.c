@@ -165,8 +165,9 @@ static size_t build_info_labels(reports_label_t *labels)
 }
 
 /* The family of the top objects, as text: the popular report over the last hour of stored buckets. Rendered
- * at most once a minute, because the scan of the store would otherwise block this loop at every scrape,
- * and the stored buckets change only once per reports.bucket anyway. Only the admin loop touches it. */
+ * at most once a minute, because the scan of the store would otherwise block this loop (which serves clients
+ * too) at every scrape, and the loops store their reports once a minute anyway. Only the admin loop touches
+ * it. */
 static struct {
     time_t at;
     char *text;
