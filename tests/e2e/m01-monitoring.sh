@@ -7,9 +7,10 @@
 # - Every metric and label that a PromQL expression of docs/monitoring/rules.yml and of the Grafana dashboard
 #   names is exported by this edge's /metrics, recorded by the rules, or added by the scrape
 #   (tests/e2e/promql_names.py); a dashboard or rule naming an unknown metric or label is caught.
-# - promtool (Debian's prometheus): `check rules` on rules.yml, `test rules` on rules_test.yml (hit ratio and
-#   edge down), `check config` on a generated prometheus.yml (its token file and rule file exist) and on a
-#   file_sd setup; docs/monitoring/prometheus.yml is what the command writes from fleet.example.yaml.
+# - promtool (Debian's prometheus): `check rules` on rules.yml, `test rules` on rules_test.yml (hit ratio,
+#   5xx ratio, edge down, breaker open), `check config` on a generated prometheus.yml (its token file and
+#   rule file exist) and on a file_sd setup; docs/monitoring/prometheus.yml is what the command writes from
+#   fleet.example.yaml.
 # - A real Prometheus started on the generated configuration scrapes the edge with its token (up 1, the
 #   target labels edge, region, tier on the samples), finds the parent that does not run down (up 0), and
 #   puts EdgecacheEdgeDown on it.
@@ -137,7 +138,7 @@ if "$PYTHON" "$E2E_DIR/promql_names.py" "$T/metrics.txt" "$T/bad-rules.yml" "$MO
 fi
 grep -q 'label vhost is on no exported sample' "$T/bad.out" || fail "promql_names.py: $(cat "$T/bad.out")"
 
-step "promtool: check rules, and the rules' unit tests (hit ratio, edge down)"
+step "promtool: check rules, and the rules' unit tests (hit ratio, 5xx ratio, edge down, breaker open)"
 promtool check rules "$MON/rules.yml" >"$T/promtool.out" 2>&1 || fail "promtool check rules: $(cat "$T/promtool.out")"
 (cd "$MON" && promtool test rules rules_test.yml) >"$T/promtool.out" 2>&1 || fail "promtool test rules: $(cat "$T/promtool.out")"
 
