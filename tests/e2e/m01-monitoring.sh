@@ -15,6 +15,9 @@
 #   target labels edge, region, tier on the samples), finds the parent that does not run down (up 0), and
 #   puts EdgecacheEdgeDown on it.
 # - The event-loop lag histogram edgecache_loop_lag_seconds{loop} is exported for each loop and counts.
+# (a real Prometheus's first scrape and rule evaluation come on their own schedule: more than the default
+# watchdog's margin on a loaded machine)
+E2E_TIMEOUT=${E2E_TIMEOUT:-240}
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 command -v promtool >/dev/null || skip "promtool is not installed (Debian package prometheus, see tools/install-deps.sh)"
