@@ -121,8 +121,8 @@ void edge_account_request(edge_req_t *er)
         er->origin_bytes = er->fetch->received; /* (still subscribed: the fetch's count so far) */
     /* (a request without an answer counts under behavior="other", whatever behavior it had matched) */
     size_t behavior = er->answered && er->behavior != NULL ? (size_t)(er->behavior - conf->behaviors) : SIZE_MAX;
-    reports_by_behavior_record(&er->thread->by_behavior, behavior, metrics_class(er), client_duration_us(req), er->bytes_sent,
-                               er->origin_bytes);
+    reports_by_behavior_record(&er->thread->by_behavior, behavior, metrics_class(er), req->res.status, client_duration_us(req),
+                               er->bytes_sent, er->origin_bytes);
     if (!er->answered || er->behavior == NULL)
         return; /* not a cache answer: a refused or PURGE request */
     reports_event_t ev = {.behavior = (size_t)(er->behavior - conf->behaviors),

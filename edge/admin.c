@@ -164,6 +164,39 @@ static size_t build_info_labels(reports_label_t *labels)
     return n;
 }
 
+/* The family of the top objects, as text: the popular report over the last hour of stored buckets. Rendered
+ * at most once a minute, because the scan of the store would otherwise block this loop (which serves clients
+ * too) at every scrape, and the loops store their reports once a minute anyway. Only the admin loop touches
+ * it. */
+static struct {
+    time_t at;
+    char *text;
+    size_t len;
+} top_cache;
+
+static void write_top_objects(edge_server_t *s, FILE *out)
+{
+    time_t now = time(NULL);
+    if (top_cache.text == NULL || now < top_cache.at || now - top_cache.at >= 60) {
+        reports_query_t q = {.from_s = (uint64_t)now > 3600 ? (uint64_t)now - 3600 : 0,
+                             .to_s = (uint64_t)now + 1,
+                             .top = REPORTS_METRICS_TOP_OBJECTS};
+        reports_data_t *d = reports_data_new(&q);
+        char *text = NULL;
+        size_t len = 0;
+        FILE *fp = open_memstream(&text, &len);
+        /* (a store that cannot be read gives the family without samples) */
+        reports_metrics_write_top(fp, reports_data_load(d, s->store) == 0 ? d : NULL);
+        fclose(fp);
+        reports_data_free(d);
+        free(top_cache.text);
+        top_cache.text = text;
+        top_cache.len = len;
+        top_cache.at = now;
+    }
+    fwrite(top_cache.text, 1, top_cache.len, out);
+}
+
 static int on_metrics(edge_server_t *s, h2o_req_t *req)
 {
     reports_counters_t sum = {0};
@@ -200,6 +233,24 @@ static int on_metrics(edge_server_t *s, h2o_req_t *req)
             reports_metrics_labels(fp, l, 2);
             fprintf(fp, " %d\n", up ? 1 : 0);
         }
+    }
+    reports_metrics_family(fp, "edgecache_origin_group_breaker_open", "gauge",
+                           "1 while the origin group's circuit breaker skips its primary (open, or half-open with its probe "
+                           "out), else 0");
+    for (size_t i = 0; i != g->conf.upstream.num_groups; ++i) {
+        origin_breaker_state_t state = origin_breaker_state(g->router->breakers[i]);
+        reports_label_t l[] = {{"group", g->conf.upstream.groups[i].name}};
+        fputs("edgecache_origin_group_breaker_open", fp);
+        reports_metrics_labels(fp, l, 1);
+        fprintf(fp, " %d\n", state != ORIGIN_BREAKER_CLOSED ? 1 : 0);
+    }
+    write_top_objects(s, fp);
+    reports_hist_t *lags = calloc(s->num_threads, sizeof(*lags));
+    if (lags != NULL) {
+        for (size_t i = 0; i != s->num_threads; ++i)
+            reports_hist_add(lags + i, &s->threads[i].loop_lag); /* (a copy: the loop goes on writing) */
+        reports_metrics_write_loop_lag(fp, lags, s->num_threads);
+        free(lags);
     }
     reports_metrics_write_build_info(fp, labels, build_info_labels(labels));
     reports_process_read(&proc); /* (a value it cannot read stays 0) */

@@ -13,6 +13,7 @@
 #include "edge/config.h"
 #include "edge/ctl_cli.h"
 #include "edge/fleet.h"
+#include "edge/prom_targets_cli.h"
 #include "edge/purge_cli.h"
 #include "edge/report_cli.h"
 #include "edge/server.h"
@@ -32,6 +33,7 @@ static const char usage[] =
     "       edgecache report popular|stats|ttl [-c FILE | --cache-dir DIR] [--since D | --from T --to T]\n"
     "                        [--top N] [--format table|csv|json|html]   (edgecache report --help)\n"
     "       edgecache reload|drain|undrain|upgrade [-c FILE] [--admin ADDR:PORT] [--token-file F]\n"
+    "       edgecache prometheus-targets FLEET [-o FILE] [--rules FILE]... [--file-sd]\n"
     "       edgecache --version | --help\n"
     "\n"
     "serve   runs the edge node; with no -c, the embedded default configuration (listen on\n"
@@ -53,7 +55,9 @@ static const char usage[] =
     "        started on DEST serves those objects as hits at once.\n"
     "report  popular objects, statistics and TTL advice from the reports stored in the cache directory.\n"
     "reload  reads the configuration again (as SIGHUP); a file that does not validate is refused.\n"
-    "drain   makes /healthz answer 503 (undrain ends it); upgrade hands over to a new process (as SIGUSR2).\n";
+    "drain   makes /healthz answer 503 (undrain ends it); upgrade hands over to a new process (as SIGUSR2).\n"
+    "prometheus-targets writes the Prometheus scrape configuration of a fleet file's edges\n"
+    "        (docs/monitoring/README.md).\n";
 
 static int load(edge_conf_t *conf, const char *file, char *err)
 {
@@ -160,6 +164,8 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "reload") == 0 || strcmp(argv[1], "drain") == 0 || strcmp(argv[1], "undrain") == 0 ||
         strcmp(argv[1], "upgrade") == 0)
         return edge_ctl_cli_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "prometheus-targets") == 0)
+        return edge_prom_targets_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "--version") == 0) {
         puts("edgecache " PACKAGE_VERSION);
         return 0;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 #include <h2o.h>
@@ -67,6 +68,28 @@ static bool has_connections(edge_thread_t *t)
     return !h2o_linklist_is_empty(&t->ctx.http1._conns) || !h2o_linklist_is_empty(&t->ctx.http2._conns);
 }
 
+/* The loop's lag: a timer due every LAG_PERIOD_MS, and how late it fires against its due time on the loop's
+ * own clock. libh2o runs the timers of an iteration after its I/O callbacks, with the time read before them,
+ * so a loop held by a long callback (or starved of CPU) fires it late by that much: what a request arriving
+ * then waits before it is even read. A healthy loop fires it within the clock's millisecond. */
+#define LAG_PERIOD_MS 100
+
+static void arm_lag(edge_thread_t *t)
+{
+    t->lag_due_ms = h2o_now(t->ctx.loop) + LAG_PERIOD_MS; /* (libh2o zeroes the entry's registered_at before its call) */
+    h2o_timeout_link(t->ctx.loop, &t->lag_timeout, &t->lag_entry);
+}
+
+static void on_lag_tick(h2o_timeout_entry_t *entry)
+{
+    edge_thread_t *t = H2O_STRUCT_FROM_MEMBER(edge_thread_t, lag_entry, entry);
+    struct timeval tv;
+    gettimeofday(&tv, NULL); /* (the clock of h2o_now, fresh) */
+    uint64_t now_us = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec, due_us = t->lag_due_ms * 1000;
+    reports_hist_observe(&t->loop_lag, now_us > due_us ? now_us - due_us : 0); /* (a clock stepped back: 0) */
+    arm_lag(t);
+}
+
 static void *thread_main(void *arg)
 {
     edge_thread_t *t = arg;
@@ -77,6 +100,9 @@ static void *thread_main(void *arg)
     edge_tls_count_into(&t->counters);
     h2o_multithread_register_receiver(t->ctx.queue, &t->fetch_receiver, origin_fetch_receive);
     t->reader = cache_store_reader_new(s->store);
+    h2o_timeout_init(t->ctx.loop, &t->lag_timeout, LAG_PERIOD_MS);
+    t->lag_entry = (h2o_timeout_entry_t){.cb = on_lag_tick};
+    arm_lag(t);
     t->accepting = true;
     edge_gen_adopt(t);
     if (t->index == 0 && s->admin_fd >= 0) {
@@ -119,6 +145,7 @@ static void *thread_main(void *arg)
 
     /* tear-down */
     atomic_fetch_sub(&s->loops_running, 1);
+    h2o_timeout_unlink(&t->lag_entry);
     cache_store_reader_tick(t->reader);
     close_admin_listener(t);
     edge_gen_thread_exit(t); /* (which flushes the reports) */

@@ -55,6 +55,11 @@ typedef struct st_edge_thread_t {
     h2o_accept_ctx_t admin_accept;
     /* the per-behavior metrics: counters and the client request duration histogram (reports/counters.h) */
     reports_by_behavior_t by_behavior;
+    /* the loop's lag (edgecache_loop_lag_seconds): how late a timer due every 100 ms fires (edge/server.c) */
+    reports_hist_t loop_lag;
+    h2o_timeout_t lag_timeout;
+    h2o_timeout_entry_t lag_entry;
+    uint64_t lag_due_ms; /* when it is due, on the loop's clock (h2o_now) */
 } edge_thread_t;
 
 /* Where the configuration comes from, so that a reload reads it the same way (edge/lifecycle.h). */

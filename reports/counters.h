@@ -86,7 +86,8 @@ typedef struct st_reports_hist_t {
     X(misses, "requests by behavior whose body came from the origin (miss, refresh, pass)")                                        \
     X(body_bytes_sent, "response body bytes sent to clients, by behavior")                                                         \
     X(hit_bytes_sent, "response body bytes sent to clients from the cache, by behavior")                                           \
-    X(origin_bytes, "response body bytes received from origins for the requests of a behavior")
+    X(origin_bytes, "response body bytes received from origins for the requests of a behavior")                                    \
+    X(status_5xx, "responses by behavior with a 5xx status (the edge's own error answers and an origin's 5xx passed on)")
 
 /* A request's cache outcome class, the `cache` label of edgecache_request_duration_seconds. */
 typedef enum en_reports_class_t { REPORTS_CLASS_HIT, REPORTS_CLASS_MISS, REPORTS_CLASS_OTHER, REPORTS_NUM_CLASSES } reports_class_t;

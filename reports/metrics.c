@@ -7,8 +7,10 @@
  * place that escapes it. Latencies are kept in microseconds and written in seconds, exactly.
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include "reports/metrics.h"
+#include "reports/report_int.h"
 
 void reports_metrics_family(FILE *out, const char *name, const char *type, const char *help)
 {
@@ -211,4 +213,37 @@ void reports_metrics_write(FILE *out, const reports_counters_t *sum, const repor
         fprintf(out, "edgecache_store_write_errors_total{reason=\"%s\"} %" PRIu64 "\n", reasons[i], store->write_errors[i]);
     store_metric(out, "edgecache_store_vary_refused_total", "counter",
                  "new Vary variants served but not stored because their URL had cache.max_variants already", store->vary_refused);
+}
+
+void reports_metrics_write_top(FILE *out, const reports_data_t *d)
+{
+    reports_metrics_family(out, "edgecache_top_object_requests", "gauge",
+                           "requests of the most requested objects (host/path?query) in the stored reports of the last hour, "
+                           "an overestimate by at most the popular report's error bound");
+    if (d == NULL)
+        return;
+    size_t n;
+    uint64_t floor;
+    const reports_topk_entry_t **rows = reports_popular_rows(d, &n, &floor);
+    for (size_t i = 0; i != n; ++i) {
+        reports_label_t l = {"object", rows[i]->key};
+        fputs("edgecache_top_object_requests", out);
+        reports_metrics_labels(out, &l, 1);
+        fprintf(out, " %" PRIu64 "\n", rows[i]->c.requests);
+    }
+    free((void *)rows);
+}
+
+void reports_metrics_write_loop_lag(FILE *out, const reports_hist_t *lags, size_t num_loops)
+{
+    char index[24];
+    reports_label_t l = {"loop", index};
+
+    reports_metrics_family(out, "edgecache_loop_lag_seconds", "histogram",
+                           "how late each event loop runs a timer due every 100 ms: what a request arriving then waits "
+                           "before the loop reads it, by loop");
+    for (size_t i = 0; i != num_loops; ++i) {
+        snprintf(index, sizeof(index), "%zu", i);
+        reports_metrics_histogram(out, "edgecache_loop_lag_seconds", &l, 1, lags + i);
+    }
 }

@@ -11,6 +11,7 @@
 #include "cache/store.h"
 #include "reports/accounting.h"
 #include "reports/process.h"
+#include "reports/report.h"
 #include "reports/stats.h"
 
 /* One label of a sample: its name (a valid label name) and its value (any text: it is escaped). */
@@ -36,6 +37,23 @@ void reports_metrics_write(FILE *out, const reports_counters_t *sum, const repor
  * always, so that the family never lacks a series).
  */
 void reports_metrics_write_behaviors(FILE *out, const reports_by_behavior_t *sum, const reports_conf_t *conf);
+
+/* Rows of edgecache_top_object_requests: bounded, so that the series stay few whatever the traffic. */
+#define REPORTS_METRICS_TOP_OBJECTS 10
+
+/**
+ * Writes the gauge edgecache_top_object_requests{object="host/path?query"}: the requests of the first
+ * d->q.top rows of the popular-objects report of `d` (loaded by the caller, over the last hour of stored
+ * buckets; REPORTS_METRICS_TOP_OBJECTS rows), most requested first. With `d` NULL (no store to read), the
+ * family alone, with no sample.
+ */
+void reports_metrics_write_top(FILE *out, const reports_data_t *d);
+
+/**
+ * Writes the histogram edgecache_loop_lag_seconds{loop="0".."N-1"} from `lags[0..num_loops)`: each event
+ * loop's lateness in running a periodic timer (measured by the loops, edge/server.c).
+ */
+void reports_metrics_write_loop_lag(FILE *out, const reports_hist_t *lags, size_t num_loops);
 
 /** Writes the process_* families of `p` (process_cpu_seconds_total, process_resident_memory_bytes, ...). */
 void reports_metrics_write_process(FILE *out, const reports_process_t *p);

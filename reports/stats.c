@@ -79,7 +79,7 @@ size_t reports_by_behavior_slot(size_t index)
     return index < REPORTS_METRICS_MAX_BEHAVIORS ? index : REPORTS_METRICS_MAX_BEHAVIORS;
 }
 
-void reports_by_behavior_record(reports_by_behavior_t *t, size_t index, reports_class_t cls, uint64_t duration_us,
+void reports_by_behavior_record(reports_by_behavior_t *t, size_t index, reports_class_t cls, int status, uint64_t duration_us,
                                 uint64_t bytes_sent, uint64_t origin_bytes)
 {
     reports_behavior_stats_t *b = t->slots + reports_by_behavior_slot(index);
@@ -93,6 +93,7 @@ void reports_by_behavior_record(reports_by_behavior_t *t, size_t index, reports_
     if (cls == REPORTS_CLASS_HIT)
         b->hit_bytes_sent += bytes_sent;
     b->origin_bytes += origin_bytes;
+    b->status_5xx += status >= 500 && status <= 599;
     reports_hist_observe(b->duration + cls, duration_us);
 }
 

@@ -42,9 +42,10 @@ void reports_hist_add(reports_hist_t *dst, const reports_hist_t *src);
 size_t reports_by_behavior_slot(size_t index);
 /**
  * Counts one finished request of behavior `index` (SIZE_MAX: none) in `t`, on the loop that owns `t`:
- * its class, client-side duration in microseconds, and bytes. No lock, no allocation.
+ * its class, the status sent to the client (0 when none was), client-side duration in microseconds, and
+ * bytes. No lock, no allocation.
  */
-void reports_by_behavior_record(reports_by_behavior_t *t, size_t index, reports_class_t cls, uint64_t duration_us,
+void reports_by_behavior_record(reports_by_behavior_t *t, size_t index, reports_class_t cls, int status, uint64_t duration_us,
                                 uint64_t bytes_sent, uint64_t origin_bytes);
 /** Adds `src` into `dst`, slot by slot (a reader summing the loops; racy reads are never torn on 64-bit). */
 void reports_by_behavior_add(reports_by_behavior_t *dst, const reports_by_behavior_t *src);

@@ -3,12 +3,12 @@
 # everything is already there (so a second run works offline). stress-ng is for tools/test.sh --stress; clang and
 # libFuzzer for tools/fuzz.sh; clang-format for tools/check-format.sh; debhelper (with dpkg-dev, man-db,
 # systemd and logrotate) for tests/pkg/deb.sh, which builds and installs the Debian package; prometheus for
-# its promtool (a11-metrics-process);
+# its promtool (a11-metrics-process, m01-monitoring; python3-yaml reads the rules there);
 # testssl.sh for k03-testssl (an independent scan of the default TLS profile).
 set -eu
 PACKAGES="build-essential autoconf automake libtool pkg-config
 libh2o-evloop-dev libssl-dev liblmdb-dev zlib1g-dev libyaml-dev check libsystemd-dev
-curl python3 openssl lmdb-utils
+curl python3 python3-yaml openssl lmdb-utils
 chromium fonts-dejavu-core
 stress-ng
 clang libfuzzer-14-dev clang-format

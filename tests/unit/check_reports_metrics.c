@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "reports/accounting.h"
 #include "reports/metrics.h"
 
 /* Two behaviors, as the configuration would name them (the metrics label slots with their paths). */
@@ -28,6 +29,8 @@ static char *render(const reports_counters_t *c, const reports_hist_t *l, const 
     FILE *fp = open_memstream(&buf, &len);
     reports_metrics_write(fp, c, l, st);
     reports_metrics_write_behaviors(fp, b, &conf);
+    reports_metrics_write_top(fp, NULL);
+    reports_metrics_write_loop_lag(fp, l, 1);
     reports_metrics_write_build_info(fp, build, 4);
     reports_metrics_write_process(fp, p);
     fclose(fp);
@@ -158,10 +161,10 @@ START_TEST(test_exposition_is_well_formed)
     reports_hist_observe(&l, 7000);
     reports_hist_observe(&l, 7123);
     reports_hist_observe(&l, 999999999);
-    reports_by_behavior_record(b, 0, REPORTS_CLASS_HIT, 150, 100, 0);
-    reports_by_behavior_record(b, 0, REPORTS_CLASS_MISS, 2000, 50, 60);
-    reports_by_behavior_record(b, SIZE_MAX, REPORTS_CLASS_OTHER, 10, 0, 0);
-    reports_by_behavior_record(b, 200, REPORTS_CLASS_HIT, 10, 1, 0); /* beyond the cap: "other" */
+    reports_by_behavior_record(b, 0, REPORTS_CLASS_HIT, 200, 150, 100, 0);
+    reports_by_behavior_record(b, 0, REPORTS_CLASS_MISS, 502, 2000, 50, 60);
+    reports_by_behavior_record(b, SIZE_MAX, REPORTS_CLASS_OTHER, 0, 10, 0, 0);
+    reports_by_behavior_record(b, 200, REPORTS_CLASS_HIT, 200, 10, 1, 0); /* beyond the cap: "other" */
     char *text = render(&c, &l, &st, b, &p);
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_requests_total 10\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_responses_total{cache=\"hit\"} 6\n"));
@@ -174,6 +177,9 @@ START_TEST(test_exposition_is_well_formed)
     /* the sum in seconds, to the microsecond */
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_origin_latency_seconds_sum 1000.014122\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_store_objects 7\n"));
+    /* (the loop lag is given the same histogram here) */
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_loop_lag_seconds_bucket{loop=\"0\",le=\"0.01\"} 3\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_loop_lag_seconds_count{loop=\"0\"} 4\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_store_evictions_total 2\n"));
     /* per behavior, with "other" last */
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_requests_total{site=\"default\",behavior=\"/images/*\"} 2\n"));
@@ -184,6 +190,8 @@ START_TEST(test_exposition_is_well_formed)
     ck_assert_ptr_nonnull(
         strstr(text, "\nedgecache_behavior_body_bytes_sent_total{site=\"default\",behavior=\"/images/*\"} 150\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_origin_bytes_total{site=\"default\",behavior=\"/images/*\"} 60\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_status_5xx_total{site=\"default\",behavior=\"/images/*\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_behavior_status_5xx_total{site=\"other\",behavior=\"other\"} 0\n"));
     ck_assert_ptr_nonnull(strstr(
         text,
         "\nedgecache_request_duration_seconds_bucket{site=\"default\",behavior=\"/images/*\",cache=\"hit\",le=\"0.00025\"} 1\n"));
@@ -205,8 +213,9 @@ START_TEST(test_exposition_is_well_formed)
     ck_assert_ptr_nonnull(strstr(text, "\nprocess_max_fds +Inf\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nprocess_cpu_seconds_total 1.50\n"));
     size_t samples = parse(text, families, &nf);
-    ck_assert_uint_eq(nf, reports_counter_count + 1 /* responses */ + 1 /* latency */ + 10 /* store */ + 6 /* per behavior */ +
-                              1 /* request duration */ + 1 /* build info */ + 6 /* process */);
+    ck_assert_uint_eq(nf, reports_counter_count + 1 /* responses */ + 1 /* latency */ + 10 /* store */ + 7 /* per behavior */ +
+                              1 /* request duration */ + 1 /* top objects */ + 1 /* loop lag */ + 1 /* build info */ +
+                              6 /* process */);
     ck_assert_uint_ge(samples, nf);
     free(text);
     free(b);
@@ -238,7 +247,7 @@ START_TEST(test_behaviors_capped)
     for (size_t i = 0; i != 100; ++i) {
         snprintf(names[i], sizeof(names[i]), "/b%zu/*", i);
         many[i].path = names[i];
-        reports_by_behavior_record(b, i, REPORTS_CLASS_MISS, 1000, 1, 1);
+        reports_by_behavior_record(b, i, REPORTS_CLASS_MISS, 200, 1000, 1, 1);
     }
     char *buf = NULL;
     size_t len = 0;
@@ -254,6 +263,47 @@ START_TEST(test_behaviors_capped)
     ck_assert_uint_eq(series, REPORTS_METRICS_MAX_BEHAVIORS + 1);
     free(buf);
     free(b);
+}
+END_TEST
+
+static int add_to(void *ctx, h2o_iovec_t key, h2o_iovec_t value)
+{
+    return reports_data_add(ctx, key, value);
+}
+
+/* The top objects' gauge: the popular report's first rows, most requested first, and no more than its top;
+ * a label value that needs escaping is escaped. */
+START_TEST(test_top_objects)
+{
+    static const cache_key_rules_t key = {.query_string = CACHE_KEY_QS_ALL};
+    static const cache_ttl_rules_t ttl = {.default_ttl = 60, .max_ttl = 3600};
+    reports_conf_behavior_t beh[] = {{.path = "*", .key = &key, .ttl = &ttl}};
+    reports_conf_t rconf = {.bucket_s = 600, .capacity = 100, .top = 2, .retention_s = 3600, .behaviors = beh, .num_behaviors = 1};
+    reports_acct_t *a = reports_acct_new(&rconf, NULL, 0);
+    const uint64_t now_ms = 1700000000000ull;
+    static const char *const urls[] = {"a.example/x", "a.example/y?q=\"1\"", "a.example/y?q=\"1\"",
+                                       "a.example/z", "a.example/z",         "a.example/z"};
+    for (size_t i = 0; i != sizeof(urls) / sizeof(urls[0]); ++i) {
+        reports_event_t e = {
+            .url = h2o_iovec_init(urls[i], strlen(urls[i])), .outcome = REPORTS_HIT, .status = 200, .origin_ms = -1};
+        reports_acct_record(a, &e, now_ms);
+    }
+    reports_query_t q = {.from_s = now_ms / 1000 - 3600, .to_s = now_ms / 1000 + 1, .top = 2};
+    reports_data_t *d = reports_data_new(&q);
+    ck_assert_int_eq(reports_acct_snapshot(a, add_to, d), 0);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    reports_metrics_write_top(fp, d);
+    fclose(fp);
+    const char *want = "edgecache_top_object_requests{object=\"a.example/z\"} 3\n"
+                       "edgecache_top_object_requests{object=\"a.example/y?q=\\\"1\\\"\"} 2\n";
+    const char *samples = strstr(buf, "\nedgecache_top_object_requests{");
+    ck_assert_ptr_nonnull(samples);
+    ck_assert_str_eq(samples + 1, want);
+    free(buf);
+    reports_data_free(d);
+    reports_acct_free(a);
 }
 END_TEST
 
@@ -277,7 +327,9 @@ static char *expected_doc(void)
           "`GET /metrics` on the admin listener (Prometheus text format 0.0.4). Generated from the counter table\n"
           "(`reports/counters.h`) and `reports/metrics.c`; `tests/unit/check_reports_metrics` fails when this file\n"
           "differs (regenerate: `EDGECACHE_WRITE_METRICS_DOC=1 tests/unit/check_reports_metrics`). The origins'\n"
-          "health is added by the admin API: `edgecache_origin_server_up{origin,server}` (gauge, 1 when healthy).\n\n"
+          "health is added by the admin API: `edgecache_origin_server_up{origin,server}` (gauge, 1 when healthy),\n"
+          "and so are the origin groups' circuit breakers: `edgecache_origin_group_breaker_open{group}` (gauge, 1\n"
+          "while the breaker skips the group's primary).\n\n"
           "Latencies are histograms in seconds; their `_sum` has microsecond resolution. The `edgecache_behavior_*`\n"
           "families and `edgecache_request_duration_seconds` carry a `site` label (the site's name, `default` in a\n"
           "file without sites) and a `behavior` label (the behavior's path pattern): the first 64 behaviors of the\n"
@@ -287,7 +339,11 @@ static char *expected_doc(void)
           "(from the origin: miss, refresh, pass) or `other` (error pages, requests without an answer). So at most\n"
           "65 x 3 series of 21 samples.\n"
           "`edgecache_build_info` has the labels `version`, `libh2o`, `openssl` and `lmdb`; the `process_*`\n"
-          "families are those of the Prometheus client libraries.\n\n"
+          "families are those of the Prometheus client libraries.\n"
+          "`edgecache_top_object_requests` has one `object` label (`host/path?query`, as the popular report names\n"
+          "it) and at most 10 series: the most requested objects of the stored reports of the last hour (each loop\n"
+          "stores its current bucket every minute), read from the store at most once a minute. The event-loop lag\n"
+          "`edgecache_loop_lag_seconds{loop}` is how late each loop runs a timer due every 100 ms.\n\n"
           "| metric | type | meaning |\n|---|---|---|\n",
           fp);
     char help[512] = "";
@@ -335,6 +391,7 @@ int main(void)
     tcase_add_test(tc, test_exposition_is_well_formed);
     tcase_add_test(tc, test_label_escapes);
     tcase_add_test(tc, test_behaviors_capped);
+    tcase_add_test(tc, test_top_objects);
     tcase_add_test(tc, test_docs_list_every_metric);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
