@@ -4,8 +4,9 @@
  *
  * Each LUA record is a short Lua program, the same for every name: `c` holds each region's chain (a list of
  * address sets, the region's own edges first, then each fallback region's), `m` the fleet's networks, most
- * specific first, each with the index of its region; the program answers ifurlup(probe URL, c[region]) for the
- * first network that holds the client, else for the default region. ifurlup returns the first set that has an
+ * specific first, each with the index of its region; the program asks once about every address (so that all
+ * are probed from the first query on), then answers ifurlup(probe URL, c[region]) for the first network that
+ * holds the client, else for the default region. ifurlup returns the first set that has an
  * address up, with selector 'all' so that every healthy edge of the region is answered, and with backupSelector
  * 'all' so that a chain with nothing up answers every address rather than none.
  *
@@ -19,6 +20,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,7 +121,8 @@ static bool has_family(const char *address, int family)
     return (strchr(address, ':') != NULL) == (family == AF_INET6);
 }
 
-/* The addresses of `family` of region `r`'s edges of tier edge, as a Lua list: {'10.1.0.10','10.1.0.11'}. */
+/* The addresses of `family` of region `r`'s edges of tier edge (SIZE_MAX: of every region), as a Lua list:
+ * {'10.1.0.10','10.1.0.11'}. */
 static void lua_region_set(FILE *out, const edge_fleet_t *f, size_t r, int family)
 {
     bool first = true;
@@ -127,7 +130,7 @@ static void lua_region_set(FILE *out, const edge_fleet_t *f, size_t r, int famil
     fputc('{', out);
     for (size_t i = 0; i != f->num_edges; ++i) {
         const edge_fleet_edge_t *e = &f->edges[i];
-        if (e->region != r || e->tier != EDGE_FLEET_TIER_EDGE)
+        if ((r != SIZE_MAX && e->region != r) || e->tier != EDGE_FLEET_TIER_EDGE)
             continue;
         for (size_t a = 0; a != e->num_addresses; ++a) {
             if (!has_family(e->addresses[a], family))
@@ -177,7 +180,12 @@ static int lua_program(const edge_fleet_t *f, const char *url, int family, char 
         }
         fputc('}', out);
     }
-    fputs("} local m={", out);
+    /* every address is probed from the first query on, not only once its set is reached: a fallback region's
+     * edges are then known up (or down) when they are first needed, instead of being taken as down for one
+     * interval, and no check expires while the name is asked for */
+    fputs("} ifurlup(u,", out);
+    lua_region_set(out, f, SIZE_MAX, family); /* (one set: the first with an address up ends the probing) */
+    fputs(",o) local m={", out);
     for (size_t k = 0; k != nets; ++k)
         fprintf(out, "%s{'%s',%zu}", k == 0 ? "" : ",", f->regions[order[k] >> 16].networks[order[k] & 0xffff].text,
                 (order[k] >> 16) + 1);
