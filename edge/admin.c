@@ -220,6 +220,7 @@ static int on_report(edge_server_t *s, h2o_req_t *req, const char *name)
         err = edge_admin_parse_report_site(conf, &req->pool, query_of(req), &q);
     if (err != 0)
         return respond_text(req, 400, "Bad Request", edge_admin_parse_strerror(err));
+    q.node_id = conf->node_id;
     char *out = NULL;
     size_t len = 0;
     if (reports_render_to_buffer(s->store, name, &q, fmt, &out, &len) != 0) {

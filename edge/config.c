@@ -81,14 +81,16 @@ enum {
     K_LIMITS,
     K_SITES,
     K_UNKNOWN_HOST,
-    K_HSTS
+    K_HSTS,
+    K_NODE_ID
 };
 static const char *const top_keys[] = {
     [K_LISTEN] = "listen",         [K_THREADS] = "threads",           [K_CACHE] = "cache",
     [K_ORIGIN] = "origin",         [K_ORIGINS] = "origins",           [K_ORIGIN_GROUPS] = "origin_groups",
     [K_BEHAVIORS] = "behaviors",   [K_ERROR_PAGES] = "error_pages",   [K_ADMIN] = "admin",
     [K_ACCESS_LOG] = "access_log", [K_REPORTS] = "reports",           [K_LIMITS] = "limits",
-    [K_SITES] = "sites",           [K_UNKNOWN_HOST] = "unknown_host", [K_HSTS] = "hsts"};
+    [K_SITES] = "sites",           [K_UNKNOWN_HOST] = "unknown_host", [K_HSTS] = "hsts",
+    [K_NODE_ID] = "node_id"};
 
 static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
 {
@@ -135,7 +137,7 @@ static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
         return -1;
     if (v[K_ACCESS_LOG] != NULL && edge_config_parse_access_log(c, conf, v[K_ACCESS_LOG]) != 0)
         return -1;
-    if (edge_config_parse_reports(c, conf, v[K_REPORTS]) != 0)
+    if (edge_config_parse_reports(c, conf, v[K_REPORTS]) != 0 || edge_config_parse_node_id(c, conf, v[K_NODE_ID], root) != 0)
         return -1;
     if (edge_config_parse_limits(c, conf, v[K_LIMITS]) != 0)
         return -1;
@@ -363,5 +365,6 @@ void edge_config_dispose(edge_conf_t *conf)
     free(conf->admin.purge_allow);
     free(conf->access_log.path);
     free(conf->access_log.format);
+    free(conf->node_id);
     memset(conf, 0, sizeof(*conf));
 }

@@ -117,6 +117,8 @@ typedef struct st_edge_conf_t {
                        * when `json` is set */
         bool json;    /* key "format" was the keyword `json`: one JSON object per line, JSON escapes */
     } access_log;
+    char *node_id;                   /* key "node_id": this edge's name in every report (default: the host name), so that
+                                      * merging the reports of a fleet can refuse an edge given twice */
     reports_conf_t reports;          /* key "reports"; its behaviors are parallel to `behaviors` */
     struct {                         /* key "limits": what a client or a connection may cost the edge (edge/config_limits.c) */
         unsigned background_fetches; /* key "background_fetches", default 64: misses that go on after their last

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "common/cidr.h"
 #include "edge/config_int.h"
 
@@ -186,5 +187,38 @@ int edge_config_parse_reports(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)
     if (conf->reports.top > conf->reports.capacity)
         return edge_config_fail(c, v[R_TOP] != NULL ? v[R_TOP] : n, "top %u is above capacity %u", conf->reports.top,
                                 conf->reports.capacity);
+    return 0;
+}
+
+#define NODE_ID_MAX 64
+
+/* A node id goes into JSON reports, HTML pages and error messages: 1..64 letters, digits, '.', '_', '-'. */
+static bool node_id_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > NODE_ID_MAX)
+        return false;
+    for (; *s != '\0'; ++s)
+        if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' && *s != '-')
+            return false;
+    return true;
+}
+
+int edge_config_parse_node_id(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n, const yaml_node_t *root)
+{
+    char host[256];
+
+    if (n != NULL) {
+        if (edge_config_dupstr(c, n, "node_id", &conf->node_id) != 0)
+            return -1;
+        if (!node_id_ok(conf->node_id))
+            return edge_config_fail(c, n, "node_id: 1..%d letters, digits, '.', '_' or '-'", NODE_ID_MAX);
+        return 0;
+    }
+    /* the default: the host name, which tells the edges of a fleet apart as long as each runs on its own machine */
+    if (gethostname(host, sizeof(host)) != 0 || (host[sizeof(host) - 1] = '\0', !node_id_ok(host)))
+        snprintf(host, sizeof(host), "edgecache");
+    if ((conf->node_id = strdup(host)) == NULL)
+        return edge_config_nomem(c, root);
     return 0;
 }

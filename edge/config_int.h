@@ -167,6 +167,8 @@ int edge_config_parse_hsts(ctx_t *c, const yaml_node_t *n, char **out);
 /* --- edge/config_admin.c: admin, access_log, reports ----------------------------------------------------- */
 
 int edge_config_parse_admin(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n);
+/* "node_id" (NULL: the host name) */
+int edge_config_parse_node_id(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n, const yaml_node_t *root);
 int edge_config_parse_access_log(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n);
 /** `n` NULL: the defaults. */
 int edge_config_parse_reports(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n);

@@ -11,6 +11,7 @@
  * their requests included; a request is never given more time than is left.
  */
 #include "edge/purge_cli.h"
+#include "edge/purge_int.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -23,44 +24,39 @@
 #include "edge/cli.h"
 #include "edge/config.h"
 #include "edge/httpc.h"
+#include "edge/purge_fleet.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
 #define POLL_INTERVAL_MS 100
 #define MAX_TARGET_LEN 4096 /* a URL, prefix or tag; the form-encoded body must fit the client's buffer */
-#define RESPONSE_MAX 4096   /* the JSON the admin API answers is a few hundred bytes */
 
-typedef struct st_purge_t {
-    const char *kind; /* "url", "prefix" or "tag": the form field */
-    const char *target;
-    bool soft;
-    const char *site;   /* --site NAME: only that site's hosts; NULL: a URL's own host, or every host */
-    unsigned targets;   /* how many of URL, --prefix, --tag were given: exactly one is valid */
-    char hostport[300]; /* the admin listener, also the Host header */
-    char *token;        /* NULL: no Authorization header (the API will answer 401) */
-    edge_httpc_t conn;
-    edge_httpc_response_t res;
-    char body[RESPONSE_MAX];
-} purge_t;
-
-static const char usage[] = "usage: edgecache purge [-c FILE] [--admin ADDR:PORT] [--token-file F] (URL | --prefix P | --tag T)\n"
-                            "                       [--site NAME] [--soft] [--no-wait] [--timeout S]\n"
-                            "\n"
-                            "Invalidates cached objects through the admin API and waits until it is done.\n"
-                            "\n"
-                            "  URL                an absolute URL (http://shop.example.com/a?b): every stored variant of it on\n"
-                            "                     that host; or a path (/a?b): on every host (or --site's)\n"
-                            "  --prefix P         every object whose path (and query) starts with P\n"
-                            "  --tag T            every object whose response named T in Surrogate-Key or Cache-Tag\n"
-                            "  --site NAME        only the objects of the hosts that site NAME names (sites of the config)\n"
-                            "  --soft             mark the objects stale (revalidated on next use, still served on origin errors)\n"
-                            "                     instead of deleting them\n"
-                            "  -c FILE            the edge's configuration: admin.listen and admin.token_file\n"
-                            "  --admin ADDR:PORT  the admin listener (default: admin.listen of -c)\n"
-                            "  --token-file F     the file holding the bearer token (default: admin.token_file of -c)\n"
-                            "  --no-wait          print the invalidation's id and return without waiting\n"
-                            "  --timeout S        seconds to wait for completion, 1..3600 (default 30)\n"
-                            "\n"
-                            "Exit status: 0 done (accepted, with --no-wait); 1 HTTP, connection error or timeout; 2 usage error.\n";
+static const char usage[] =
+    "usage: edgecache purge [-c FILE] [--admin ADDR:PORT] [--token-file F] (URL | --prefix P | --tag T)\n"
+    "                       [--site NAME] [--soft] [--no-wait] [--timeout S]\n"
+    "       edgecache purge --fleet FLEET.yaml [--edges NAME,...] (URL | --prefix P | --tag T)\n"
+    "                       [--site NAME] [--soft] [--timeout S]\n"
+    "\n"
+    "Invalidates cached objects through the admin API and waits until it is done.\n"
+    "\n"
+    "  URL                an absolute URL (http://shop.example.com/a?b): every stored variant of it on\n"
+    "                     that host; or a path (/a?b): on every host (or --site's)\n"
+    "  --prefix P         every object whose path (and query) starts with P\n"
+    "  --tag T            every object whose response named T in Surrogate-Key or Cache-Tag\n"
+    "  --site NAME        only the objects of the hosts that site NAME names (sites of the config)\n"
+    "  --soft             mark the objects stale (revalidated on next use, still served on origin errors)\n"
+    "                     instead of deleting them\n"
+    "  -c FILE            the edge's configuration: admin.listen and admin.token_file\n"
+    "  --admin ADDR:PORT  the admin listener (default: admin.listen of -c)\n"
+    "  --token-file F     the file holding the bearer token (default: admin.token_file of -c)\n"
+    "  --no-wait          print the invalidation's id and return without waiting\n"
+    "  --timeout S        seconds to wait for completion, 1..3600 (default 30; with --fleet, per tier)\n"
+    "  --fleet FLEET.yaml every edge of the fleet file: the parents first, all at once, then (once every\n"
+    "                     parent is done) the edges, all at once; a table of the results. When a parent\n"
+    "                     fails, the edges are not purged (they would refill from its stale copy).\n"
+    "  --edges NAME,...   with --fleet: only these edges (what the retry line printed after a failure names)\n"
+    "\n"
+    "Exit status: 0 done (accepted, with --no-wait); 1 HTTP, connection error or timeout (with --fleet: any\n"
+    "edge failed or was skipped; they are named, with the command that retries only them); 2 usage error.\n";
 
 static uint64_t now_ms(void)
 {
@@ -236,7 +232,7 @@ static void form_encode(char *out, const char *s)
 }
 
 /* Sends one request with the token and reads the answer into p->res / p->body. 0, or 1 after printing why. */
-static int call(purge_t *p, const char *method, const char *target, const char *form, uint64_t deadline)
+static int call(edge_purge_t *p, const char *method, const char *target, const char *form, uint64_t deadline)
 {
     const char *headers[2];
     size_t nh = 0;
@@ -244,13 +240,13 @@ static int call(purge_t *p, const char *method, const char *target, const char *
     uint64_t now = now_ms();
 
     if (now >= deadline) {
-        fprintf(stderr, "purge: %s %s: timeout\n", method, target);
+        snprintf(p->why, sizeof(p->why), "purge: %s %s: timeout", method, target);
         return 1;
     }
     if (p->token != NULL) {
         size_t len = strlen("Authorization: Bearer ") + strlen(p->token) + 1;
         if ((auth = malloc(len)) == NULL) {
-            fprintf(stderr, "purge: out of memory\n");
+            snprintf(p->why, sizeof(p->why), "purge: out of memory");
             return 1;
         }
         snprintf(auth, len, "Authorization: Bearer %s", p->token);
@@ -271,21 +267,22 @@ static int call(purge_t *p, const char *method, const char *target, const char *
     free(auth);
     if (r != 0) {
         if (p->conn.sys_errno != 0)
-            fprintf(stderr, "purge: %s %s on %s: %s: %s\n", method, target, p->hostport, edge_httpc_strerror(r),
-                    strerror(p->conn.sys_errno));
+            snprintf(p->why, sizeof(p->why), "purge: %s %s on %s: %s: %s", method, target, p->hostport, edge_httpc_strerror(r),
+                     strerror(p->conn.sys_errno));
         else
-            fprintf(stderr, "purge: %s %s on %s: %s\n", method, target, p->hostport, edge_httpc_strerror(r));
+            snprintf(p->why, sizeof(p->why), "purge: %s %s on %s: %s", method, target, p->hostport, edge_httpc_strerror(r));
         return 1;
     }
     return 0;
 }
 
-static int http_error(purge_t *p, const char *method, const char *target)
+static int http_error(edge_purge_t *p, const char *method, const char *target)
 {
     size_t len = strlen(p->body);
     while (len != 0 && (p->body[len - 1] == '\n' || p->body[len - 1] == '\r'))
         p->body[--len] = '\0';
-    fprintf(stderr, "purge: %s %s: status %d%s%s\n", method, target, p->res.status, len != 0 ? ": " : "", p->body);
+    snprintf(p->why, sizeof(p->why), "purge: %s %s: status %d%s%.200s", method, target, p->res.status, len != 0 ? ": " : "",
+             p->body);
     return 1;
 }
 
@@ -300,37 +297,39 @@ static bool id_ok(const char *id)
 }
 
 /* Prints the "done" line when the status says so. 1: done; 0: not yet; -1: the invalidation failed. */
-static int check_done(purge_t *p, const char *id)
+static int check_done(edge_purge_t *p, const char *id)
 {
-    char status[32], objects[32];
+    char status[32];
 
     if (!json_member(p->body, "status", status, sizeof(status)))
         return 0;
     if (strcmp(status, "done") == 0) {
-        if (!json_member(p->body, "objects", objects, sizeof(objects)))
-            snprintf(objects, sizeof(objects), "?");
-        printf("purge %s done: %s object%s\n", id, objects, strcmp(objects, "1") == 0 ? "" : "s");
+        if (!json_member(p->body, "objects", p->objects, sizeof(p->objects)))
+            snprintf(p->objects, sizeof(p->objects), "?");
+        if (!p->quiet)
+            printf("purge %s done: %s object%s\n", id, p->objects, strcmp(p->objects, "1") == 0 ? "" : "s");
         return 1;
     }
     if (strcmp(status, "failed") == 0 || strcmp(status, "error") == 0) {
-        fprintf(stderr, "purge %s %s: %s\n", id, status, p->body);
+        snprintf(p->why, sizeof(p->why), "purge %s %s: %.300s", id, status, p->body);
         return -1;
     }
     return 0; /* "pending", "running", or a state this client does not know yet: keep waiting */
 }
 
-static int run(purge_t *p, bool wait, uint64_t timeout_ms)
+int edge_purge_run(edge_purge_t *p, bool wait, uint64_t timeout_ms)
 {
     uint64_t deadline = now_ms() + timeout_ms;
     size_t tlen = strlen(p->target);
     size_t slen = p->site != NULL ? strlen(p->site) : 0;
-    char *form = malloc(strlen(p->kind) + 1 + tlen * 3 + sizeof("&soft=1") + sizeof("&site=") + slen * 3), id[64], type[16],
+    char *form = malloc(strlen(p->kind) + 1 + tlen * 3 + sizeof("&soft=1") + sizeof("&site=") + slen * 3), *id = p->id, type[16],
          target[256], path[80];
     int ret = 1, done;
 
+    p->why[0] = p->id[0] = p->objects[0] = '\0';
     if (form == NULL) {
-        fprintf(stderr, "purge: out of memory\n");
-        return 1;
+        snprintf(p->why, sizeof(p->why), "purge: out of memory");
+        goto Exit;
     }
     size_t n = (size_t)sprintf(form, "%s=", p->kind);
     form_encode(form + n, p->target);
@@ -347,16 +346,19 @@ static int run(purge_t *p, bool wait, uint64_t timeout_ms)
         http_error(p, "POST", "/purge");
         goto Exit;
     }
-    if (!json_member(p->body, "id", id, sizeof(id)) || !id_ok(id)) {
-        fprintf(stderr, "purge: POST /purge: status %d without a usable id: %s\n", p->res.status, p->body);
+    if (!json_member(p->body, "id", id, sizeof(p->id)) || !id_ok(id)) {
+        snprintf(p->why, sizeof(p->why), "purge: POST /purge: status %d without a usable id: %.200s", p->res.status, p->body);
+        id[0] = '\0';
         goto Exit;
     }
     if (!json_member(p->body, "type", type, sizeof(type)))
         snprintf(type, sizeof(type), "%s", p->kind);
     if (!json_member(p->body, "target", target, sizeof(target)))
         snprintf(target, sizeof(target), "%s", p->target);
-    printf("purge %s accepted: %s %s%s\n", id, type, target, p->soft ? " (soft)" : "");
-    fflush(stdout);
+    if (!p->quiet) {
+        printf("purge %s accepted: %s %s%s\n", id, type, target, p->soft ? " (soft)" : "");
+        fflush(stdout);
+    }
     if (!wait) {
         ret = 0;
         goto Exit;
@@ -366,7 +368,7 @@ static int run(purge_t *p, bool wait, uint64_t timeout_ms)
     while ((done = check_done(p, id)) == 0) {
         uint64_t now = now_ms();
         if (now + POLL_INTERVAL_MS >= deadline) {
-            fprintf(stderr, "purge %s: not done after %" PRIu64 " s\n", id, timeout_ms / 1000);
+            snprintf(p->why, sizeof(p->why), "purge %s: not done after %" PRIu64 " s", id, timeout_ms / 1000);
             goto Exit;
         }
         sleep_ms(POLL_INTERVAL_MS);
@@ -380,6 +382,8 @@ static int run(purge_t *p, bool wait, uint64_t timeout_ms)
     ret = done == 1 ? 0 : 1;
 
 Exit:
+    if (ret != 0 && !p->quiet && p->why[0] != '\0')
+        fprintf(stderr, "%s\n", p->why);
     free(form);
     edge_httpc_close(&p->conn);
     return ret;
@@ -390,7 +394,7 @@ Exit:
 /* --prefix P and --tag T: a target, like the URL argument; edge_purge_cli_main checks there is one. */
 static const char *parse_prefix(void *dest, const char *value)
 {
-    purge_t *p = dest;
+    edge_purge_t *p = dest;
     p->kind = "prefix";
     p->target = value;
     ++p->targets;
@@ -399,7 +403,7 @@ static const char *parse_prefix(void *dest, const char *value)
 
 static const char *parse_tag(void *dest, const char *value)
 {
-    purge_t *p = dest;
+    edge_purge_t *p = dest;
     p->kind = "tag";
     p->target = value;
     ++p->targets;
@@ -408,14 +412,14 @@ static const char *parse_tag(void *dest, const char *value)
 
 int edge_purge_cli_main(int argc, char **argv)
 {
-    const char *file = NULL, *admin = NULL, *token_file = NULL;
+    const char *file = NULL, *admin = NULL, *token_file = NULL, *fleet = NULL, *edges = NULL;
     unsigned long timeout_s = DEFAULT_TIMEOUT_MS / 1000;
     bool no_wait = false;
     int nargs, ret;
     struct sockaddr_storage addr;
     socklen_t addrlen;
     char err[256];
-    purge_t *p = calloc(1, sizeof(*p)); /* 30 KiB of buffers: not on the stack */
+    edge_purge_t *p = calloc(1, sizeof(*p)); /* 30 KiB of buffers: not on the stack */
 
     if (p == NULL) {
         fprintf(stderr, "purge: out of memory\n");
@@ -431,6 +435,8 @@ int edge_purge_cli_main(int argc, char **argv)
         {.name = "soft", .kind = EDGE_CLI_FLAG, .dest = &p->soft},
         {.name = "no-wait", .kind = EDGE_CLI_FLAG, .dest = &no_wait},
         {.name = "timeout", .kind = EDGE_CLI_UINT, .dest = &timeout_s, .min = 1, .max = 3600, .unit = "seconds"},
+        {.name = "fleet", .kind = EDGE_CLI_STRING, .dest = &fleet},
+        {.name = "edges", .kind = EDGE_CLI_STRING, .dest = &edges},
         {0}};
     const edge_cli_t cli = {.prog = "purge", .usage = usage, .opts = opts, .args_name = "URL", .min_args = 0, .max_args = -1};
 
@@ -454,6 +460,27 @@ int edge_purge_cli_main(int argc, char **argv)
         fprintf(stderr, "purge: the %s must be 1..%d bytes on one line\n", p->kind, MAX_TARGET_LEN);
         goto Exit;
     }
+    if (fleet != NULL && (file != NULL || admin != NULL || token_file != NULL || no_wait)) {
+        ret = edge_cli_usage_error(&cli, "--fleet takes each edge's admin address and token from the fleet file: no -c, "
+                                         "--admin, --token-file or --no-wait");
+        goto Exit;
+    }
+    if (edges != NULL && fleet == NULL) {
+        ret = edge_cli_usage_error(&cli, "--edges applies to --fleet");
+        goto Exit;
+    }
+    if (fleet != NULL) {
+        edge_purge_fleet_t f = {.fleet_path = fleet,
+                                .edges = edges,
+                                .kind = p->kind,
+                                .target = p->target,
+                                .site = p->site,
+                                .soft = p->soft,
+                                .timeout_ms = (uint64_t)timeout_s * 1000,
+                                .timeout_s = timeout_s};
+        ret = edge_purge_fleet_run(&f);
+        goto Exit;
+    }
 
     edge_adminc_t a;
     if (edge_adminc_setup(&a, "purge", file, admin, token_file) != 0)
@@ -465,7 +492,7 @@ int edge_purge_cli_main(int argc, char **argv)
         goto Exit;
     }
     edge_httpc_init(&p->conn, (const struct sockaddr *)&addr, addrlen);
-    ret = run(p, !no_wait, (uint64_t)timeout_s * 1000);
+    ret = edge_purge_run(p, !no_wait, (uint64_t)timeout_s * 1000);
 
 Exit:
     free(p->token);

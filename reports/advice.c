@@ -27,6 +27,59 @@ static const char *qs_name(uint8_t qs)
     return qs == 0 ? "none" : qs == 1 ? "all" : "[names]";
 }
 
+/* The TTL change the figures of `b` support, if any: default_ttl raised to `*to`, which would have saved up to
+ * `*saved` origin requests (the revalidations the origin answered 304). */
+static bool ttl_change(const reports_beh_t *b, uint64_t *to, uint64_t *saved)
+{
+    const reports_beh_counts_t *c = &b->c;
+    if (c->revalidations < MIN_EVIDENCE || reports_pct(c->unchanged, c->revalidations) < UNCHANGED_PCT)
+        return false;
+    *to = b->default_ttl < DAY ? DAY : b->default_ttl * 7;
+    if (*to > b->max_ttl)
+        *to = b->max_ttl;
+    *saved = c->unchanged;
+    return *to > b->default_ttl;
+}
+
+/* The behavior whose TTL change would have saved the most origin requests (NULL: none), with the fleet's origin
+ * requests in `*origin`. Over a merge of several edges this is the one rule to change first, and by how much. */
+static const reports_beh_t *best_change(const reports_data_t *d, uint64_t *to, uint64_t *saved, uint64_t *origin)
+{
+    const reports_beh_t *best = NULL;
+    *origin = 0;
+    for (size_t i = 0; i != d->num_totals; ++i) {
+        uint64_t t, sv;
+        *origin += d->totals[i].c.origin_requests;
+        if (ttl_change(d->totals + i, &t, &sv) && (best == NULL || sv > *saved)) {
+            best = d->totals + i;
+            *to = t;
+            *saved = sv;
+        }
+    }
+    return best;
+}
+
+static void text_fleet(FILE *out, const reports_data_t *d)
+{
+    uint64_t to = 0, saved = 0, origin;
+    char n1[32], n2[32];
+    const reports_beh_t *b = best_change(d, &to, &saved, &origin);
+
+    fprintf(out, "over %zu edges:", d->num_nodes);
+    for (size_t i = 0; i != d->num_nodes; ++i)
+        fprintf(out, " %s", d->nodes[i].id != NULL ? d->nodes[i].id : "(no node id)");
+    fputc('\n', out);
+    if (b == NULL) {
+        fputs("fleet advice: no TTL change is supported by these figures\n", out);
+        return;
+    }
+    fprintf(out,
+            "fleet advice: change behavior %s: default_ttl %llu -> %llu would have cut up to %s of the fleet's %s origin "
+            "requests (%.1f %%)\n",
+            b->path, (unsigned long long)b->default_ttl, (unsigned long long)to, reports_thousands(saved, n1),
+            reports_thousands(origin, n2), reports_pct(saved, origin));
+}
+
 /* One behavior's suggestions, as sentences, into `out` (at most 4, each 512 bytes). Returns the count. */
 static size_t suggest(const reports_beh_t *b, char out[4][512])
 {
@@ -35,15 +88,13 @@ static size_t suggest(const reports_beh_t *b, char out[4][512])
     size_t n = 0;
 
     if (c->revalidations >= MIN_EVIDENCE && reports_pct(c->unchanged, c->revalidations) >= UNCHANGED_PCT) {
-        uint64_t to = b->default_ttl < DAY ? DAY : b->default_ttl * 7;
-        if (to > b->max_ttl)
-            to = b->max_ttl;
-        if (to > b->default_ttl)
+        uint64_t to, saved;
+        if (ttl_change(b, &to, &saved))
             snprintf(out[n++], 512,
                      "%s: %.0f %% of %s revalidations unchanged; default_ttl %llu -> %llu would have saved up to %s origin "
                      "requests (if the origin sends no max-age: otherwise raise its max-age)",
                      b->path, reports_pct(c->unchanged, c->revalidations), reports_thousands(c->revalidations, n1),
-                     (unsigned long long)b->default_ttl, (unsigned long long)to, reports_thousands(c->unchanged, n2));
+                     (unsigned long long)b->default_ttl, (unsigned long long)to, reports_thousands(saved, n2));
         else
             snprintf(out[n++], 512,
                      "%s: %.0f %% of %s revalidations unchanged, but default_ttl %llu is already max_ttl: raise max_ttl", b->path,
@@ -133,14 +184,33 @@ static void json_side(FILE *out, const char *name, const char *keyname, const re
     fputc(']', out);
 }
 
+/* "best_change": the one TTL change the figures support that saves the most origin requests, or null. */
+static void json_best(FILE *out, const reports_data_t *d)
+{
+    uint64_t to = 0, saved = 0, origin;
+    const reports_beh_t *b = best_change(d, &to, &saved, &origin);
+    if (b == NULL) {
+        fputs(",\"best_change\":null", out);
+        return;
+    }
+    fputs(",\"best_change\":{\"behavior\":", out);
+    reports_json_write_string(out, b->path, strlen(b->path));
+    fprintf(out, ",\"key\":\"default_ttl\",\"from\":%llu,\"to\":%llu,\"origin_requests_saved_max\":%llu,\"origin_requests\":%llu}",
+            (unsigned long long)b->default_ttl, (unsigned long long)to, (unsigned long long)saved, (unsigned long long)origin);
+}
+
 int reports_render_ttl(const reports_data_t *d, reports_format_t fmt, FILE *out)
 {
     char from[32], to[32], s[4][512];
 
     switch (fmt) {
     case REPORTS_FORMAT_JSON:
-        fprintf(out, "{\"version\":1,\"report\":\"ttl\",\"from\":\"%s\",\"to\":\"%s\",\"behaviors\":[",
-                reports_iso8601(d->q.from_s, from), reports_iso8601(d->q.to_s, to));
+        fprintf(out, "{\"version\":1,\"report\":\"ttl\",\"from\":\"%s\",\"to\":\"%s\",\"from_unix\":%llu,\"to_unix\":%llu",
+                reports_iso8601(d->q.from_s, from), reports_iso8601(d->q.to_s, to), (unsigned long long)d->q.from_s,
+                (unsigned long long)d->q.to_s);
+        reports_json_write_nodes(d, out);
+        json_best(out, d);
+        fputs(",\"behaviors\":[", out);
         for (size_t i = 0; i != d->num_totals; ++i) {
             const reports_beh_t *b = d->totals + i;
             fprintf(out, "%s{\"path\":", i == 0 ? "" : ",");
@@ -151,7 +221,11 @@ int reports_render_ttl(const reports_data_t *d, reports_format_t fmt, FILE *out)
             for (size_t f = 0; f != reports_beh_counter_count; ++f)
                 fprintf(out, ",\"%s\":%llu", reports_beh_counter_table[f].name,
                         (unsigned long long)*(const uint64_t *)((const char *)&b->c + reports_beh_counter_table[f].offset));
-            fprintf(out, ",\"distinct_keyed_urls_est\":%.0f", reports_hll_estimate(b->distinct_keyed));
+            fprintf(out, ",\"distinct_keyed_urls_est\":%.0f,\"distinct_keyed_hll\":\"", reports_hll_estimate(b->distinct_keyed));
+            for (size_t r = 0; r != REPORTS_HLL_REGISTERS; ++r)
+                fprintf(out, "%02x", b->distinct_keyed[r]);
+            fputc('"', out);
+            reports_json_write_latency(out, &b->latency);
             json_side(out, "refetched", "url", b->refetched);
             json_side(out, "fragmented", "path", b->fragmented);
             fputs(",\"suggestions\":[", out);
@@ -188,6 +262,8 @@ int reports_render_ttl(const reports_data_t *d, reports_format_t fmt, FILE *out)
         if (fmt == REPORTS_FORMAT_HTML && (text = open_memstream(&buf, &len)) == NULL)
             return -1;
         fprintf(text, "TTL advice %s .. %s\n", reports_iso8601(d->q.from_s, from), reports_iso8601(d->q.to_s, to));
+        if (d->num_nodes != 0)
+            text_fleet(text, d);
         for (size_t i = 0; i != d->num_totals; ++i)
             text_behavior(text, d->totals + i);
         if (d->num_totals == 0)

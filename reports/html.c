@@ -180,6 +180,46 @@ static void objects_table(const reports_data_t *d, FILE *out, size_t *listed)
     free(rows);
 }
 
+static void edge_cells(FILE *out, uint64_t requests, uint64_t hits, uint64_t misses, uint64_t origin)
+{
+    double hit = reports_pct(hits, hits + misses);
+    fprintf(out, "<td>%llu</td><td>%llu</td><td>%llu</td>", (unsigned long long)requests, (unsigned long long)hits,
+            (unsigned long long)misses);
+    if (hit >= 0)
+        fprintf(out, "<td>%.1f</td>", hit);
+    else
+        fputs("<td>-</td>", out);
+    fprintf(out, "<td>%llu</td>", (unsigned long long)origin);
+}
+
+/* The per-edge breakdown of a merged report, and the fleet's totals (the sum of the rows). */
+static void edges_table(const reports_data_t *d, FILE *out)
+{
+    uint64_t r = 0, h = 0, m = 0, o = 0;
+    fputs("<h2>Edges</h2>\n<table id=\"edges\" class=\"sortable\"><thead><tr><th class=\"url\">edge</th><th>requests</th>"
+          "<th>hits</th><th>misses</th><th>hit %</th><th>origin requests</th></tr></thead><tbody>\n",
+          out);
+    for (size_t i = 0; i != d->num_nodes; ++i) {
+        const reports_node_t *n = d->nodes + i;
+        const char *id = n->id != NULL ? n->id : "(no node id)";
+        fputs("<tr class=\"edge\" data-edge=\"", out);
+        reports_html_escape(out, id, strlen(id));
+        fputs("\"><td class=\"url\">", out);
+        reports_html_escape(out, id, strlen(id));
+        fputs("</td>", out);
+        if (n->has_totals) {
+            edge_cells(out, n->requests, n->hits, n->misses, n->origin_requests);
+            r += n->requests, h += n->hits, m += n->misses, o += n->origin_requests;
+        } else {
+            fputs("<td>-</td><td>-</td><td>-</td><td>-</td><td>-</td>", out);
+        }
+        fputs("</tr>\n", out);
+    }
+    fputs("</tbody><tfoot><tr id=\"fleet-total\"><th class=\"url\">fleet</th>", out);
+    edge_cells(out, r, h, m, o);
+    fputs("</tr></tfoot></table>\n", out);
+}
+
 static const char script[] =
     "(function(){\n"
     "var d=JSON.parse(document.getElementById('report-data').textContent);\n"
@@ -212,6 +252,8 @@ int reports_render_html(const reports_data_t *d, FILE *out)
             reports_iso8601(d->q.from_s, from), reports_iso8601(d->q.to_s, to));
     fprintf(out, "<style>%s</style></head><body>\n<h1>edgecache report</h1>\n", style);
     fprintf(out, "<p class=\"muted\">%s .. %s (UTC)</p>\n<p id=\"summary\">(summary: needs JavaScript)</p>\n", from, to);
+    if (d->num_nodes != 0)
+        edges_table(d, out);
     fputs("<h2>Requests and hit ratio over time</h2>\n", out);
     chart(d, out);
     fputs("<h2>Behaviors</h2>\n", out);

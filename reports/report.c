@@ -129,6 +129,7 @@ void reports_data_free(reports_data_t *d)
         free_behs(d->buckets[i].behs, d->buckets[i].num_behs);
     free(d->buckets);
     free_behs(d->totals, d->num_totals);
+    reports_nodes_free(d);
     free(d);
 }
 
@@ -138,7 +139,7 @@ size_t reports_data_skipped(const reports_data_t *d)
 }
 
 /* Merges `src` into the behavior of the same path in `*arr` (appended when new). */
-static void merge_beh(reports_beh_t **arr, size_t *n, const reports_beh_t *src)
+void reports_beh_merge_into(reports_beh_t **arr, size_t *n, const reports_beh_t *src)
 {
     size_t i;
     for (i = 0; i != *n; ++i)
@@ -158,7 +159,7 @@ static void merge_beh(reports_beh_t **arr, size_t *n, const reports_beh_t *src)
     reports_beh_merge(*arr + i, src);
 }
 
-static reports_series_t *series_at(reports_data_t *d, uint64_t start, uint64_t length)
+reports_series_t *reports_data_series_at(reports_data_t *d, uint64_t start, uint64_t length)
 {
     size_t i = d->num_buckets;
     while (i != 0 && d->buckets[i - 1].start > start)
@@ -175,7 +176,7 @@ static reports_series_t *series_at(reports_data_t *d, uint64_t start, uint64_t l
     return d->buckets + i;
 }
 
-static void merge_objects(reports_data_t *d, reports_topk_t *t)
+void reports_data_merge_objects(reports_data_t *d, reports_topk_t *t)
 {
     if (d->objects == NULL) {
         d->objects = t;
@@ -211,7 +212,7 @@ int reports_data_add(void *ctx, h2o_iovec_t key, h2o_iovec_t value)
         } else if (!in_range(d, k.bucket_start, bucket_s)) {
             reports_topk_free(t);
         } else {
-            merge_objects(d, t);
+            reports_data_merge_objects(d, t);
         }
     } else {
         reports_beh_t *behs;
@@ -221,15 +222,15 @@ int reports_data_add(void *ctx, h2o_iovec_t key, h2o_iovec_t value)
             return 0;
         }
         if (bucket_s <= REPORTS_MAX_BUCKET_S && in_range(d, k.bucket_start, bucket_s)) {
-            reports_series_t *s = series_at(d, k.bucket_start, bucket_s);
+            reports_series_t *s = reports_data_series_at(d, k.bucket_start, bucket_s);
             for (size_t i = 0; i != n; ++i) {
                 if (behs[i].c.requests == 0)
                     continue; /* a behavior that served nothing in this bucket has no row */
                 if (d->q.site != NULL &&
                     (strncmp(behs[i].path, d->q.site, strlen(d->q.site)) != 0 || behs[i].path[strlen(d->q.site)] != ':'))
                     continue; /* another site's ("SITE:PATH") */
-                merge_beh(&s->behs, &s->num_behs, behs + i);
-                merge_beh(&d->totals, &d->num_totals, behs + i);
+                reports_beh_merge_into(&s->behs, &s->num_behs, behs + i);
+                reports_beh_merge_into(&d->totals, &d->num_totals, behs + i);
             }
         } else if (bucket_s > REPORTS_MAX_BUCKET_S) {
             ++d->skipped;
@@ -246,78 +247,6 @@ int reports_data_load(reports_data_t *d, cache_store_t *store)
     reports_key_bound(from, d->q.from_s > REPORTS_MAX_BUCKET_S ? d->q.from_s - REPORTS_MAX_BUCKET_S : 0);
     reports_key_bound(to, d->q.to_s);
     return cache_store_scan_aux(store, h2o_iovec_init(from, sizeof(from)), h2o_iovec_init(to, sizeof(to)), reports_data_add, d);
-}
-
-/* A counter of a JSON object: a non-negative integer, or 0 when absent. -1 when present but not one. */
-static int json_uint(const reports_json_t *obj, const char *name, uint64_t *out)
-{
-    const reports_json_t *v = reports_json_get(obj, name);
-    *out = 0;
-    if (v == NULL)
-        return 0;
-    if (v->type != REPORTS_JSON_NUMBER || !v->is_uint)
-        return -1;
-    *out = v->uint;
-    return 0;
-}
-
-int reports_data_add_json(reports_data_t *d, const char *text, size_t len, char *err, size_t errlen)
-{
-    char perr[128];
-    reports_json_t *root = reports_json_parse(text, len, perr, sizeof(perr));
-    const reports_json_t *objects;
-    reports_topk_t *t = NULL;
-    uint64_t version, total, floor, capacity;
-
-    if (root == NULL) {
-        snprintf(err, errlen, "not JSON: %s", perr);
-        return -1;
-    }
-    if (json_uint(root, "version", &version) != 0 || version != 1 || (objects = reports_json_get(root, "objects")) == NULL ||
-        objects->type != REPORTS_JSON_ARRAY || json_uint(root, "total_requests", &total) != 0 ||
-        json_uint(root, "floor", &floor) != 0 || json_uint(root, "capacity", &capacity) != 0) {
-        snprintf(err, errlen, "not a popular report of version 1 (version, total_requests, floor, capacity, objects)");
-        goto Fail;
-    }
-    if (capacity < objects->num_items)
-        capacity = objects->num_items;
-    if (capacity == 0)
-        capacity = 1;
-    if ((t = reports_topk_new(capacity > REPORTS_TOPK_MAX_CAPACITY ? REPORTS_TOPK_MAX_CAPACITY : (unsigned)capacity)) == NULL ||
-        objects->num_items > reports_topk_capacity(t)) {
-        snprintf(err, errlen, "too many objects");
-        goto Fail;
-    }
-    for (size_t i = 0; i != objects->num_items; ++i) {
-        const reports_json_t *o = objects->items[i], *url = reports_json_get(o, "url");
-        reports_obj_counts_t c;
-        uint64_t error;
-        bool ok = url != NULL && url->type == REPORTS_JSON_STRING && json_uint(o, "error", &error) == 0;
-        for (size_t f = 0; ok && f != reports_obj_counter_count; ++f)
-            ok = json_uint(o, reports_obj_counter_table[f].name, (uint64_t *)((char *)&c + reports_obj_counter_table[f].offset)) ==
-                 0;
-        if (!ok || reports_topk_load(t, url->string, url->string_len, error, &c) != 0) {
-            snprintf(err, errlen, "objects[%zu]: needs a url, non-negative integer counters, error <= requests, no duplicate url",
-                     i);
-            goto Fail;
-        }
-    }
-    reports_topk_set_bounds(t, total, floor);
-    merge_objects(d, t);
-    uint64_t from, to;
-    if (d->from_inputs && json_uint(root, "from_unix", &from) == 0 && json_uint(root, "to_unix", &to) == 0 && from < to) {
-        /* the merged report covers the union of its inputs' ranges */
-        if (d->q.to_s == 0 || from < d->q.from_s)
-            d->q.from_s = from;
-        if (to > d->q.to_s)
-            d->q.to_s = to;
-    }
-    reports_json_free(root);
-    return 0;
-Fail:
-    reports_topk_free(t);
-    reports_json_free(root);
-    return -1;
 }
 
 static void json_pct(FILE *out, const char *name, double pct)
@@ -428,10 +357,11 @@ int reports_render_popular(const reports_data_t *d, reports_format_t fmt, FILE *
         }
         break;
     default: /* JSON: also the input of a merge (reports_data_add_json) */
-        fprintf(out, "{\"version\":1,\"report\":\"popular\",\"from\":\"%s\",\"to\":\"%s\",\"from_unix\":%llu,\"to_unix\":%llu,",
+        fprintf(out, "{\"version\":1,\"report\":\"popular\",\"from\":\"%s\",\"to\":\"%s\",\"from_unix\":%llu,\"to_unix\":%llu",
                 reports_iso8601(d->q.from_s, from), reports_iso8601(d->q.to_s, to), (unsigned long long)d->q.from_s,
                 (unsigned long long)d->q.to_s);
-        fprintf(out, "\"total_requests\":%llu,\"floor\":%llu,\"capacity\":%u,\"objects\":[", (unsigned long long)total,
+        reports_json_write_nodes(d, out);
+        fprintf(out, ",\"total_requests\":%llu,\"floor\":%llu,\"capacity\":%u,\"objects\":[", (unsigned long long)total,
                 (unsigned long long)floor, capacity);
         for (size_t r = 0; r != n; ++r) {
             const reports_topk_entry_t *e = rows[r];
@@ -475,7 +405,7 @@ static void stats_cells(const char *bucket, const reports_beh_t *b, char cells[S
 }
 
 /* Every row of the stats report: each bucket's behaviors, then each behavior's total, then "*all*". */
-typedef void (*stats_row_cb)(void *ctx, const char *bucket, const reports_beh_t *b);
+typedef void (*stats_row_cb)(void *ctx, const char *bucket, uint64_t bucket_s, const reports_beh_t *b);
 
 static void each_stats_row(const reports_data_t *d, stats_row_cb cb, void *ctx)
 {
@@ -484,12 +414,12 @@ static void each_stats_row(const reports_data_t *d, stats_row_cb cb, void *ctx)
     reports_beh_init(&all, "*all*", 5);
     for (size_t i = 0; i != d->num_buckets; ++i)
         for (size_t j = 0; j != d->buckets[i].num_behs; ++j)
-            cb(ctx, reports_iso8601(d->buckets[i].start, when), d->buckets[i].behs + j);
+            cb(ctx, reports_iso8601(d->buckets[i].start, when), d->buckets[i].length, d->buckets[i].behs + j);
     for (size_t j = 0; j != d->num_totals; ++j) {
-        cb(ctx, "total", d->totals + j);
+        cb(ctx, "total", 0, d->totals + j);
         reports_beh_merge(&all, d->totals + j);
     }
-    cb(ctx, "total", &all);
+    cb(ctx, "total", 0, &all);
     reports_beh_dispose(&all);
 }
 
@@ -500,7 +430,7 @@ typedef struct st_stats_ctx_t {
     size_t rows;
 } stats_ctx_t;
 
-static void stats_measure(void *ctx, const char *bucket, const reports_beh_t *b)
+static void stats_measure(void *ctx, const char *bucket, uint64_t bucket_s, const reports_beh_t *b)
 {
     stats_ctx_t *s = ctx;
     char cells[STATS_COLS][48];
@@ -510,7 +440,7 @@ static void stats_measure(void *ctx, const char *bucket, const reports_beh_t *b)
             s->width[i] = strlen(cells[i]);
 }
 
-static void stats_row(void *ctx, const char *bucket, const reports_beh_t *b)
+static void stats_row(void *ctx, const char *bucket, uint64_t bucket_s, const reports_beh_t *b)
 {
     stats_ctx_t *s = ctx;
     char cells[STATS_COLS][48];
@@ -543,7 +473,8 @@ static void stats_row(void *ctx, const char *bucket, const reports_beh_t *b)
          * above the last finite bound */
         json_ms(s->out, "origin_p50_ms_le", p50);
         json_ms(s->out, "origin_p99_ms_le", p99);
-        fputc('}', s->out);
+        reports_json_write_latency(s->out, &b->latency);
+        fprintf(s->out, ",\"bucket_s\":%llu}", (unsigned long long)bucket_s);
     } else {
         fputc('\n', s->out);
     }
@@ -574,8 +505,11 @@ int reports_render_stats(const reports_data_t *d, reports_format_t fmt, FILE *ou
         fputc('\n', out);
         break;
     case REPORTS_FORMAT_JSON:
-        fprintf(out, "{\"version\":1,\"report\":\"stats\",\"from\":\"%s\",\"to\":\"%s\",\"skipped_values\":%zu,\"rows\":[",
-                reports_iso8601(d->q.from_s, from), reports_iso8601(d->q.to_s, to), d->skipped);
+        fprintf(out, "{\"version\":1,\"report\":\"stats\",\"from\":\"%s\",\"to\":\"%s\",\"from_unix\":%llu,\"to_unix\":%llu",
+                reports_iso8601(d->q.from_s, from), reports_iso8601(d->q.to_s, to), (unsigned long long)d->q.from_s,
+                (unsigned long long)d->q.to_s);
+        reports_json_write_nodes(d, out);
+        fprintf(out, ",\"skipped_values\":%zu,\"rows\":[", d->skipped);
         break;
     }
     each_stats_row(d, stats_row, &s);

@@ -30,7 +30,7 @@
 typedef enum en_reports_format_t {
     REPORTS_FORMAT_TABLE, /* aligned columns for a terminal */
     REPORTS_FORMAT_CSV,   /* RFC 4180, a header line first */
-    REPORTS_FORMAT_JSON,  /* one object; the popular report's JSON is also the input of a merge */
+    REPORTS_FORMAT_JSON,  /* one object; every report's JSON is also the input of a merge */
     REPORTS_FORMAT_HTML   /* one self-contained page: an inline SVG chart and the tables, no external asset */
 } reports_format_t;
 
@@ -39,6 +39,7 @@ typedef struct st_reports_query_t {
     unsigned top;          /* rows of the popular report (0: all the summary holds) */
     const char *site;      /* NULL: every site; else stats and ttl keep the behaviors named "SITE:..." only */
     const char *hosts;     /* NULL: every object; else popular keeps the objects of these hosts (cache_key_host_in) */
+    const char *node_id;   /* the edge whose store is read (its node_id): written into every JSON report; NULL: none */
 } reports_query_t;
 
 typedef struct st_reports_data_t reports_data_t;
@@ -61,11 +62,24 @@ int reports_data_add(void *ctx, h2o_iovec_t key, h2o_iovec_t value);
  */
 int reports_data_load(reports_data_t *d, cache_store_t *store);
 /**
- * Adds the objects of a popular report in JSON (this module's output, from another edge) to the
- * summary of `d`: counts and error bounds add up (reports/topk.h). Returns 0, or -1 with a message in
- * `err`.
+ * Adds a JSON report (this module's output, from another edge, or an earlier merge) named `source` (a file name,
+ * "edge eu-1": it appears in the errors and the per-edge breakdown) to `d`:
+ * - popular: the objects go into the summary of `d` (counts and error bounds add up, reports/topk.h);
+ * - stats: each bucket's behaviors into that bucket's series, and into the totals;
+ * - ttl: the behaviors into the totals (only the totals: a ttl report has no buckets).
+ * stats and ttl inputs cannot be mixed in one `d` (both carry the totals: they would count twice); popular goes with
+ * either (the HTML page shows the objects beside the behaviors).
+ *
+ * Every report names its edges ("node_id", "edges"). An edge that an earlier input of the same report already
+ * brought is refused, naming both inputs: merging it twice would double its counts. An input without a node id
+ * (written before node ids existed) is accepted once per report; a second one is refused, since two such
+ * inputs cannot be told from the same file given twice.
+ *
+ * Returns 0, or -1 with a message in `err`; on error `d` is unchanged.
  */
-int reports_data_add_json(reports_data_t *d, const char *text, size_t len, char *err, size_t errlen);
+int reports_data_add_json(reports_data_t *d, const char *source, const char *text, size_t len, char *err, size_t errlen);
+/** The number of edges merged from JSON inputs so far (0 for a report read from a store). */
+size_t reports_data_num_nodes(const reports_data_t *d);
 /** Values skipped because they did not decode. */
 size_t reports_data_skipped(const reports_data_t *d);
 

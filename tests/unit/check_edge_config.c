@@ -63,6 +63,7 @@ START_TEST(test_full)
                                "      certificate: cert.pem\n"
                                "      key: key.pem\n"
                                "threads: 4\n"
+                               "node_id: eu-1.example_2\n"
                                "cache:\n"
                                "  path: /var/cache/edge\n"
                                "  max_size: 20G\n"
@@ -113,6 +114,7 @@ START_TEST(test_full)
     snprintf(expect, sizeof(expect), "%s/key.pem", base);
     ck_assert_str_eq(conf.listens[1].tls_key, expect);
 
+    ck_assert_str_eq(conf.node_id, "eu-1.example_2");
     ck_assert_uint_eq(conf.threads, 4);
     ck_assert_str_eq(conf.cache.path, "/var/cache/edge");
     ck_assert_uint_eq(conf.cache.max_size, 20ull << 30);
@@ -180,6 +182,11 @@ START_TEST(test_defaults)
     ck_assert_uint_eq(conf.threads, 0);
     ck_assert_str_eq(conf.cache.path, "edgecache-cache");
     ck_assert_uint_eq(conf.cache.max_size, 1ull << 30);
+    {
+        char host[256] = "";
+        gethostname(host, sizeof(host)); /* the node id's default: the host name */
+        ck_assert_str_eq(conf.node_id, host);
+    }
     ck_assert_uint_eq(conf.upstream.num_origins, 1);
     ck_assert_str_eq(conf.upstream.origins[0].name, "default");
     ck_assert_str_eq(conf.upstream.origins[0].servers[0], "http://127.0.0.1:9000");
@@ -612,6 +619,9 @@ static const struct {
     {"origin: http://a\norigin_groups: [a]\n", "t.yaml:2:16: ", "origin_groups: expected a mapping from names to groups"},
     /* cache */
     {"origin: http://a\ncache:\n  background_fetch_max: -1\n", "t.yaml:3:25: ", "background_fetch_max: invalid size \"-1\""},
+    /* node_id */
+    {"origin: http://a\nnode_id: \"eu 1\"\n", "t.yaml:2:10: ", "node_id: 1..64 letters, digits, '.', '_' or '-'"},
+    {"origin: http://a\nnode_id: [a]\n", "t.yaml:2:10: ", "node_id"},
 };
 
 START_TEST(test_errors)

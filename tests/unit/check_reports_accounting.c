@@ -460,9 +460,11 @@ START_TEST(test_merge_json_reports)
         reports_acct_record(b, (e = ev("/a", 2, REPORTS_HIT, 200, 1), &e), T0);
     for (int i = 0; i != 4; ++i)
         reports_acct_record(b, (e = ev("/c", 2, REPORTS_MISS, 200, 1), &e), T0);
-    reports_data_t *da = data_of(a), *db = data_of(b);
+    reports_query_t qa = {.from_s = T0 / 1000, .to_s = T0 / 1000 + 3600, .top = 10, .node_id = "edge-a"};
+    reports_data_t *da = reports_data_new(&qa), *db = data_of(b);
+    ck_assert_int_eq(reports_acct_snapshot(a, add_to, da), 0);
     char *ja = render(da, reports_render_popular, REPORTS_FORMAT_JSON);
-    reports_query_t q1 = {.from_s = T0 / 1000, .to_s = T0 / 1000 + 3600, .top = 1};
+    reports_query_t q1 = {.from_s = T0 / 1000, .to_s = T0 / 1000 + 3600, .top = 1, .node_id = "edge-b"};
     reports_data_t *db1 = reports_data_new(&q1);
     ck_assert_int_eq(reports_acct_snapshot(b, add_to, db1), 0);
     char *jb = render(db1, reports_render_popular, REPORTS_FORMAT_JSON);
@@ -470,8 +472,8 @@ START_TEST(test_merge_json_reports)
     reports_query_t q = {.top = 10}; /* no range: taken from the inputs */
     reports_data_t *m = reports_data_new(&q);
     char err[256];
-    ck_assert_msg(reports_data_add_json(m, ja, strlen(ja), err, sizeof(err)) == 0, "%s", err);
-    ck_assert_msg(reports_data_add_json(m, jb, strlen(jb), err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(reports_data_add_json(m, "a.json", ja, strlen(ja), err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(reports_data_add_json(m, "b.json", jb, strlen(jb), err, sizeof(err)) == 0, "%s", err);
     char *jm = render(m, reports_render_popular, REPORTS_FORMAT_JSON);
     reports_json_t *root = reports_json_parse(jm, strlen(jm), err, sizeof(err));
     ck_assert_msg(root != NULL, "%s", err);
@@ -490,12 +492,12 @@ START_TEST(test_merge_json_reports)
     reports_json_free(root);
 
     /* a merge input that is not a report, or is broken, is refused with a reason */
-    ck_assert_int_eq(reports_data_add_json(m, "{\"version\":2}", 13, err, sizeof(err)), -1);
-    ck_assert_int_eq(
-        reports_data_add_json(m, "{\"version\":1,\"objects\":[{\"url\":\"/a\",\"requests\":1,\"error\":2}]}", 61, err, sizeof(err)),
-        -1);
-    ck_assert_int_eq(reports_data_add_json(m, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", 42, err, sizeof(err)), -1);
-    ck_assert_int_eq(reports_data_add_json(m, ja, strlen(ja) - 3, err, sizeof(err)), -1);
+    ck_assert_int_eq(reports_data_add_json(m, "x", "{\"version\":2}", 13, err, sizeof(err)), -1);
+    ck_assert_int_eq(reports_data_add_json(m, "x", "{\"version\":1,\"objects\":[{\"url\":\"/a\",\"requests\":1,\"error\":2}]}", 61,
+                                           err, sizeof(err)),
+                     -1);
+    ck_assert_int_eq(reports_data_add_json(m, "x", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", 42, err, sizeof(err)), -1);
+    ck_assert_int_eq(reports_data_add_json(m, "x", ja, strlen(ja) - 3, err, sizeof(err)), -1);
     free(jm);
     free(ja);
     free(jb);
