@@ -12,7 +12,8 @@
 # HIT; the parent fetches an object from the origin once whichever children ask; an edge killed with SIGKILL
 # leaves its region's answers and the region falls back to the other one (the time it takes is measured and
 # printed as "figures: failover N ms"), and is answered again once restarted; an edge put into drain leaves
-# the answers while it still serves, before it stops, and comes back when undrained.
+# the answers while it still serves, before it stops, and comes back when undrained; after
+# `edgecache purge --fleet`, no edge serves the old body.
 #
 #   bash tests/fleet/run.sh [EDGECACHE]     (default build/edgecache) as root; exit 0 pass, 1 fail, 77 skip
 #
@@ -285,13 +286,23 @@ start_edge eu-1
 wait_until -t 20 answer_is ceu A 10.1.0.10
 
 # --- FLEET PURGE ------------------------------------------------------------------------------------------------
-# The hook for `edgecache purge --fleet` (issue 14, part 4): after a fleet purge, no edge serves the old body.
-# Until that subcommand exists this section checks nothing; it runs when `edgecache purge --help` names --fleet.
-if "$EDGECACHE" purge --help 2>/dev/null | grep -q -- '--fleet'; then
-    step "edgecache purge --fleet: the parent first, then the edges; none serves the old body"
-    fleet_purge_check() { :; } # (filled in with the subcommand)
-    fleet_purge_check
-fi
+# `edgecache purge --fleet` (issue 14, part 4), run from a client's namespace, which routes to every admin API:
+# the parent is purged before the children, so that no child refills from the parent's old copy.
+step "the origin changes /obj: every edge keeps its copy until edgecache purge --fleet; then none serves it"
+fleet_in "$P" par curl -sS --max-time 5 -o /dev/null "http://127.0.0.1:$ORIGIN_PORT/__script" \
+    -d '{"path": "/obj", "body": "v2", "headers": {"Cache-Control": "max-age=600"}}'
+get ceu /obj
+expect /obj 200 HIT origin:/obj
+get cus /obj
+expect /obj 200 HIT origin:/obj
+fleet_in "$P" ceu "$EDGECACHE" purge --fleet "$T/fleet.yaml" /obj >"$T/purge.out" 2>&1 ||
+    fail "edgecache purge --fleet: $(cat "$T/purge.out")"
+sed -n 2p "$T/purge.out" | grep -Eq '^parent-1 +parent +[0-9]+ +done' || fail "the parent is not purged first: $(cat "$T/purge.out")"
+get ceu /obj
+expect /obj 200 MISS v2
+get cus /obj
+expect /obj 200 MISS v2
+assert_origin_count /obj 2 # the parent refetched it once for both
 
 step "figures"
 echo "figures: failover $FAILOVER_MS ms (SIGKILL of us-1 to the first answer to a us client without it;" \
