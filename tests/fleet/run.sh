@@ -26,6 +26,8 @@ TOP=$(cd "$HERE/../.." && pwd)
 EDGECACHE=${1:-${EDGECACHE:-$TOP/build/edgecache}}
 [[ $EDGECACHE == /* ]] || EDGECACHE=$PWD/$EDGECACHE
 . "$HERE/netns.sh"
+# a sanitizer build's edges: the leaks of libraries that the suite already knows about are not this test's
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$TOP/tests/lsan.supp}
 
 skip() {
     echo "SKIP: fleet: $*"
@@ -309,4 +311,7 @@ echo "figures: failover $FAILOVER_MS ms (SIGKILL of us-1 to the first answer to 
     "health_interval 1 s), drain $DRAIN_MS ms (edgecache drain to the first answer without the edge)," \
     "recovery $RECOVERY_MS ms (restart, healthz included, to the first answer with it again)"
 for name in eu-1 us-1 parent-1; do stop_edge "$name"; done
+if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer' "$T"/*-1.log; then
+    fail "a sanitizer report in an edge's log"
+fi
 echo "PASS: fleet"
