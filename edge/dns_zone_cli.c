@@ -331,13 +331,17 @@ int edge_dns_zone_write_pdns_conf(const edge_fleet_t *f, FILE *out)
             "# the records loop over the fleet's networks: room for a few Lua instructions each\n"
             "lua-records-exec-limit=%zu\n",
             f->dns.zone, f->path, f->dns.health_interval_s, HEALTH_EXPIRE_DELAY, nets * 20 + 1000);
-    if (f->dns.geoip_database != NULL)
+    if (f->dns.geoip_database != NULL) {
+        /* PowerDNS resolves a relative path from its own working directory: make it absolute when the file is here */
+        char *abs = realpath(f->dns.geoip_database, NULL);
         fprintf(out,
                 "# countries and continents come from the GeoIP backend (Debian: pdns-backend-geoip), which answers no\n"
                 "# zone itself here\n"
                 "launch+=geoip\n"
                 "geoip-database-files=mmdb:%s\n",
-                f->dns.geoip_database);
+                abs != NULL ? abs : f->dns.geoip_database);
+        free(abs);
+    }
     return fflush(out) != 0 || ferror(out) ? -1 : 0;
 }
 

@@ -4,7 +4,7 @@
 # libFuzzer for tools/fuzz.sh; clang-format for tools/check-format.sh; debhelper (with dpkg-dev, man-db,
 # systemd and logrotate) for tests/pkg/deb.sh, which builds and installs the Debian package; prometheus for
 # its promtool (a11-metrics-process);
-# testssl.sh for k03-testssl (an independent scan of the default TLS profile); PowerDNS (with its bind backend),
+# testssl.sh for k03-testssl (an independent scan of the default TLS profile); PowerDNS (with its bind and GeoIP backends),
 # iproute2 and dig for the fleet test (tests/fleet/run.sh: nearest-edge DNS in network namespaces).
 set -eu
 PACKAGES="build-essential autoconf automake libtool pkg-config
@@ -16,7 +16,7 @@ clang libfuzzer-14-dev clang-format
 debhelper dpkg-dev man-db systemd logrotate
 prometheus
 testssl.sh
-pdns-server pdns-backend-bind iproute2 bind9-dnsutils"
+pdns-server pdns-backend-bind pdns-backend-geoip iproute2 bind9-dnsutils"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -8,7 +8,8 @@
 #   client us --HTTP--> us-1 (10.2.0.10) --/
 #
 # It proves, with `dig` and `curl` from each client's namespace: each client is answered its region's edge (A
-# and AAAA), an EDNS Client Subnet overrides the resolver's address; a fetch through the answer is a MISS then a
+# and AAAA), an EDNS Client Subnet overrides the resolver's address, a subnet in no network is placed by
+# country or continent (a GeoIP database that tests/fleet/mkmmdb.py writes); a fetch through the answer is a MISS then a
 # HIT; the parent fetches an object from the origin once whichever children ask; an edge killed with SIGKILL
 # leaves its region's answers and the region falls back to the other one (the time it takes is measured and
 # printed as "figures: failover N ms"), and is answered again once restarted; an edge put into drain leaves
@@ -38,6 +39,7 @@ skip() {
 for tool in ip dig curl python3 pdns_server pdnsutil; do
     command -v "$tool" >/dev/null || skip "$tool is not installed (tools/install-deps.sh)"
 done
+compgen -G "/usr/lib/*/pdns/libgeoipbackend.so" >/dev/null || skip "PowerDNS's GeoIP backend is not installed (pdns-backend-geoip)"
 ip netns add "ecf$$-probe" 2>/dev/null || skip "cannot create a network namespace here"
 ip netns del "ecf$$-probe"
 
@@ -188,6 +190,7 @@ step "network namespaces $P-*: two regions, a parent, PowerDNS, a client per reg
 fleet_net_up "$P"
 cp "$HERE/fleet.yaml" "$T/fleet.yaml"
 printf '%s\n' "fleet-token-0123456789abcdef" >"$T/admin.token"
+python3 "$HERE/mkmmdb.py" "$T/geo.mmdb" 192.0.2.0/24=US/NA 198.51.100.0/24=FR/EU
 "$EDGECACHE" check "$T/fleet.yaml" >"$T/check.out" 2>&1 || fail "edgecache check: $(cat "$T/check.out")"
 
 step "the origin (in the parent's namespace), the parent tier, then the two edges in front of it"
@@ -230,10 +233,12 @@ wait_until -t 15 answer_is cus A 10.2.0.10
 wait_until -t 15 answer_is ceu AAAA fd00:1::10
 wait_until -t 15 answer_is cus AAAA fd00:2::10
 NAME=cdn.test assert_answer cus A 10.2.0.10
-step "dig +subnet: the client's subnet (ECS) decides over its resolver's address; no region: default_region"
+step "dig +subnet: the client's subnet (ECS) decides over its resolver's address; then GeoIP; else default_region"
 assert_answer ceu A 10.2.0.10 +subnet=10.2.0.0/24
 assert_answer cus A 10.1.0.10 +subnet=fd00:1::/64
-assert_answer cus A 10.1.0.10 +subnet=192.0.2.0/24
+assert_answer ceu A 10.2.0.10 +subnet=192.0.2.0/24    # in the US, by the GeoIP database: region us's countries
+assert_answer cus A 10.1.0.10 +subnet=198.51.100.0/24 # in Europe: region eu's continents
+assert_answer cus A 10.1.0.10 +subnet=203.0.113.0/24  # nowhere: default_region eu
 [[ $(fleet_in "$P" ceu dig +short +time=1 +tries=1 @10.53.0.53 cdn.test NS) == ns1.cdn.test. ]] || fail "NS"
 
 step "curl through the DNS answer: MISS then HIT; the parent fetches from the origin once for both children"
