@@ -219,7 +219,8 @@ local-address=10.53.0.53, fd00:53::53
 socket-dir=$T/pdns
 loglevel=6
 CONF
-pdnsutil --config-dir="$T/pdns" check-zone cdn.test >"$T/check-zone.out" 2>&1 || fail "pdnsutil check-zone: $(cat "$T/check-zone.out")"
+pdnsutil --config-dir="$T/pdns" check-zone cdn.test >"$T/check-zone.out" 2>&1 ||
+    fail "pdnsutil check-zone: $(cat "$T/check-zone.out")"
 grep -q ', 0 errors, 0 warnings' "$T/check-zone.out" || fail "pdnsutil check-zone: $(cat "$T/check-zone.out")"
 ip netns exec "$P-dns" pdns_server --config-dir="$T/pdns" --daemon=no --guardian=no >"$T/pdns.log" 2>&1 &
 PID[pdns]=$!
@@ -304,7 +305,8 @@ get cus /obj
 expect /obj 200 HIT origin:/obj
 fleet_in "$P" ceu "$EDGECACHE" purge --fleet "$T/fleet.yaml" /obj >"$T/purge.out" 2>&1 ||
     fail "edgecache purge --fleet: $(cat "$T/purge.out")"
-sed -n 2p "$T/purge.out" | grep -Eq '^parent-1 +parent +[0-9]+ +done' || fail "the parent is not purged first: $(cat "$T/purge.out")"
+sed -n 2p "$T/purge.out" | grep -Eq '^parent-1 +parent +[0-9]+ +done' ||
+    fail "the parent is not purged first: $(cat "$T/purge.out")"
 get ceu /obj
 expect /obj 200 MISS v2
 get cus /obj
