@@ -264,6 +264,8 @@ wait "${PID[us-1]}" 2>/dev/null || true
 unset "PID[us-1]"
 wait_until -t 20 answer_is cus A 10.1.0.10
 FAILOVER_MS=$(($(now_ms) - start))
+# within one health interval (1 s) and a probe's timeout (1 s), with room for a loaded machine: 6 s
+((FAILOVER_MS < 6000)) || fail "the killed edge was answered for $FAILOVER_MS ms"
 wait_until -t 10 answer_is cus AAAA fd00:1::10
 get cus /obj
 expect /obj 200 HIT origin:/obj # eu-1 serves the us client
