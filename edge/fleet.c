@@ -458,9 +458,9 @@ static int parse_dns(ctx_t *c, edge_fleet_t *f, const yaml_node_t *n)
             return edge_config_nomem(c, v[D_NAMES]);
         for (size_t i = 0; i != list_len(v[D_NAMES]); ++i) {
             yaml_node_t *item = list_item(c, v[D_NAMES], i);
+            f->dns.num_names = i + 1; /* (before the parse, which may fail after its allocation) */
             if (parse_dns_name(c, item, "names", true, &f->dns.names[i]) != 0)
                 return -1;
-            f->dns.num_names = i + 1;
             for (size_t j = 0; j != i; ++j)
                 if (strcmp(f->dns.names[j], f->dns.names[i]) == 0)
                     return edge_config_fail(c, item, "names: \"%s\" is listed twice", f->dns.names[i]);

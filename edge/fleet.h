@@ -38,8 +38,11 @@
  * The invariant the loader keeps: a fleet that loads is consistent. Names (edges, regions) are unique, every
  * region an edge or a fallback names exists, a fallback never names its own region, every address and
  * network is a numeric literal of the right family (an address is on one edge only), and every region has at
- * least one edge of tier edge or a fallback region that has one. Anything else is refused with "file:line:col: message" at the node
- * at fault.
+ * least one edge of tier edge or a fallback region that has one. Anything else is refused with
+ * "file:line:col: message" at the node at fault.
+ *
+ * Every function here blocks (the loader and the token read files) and keeps no state between calls: any
+ * thread may call them, the subcommands from main's thread. A loaded fleet is never changed: threads may share it.
  */
 #ifndef EDGE_FLEET_H
 #define EDGE_FLEET_H

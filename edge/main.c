@@ -12,6 +12,7 @@
 #include "edge/cli.h"
 #include "edge/config.h"
 #include "edge/ctl_cli.h"
+#include "edge/dns_zone_cli.h"
 #include "edge/fleet.h"
 #include "edge/prom_targets_cli.h"
 #include "edge/purge_cli.h"
@@ -33,6 +34,7 @@ static const char usage[] =
     "       edgecache report popular|stats|ttl [-c FILE | --cache-dir DIR] [--since D | --from T --to T]\n"
     "                        [--top N] [--format table|csv|json|html]   (edgecache report --help)\n"
     "       edgecache reload|drain|undrain|upgrade [-c FILE] [--admin ADDR:PORT] [--token-file F]\n"
+    "       edgecache dns-zone FLEET [-o ZONEFILE] [--pdns-conf FILE] [--named-conf FILE]\n"
     "       edgecache prometheus-targets FLEET [-o FILE] [--rules FILE]... [--file-sd]\n"
     "       edgecache --version | --help\n"
     "\n"
@@ -56,6 +58,8 @@ static const char usage[] =
     "report  popular objects, statistics and TTL advice from the reports stored in the cache directory.\n"
     "reload  reads the configuration again (as SIGHUP); a file that does not validate is refused.\n"
     "drain   makes /healthz answer 503 (undrain ends it); upgrade hands over to a new process (as SIGUSR2).\n"
+    "dns-zone writes the nearest-edge DNS zone of a fleet file for PowerDNS (LUA records); see\n"
+    "        edgecache dns-zone --help and docs/fleet.md.\n"
     "prometheus-targets writes the Prometheus scrape configuration of a fleet file's edges\n"
     "        (docs/monitoring/README.md).\n";
 
@@ -164,6 +168,8 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "reload") == 0 || strcmp(argv[1], "drain") == 0 || strcmp(argv[1], "undrain") == 0 ||
         strcmp(argv[1], "upgrade") == 0)
         return edge_ctl_cli_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "dns-zone") == 0)
+        return edge_dns_zone_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "prometheus-targets") == 0)
         return edge_prom_targets_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "--version") == 0) {

@@ -4,7 +4,8 @@
 # libFuzzer for tools/fuzz.sh; clang-format for tools/check-format.sh; debhelper (with dpkg-dev, man-db,
 # systemd and logrotate) for tests/pkg/deb.sh, which builds and installs the Debian package; prometheus for
 # its promtool (a11-metrics-process, m01-monitoring; python3-yaml reads the rules there);
-# testssl.sh for k03-testssl (an independent scan of the default TLS profile).
+# testssl.sh for k03-testssl (an independent scan of the default TLS profile); PowerDNS (with its bind and GeoIP backends),
+# iproute2 and dig for the fleet test (tests/fleet/run.sh: nearest-edge DNS in network namespaces).
 set -eu
 PACKAGES="build-essential autoconf automake libtool pkg-config
 libh2o-evloop-dev libssl-dev liblmdb-dev zlib1g-dev libyaml-dev check libsystemd-dev
@@ -14,7 +15,8 @@ stress-ng
 clang libfuzzer-14-dev clang-format
 debhelper dpkg-dev man-db systemd logrotate
 prometheus
-testssl.sh"
+testssl.sh
+pdns-server pdns-backend-bind pdns-backend-geoip iproute2 bind9-dnsutils"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
