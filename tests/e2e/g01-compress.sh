@@ -174,6 +174,26 @@ assert_no_header Content-Encoding
 assert_header Content-Length 65536
 assert_count /g/text 1
 
+step "a large object: chunked identity body, chunked variants; a range across a chunk boundary"
+head -c 900000 /dev/urandom | base64 -w 0 >"$T/large" # text that compresses to about 3/4: variants above one chunk
+printf '{"path": "/g/large", "body": "%s", "headers": {%s, "Content-Type": "application/javascript"}}' "$(cat "$T/large")" "$CC" >"$T/large.json"
+curl -sS -X POST --data-binary @"$T/large.json" "$(origin_base "$O_PORT")/__script" >/dev/null
+fetch /g/large -H 'Accept-Encoding: gzip, br'
+assert_cache MISS
+cmp -s "$BODY" "$T/large" || fail "the large miss's body"
+wait_until coded /g/large br
+decode br "$T/decoded"
+cmp -s "$T/decoded" "$T/large" || fail "the large br body does not decode to the object"
+((($(size_of "$BODY")) > 262144)) || fail "the br variant fits one chunk: the test needs a larger body"
+wait_until coded /g/large gzip
+cp "$BODY" "$T/large.gz"
+decode gzip "$T/decoded"
+cmp -s "$T/decoded" "$T/large" || fail "the large gzip body does not decode to the object"
+fetch /g/large -H 'Accept-Encoding: gzip' -H 'Range: bytes=262000-262299'
+assert_status 206
+cmp -s "$BODY" <(tail -c +262001 "$T/large.gz" | head -c 300) || fail "a range across the first chunk boundary of the gzip body"
+assert_count /g/large 1
+
 step "left alone: no-transform, an encoded origin response, under 1,000 bytes, a type not listed, compress: false"
 script /g/nt "\"body_size\": 5000, \"headers\": {\"Cache-Control\": \"max-age=600, no-transform\", \"Content-Type\": \"text/html\"}"
 script /g/enc "\"body\": \"$(head -c 1200 /dev/zero | tr '\0' 'z')\", \"headers\": {$CC, \"Content-Type\": \"text/css\", \"Content-Encoding\": \"gzip\", \"ETag\": \"\\\"e1\\\"\"}"
@@ -202,12 +222,12 @@ for p in /g/nt /g/enc /g/small /g/image /off/text /json-only/text; do
         assert_no_header Content-Encoding
     fi
 done
-wait_until objects_are $((3 + 6 + 2 * 3)) # text, its variants; six alone; limit and json with theirs
+wait_until objects_are $((3 + 3 + 6 + 2 * 3)) # text and large, with their variants; six alone; limit and json with theirs
 
 step "a purge takes the variants with their object; the refill is compressed again"
 fetch "$A/purge" -X POST -H "$AUTH" --data-urlencode "url=/g/text"
 assert_status 202
-wait_until objects_are $((6 + 2 * 3))
+wait_until objects_are $((3 + 6 + 2 * 3))
 fetch /g/text -H 'Accept-Encoding: gzip'
 assert_cache MISS
 assert_no_header Content-Encoding # the refill's variants are not made yet: never the old ones
@@ -215,7 +235,7 @@ assert_count /g/text 2
 wait_until coded /g/text gzip
 cmp -s "$BODY" "$T/full.gz" || fail "the refill's gzip variant differs"
 assert_count /g/text 2
-wait_until objects_are $((3 + 6 + 2 * 3))
+wait_until objects_are $((3 + 3 + 6 + 2 * 3))
 
 step "a replaced object's old variants are never served for its new body (the stamp: same length, other bytes)"
 A2000=$(head -c 2000 /dev/zero | tr '\0' 'a')
