@@ -8,6 +8,9 @@
  *   never points at freed memory.
  * - A body is committed to (headers sent) only once its first piece has been read and checked: a body
  *   that is gone or corrupt is reported to the caller, which turns it into a miss.
+ * - An encoded variant lends only its body: the headers are its object's, with Content-Encoding added and the
+ *   ETag suffixed for the coding, and it is sent only while its stamp names the object stored now
+ *   (edge_deliver_choose_coding). Every answer from a compressible object says Vary: Accept-Encoding.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -197,6 +200,50 @@ static bool record_varies_on_ae(const edge_req_t *er, const cache_record_t *rec)
 {
     return (rec->flags & CACHE_TTL_COMPRESSIBLE) != 0 && rec->status == 200 && er->behavior != NULL &&
            er->behavior->compress.enabled;
+}
+
+/* (see deliver.h) Tries the codings the client accepts, best first, until one has a variant that matches. */
+void edge_deliver_choose_coding(edge_req_t *er)
+{
+    h2o_req_t *req = er->req;
+    unsigned available = 1u << CACHE_CODING_GZIP | 1u << CACHE_CODING_BR;
+    char stamp[48];
+    size_t slen;
+
+    if ((er->rec.flags & CACHE_TTL_COMPRESSIBLE) == 0 || er->rec.status != 200 || !er->behavior->compress.enabled)
+        return;
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT_ENCODING, -1);
+    if (i == -1)
+        return;
+    slen = cache_compress_stamp(&er->rec, stamp);
+    for (;;) {
+        cache_coding_t coding = cache_compress_choose(req->headers.entries[i].value, available);
+        if (coding == CACHE_CODING_IDENTITY)
+            return;
+        available &= ~(1u << coding);
+        h2o_iovec_t vkey = cache_key_encoded(&req->pool, er->rec.key, cache_compress_coding_name(coding)), raw, vstamp;
+        cache_hash_t vhash;
+        cache_record_t v;
+        cache_key_hash(vkey, &vhash);
+        if (cache_store_get(er->thread->reader, &vhash, &req->pool, &raw) != 0 ||
+            cache_record_decode(&v, (const uint8_t *)raw.base, raw.len) != 0 || (v.flags & CACHE_TTL_ENCODED) == 0 ||
+            !h2o_memis(v.key.base, v.key.len, vkey.base, vkey.len))
+            continue;
+        vstamp = cache_compress_variant_stamp(&v);
+        if (!h2o_memis(vstamp.base, vstamp.len, stamp, slen))
+            continue; /* made from an object that was replaced since: its replacement's variant is on its way */
+        er->coding = coding;
+        er->rec.oid = v.oid;
+        er->rec.body_len = v.body_len;
+        er->rec.chunk_size = v.chunk_size;
+        er->rec.body = v.body;
+        er->rec.body_crc = v.body_crc;
+        er->rec.epoch = v.epoch;
+        er->rec_hash = vhash; /* (a variant whose body is bad is the one deleted) */
+        er->verify = cache_store_needs_verify(er->thread->reader, &vhash, v.epoch);
+        cache_store_touch(er->thread->reader, &vhash);
+        return;
+    }
 }
 
 /* Age, X-Cache and Cache-Status, on every response; the site's HSTS on those over TLS. */

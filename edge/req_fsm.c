@@ -476,53 +476,6 @@ static edge_req_state_t step_LOOKUP(edge_req_t *er)
     return next;
 }
 
-/* A HIT on a compressible object: the best coding the client accepts whose variant is stored and was made
- * from this very object (its stamp), with rec's body switched to that variant's. Without one, the identity
- * body; the variants may simply not be made yet. Never fetches: a variant is only ever made by the
- * compressor (cache/compress.h). */
-static void choose_coding(edge_req_t *er)
-{
-    h2o_req_t *req = er->req;
-    unsigned available = 1u << CACHE_CODING_GZIP | 1u << CACHE_CODING_BR;
-    char stamp[48];
-    size_t slen;
-
-    if ((er->rec.flags & CACHE_TTL_COMPRESSIBLE) == 0 || er->rec.status != 200 || !er->behavior->compress.enabled)
-        return;
-    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT_ENCODING, -1);
-    if (i == -1)
-        return;
-    slen = cache_compress_stamp(&er->rec, stamp);
-    for (;;) {
-        cache_coding_t coding = cache_compress_choose(req->headers.entries[i].value, available);
-        if (coding == CACHE_CODING_IDENTITY)
-            return;
-        available &= ~(1u << coding);
-        h2o_iovec_t vkey = cache_key_encoded(&req->pool, er->rec.key, cache_compress_coding_name(coding)), raw, vstamp;
-        cache_hash_t vhash;
-        cache_record_t v;
-        cache_key_hash(vkey, &vhash);
-        if (cache_store_get(er->thread->reader, &vhash, &req->pool, &raw) != 0 ||
-            cache_record_decode(&v, (const uint8_t *)raw.base, raw.len) != 0 || (v.flags & CACHE_TTL_ENCODED) == 0 ||
-            !h2o_memis(v.key.base, v.key.len, vkey.base, vkey.len))
-            continue;
-        vstamp = cache_compress_variant_stamp(&v);
-        if (!h2o_memis(vstamp.base, vstamp.len, stamp, slen))
-            continue; /* made from an object that was replaced since: its replacement's variant is on its way */
-        er->coding = coding;
-        er->rec.oid = v.oid;
-        er->rec.body_len = v.body_len;
-        er->rec.chunk_size = v.chunk_size;
-        er->rec.body = v.body;
-        er->rec.body_crc = v.body_crc;
-        er->rec.epoch = v.epoch;
-        er->rec_hash = vhash; /* (a variant whose body is bad is the one deleted) */
-        er->verify = cache_store_needs_verify(er->thread->reader, &vhash, v.epoch);
-        cache_store_touch(er->thread->reader, &vhash);
-        return;
-    }
-}
-
 static edge_req_state_t step_HIT(edge_req_t *er)
 {
     bool error_page = (er->rec.flags & CACHE_TTL_ERROR_PAGE) != 0;
@@ -542,8 +495,19 @@ static edge_req_state_t step_HIT(edge_req_t *er)
             ++er->thread->counters.origin_requests;
     }
     er->hit = true;
-    choose_coding(er);
-    if (!edge_deliver_record(er, &er->rec, er->age, &answer)) {
+    cache_record_t identity = er->rec;
+    cache_hash_t identity_hash = er->rec_hash;
+    bool identity_verify = er->verify;
+    edge_deliver_choose_coding(er);
+    if (er->coding != CACHE_CODING_IDENTITY && !edge_deliver_record(er, &er->rec, er->age, &answer)) {
+        /* the variant's body is gone (evicted, or corrupt): drop the variant, and send the object as it is */
+        cache_store_delete(er->thread->server->store, &er->rec_hash);
+        er->rec = identity;
+        er->rec_hash = identity_hash;
+        er->verify = identity_verify;
+        er->coding = CACHE_CODING_IDENTITY;
+    }
+    if (er->coding == CACHE_CODING_IDENTITY && !edge_deliver_record(er, &er->rec, er->age, &answer)) {
         /* the record's body is gone (evicted or corrupt): drop the record and fetch anew */
         er->hit = false;
         cache_store_delete(er->thread->server->store, &er->rec_hash);
