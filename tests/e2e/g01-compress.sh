@@ -17,7 +17,13 @@ start_origin O
 ADMIN_PORT=$(free_port)
 TOKEN='g01-token-0123456789abcdef'
 printf '%s\n' "$TOKEN" >"$T/admin.token"
+make_cert "$T/cert.pem" "$T/key.pem"
+EDGE_PORT=$(free_port)
+TLS_PORT=$(free_port)
 cat >"$T/edge.yaml" <<EOF
+listen:
+  - {address: 127.0.0.1, port: $EDGE_PORT}
+  - {address: 127.0.0.1, port: $TLS_PORT, tls: {certificate: $T/cert.pem, key: $T/key.pem}}
 origins:
   default: {servers: ["http://127.0.0.1:$O_PORT"]}
 admin: {listen: 127.0.0.1:$ADMIN_PORT, token_file: admin.token}
@@ -27,8 +33,8 @@ behaviors:
   - {path: "/honor/*", request_cache_control: honor}
   - {path: "*"}
 EOF
-start_edge -c "$T/edge.yaml"
-wait_edge "$ADMIN_PORT"
+start_edge_raw -c "$T/edge.yaml"
+wait_edge "$EDGE_PORT" "$TLS_PORT" "$ADMIN_PORT"
 A="http://127.0.0.1:$ADMIN_PORT"
 AUTH="Authorization: Bearer $TOKEN"
 CC='"Cache-Control": "max-age=600"'
@@ -174,6 +180,24 @@ assert_no_header Content-Encoding
 assert_header Content-Length 65536
 assert_count /g/text 1
 
+step "HTTP/2 over TLS: the same codings, Vary, ETags and ranges (its Host, with the port, is another object)"
+H2="https://127.0.0.1:$TLS_PORT"
+fetch "$H2/g/text" --http2 -k -H 'Accept-Encoding: gzip, br'
+assert_eq 2 "$HTTP_VERSION" "HTTP version"
+assert_cache MISS
+wait_until coded "$H2/g/text" br --http2 -k
+assert_header Vary 'Accept-Encoding'
+assert_header ETag '"t1-br"'
+decode br "$T/decoded"
+cmp -s "$T/decoded" "$T/expected" || fail "the br body over HTTP/2 does not decode to the origin's"
+fetch "$H2/g/text" --http2 -k -H 'Accept-Encoding: gzip' -H 'Range: bytes=10-99'
+assert_status 206
+assert_header Content-Encoding gzip
+cmp -s "$BODY" <(tail -c +11 "$T/full.gz" | head -c 90) || fail "the HTTP/2 range is not bytes 10-99 of the gzip body"
+fetch "$H2/g/text" --http2 -k -I -H 'Accept-Encoding: gzip'
+assert_header Content-Length "$gzlen"
+assert_count /g/text 2 # one per Host (the cleartext and the TLS port)
+
 step "a large object: chunked identity body, chunked variants; a range across a chunk boundary"
 head -c 900000 /dev/urandom | base64 -w 0 >"$T/large" # text that compresses to about 3/4: variants above one chunk
 printf '{"path": "/g/large", "body": "%s", "headers": {%s, "Content-Type": "application/javascript"}}' "$(cat "$T/large")" "$CC" >"$T/large.json"
@@ -222,19 +246,19 @@ for p in /g/nt /g/enc /g/small /g/image /off/text /json-only/text; do
         assert_no_header Content-Encoding
     fi
 done
-wait_until objects_are $((3 + 3 + 6 + 2 * 3)) # text and large, with their variants; six alone; limit and json with theirs
+wait_until objects_are $((3 + 3 + 3 + 6 + 2 * 3)) # text (two hosts) and large, with their variants; six alone; limit and json with theirs
 
 step "a purge takes the variants with their object; the refill is compressed again"
 fetch "$A/purge" -X POST -H "$AUTH" --data-urlencode "url=/g/text"
 assert_status 202
-wait_until objects_are $((3 + 6 + 2 * 3))
+wait_until objects_are $((3 + 6 + 2 * 3)) # (a URL without a host: the object on every host)
 fetch /g/text -H 'Accept-Encoding: gzip'
 assert_cache MISS
-assert_no_header Content-Encoding # the refill's variants are not made yet: never the old ones
-assert_count /g/text 2
+assert_no_header Content-Encoding # a miss: the identity bytes as they come, never an old variant
+assert_count /g/text 3
 wait_until coded /g/text gzip
 cmp -s "$BODY" "$T/full.gz" || fail "the refill's gzip variant differs"
-assert_count /g/text 2
+assert_count /g/text 3
 wait_until objects_are $((3 + 3 + 6 + 2 * 3))
 
 step "a replaced object's old variants are never served for its new body (the stamp: same length, other bytes)"
