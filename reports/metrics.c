@@ -202,7 +202,8 @@ void reports_metrics_write(FILE *out, const reports_counters_t *sum, const repor
                            "time from sending a request to an origin to its response head");
     reports_metrics_histogram(out, "edgecache_origin_latency_seconds", NULL, 0, latency);
 
-    store_metric(out, "edgecache_store_objects", "gauge", "objects in the store (a URL with Vary variants also counts its index)",
+    store_metric(out, "edgecache_store_objects", "gauge",
+                 "objects in the store (a URL with Vary variants also counts its index, a compressed object its encoded variants)",
                  store->objects);
     store_metric(out, "edgecache_store_bytes", "gauge", "bytes of the store in use (pages in use times the page size)",
                  store->bytes_used);
