@@ -22,8 +22,11 @@ labels = {
     "cold": ("cold miss, unique query (1 KB)", "miss"),
     "tls1-1k": ("TLS HTTP/1.1 1 KB hit", "hit"), "tls1-4m": ("TLS HTTP/1.1 4 MB hit", "hit"),
     "tls2-1k": ("TLS HTTP/2 1 KB hit (h2load)", "hit"), "tls2-4m": ("TLS HTTP/2 4 MB hit (h2load)", "hit"),
+    "gz64k": ("64 KB text hit, Accept-Encoding: gzip", "hit"),
+    "br64k": ("64 KB text hit, Accept-Encoding: gzip, br", "hit"),
 }
-order = ["hot1k", "256k", "4m", "zipf", "small", "big", "cold", "latency", "tls1-1k", "tls1-4m", "tls2-1k", "tls2-4m"]
+order = ["hot1k", "256k", "4m", "zipf", "small", "big", "cold", "latency", "tls1-1k", "tls1-4m", "tls2-1k", "tls2-4m",
+         "gz64k", "br64k"]
 proxies = ["nginx", "varnish", "edgecache"]
 rows = defaultdict(list)
 herd = defaultdict(list)
@@ -102,7 +105,8 @@ if os.path.exists(idle_path):
             p, f"{o:,}", f"{int(E['N_IDLE']):,}", b / 1024, ba / 1024, a / 1024, aa / 1024, (aa - ba) / max(o, 1)))
 targets = [("hot1k", "rpc", 1.5, "hot 1 KB req/CPU-s"), ("zipf", "rpc", 1.5, "Zipf req/CPU-s"),
            ("256k", "rpc", 1.0, "256 KB req/CPU-s"), ("4m", "rpc", 1.0, "4 MB req/CPU-s"),
-           ("cold", "rpc", 1.5, "cold misses req/CPU-s"), ("latency", "p99", None, "paced p99")]
+           ("cold", "rpc", 1.5, "cold misses req/CPU-s"), ("latency", "p99", None, "paced p99"),
+           ("gz64k", "rpc", 3.0, "64 KB text gzip hit req/CPU-s"), ("br64k", "rpc", None, "64 KB text gzip+br hit req/CPU-s")]
 target_lines = []
 for wl, k, want, name in targets:
     s = summary.get((wl, "edgecache"))
@@ -111,8 +115,23 @@ for wl, k, want, name in targets:
     r = s[k] / s["b"][k]
     if want:
         target_lines.append("- %s: edgecache %.2f× nginx (target ≥ %.1f×)" % (name, r, want))
+    elif k != "p99":
+        target_lines.append("- %s: edgecache %.2f× nginx (no target)" % (name, r))
     else:
         target_lines.append("- %s: edgecache %.2f ms, nginx %.2f ms (target ≤ nginx)" % (name, s[k], s["b"][k]))
+def compress_lines():
+    """What each proxy sent in the compression cells (checked once before the rounds)."""
+    path = E.get("BENCH_COMPRESS", "")
+    if not path or not os.path.exists(path):
+        return []
+    out = ["", "Compression cells, what each proxy sent for the 64 KB text (65,536 bytes identity):", "",
+           "| proxy | Accept-Encoding | Content-Encoding | body bytes |", "|---|---|---|---|"]
+    for line in open(path):
+        p, ae, coding, size = line.rstrip("\n").split("|")
+        out.append("| %s | %s | %s | %s |" % (p, ae, coding or "identity", f"{int(size):,}" if size.isdigit() else size))
+        if coding == "" and p == "edgecache":
+            failures.append("64 KB text via edgecache with Accept-Encoding %s: not compressed" % ae)
+    return out
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 doc = ["# edgecache benchmark (%s mode)" % E["BENCH_MODE"], "",
        "- machine: %d cores (nproc), %s, %s %s, %s" % (os.cpu_count(), cpu, platform.system(), platform.release(),
@@ -124,7 +143,7 @@ doc = ["# edgecache benchmark (%s mode)" % E["BENCH_MODE"], "",
        "- (×) = ratio to nginx proxy_cache (for p99 lower is better); req/CPU-s = requests per CPU-second of the",
        "  proxy's own processes; origin reqs = origin requests during the runs, summed over rounds (0 for hits);",
        "  MB = 10^6 bytes; errors = socket errors + non-2xx, summed over rounds", "",
-       *lines, "", "## 500 concurrent clients on one cold object (the origin takes ~0.25 s)", "", *herd_lines]
+       *lines, *compress_lines(), "", "## 500 concurrent clients on one cold object (the origin takes ~0.25 s)", "", *herd_lines]
 if idle_lines:
     doc += ["", "## RSS with idle keep-alive connections, after the warm-up (target for edgecache: < 200 MB)",
             "", *idle_lines]

@@ -6,12 +6,19 @@
 #     service). It serves generated objects with "Cache-Control: max-age=3600": /1k.bin, /256k.bin,
 #     /4m.bin, /z/0../z/N-1 (distinct 4 KB files for the Zipf mix), /u/K (any K: the same 1 KB body
 #     under a million names), /cold/... (1 KB, a unique query per request) and /herd/... (256 KB sent at
-#     1 MB/s, so the origin takes ~0.25 s and concurrent clients overlap). Its access log has one line
+#     1 MB/s, so the origin takes ~0.25 s and concurrent clients overlap) and /t64k.txt (64 KB of this
+#     repository's documentation, text/plain, for the compression cells). Its access log has one line
 #     per request: the origin's request count.
 #   - Three proxies in front of it, each on its own 127.0.0.1 port: nginx proxy_cache (worker_processes
 #     = edgecache threads, sendfile, keepalive to the origin, proxy_cache_lock), Varnish (malloc storage)
 #     and edgecache (threads = one per core unless --threads). nginx and edgecache also get a TLS
 #     listener (self-signed ECDSA certificate, HTTP/1.1 and HTTP/2 via ALPN). Varnish has no TLS: n/a.
+#   - Compression cells: the 64 KB text hit with "Accept-Encoding: gzip" and with "gzip, br". nginx compresses
+#     on every hit (gzip on, gzip_comp_level 1, and the brotli filter at brotli_comp_level 1 when Debian's
+#     libnginx-mod-http-brotli-filter is installed); edgecache serves the variants it stored once (it makes
+#     them after the miss, off its loops: the warm-up waits until it serves both). Varnish (no brotli, and no
+#     gzip of an identity origin without VCL) is n/a there. What each proxy actually sent (coding, bytes) is
+#     checked once and printed under the table.
 #   - Warm-up: every hit object is requested through every proxy, then a second pass must add 0 origin
 #     requests. Before and after every run the origin's request count is read: a hit workload must add
 #     nothing ("origin" column).
@@ -85,7 +92,7 @@ die() { log "error: $*"; exit 1; }
 # ------------------------------------------------------------------------------------------ set-up
 install_missing() {
     local p missing=()
-    for p in nginx varnish wrk nghttp2-client python3 openssl curl; do
+    for p in nginx libnginx-mod-http-brotli-filter varnish wrk nghttp2-client python3 openssl curl; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return
@@ -200,6 +207,10 @@ mkdir -p "$tmp"/{www/z,logs,ngx-origin,ngx-proxy/cache,varnish,edgecache-cache,l
 head -c 1024 /dev/urandom >"$tmp/www/1k.bin"
 head -c $((256 * 1024)) /dev/urandom >"$tmp/www/256k.bin"
 head -c $((4 * 1024 * 1024)) /dev/urandom >"$tmp/www/4m.bin"
+# 64 KB of real prose (it compresses as web text does, about 3:1), the same on every run
+cat "$top"/README.md "$top"/docs/*.md "$top"/docs/man/*.md "$top"/bench/*.md >"$tmp/docs.txt" 2>/dev/null || true
+head -c 65536 "$tmp/docs.txt" >"$tmp/www/t64k.txt" # (not in a pipe: cat's SIGPIPE would end the script)
+[ "$(stat -c %s "$tmp/www/t64k.txt")" = 65536 ] || die "cannot make the 64 KB text from the documentation"
 python3 - "$tmp/www/z" "$n_zipf" <<'EOF'
 import os, sys
 for i in range(int(sys.argv[2])):
@@ -236,6 +247,7 @@ http {
         location /u/ { rewrite ^ /1k.bin break; }
         location /cold/ { rewrite ^ /1k.bin break; }
         location /herd/ { limit_rate 1m; rewrite ^ /256k.bin break; }
+        location = /t64k.txt { default_type "text/plain; charset=utf-8"; }
     }
 }
 EOF
@@ -251,7 +263,15 @@ if [ $do_tls = 1 ]; then
         ssl_session_cache shared:SSL:10m;"
     tls_edge="  - {address: 127.0.0.1, port: ${tls_port[edgecache]}, tls: {certificate: $tmp/cert.pem, key: $tmp/key.pem}}"
 fi
+# nginx compresses per response: gzip at level 1 (its cheapest), brotli too when the module is installed
+brotli_module=/usr/lib/nginx/modules/ngx_http_brotli_filter_module.so
+ngx_brotli_load="" ngx_brotli=""
+if [ -e "$brotli_module" ]; then
+    ngx_brotli_load="load_module $brotli_module;"
+    ngx_brotli="brotli on; brotli_comp_level 1; brotli_types text/plain;"
+fi
 cat >"$tmp/ngx-proxy/nginx.conf" <<EOF
+$ngx_brotli_load
 $nginx_user
 daemon off;
 worker_processes $threads;
@@ -266,6 +286,8 @@ http {
     sendfile on;
     tcp_nopush on;
     keepalive_requests 1000000;
+    gzip on; gzip_comp_level 1; gzip_types text/plain; gzip_proxied any; gzip_vary on;
+    $ngx_brotli
     proxy_cache_path $tmp/ngx-proxy/cache levels=1:2 keys_zone=bench:$zone max_size=50g inactive=1d use_temp_path=off;
     upstream origin { server 127.0.0.1:$p_origin; keepalive 64; }
     server {
@@ -428,7 +450,7 @@ check_pass() {
 }
 
 # --------------------------------------------------------------------------------------- warm-up
-hot_paths=(/1k.bin /256k.bin /4m.bin)
+hot_paths=(/1k.bin /256k.bin /4m.bin /t64k.txt)
 for p in "${proxies[@]}"; do
     for path in "${hot_paths[@]}"; do curl -s -o /dev/null "http://127.0.0.1:${port[$p]}$path"; done
     # (and through the TLS port: its Host differs by the port, and edgecache, as Varnish, keys on the host)
@@ -452,6 +474,25 @@ for p in "${proxies[@]}"; do
     record warmup check "$p" 0 0 0 0 0 0 0 $((hot + z + u)) 0 0
 done
 
+# What each proxy sends for the compression cells: its coding and body size, once edgecache has made its
+# variants (up to 20 s after the warm-up's miss; they are made off the loops, after the miss).
+encoded() { # PROXY AE: "coding bytes"
+    curl -s -o "$tmp/enc.body" -D "$tmp/enc.hdrs" -H "Accept-Encoding: $2" "http://127.0.0.1:${port[$1]}/t64k.txt"
+    printf '%s %s' "$(sed -n 's/^[Cc]ontent-[Ee]ncoding: *\([a-z]*\).*/\1/p' "$tmp/enc.hdrs" | tail -n 1)" "$(stat -c %s "$tmp/enc.body")"
+}
+for i in $(seq 200); do
+    case "$(encoded edgecache 'gzip, br') $(encoded edgecache gzip)" in "br "*" gzip "*) break ;; esac
+    sleep 0.1
+done
+: >"$tmp/compress.txt"
+for p in nginx edgecache; do
+    for ae in gzip "gzip, br"; do
+        e=$(encoded "$p" "$ae")
+        log "compression check: $p, Accept-Encoding: $ae -> ${e% *} (${e#* } bytes of 65536)"
+        echo "$p|$ae|${e% *}|${e#* }" >>"$tmp/compress.txt"
+    done
+done
+
 # ------------------------------------------------ RSS with idle connections (after warm-up, before the rounds)
 if [ $do_rss = 1 ]; then
     for p in "${proxies[@]}"; do
@@ -465,7 +506,7 @@ fi
 # ---------------------------------------------------------------------------------------- rounds
 # WORKLOAD:KIND; KIND hit = must not reach the origin. cold runs last in a round so that the stores
 # hold only the hit sets while the hit workloads run in round 1.
-workloads=(hot1k 256k 4m zipf small latency herd)
+workloads=(hot1k 256k 4m zipf small latency herd gz64k br64k)
 [ $do_tls = 1 ] && workloads+=(tls1-1k tls1-4m tls2-1k tls2-4m)
 workloads+=(cold)
 run_one() { # PHASE WORKLOAD PROXY ROUND
@@ -484,6 +525,8 @@ run_one() { # PHASE WORKLOAD PROXY ROUND
     tls1-4m) run_wrk "$ph" "$wl" "$p" "$r" https /4m.bin static $conns ;;
     tls2-1k) run_h2 "$ph" "$wl" "$p" "$r" /1k.bin ;;
     tls2-4m) run_h2 "$ph" "$wl" "$p" "$r" /4m.bin ;;
+    gz64k) run_wrk "$ph" "$wl" "$p" "$r" http /t64k.txt ae $conns gzip ;;
+    br64k) run_wrk "$ph" "$wl" "$p" "$r" http /t64k.txt ae $conns "gzip, br" ;;
     esac
 }
 rotated() { # ROUND: the proxies, rotated by ROUND
@@ -498,6 +541,7 @@ run_rounds() { # PHASE WORKLOAD...
         for wl in "$@"; do
             for p in $(rotated $r); do
                 case $wl in tls*) [ -n "${tls_port[$p]:-}" ] || continue ;; esac
+                case $wl in gz64k | br64k) [ "$p" != varnish ] || continue ;; esac
                 run_one "$ph" "$wl" "$p" "$r"
             done
         done
@@ -523,5 +567,5 @@ BENCH_MODE=$([ $quick = 1 ] && echo quick || echo full) BENCH_ROUNDS=$rounds BEN
     BENCH_THREADS=$threads N_ZIPF=$n_zipf N_SMALL=$n_small N_BIG=$n_big N_IDLE=$n_idle \
     BENCH_LOAD="wrk -t$wrk_threads -c$conns; latency: wrk -c$lat_conns, one request per ${lat_delay_ms} ms per connection; h2load -t$wrk_threads -c$h2_conns -m$h2_streams; herd: $herd_clients clients" \
     BENCH_VERSIONS="$("$edgecache" --version 2>&1 | head -n 1); $(nginx -v 2>&1 | sed 's/.*: //'); $(varnishd -V 2>&1 | head -n 1 | sed 's/ revision.*//;s/(//'); $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }'); h2load $(h2load --version | awk '{ print $2 }')" \
-    BENCH_VARNISH_MEM=$varnish_mem \
+    BENCH_VARNISH_MEM=$varnish_mem BENCH_COMPRESS="$tmp/compress.txt" \
     python3 "$top/bench/report.py" "$results" "$tmp/idle.txt" "$tmp/final-rss.txt" "$top/bench/results/$([ $quick = 1 ] && echo quick || echo latest).md"

@@ -3,7 +3,7 @@
 # with done.lua, whose one "BENCH key=value ..." line is what run_wrk parses; the ones that need a
 # per-thread seed or key range start with ids.lua, which numbers wrk's threads.
 #
-# write_wrk_scripts DIR writes DIR/{done,ids,static,paced,zipf,uniform,cold,fill}.lua; run.sh passes
+# write_wrk_scripts DIR writes DIR/{done,ids,static,ae,paced,zipf,uniform,cold,fill}.lua; run.sh passes
 # a script by its name without .lua, and its arguments after wrk's "--".
 write_wrk_scripts() {
     local dir=$1
@@ -24,6 +24,10 @@ function setup(thread)
 end
 EOF
     cat "$dir/done.lua" >"$dir/static.lua"
+    { # one path, with an Accept-Encoding; args ACCEPT_ENCODING
+        cat "$dir/done.lua"
+        echo 'function init(args) wrk.headers["Accept-Encoding"] = args[1] end'
+    } >"$dir/ae.lua"
     { # paced: args DELAY_MS
         cat "$dir/done.lua"
         echo 'function init(args) pause = tonumber(args[1]) end'

@@ -215,6 +215,7 @@ void cache_build_refresh(const cache_build_t *b, const cache_record_t *stale, co
     cache_ttl_decide(&in, rules, ttl);
     *rec = *stale;
     cache_build_fill_times(b, rec, ttl);
+    rec->flags |= stale->flags & CACHE_TTL_COMPRESSIBLE; /* the body is the same: so are its encoded variants */
     cache_build_encode_headers(b, &merged, &rec->headers, &rec->vary);
     rec->vary = stale->vary; /* the variant is the one that was stored */
     if (ttl->store)

@@ -361,6 +361,11 @@ char *cache_key_hex(const cache_hash_t *hash, size_t n, char *buf)
     return buf;
 }
 
+h2o_iovec_t cache_key_encoded(h2o_mem_pool_t *pool, h2o_iovec_t key, const char *coding)
+{
+    return h2o_concat(pool, key, h2o_iovec_init(H2O_STRLIT("\nencoding: ")), h2o_iovec_init(coding, strlen(coding)));
+}
+
 h2o_iovec_t cache_key_url(h2o_iovec_t key)
 {
     const char *nl = memchr(key.base, '\n', key.len);

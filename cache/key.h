@@ -126,6 +126,19 @@ h2o_iovec_t cache_key_variant(h2o_mem_pool_t *pool, h2o_iovec_t key, h2o_iovec_t
 const char *cache_key_accept_encoding(h2o_iovec_t value);
 
 /**
+ * The key of the variant of the object stored under `key` whose body is encoded with `coding` ("gzip", "br";
+ * cache/compress.h): `key`, then "\nencoding: <coding>". Its URL part is the object's, and no request's
+ * key can end so (Vary values are listed after "\nvary"). In `pool`. Pure.
+ */
+h2o_iovec_t cache_key_encoded(h2o_mem_pool_t *pool, h2o_iovec_t key, const char *coding);
+
+/* The codings whose variants cache_key_encoded names, NULL-terminated (as cache_compress_coding_name spells them). */
+#define CACHE_KEY_CODINGS                                                                                                          \
+    {                                                                                                                              \
+        "gzip", "br", NULL                                                                                                         \
+    }
+
+/**
  * The URL part of a key: "host/path?query", before the first '\n' that starts the key headers or a variant's
  * Vary values. Points into `key`. What purge by URL and by prefix, and the reports, name an object by.
  */

@@ -12,8 +12,10 @@
  * that deletes from the objects database directly leaves stale entries that purges and eviction then trip
  * over. Everything here runs in the writer thread, inside its write transactions.
  */
+#include <stdlib.h>
 #include <string.h>
 #include "cache/store_int.h"
+#include "cache/ttl.h"
 
 bool cache_store_chunk_exists(cache_store_t *s, MDB_txn *txn, uint64_t oid, uint32_t index)
 {
@@ -157,7 +159,10 @@ int cache_store_index_add(cache_store_t *s, MDB_txn *txn, const cache_hash_t *ha
     index_ctx_t c = {s, txn, hash, true, 0};
     int rc;
 
-    if (url.len != 0 && (rc = mdb_put(txn, s->index.urls, &k, &v, MDB_NODUPDATA)) != 0 && rc != MDB_KEYEXIST)
+    /* an encoded variant is reached through its object only (delete_variants): invalidations and the Vary cap
+     * count objects, not their encodings */
+    bool encoded = (rec->flags & CACHE_TTL_ENCODED) != 0;
+    if (!encoded && url.len != 0 && (rc = mdb_put(txn, s->index.urls, &k, &v, MDB_NODUPDATA)) != 0 && rc != MDB_KEYEXIST)
         return rc;
     if (rec->oid != 0) { /* who owns the chunks: what the orphan sweep asks */
         uint8_t ok[8];
@@ -166,7 +171,8 @@ int cache_store_index_add(cache_store_t *s, MDB_txn *txn, const cache_hash_t *ha
         if ((rc = mdb_put(txn, s->index.owners, &okv, &v, 0)) != 0)
             return rc;
     }
-    cache_store_for_each_tag(rec, index_tag, &c);
+    if (!encoded)
+        cache_store_for_each_tag(rec, index_tag, &c);
     if (c.rc != 0)
         return c.rc;
     return cache_store_set_atime(s, txn, hash, now, false);
@@ -208,6 +214,34 @@ static int index_remove(cache_store_t *s, MDB_txn *txn, const cache_hash_t *hash
 /* Deletes the object under `hash` with its indexes, and its chunks unless they are `keep_oid`'s; with
  * `keep_record`, the record itself stays (it is about to be replaced). Adds the bytes it held to `*freed`
  * (when not NULL), so that eviction knows what it freed. Returns an LMDB error. */
+/* Deletes the encoded variants (cache/compress.h) of the object `rec`, which is going away: they are keyed by its
+ * key, and are never worth keeping without it. */
+static int delete_variants(cache_store_t *s, MDB_txn *txn, const cache_record_t *rec, size_t *freed)
+{
+    static const char *const codings[] = CACHE_KEY_CODINGS;
+    static const char infix[] = "\nencoding: ";
+    cache_hash_t vh[sizeof(codings) / sizeof(codings[0])];
+    size_t nv = 0;
+    int rc = 0;
+
+    /* the hashes first: `rec` may point into a page that the deletions below change */
+    char *buf = h2o_mem_alloc(rec->key.len + sizeof(infix) + 16);
+    for (const char *const *c = codings; *c != NULL; ++c) {
+        size_t n = rec->key.len, clen = strlen(*c);
+        memcpy(buf, rec->key.base, n);
+        memcpy(buf + n, infix, sizeof(infix) - 1);
+        memcpy(buf + n + sizeof(infix) - 1, *c, clen);
+        cache_key_hash(h2o_iovec_init(buf, n + sizeof(infix) - 1 + clen), &vh[nv++]);
+    }
+    free(buf);
+    for (size_t i = 0; i != nv && rc == 0; ++i) {
+        MDB_val k = {CACHE_KEY_HASH_LEN, vh[i].bytes}, v;
+        if (mdb_get(txn, s->objects, &k, &v) == 0)
+            rc = cache_store_delete_object(s, txn, &vh[i], 0, false, freed);
+    }
+    return rc;
+}
+
 int cache_store_delete_object(cache_store_t *s, MDB_txn *txn, const cache_hash_t *hash, uint64_t keep_oid, bool keep_record,
                               size_t *freed)
 {
@@ -228,6 +262,10 @@ int cache_store_delete_object(cache_store_t *s, MDB_txn *txn, const cache_hash_t
             if (freed != NULL)
                 *freed += old.body_len;
         }
+        /* (a record replaced keeps its variants: they stay unused unless its stamp matches, and are replaced next) */
+        if ((old.flags & (CACHE_TTL_COMPRESSIBLE | CACHE_TTL_ENCODED)) == CACHE_TTL_COMPRESSIBLE && !keep_record &&
+            (rc = delete_variants(s, txn, &old, freed)) != 0)
+            return rc;
     } else if ((rc = index_remove(s, txn, hash, NULL)) != 0) { /* a corrupt old record: its chunks stay for the sweep */
         return rc;
     }

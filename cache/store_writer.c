@@ -483,6 +483,7 @@ static void *writer_main(void *arg)
         pthread_cond_broadcast(&s->queue.committed);
     }
     pthread_mutex_unlock(&s->mutex);
+    cache_key_thread_dispose(); /* (deleting an object hashes the keys of its encoded variants) */
     return NULL;
 }
 

@@ -78,6 +78,8 @@ typedef struct st_cache_cc_t {
 #define CACHE_TTL_VARY_INDEX 0x08      /* not an object: its "vary" header names the fields that select a variant */
 #define CACHE_TTL_AUTH_OK 0x10         /* public, s-maxage or must-revalidate: may answer requests with Authorization */
 #define CACHE_TTL_IMMUTABLE 0x20       /* immutable: while fresh, a client's reload does not revalidate it (RFC 8246) */
+#define CACHE_TTL_COMPRESSIBLE 0x40    /* an identity object with gzip/br variants (cache/compress.h), made or to be made */
+#define CACHE_TTL_ENCODED 0x80         /* not an object: an encoded variant's body, served only with its identity object */
 
 typedef struct st_cache_ttl_in_t {
     int status;

@@ -219,6 +219,9 @@ static int on_metrics(edge_server_t *s, h2o_req_t *req)
     }
     cache_store_stats(s->store, &st);
     reports_metrics_write(fp, &sum, &latency, &st);
+    cache_compress_stats_t cst;
+    cache_compress_stats(s->compressor, &cst);
+    reports_metrics_write_compress(fp, &cst);
     reports_metrics_write_behaviors(fp, by_behavior, &gen_of(req)->conf.reports);
     free(by_behavior);
     reports_metrics_family(fp, "edgecache_origin_server_up", "gauge",

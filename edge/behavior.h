@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "cache/compress.h"
 #include "cache/key.h"
 #include "cache/ttl.h"
 #include "origin/conf.h"
@@ -31,6 +32,7 @@ typedef struct st_edge_conf_behavior_t {
     edge_viewer_policy_t viewer_policy; /* "viewer_protocol_policy", default allow_all */
     uint16_t https_port;                /* "https_port": the port of a redirect's https:// URL; 0: the first TLS
                                          * listener's, or 443 without one */
+    cache_compress_rules_t compress;    /* "compress" (default true), "compress_types" (cache/compress.h) */
     size_t site;                        /* the index of its site in edge_conf_t.sites */
     char *label;                        /* "SITE:PATH", how the reports name it in a file with "sites"; NULL without */
 } edge_conf_behavior_t;

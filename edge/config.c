@@ -340,6 +340,7 @@ void edge_config_dispose(edge_conf_t *conf)
         free_names(b->key.query_names, b->key.num_query_names);
         free_names(b->route.forward_headers, b->route.num_forward_headers);
         free_names(b->key.key_headers, b->key.num_key_headers);
+        free_names(b->compress.types, b->compress.num_types);
     }
     free(conf->behaviors);
     free(conf->reports.behaviors);

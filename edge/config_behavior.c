@@ -32,7 +32,9 @@ enum {
     B_REQUEST_CACHE_CONTROL,
     B_CACHE_SET_COOKIE,
     B_VIEWER_PROTOCOL_POLICY,
-    B_HTTPS_PORT
+    B_HTTPS_PORT,
+    B_COMPRESS,
+    B_COMPRESS_TYPES
 };
 static const char *const behavior_keys[] = {[B_PATH] = "path",
                                             [B_ORIGIN] = "origin",
@@ -45,7 +47,9 @@ static const char *const behavior_keys[] = {[B_PATH] = "path",
                                             [B_REQUEST_CACHE_CONTROL] = "request_cache_control",
                                             [B_CACHE_SET_COOKIE] = "cache_set_cookie",
                                             [B_VIEWER_PROTOCOL_POLICY] = "viewer_protocol_policy",
-                                            [B_HTTPS_PORT] = "https_port"};
+                                            [B_HTTPS_PORT] = "https_port",
+                                            [B_COMPRESS] = "compress",
+                                            [B_COMPRESS_TYPES] = "compress_types"};
 /* RFC 9110 7.6.1: they describe one connection, and the proxy never forwards them */
 static const char *const hop_by_hop[] = {"connection", "keep-alive",        "proxy-connection", "te",
                                          "trailer",    "transfer-encoding", "upgrade"};
@@ -57,6 +61,7 @@ static void behavior_defaults(edge_conf_behavior_t *b)
     b->ttl.default_ttl = 86400;
     b->ttl.max_ttl = 31536000;
     b->key.query_string = CACHE_KEY_QS_ALL;
+    b->compress.enabled = true; /* (types NULL: cache_compress_default_types) */
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -225,6 +230,28 @@ static int check_ttls(ctx_t *c, edge_conf_behavior_t *b, yaml_node_t **v)
     return 0;
 }
 
+/* compress_types: media types ("text/html"), or whole top-level types (subtype "*"), lower-cased. */
+static int compress_types(ctx_t *c, edge_conf_behavior_t *b, const yaml_node_t *n)
+{
+    if (n->type != YAML_SEQUENCE_NODE)
+        return edge_config_fail(c, n, "compress_types: expected a list of media types, found %s", edge_config_kind(n));
+    if ((b->compress.types = calloc(edge_config_num_items(n) + 1, sizeof(*b->compress.types))) == NULL)
+        return edge_config_nomem(c, n);
+    for (size_t i = 0; i != edge_config_num_items(n); ++i) {
+        yaml_node_t *e = edge_config_item(c, n, i);
+        char **slot = &b->compress.types[b->compress.num_types++]; /* (counted first: dispose frees it on failure) */
+        if (edge_config_dupstr(c, e, "compress_types", slot) != 0)
+            return -1;
+        const char *slash = strchr(*slot, '/');
+        if (slash == NULL || slash == *slot || slash[1] == '\0' || strpbrk(*slot, " \t;,") != NULL ||
+            (strchr(slash + 1, '*') != NULL && strcmp(slash + 1, "*") != 0))
+            return edge_config_fail(c, e, "compress_types: \"%s\" is not a media type (type/subtype, or type/*)", *slot);
+        for (char *p = *slot; *p != '\0'; ++p)
+            *p = (char)tolower((unsigned char)*p);
+    }
+    return 0;
+}
+
 static int parse_behavior(ctx_t *c, const edge_conf_t *conf, edge_conf_behavior_t *b, const yaml_node_t *n)
 {
     yaml_node_t *v[NKEYS(behavior_keys)];
@@ -296,6 +323,10 @@ static int parse_behavior(ctx_t *c, const edge_conf_t *conf, edge_conf_behavior_
             return edge_config_fail(c, v[B_VIEWER_PROTOCOL_POLICY],
                                     "viewer_protocol_policy: expected allow_all, redirect_to_https or https_only, found \"%s\"", s);
     }
+    if (v[B_COMPRESS] != NULL && edge_config_boolean(c, v[B_COMPRESS], "compress", &b->compress.enabled) != 0)
+        return -1;
+    if (v[B_COMPRESS_TYPES] != NULL && compress_types(c, b, v[B_COMPRESS_TYPES]) != 0)
+        return -1;
     if (v[B_HTTPS_PORT] != NULL) {
         uint64_t port;
         if (edge_config_integer(c, v[B_HTTPS_PORT], "https_port", 1, 65535, &port) != 0)

@@ -8,6 +8,9 @@
  *   never points at freed memory.
  * - A body is committed to (headers sent) only once its first piece has been read and checked: a body
  *   that is gone or corrupt is reported to the caller, which turns it into a miss.
+ * - An encoded variant lends only its body: the headers are its object's, with Content-Encoding added and the
+ *   ETag suffixed for the coding, and it is sent only while its stamp names the object stored now
+ *   (edge_deliver_choose_coding). Every answer from a compressible object says Vary: Accept-Encoding.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -137,15 +140,14 @@ static bool etag_matches(h2o_iovec_t list, h2o_iovec_t etag)
     return false;
 }
 
-bool edge_deliver_not_modified(const h2o_headers_t *headers, const cache_record_t *rec)
+/* As edge_deliver_not_modified, for the representation whose ETag is `etag` (base NULL: none). */
+static bool not_modified(const h2o_headers_t *headers, const cache_record_t *rec, h2o_iovec_t etag)
 {
     ssize_t i;
     if (rec->status != 200)
         return false;
-    if ((i = h2o_find_header(headers, H2O_TOKEN_IF_NONE_MATCH, -1)) != -1) {
-        h2o_iovec_t etag = edge_deliver_record_header(rec, H2O_STRLIT("etag"));
+    if ((i = h2o_find_header(headers, H2O_TOKEN_IF_NONE_MATCH, -1)) != -1)
         return etag.base != NULL && etag_matches(headers->entries[i].value, etag);
-    }
     if ((i = h2o_find_header(headers, H2O_TOKEN_IF_MODIFIED_SINCE, -1)) != -1) {
         h2o_iovec_t lm = edge_deliver_record_header(rec, H2O_STRLIT("last-modified"));
         int64_t ims, mtime;
@@ -153,6 +155,95 @@ bool edge_deliver_not_modified(const h2o_headers_t *headers, const cache_record_
                cache_ttl_parse_date(lm.base, lm.len, &mtime) && mtime <= ims;
     }
     return false;
+}
+
+bool edge_deliver_not_modified(const h2o_headers_t *headers, const cache_record_t *rec)
+{
+    return not_modified(headers, rec, edge_deliver_record_header(rec, H2O_STRLIT("etag")));
+}
+
+/* --- compression: the headers of an encoded answer -------------------------------------------------- */
+
+/* The ETag of rec's body as sent with `coding`: a stored ETag names the identity bytes, so an encoded body
+ * gets its own, suffixed inside the quotes ("abc" → "abc-gzip", W/"abc" → W/"abc-gzip"), which keeps it
+ * strong where it was (Range and If-Range stay usable on the encoded bytes) and never matches the identity's. */
+static h2o_iovec_t coded_etag(h2o_mem_pool_t *pool, h2o_iovec_t etag, cache_coding_t coding)
+{
+    if (etag.base == NULL || coding == CACHE_CODING_IDENTITY)
+        return etag;
+    const char *name = cache_compress_coding_name(coding);
+    size_t nlen = strlen(name), body = etag.len;
+    if (body != 0 && etag.base[body - 1] == '"')
+        --body;
+    char *buf = h2o_mem_alloc_pool(pool, etag.len + nlen + 2);
+    memcpy(buf, etag.base, body);
+    buf[body] = '-';
+    memcpy(buf + body + 1, name, nlen);
+    memcpy(buf + body + 1 + nlen, etag.base + body, etag.len - body);
+    return h2o_iovec_init(buf, etag.len + nlen + 1);
+}
+
+/* Vary with Accept-Encoding added to `value` (base NULL: no Vary yet), unless it names it or "*" already. */
+static h2o_iovec_t vary_with_ae(h2o_mem_pool_t *pool, h2o_iovec_t value)
+{
+    if (value.base == NULL)
+        return h2o_iovec_init(H2O_STRLIT("Accept-Encoding"));
+    if (h2o_contains_token(value.base, value.len, H2O_STRLIT("accept-encoding"), ',') ||
+        h2o_contains_token(value.base, value.len, H2O_STRLIT("*"), ','))
+        return value;
+    return h2o_concat(pool, value, h2o_iovec_init(H2O_STRLIT(", Accept-Encoding")));
+}
+
+/* Whether the stored object is compressible under the request's behavior: then whatever coding the client
+ * gets, the answer varies on Accept-Encoding (identity included), so a shared cache downstream keeps them apart. */
+static bool record_varies_on_ae(const edge_req_t *er, const cache_record_t *rec)
+{
+    return (rec->flags & CACHE_TTL_COMPRESSIBLE) != 0 && rec->status == 200 && er->behavior != NULL &&
+           er->behavior->compress.enabled;
+}
+
+/* (see deliver.h) Tries the codings the client accepts, best first, until one has a variant that matches. */
+void edge_deliver_choose_coding(edge_req_t *er)
+{
+    h2o_req_t *req = er->req;
+    unsigned available = 1u << CACHE_CODING_GZIP | 1u << CACHE_CODING_BR;
+    char stamp[48];
+    size_t slen;
+
+    if ((er->rec.flags & CACHE_TTL_COMPRESSIBLE) == 0 || er->rec.status != 200 || !er->behavior->compress.enabled)
+        return;
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT_ENCODING, -1);
+    if (i == -1)
+        return;
+    slen = cache_compress_stamp(&er->rec, stamp);
+    for (;;) {
+        cache_coding_t coding = cache_compress_choose(req->headers.entries[i].value, available);
+        if (coding == CACHE_CODING_IDENTITY)
+            return;
+        available &= ~(1u << coding);
+        h2o_iovec_t vkey = cache_key_encoded(&req->pool, er->rec.key, cache_compress_coding_name(coding)), raw, vstamp;
+        cache_hash_t vhash;
+        cache_record_t v;
+        cache_key_hash(vkey, &vhash);
+        if (cache_store_get(er->thread->reader, &vhash, &req->pool, &raw) != 0 ||
+            cache_record_decode(&v, (const uint8_t *)raw.base, raw.len) != 0 || (v.flags & CACHE_TTL_ENCODED) == 0 ||
+            !h2o_memis(v.key.base, v.key.len, vkey.base, vkey.len))
+            continue;
+        vstamp = cache_compress_variant_stamp(&v);
+        if (!h2o_memis(vstamp.base, vstamp.len, stamp, slen))
+            continue; /* made from an object that was replaced since: its replacement's variant is on its way */
+        er->coding = coding;
+        er->rec.oid = v.oid;
+        er->rec.body_len = v.body_len;
+        er->rec.chunk_size = v.chunk_size;
+        er->rec.body = v.body;
+        er->rec.body_crc = v.body_crc;
+        er->rec.epoch = v.epoch;
+        er->rec_hash = vhash; /* (a variant whose body is bad is the one deleted) */
+        er->verify = cache_store_needs_verify(er->thread->reader, &vhash, v.epoch);
+        cache_store_touch(er->thread->reader, &vhash);
+        return;
+    }
 }
 
 /* Age, X-Cache and Cache-Status, on every response; the site's HSTS on those over TLS. */
@@ -295,7 +386,8 @@ static int plan_body(edge_req_t *er, const cache_record_t *rec, h2o_iovec_t *mul
     ssize_t ri = rec->status == 200 ? h2o_find_header(&req->headers, H2O_TOKEN_RANGE, -1) : -1;
     if (ri != -1) {
         ssize_t ii = h2o_find_header(&req->headers, H2O_TOKEN_IF_RANGE, -1);
-        if (ii == -1 || edge_range_if_range_ok(req->headers.entries[ii].value, edge_deliver_record_header(rec, H2O_STRLIT("etag")),
+        h2o_iovec_t etag = coded_etag(&req->pool, edge_deliver_record_header(rec, H2O_STRLIT("etag")), er->coding);
+        if (ii == -1 || edge_range_if_range_ok(req->headers.entries[ii].value, etag,
                                                edge_deliver_record_header(rec, H2O_STRLIT("last-modified"))))
             range = req->headers.entries[ri].value;
     }
@@ -322,14 +414,15 @@ static int plan_body(edge_req_t *er, const cache_record_t *rec, h2o_iovec_t *mul
 bool edge_deliver_record(edge_req_t *er, const cache_record_t *rec, int64_t age, const edge_cache_answer_t *answer)
 {
     h2o_req_t *req = er->req;
-    bool not_modified = edge_deliver_not_modified(&req->headers, rec);
+    h2o_iovec_t etag = coded_etag(&req->pool, edge_deliver_record_header(rec, H2O_STRLIT("etag")), er->coding);
+    bool is_304 = not_modified(&req->headers, rec, etag), varies = record_varies_on_ae(er, rec);
 
     er->chunk_in_buf = UINT32_MAX;
     if (rec->chunk_size != 0) {
         er->chunk_buf = h2o_mem_alloc_pool(&req->pool, rec->chunk_size);
         size_t len;
         /* make sure the body is there before committing to a response */
-        if (!er->is_head && !not_modified && rec->body_len != 0) {
+        if (!er->is_head && !is_304 && rec->body_len != 0) {
             int ret = cache_store_read_chunk(er->thread->reader, rec->oid, 0, er->chunk_buf, rec->chunk_size, &len, er->verify);
             if (ret == CACHE_STORE_ECORRUPT) {
                 ++er->thread->counters.corrupt_records;
@@ -353,28 +446,42 @@ bool edge_deliver_record(edge_req_t *er, const cache_record_t *rec, int64_t age,
         er->verify = false;
     }
     h2o_iovec_t multipart_type = h2o_iovec_init(NULL, 0);
-    int status = not_modified ? 304 : plan_body(er, rec, &multipart_type);
+    int status = is_304 ? 304 : plan_body(er, rec, &multipart_type);
     req->res.status = status;
     req->res.reason = edge_deliver_reason(status);
-    h2o_iovec_t block = rec->headers, name, value;
+    h2o_iovec_t block = rec->headers, name, value, vary = h2o_iovec_init(NULL, 0);
     while (cache_record_next_header(&block, &name, &value)) {
         if (multipart_type.base != NULL && h2o_memis(name.base, name.len, H2O_STRLIT("content-type")))
             continue;
+        if (h2o_memis(name.base, name.len, H2O_STRLIT("etag"))) {
+            value = etag;
+        } else if (h2o_memis(name.base, name.len, H2O_STRLIT("content-encoding"))) {
+            if (er->coding != CACHE_CODING_IDENTITY)
+                continue; /* ("identity": the one that is sent is added below) */
+        } else if (varies && h2o_memis(name.base, name.len, H2O_STRLIT("vary"))) {
+            vary = value = vary_with_ae(&req->pool, value);
+        }
         add_response_header(req, name, value);
+    }
+    if (varies && vary.base == NULL)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_VARY, NULL, H2O_STRLIT("Accept-Encoding"));
+    if (er->coding != CACHE_CODING_IDENTITY) {
+        const char *coding = cache_compress_coding_name(er->coding);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_ENCODING, NULL, coding, strlen(coding));
     }
     if (multipart_type.base != NULL)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, multipart_type.base, multipart_type.len);
-    if (rec->status == 200 && !not_modified)
+    if (rec->status == 200 && !is_304)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ACCEPT_RANGES, NULL, H2O_STRLIT("bytes"));
     edge_deliver_cache_headers(er, age, answer);
-    if (not_modified)
+    if (is_304)
         req->res.content_length = SIZE_MAX;
     er->body_source = EDGE_REQ_BODY_RECORD;
     h2o_start_response(req, &er->super);
 
     date_swap_t sw;
     date_swap_begin(&sw, req, record_date(rec));
-    if (er->is_head || not_modified || status == 416 || rec->body_len == 0)
+    if (er->is_head || is_304 || status == 416 || rec->body_len == 0)
         h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
     else
         send_next_piece(er);
@@ -446,15 +553,25 @@ void edge_deliver_fetch(edge_req_t *er, const edge_cache_answer_t *answer)
     h2o_req_t *req = er->req;
     origin_fetch_t *f = er->fetch;
 
+    /* a response the cache will also hold encoded varies on Accept-Encoding from its first answer on */
+    bool varies = f->compressible && er->behavior != NULL && er->behavior->compress.enabled && !er->passed, vary_done = false;
+
     req->res.status = f->status;
     req->res.reason = edge_deliver_reason(f->status);
     for (size_t i = 0; i != f->headers.size; ++i) {
         /* the fetch may end before this response does: the values must live in the request's pool */
         h2o_iovec_t name = *f->headers.entries[i].name;
+        h2o_iovec_t value = h2o_strdup(&req->pool, f->headers.entries[i].value.base, f->headers.entries[i].value.len);
         if (!h2o_iovec_is_token(f->headers.entries[i].name))
             name = h2o_strdup(&req->pool, name.base, name.len);
-        add_response_header(req, name, h2o_strdup(&req->pool, f->headers.entries[i].value.base, f->headers.entries[i].value.len));
+        if (varies && f->headers.entries[i].name == &H2O_TOKEN_VARY->buf && !vary_done) {
+            value = vary_with_ae(&req->pool, value);
+            vary_done = true;
+        }
+        add_response_header(req, name, value);
     }
+    if (varies && !vary_done)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_VARY, NULL, H2O_STRLIT("Accept-Encoding"));
     edge_deliver_cache_headers(er, f->initial_age, answer);
     req->res.content_length = f->content_length >= 0 ? (size_t)f->content_length : SIZE_MAX;
     er->body_source = EDGE_REQ_BODY_FETCH;

@@ -30,6 +30,15 @@ bool edge_deliver_has_validator(const cache_record_t *rec);
  */
 bool edge_deliver_not_modified(const h2o_headers_t *client_headers, const cache_record_t *rec);
 
+/**
+ * A HIT on a compressible object (CACHE_TTL_COMPRESSIBLE, under a behavior with compress on): picks the best
+ * coding the client's Accept-Encoding accepts whose variant is stored and was made from this very object
+ * (its stamp, cache/compress.h), and switches er->rec's body (oid, lengths, inline bytes, checksum) to that
+ * variant's, er->rec_hash to the variant's key hash and er->coding to the coding. Otherwise leaves er as it
+ * is (identity): the variants may not be made yet. Never fetches. On the request's loop.
+ */
+void edge_deliver_choose_coding(edge_req_t *er);
+
 /** Adds Age, X-Cache and Cache-Status for `answer` to the response, and notes the outcome on `er`. */
 void edge_deliver_cache_headers(edge_req_t *er, int64_t age, const edge_cache_answer_t *answer);
 

@@ -83,6 +83,8 @@ void edge_req_fetch_args(edge_req_t *er, bool cacheable, origin_fetch_args_t *ou
         .num_error_pages = er->site->num_error_pages,
         .background_fetch_max = gen->conf.cache.background_fetch_max,
         .stale = er->have_rec ? &er->rec : NULL,
+        .compress = &er->behavior->compress,
+        .compressor = server->compressor,
         /* the fetch may outlive the request (a background fetch): it holds the generation itself */
         .hold = hold_tgen,
         .release = release_tgen,

@@ -495,7 +495,19 @@ static edge_req_state_t step_HIT(edge_req_t *er)
             ++er->thread->counters.origin_requests;
     }
     er->hit = true;
-    if (!edge_deliver_record(er, &er->rec, er->age, &answer)) {
+    cache_record_t identity = er->rec;
+    cache_hash_t identity_hash = er->rec_hash;
+    bool identity_verify = er->verify;
+    edge_deliver_choose_coding(er);
+    if (er->coding != CACHE_CODING_IDENTITY && !edge_deliver_record(er, &er->rec, er->age, &answer)) {
+        /* the variant's body is gone (evicted, or corrupt): drop the variant, and send the object as it is */
+        cache_store_delete(er->thread->server->store, &er->rec_hash);
+        er->rec = identity;
+        er->rec_hash = identity_hash;
+        er->verify = identity_verify;
+        er->coding = CACHE_CODING_IDENTITY;
+    }
+    if (er->coding == CACHE_CODING_IDENTITY && !edge_deliver_record(er, &er->rec, er->age, &answer)) {
         /* the record's body is gone (evicted or corrupt): drop the record and fetch anew */
         er->hit = false;
         cache_store_delete(er->thread->server->store, &er->rec_hash);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <h2o.h>
+#include "cache/compress.h"
 #include "cache/key.h"
 #include "cache/record.h"
 #include "cache/store.h"
@@ -49,6 +50,8 @@ typedef struct st_edge_req_t {
     cache_hash_t rec_hash;  /* the key hash of `rec`: er->hash, or the variant's */
     bool verify;            /* rec's body predates the store's latest start: check it against its checksums */
     int64_t age;
+    /* compression (cache/compress.h): a HIT may send an encoded variant's body in place of rec's */
+    cache_coding_t coding; /* the coding of the body sent (rec's body, oid and lengths are then the variant's) */
     /* the origin fetch */
     origin_fetch_t *fetch;
     origin_fetch_sub_t sub;

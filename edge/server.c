@@ -185,7 +185,8 @@ static void fixed_dispose(edge_server_fixed_t *f)
 static void teardown(edge_server_t *s)
 {
     edge_gen_release(atomic_load(&s->gen));
-    cache_key_thread_dispose(); /* the balancers hashed on this thread */
+    cache_key_thread_dispose();         /* the balancers hashed on this thread */
+    cache_compress_stop(s->compressor); /* (what it has queued is stored first: it writes through the store) */
     if (s->store != NULL)
         cache_store_close(s->store);
     free(s->threads);
@@ -307,6 +308,8 @@ static int open_store(edge_server_t *s, const edge_conf_t *conf, int lock_fd)
                          conf->cache.path);
         s->store = cache_store_open_unusable(conf->cache.path);
     }
+    if (cache_store_usable(s->store) && (s->compressor = cache_compress_start(s->store, err, sizeof(err))) == NULL)
+        common_log_error("cache: %s: objects are stored and served uncompressed", err); /* (serving goes on) */
     return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <h2o.h>
+#include "cache/compress.h"
 #include "cache/store.h"
 #include "edge/config.h"
 #include "edge/listeners.h"
@@ -95,6 +96,7 @@ struct st_edge_server_t {
     uint64_t reloads;                    /* generations published since start, under reload_lock */
     atomic_int draining;                 /* POST /drain, SIGTERM or an upgrade: /healthz answers 503 */
     cache_store_t *store;
+    cache_compress_t *compressor; /* makes the encoded variants of stored objects; NULL without a usable store */
     h2o_globalconf_t h2o;
     edge_thread_t *threads;
     size_t num_threads;

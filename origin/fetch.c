@@ -214,7 +214,17 @@ void fetch_store_complete(fetch_t *f)
         rec.oid = f->oid;
         rec.chunk_size = FETCH_BLOCK_SIZE;
     }
+    bool compress = f->super.compressible && cache_compress_length_ok(f->super.received);
+    if (compress)
+        rec.flags |= CACHE_TTL_COMPRESSIBLE;
     cache_build_put(&b, &rec, &f->super.headers);
+    if (compress) {
+        /* the variants are made off this loop, from the object as queued (the body may not all be in memory) */
+        h2o_iovec_t key = f->super.variant_key.base != NULL ? f->super.variant_key : f->args.key;
+        cache_hash_t hash;
+        cache_key_hash(key, &hash);
+        cache_compress_submit(f->args.compressor, &hash, key, f->purge_seq);
+    }
 }
 
 /* Caches a configured error page in place of the origin's answer, as CloudFront does. */
@@ -263,6 +273,9 @@ void fetch_head_decided(fetch_t *f)
         }
         o->stored = f->storing = o->ttl.store;
         o->initial_age = o->ttl.initial_age;
+        o->compressible = o->stored && f->args.compress != NULL && f->args.compressor != NULL &&
+                          cache_compress_eligible(f->args.compress, o->status, &o->headers) &&
+                          (o->content_length < 0 || cache_compress_length_ok((uint64_t)o->content_length));
         const h2o_iovec_t *vary = find(&o->headers, H2O_STRLIT("vary"));
         if (o->stored && vary != NULL)
             o->variant_key = cache_key_variant(&o->pool, f->args.key, *vary, &f->client_headers);

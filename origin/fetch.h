@@ -57,6 +57,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <h2o.h>
+#include "cache/compress.h"
 #include "cache/key.h"
 #include "cache/record.h"
 #include "cache/store.h"
@@ -145,8 +146,10 @@ typedef struct st_origin_fetch_args_t {
     const cache_ttl_rules_t *ttl_rules;   /* the behavior's TTL rules: how long a response is stored */
     const errorpages_rule_t *error_pages; /* the configured error pages, or NULL */
     size_t num_error_pages;
-    uint64_t background_fetch_max; /* when the last subscriber leaves, a body up to this size is still fetched */
-    const cache_record_t *stale;   /* the stored object this request revalidates, or NULL; copied */
+    uint64_t background_fetch_max;          /* when the last subscriber leaves, a body up to this size is still fetched */
+    const cache_record_t *stale;            /* the stored object this request revalidates, or NULL; copied */
+    const cache_compress_rules_t *compress; /* the behavior's compression rules, or NULL: never compressed */
+    cache_compress_t *compressor;           /* makes the encoded variants of what is stored compressible, or NULL */
     /* what the pointers above point into (the configuration, the router, the pools) must live as long as the
      * fetch: `hold` is called when a fetch is made from these arguments (not when one is joined), and
      * `release` once when it is freed, on whichever loop lets go of it last; both may be NULL */
@@ -173,6 +176,8 @@ typedef struct st_origin_fetch_t {
     bool not_modified;                   /* a revalidation answered 304: `record` is the refreshed stored object */
     cache_record_t record;               /* when not_modified */
     const errorpages_rule_t *error_page; /* the response matched error_pages: send this page */
+    bool compressible;                   /* stored, and its encoded variants will be made (cache/compress.h): the
+                                            response varies on Accept-Encoding */
     uint64_t received;                   /* body bytes received so far */
     h2o_iovec_t variant_key;             /* when the response has Vary: the key of the stored variant */
     h2o_mem_pool_t pool;                 /* everything above lives here */

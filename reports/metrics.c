@@ -168,6 +168,19 @@ static void store_metric(FILE *out, const char *name, const char *type, const ch
     fprintf(out, "%s %" PRIu64 "\n", name, value);
 }
 
+void reports_metrics_write_compress(FILE *out, const cache_compress_stats_t *c)
+{
+    store_metric(out, "edgecache_compress_objects_total", "counter",
+                 "stored objects whose gzip and brotli variants the compressor made (compress: true)", c->objects);
+    store_metric(out, "edgecache_compress_variants_total", "counter", "encoded variants queued for storage", c->variants);
+    store_metric(out, "edgecache_compress_input_bytes_total", "counter", "identity bytes compressed, once per coding", c->bytes_in);
+    store_metric(out, "edgecache_compress_output_bytes_total", "counter", "encoded bytes queued for storage", c->bytes_out);
+    store_metric(out, "edgecache_compress_dropped_total", "counter",
+                 "objects left uncompressed because the compressor's queue was full", c->dropped);
+    store_metric(out, "edgecache_compress_skipped_total", "counter",
+                 "compression requests whose object was gone, replaced, or not worth compressing", c->skipped);
+}
+
 void reports_metrics_write(FILE *out, const reports_counters_t *sum, const reports_hist_t *latency,
                            const cache_store_stats_t *store)
 {
@@ -191,7 +204,8 @@ void reports_metrics_write(FILE *out, const reports_counters_t *sum, const repor
                            "time from sending a request to an origin to its response head");
     reports_metrics_histogram(out, "edgecache_origin_latency_seconds", NULL, 0, latency);
 
-    store_metric(out, "edgecache_store_objects", "gauge", "objects in the store (a URL with Vary variants also counts its index)",
+    store_metric(out, "edgecache_store_objects", "gauge",
+                 "objects in the store (a URL with Vary variants also counts its index, a compressed object its encoded variants)",
                  store->objects);
     store_metric(out, "edgecache_store_bytes", "gauge", "bytes of the store in use (pages in use times the page size)",
                  store->bytes_used);

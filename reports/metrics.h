@@ -8,6 +8,7 @@
 #define REPORTS_METRICS_H
 
 #include <stdio.h>
+#include "cache/compress.h"
 #include "cache/store.h"
 #include "reports/accounting.h"
 #include "reports/process.h"
@@ -28,6 +29,12 @@ typedef struct st_reports_label_t {
  */
 void reports_metrics_write(FILE *out, const reports_counters_t *sum, const reports_hist_t *latency,
                            const cache_store_stats_t *store);
+
+/**
+ * Writes the compressor's counters from `c` (cache/compress.h): objects compressed, variants stored, bytes in
+ * and out, requests dropped and skipped.
+ */
+void reports_metrics_write_compress(FILE *out, const cache_compress_stats_t *c);
 
 /**
  * Writes the per-behavior families from `sum` (the loops' reports_by_behavior_t added up):

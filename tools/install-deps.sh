@@ -4,12 +4,13 @@
 # libFuzzer for tools/fuzz.sh; clang-format for tools/check-format.sh; debhelper (with dpkg-dev, man-db,
 # systemd and logrotate) for tests/pkg/deb.sh, which builds and installs the Debian package; prometheus for
 # its promtool (a11-metrics-process, m01-monitoring; python3-yaml reads the rules there);
+# brotli (the CLI) for g01-compress, which decodes the br variants;
 # testssl.sh for k03-testssl (an independent scan of the default TLS profile); PowerDNS (with its bind and GeoIP backends),
 # iproute2 and dig for the fleet test (tests/fleet/run.sh: nearest-edge DNS in network namespaces).
 set -eu
 PACKAGES="build-essential autoconf automake libtool pkg-config
-libh2o-evloop-dev libssl-dev liblmdb-dev zlib1g-dev libyaml-dev check libsystemd-dev
-curl python3 python3-yaml openssl lmdb-utils
+libh2o-evloop-dev libssl-dev liblmdb-dev zlib1g-dev libbrotli-dev libyaml-dev check libsystemd-dev
+curl python3 python3-yaml openssl lmdb-utils brotli
 chromium fonts-dejavu-core
 stress-ng
 clang libfuzzer-14-dev clang-format

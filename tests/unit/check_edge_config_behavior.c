@@ -128,6 +128,15 @@ static const struct {
      "t.yaml:4:19: ", "query_string: expected none, all, or a list"},
     {"origin: http://a\nbehaviors:\n  - path: '*'\n    query_string: [a, 'b=c']\n",
      "t.yaml:4:23: ", "\"b=c\" is not a parameter name"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    compress: maybe\n", "t.yaml:4:15: ", "compress"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    compress_types: text/html\n",
+     "t.yaml:4:21: ", "compress_types: expected a list of media types"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    compress_types: [text/html, png]\n",
+     "t.yaml:4:33: ", "\"png\" is not a media type"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    compress_types: ['image/p*g']\n",
+     "t.yaml:4:22: ", "\"image/p*g\" is not a media type"},
+    {"origin: http://a\nbehaviors:\n  - path: '*'\n    compress_types: ['text/html; charset=utf-8']\n",
+     "t.yaml:4:22: ", "is not a media type"},
     /* error pages */
     {"origin: http://a\nerror_pages:\n  - status: 302\n    page: page.html\n",
      "t.yaml:3:13: ", "status: 302 is out of range (400..599)"},
@@ -204,6 +213,32 @@ START_TEST(test_match)
     }
     /* the length is honoured: "/images/x.jpgXYZ" cut to 13 bytes is "/images/x.jpg" */
     ck_assert_ptr_eq(edge_behavior_match(conf.behaviors, conf.num_behaviors, "/images/x.jpgXYZ", 13), &conf.behaviors[0]);
+    edge_config_dispose(&conf);
+}
+END_TEST
+
+START_TEST(test_compress)
+{
+    static const char yaml[] = "origin: http://a\n"
+                               "behaviors:\n"
+                               "  - {path: /off/*, compress: false}\n"
+                               "  - {path: /types/*, compress_types: [Application/JSON, 'image/*']}\n"
+                               "  - {path: '*'}\n";
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN];
+
+    ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
+    ck_assert(!conf.behaviors[0].compress.enabled);
+    ck_assert(conf.behaviors[1].compress.enabled);
+    ck_assert_uint_eq(conf.behaviors[1].compress.num_types, 2);
+    ck_assert_str_eq(conf.behaviors[1].compress.types[0], "application/json");
+    ck_assert_str_eq(conf.behaviors[1].compress.types[1], "image/*");
+    ck_assert(cache_compress_type_ok(&conf.behaviors[1].compress, h2o_iovec_init(H2O_STRLIT("image/png"))));
+    ck_assert(!cache_compress_type_ok(&conf.behaviors[1].compress, h2o_iovec_init(H2O_STRLIT("text/html"))));
+    /* the default: on, with the default types */
+    ck_assert(conf.behaviors[2].compress.enabled);
+    ck_assert_ptr_null(conf.behaviors[2].compress.types);
+    ck_assert(cache_compress_type_ok(&conf.behaviors[2].compress, h2o_iovec_init(H2O_STRLIT("text/html"))));
     edge_config_dispose(&conf);
 }
 END_TEST
@@ -291,6 +326,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, test_errors, 0, (int)(sizeof(bad) / sizeof(bad[0])));
     tcase_add_test(tc, test_match);
     tcase_add_test(tc, test_query_names);
+    tcase_add_test(tc, test_compress);
     tcase_add_test(tc, test_error_pages);
     tcase_add_test(tc, test_access_log_format);
     suite_add_tcase(s, tc);

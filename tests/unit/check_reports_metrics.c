@@ -28,6 +28,8 @@ static char *render(const reports_counters_t *c, const reports_hist_t *l, const 
     size_t len = 0;
     FILE *fp = open_memstream(&buf, &len);
     reports_metrics_write(fp, c, l, st);
+    cache_compress_stats_t cs = {0};
+    reports_metrics_write_compress(fp, &cs);
     reports_metrics_write_behaviors(fp, b, &conf);
     reports_metrics_write_top(fp, NULL);
     reports_metrics_write_loop_lag(fp, l, 1);
@@ -213,9 +215,9 @@ START_TEST(test_exposition_is_well_formed)
     ck_assert_ptr_nonnull(strstr(text, "\nprocess_max_fds +Inf\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nprocess_cpu_seconds_total 1.50\n"));
     size_t samples = parse(text, families, &nf);
-    ck_assert_uint_eq(nf, reports_counter_count + 1 /* responses */ + 1 /* latency */ + 10 /* store */ + 7 /* per behavior */ +
-                              1 /* request duration */ + 1 /* top objects */ + 1 /* loop lag */ + 1 /* build info */ +
-                              6 /* process */);
+    ck_assert_uint_eq(nf, reports_counter_count + 1 /* responses */ + 1 /* latency */ + 10 /* store */ + 6 /* compressor */ +
+                              7 /* per behavior */ + 1 /* request duration */ + 1 /* top objects */ + 1 /* loop lag */ +
+                              1 /* build info */ + 6 /* process */);
     ck_assert_uint_ge(samples, nf);
     free(text);
     free(b);
