@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "common/log.h"
 #include "edge/cli.h"
 #include "edge/config.h"
@@ -16,6 +17,7 @@
 #include "edge/report_cli.h"
 #include "edge/server.h"
 #include "edge/snapshot_cli.h"
+#include "edge/tls_cert.h"
 #include "edge/upgrade.h"
 #include "edge/warm.h"
 
@@ -87,10 +89,16 @@ static int cmd(int argc, char **argv, bool serve)
         return 2;
     }
     if (!serve) {
-        char warnings[4096];
+        char warnings[4096], certs[4096];
+        size_t num_warnings, errors;
         if (edge_config_warnings(&conf, warnings, sizeof(warnings)) != 0)
             fputs(warnings, stderr);
+        /* the certificates: each matches its key and covers its site's hosts (errors), none expires soon (warnings) */
+        errors = edge_tls_cert_check_all(&conf, time(NULL), certs, sizeof(certs), &num_warnings);
+        fputs(certs, stderr);
         edge_config_dispose(&conf);
+        if (errors != 0)
+            return 2;
         printf("%s: ok\n", file);
         return 0;
     }
