@@ -22,8 +22,9 @@ labels = {
     "cold": ("cold miss, unique query (1 KB)", "miss"),
     "tls1-1k": ("TLS HTTP/1.1 1 KB hit", "hit"), "tls1-4m": ("TLS HTTP/1.1 4 MB hit", "hit"),
     "tls2-1k": ("TLS HTTP/2 1 KB hit (h2load)", "hit"), "tls2-4m": ("TLS HTTP/2 4 MB hit (h2load)", "hit"),
+    "tls-new": ("TLS new connection per request, 1 KB hit (full handshakes)", "hit"),
 }
-order = ["hot1k", "256k", "4m", "zipf", "small", "big", "cold", "latency", "tls1-1k", "tls1-4m", "tls2-1k", "tls2-4m"]
+order = ["hot1k", "256k", "4m", "zipf", "small", "big", "cold", "latency", "tls1-1k", "tls1-4m", "tls2-1k", "tls2-4m", "tls-new"]
 proxies = ["nginx", "varnish", "edgecache"]
 rows = defaultdict(list)
 herd = defaultdict(list)
@@ -102,7 +103,8 @@ if os.path.exists(idle_path):
             p, f"{o:,}", f"{int(E['N_IDLE']):,}", b / 1024, ba / 1024, a / 1024, aa / 1024, (aa - ba) / max(o, 1)))
 targets = [("hot1k", "rpc", 1.5, "hot 1 KB req/CPU-s"), ("zipf", "rpc", 1.5, "Zipf req/CPU-s"),
            ("256k", "rpc", 1.0, "256 KB req/CPU-s"), ("4m", "rpc", 1.0, "4 MB req/CPU-s"),
-           ("cold", "rpc", 1.5, "cold misses req/CPU-s"), ("latency", "p99", None, "paced p99")]
+           ("cold", "rpc", 1.5, "cold misses req/CPU-s"), ("latency", "p99", None, "paced p99"),
+           ("tls-new", "rpc", 1.0, "TLS new connections per CPU-s")]
 target_lines = []
 for wl, k, want, name in targets:
     s = summary.get((wl, "edgecache"))

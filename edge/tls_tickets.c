@@ -55,7 +55,7 @@ static void rotate(uint64_t now)
         return; /* (the old key serves on; the next handshake tries again) */
     keys[1] = keys[0];
     keys[0] = k;
-    num_keys = 2;
+    num_keys = num_keys == 0 ? 1 : 2;
     rotated_at_ms = now;
 }
 
@@ -127,7 +127,8 @@ static int on_ticket(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_CIPHE
     pthread_mutex_lock(&lock);
     if (enc) {
         uint64_t now = now_ms();
-        if (!from_file && rotate_ms != 0 && now - rotated_at_ms >= rotate_ms)
+        /* (no keys yet: a context used before edge_tls_tickets_configure, as in a unit test, makes its own) */
+        if (num_keys == 0 || (!from_file && rotate_ms != 0 && now - rotated_at_ms >= rotate_ms))
             rotate(now);
         if (num_keys == 0) {
             pthread_mutex_unlock(&lock);
