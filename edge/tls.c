@@ -153,7 +153,7 @@ static int on_servername(SSL *ssl, int *alert, void *arg)
  * keeps one of each key type and serves what the client supports), ALPN, the counting, the process's ticket
  * keys and OCSP stapling. NULL with the refused setting in *refused or OpenSSL's reason on the error queue. */
 static SSL_CTX *ctx_new(const edge_conf_t *conf, const edge_conf_listen_t *l, const edge_conf_cert_t *certs, size_t num_certs,
-                        const char **refused, const char **file)
+                        const char **refused, const edge_conf_cert_t **failed)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL)
@@ -161,7 +161,7 @@ static SSL_CTX *ctx_new(const edge_conf_t *conf, const edge_conf_listen_t *l, co
     if ((*refused = edge_tls_profile_apply(ctx, &l->tls_profile)) != NULL)
         goto Fail;
     for (size_t i = 0; i != num_certs; ++i) {
-        *file = certs[i].certificate;
+        *failed = &certs[i];
         if (SSL_CTX_use_certificate_chain_file(ctx, certs[i].certificate) != 1 ||
             SSL_CTX_use_PrivateKey_file(ctx, certs[i].key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1)
             goto Fail;
@@ -179,9 +179,8 @@ Fail:
 
 SSL_CTX *edge_tls_server_new(const edge_conf_t *conf, const edge_conf_listen_t *l, char *err, size_t errlen)
 {
-    const char *refused = NULL, *file = l->tls_certificate;
-    const char *key = l->tls_key;
-    edge_conf_cert_t dflt = {.certificate = l->tls_certificate, .key = l->tls_key};
+    const char *refused = NULL;
+    const edge_conf_cert_t dflt = {.certificate = l->tls_certificate, .key = l->tls_key}, *failed = &dflt;
     sni_map_t *m = calloc(1, sizeof(*m));
     SSL_CTX *ctx = NULL;
     size_t num_hosts = 0;
@@ -201,10 +200,8 @@ SSL_CTX *edge_tls_server_new(const edge_conf_t *conf, const edge_conf_listen_t *
         const edge_conf_site_t *s = &conf->sites[i];
         SSL_CTX *site_ctx = NULL;
         if (s->num_certs != 0) {
-            if ((site_ctx = ctx_new(conf, l, s->certs, s->num_certs, &refused, &file)) == NULL) {
-                key = "its key";
+            if ((site_ctx = ctx_new(conf, l, s->certs, s->num_certs, &refused, &failed)) == NULL)
                 goto Fail;
-            }
             m->ctxs[m->num_ctxs++] = site_ctx;
         }
         for (size_t j = 0; j != s->num_hosts; ++j) {
@@ -213,8 +210,7 @@ SSL_CTX *edge_tls_server_new(const edge_conf_t *conf, const edge_conf_listen_t *
             m->hosts[m->num++].ctx = site_ctx;
         }
     }
-    file = l->tls_certificate;
-    if ((ctx = ctx_new(conf, l, &dflt, 1, &refused, &file)) == NULL)
+    if ((ctx = ctx_new(conf, l, &dflt, 1, &refused, &failed)) == NULL)
         goto Fail;
     SSL_CTX_set_ex_data(ctx, sni_index, m);
     SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
@@ -223,8 +219,8 @@ SSL_CTX *edge_tls_server_new(const edge_conf_t *conf, const edge_conf_listen_t *
 Fail : {
     char buf[256];
     ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
-    snprintf(err, errlen, "TLS for %s:%u (%s, %s): %s%s%s", l->address, l->port, file, key, refused != NULL ? refused : "",
-             refused != NULL ? ": " : "", buf);
+    snprintf(err, errlen, "TLS for %s:%u (%s, %s): %s%s%s", l->address, l->port, failed->certificate, failed->key,
+             refused != NULL ? refused : "", refused != NULL ? ": " : "", buf);
     sni_map_free(m);
     return NULL;
 }
