@@ -280,6 +280,36 @@ START_TEST(test_tickets_shared_by_contexts_and_handed_over)
 }
 END_TEST
 
+START_TEST(test_tickets_rotate)
+{
+    edge_conf_t conf;
+    char err[256];
+    unsigned char keys[EDGE_TLS_TICKET_KEY_LEN * EDGE_TLS_TICKETS_MAX];
+
+    /* a period of 1 s (the configuration's minimum is a minute: the function takes any): a sleep of more than
+     * the period is what makes the next ticket rotate the key, whatever the machine's load; a handshake is far
+     * shorter than the period, so none sees two rotations */
+    ck_assert_int_eq(edge_tls_tickets_configure(NULL, 1000, err, sizeof(err)), 0);
+    SSL_CTX *ctx = server_new(&conf, "default");
+    result_t first = handshake(ctx, NULL, NULL, NULL);
+    usleep(1100000);
+    result_t second = handshake(ctx, NULL, NULL, NULL); /* its tickets are made with a new key */
+    ck_assert_uint_eq(edge_tls_tickets_export(keys, sizeof(keys)), 2);
+    result_t again = handshake(ctx, NULL, NULL, first.session); /* the previous key still decrypts */
+    ck_assert(again.reused);
+    SSL_SESSION_free(again.session);
+    usleep(1100000);
+    SSL_SESSION_free(handshake(ctx, NULL, NULL, NULL).session); /* a second rotation: the first key is gone */
+    again = handshake(ctx, NULL, NULL, first.session);
+    ck_assert(again.ok && !again.reused);
+    SSL_SESSION_free(again.session);
+    SSL_SESSION_free(first.session);
+    SSL_SESSION_free(second.session);
+    SSL_CTX_free(ctx);
+    edge_config_dispose(&conf);
+}
+END_TEST
+
 /* --- check's findings -------------------------------------------------------------------------------------- */
 
 START_TEST(test_cert_check)
@@ -373,6 +403,7 @@ int main(void)
     tcase_add_test(tc, test_sni_chooses_the_site_certificate);
     tcase_add_test(tc, test_unknown_sni_refused);
     tcase_add_test(tc, test_tickets_shared_by_contexts_and_handed_over);
+    tcase_add_test(tc, test_tickets_rotate);
     tcase_add_test(tc, test_cert_check);
     tcase_add_test(tc, test_cert_check_all);
     suite_add_tcase(s, tc);
