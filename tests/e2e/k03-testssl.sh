@@ -6,7 +6,7 @@
 # at a time against 127.0.0.1). Then the edge as a CDN runs it, with a test CA and `openssl ocsp` as its
 # responder: testssl.sh's server defaults (-S, about 2 minutes more) find an OCSP response stapled;
 # each of 3 sites gets its own certificate by SNI; a session resumes after a restart (a ticket key file).
-E2E_TIMEOUT=${E2E_TIMEOUT:-480}
+E2E_TIMEOUT=${E2E_TIMEOUT:-720}
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TESTSSL=$(command -v testssl || command -v testssl.sh) || skip "no testssl.sh (apt-get install testssl.sh)"
 command -v openssl >/dev/null || skip "no openssl"
@@ -68,7 +68,7 @@ stapled() {
 }
 wait_until -t 30 stapled
 rc=0
-timeout 300 "$TESTSSL" --fast --quiet --color 0 --warnings off -S --jsonfile "$T/defaults.json" \
+timeout 420 "$TESTSSL" --fast --quiet --color 0 --warnings off --nodns none -S --jsonfile "$T/defaults.json" \
     "127.0.0.1:$EDGE_PORT" >"$T/defaults.out" 2>&1 || rc=$?
 [[ -s $T/defaults.json ]] || fail "testssl.sh -S wrote no JSON (exit $rc): $(tail -5 "$T/defaults.out")"
 finding() { "$PYTHON" -c 'import json, sys
