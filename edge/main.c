@@ -17,6 +17,7 @@
 #include "edge/report_cli.h"
 #include "edge/server.h"
 #include "edge/snapshot_cli.h"
+#include "edge/tls.h"
 #include "edge/tls_cert.h"
 #include "edge/upgrade.h"
 #include "edge/warm.h"
@@ -114,6 +115,7 @@ static int cmd(int argc, char **argv, bool serve)
 
 int main(int argc, char **argv)
 {
+    edge_tls_process_init();
     if (getenv("EDGECACHE_DEBUG") != NULL)
         common_log_level = COMMON_LOG_DEBUG;
     if (argc < 2) {

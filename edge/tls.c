@@ -32,6 +32,11 @@
  * connection's handshake happens entirely on the loop that accepted it. */
 static __thread reports_counters_t *loop_counters;
 
+void edge_tls_process_init(void)
+{
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+}
+
 void edge_tls_count_into(reports_counters_t *counters)
 {
     loop_counters = counters;

@@ -27,6 +27,14 @@
 SSL_CTX *edge_tls_server_new(const edge_conf_t *conf, const edge_conf_listen_t *l, char *err, size_t errlen);
 
 /**
+ * First thing in main(), before anything initialises OpenSSL: turns off OpenSSL's clean-up at exit. The OCSP
+ * stapler's thread (edge/tls_ocsp.h) is never joined, since a fetch may take seconds and a stopping edge
+ * should not wait for it, so at exit it may be inside OpenSSL; freeing OpenSSL's global state under it would
+ * crash the exit. The process's memory goes with it anyway.
+ */
+void edge_tls_process_init(void);
+
+/**
  * Makes the TLS handshakes of the calling thread's loop count into `counters` (tls_handshakes and the other
  * tls_* counters of reports/counters.h): each loop calls it once, at its start, with its own counters, which
  * then only that loop writes, without a lock. A thread that never calls it counts nothing.
