@@ -24,9 +24,10 @@ labels = {
     "tls2-1k": ("TLS HTTP/2 1 KB hit (h2load)", "hit"), "tls2-4m": ("TLS HTTP/2 4 MB hit (h2load)", "hit"),
     "gz64k": ("64 KB text hit, Accept-Encoding: gzip", "hit"),
     "br64k": ("64 KB text hit, Accept-Encoding: gzip, br", "hit"),
+    "tls-new": ("TLS new connection per request, 1 KB hit (full handshakes)", "hit"),
 }
 order = ["hot1k", "256k", "4m", "zipf", "small", "big", "cold", "latency", "tls1-1k", "tls1-4m", "tls2-1k", "tls2-4m",
-         "gz64k", "br64k"]
+         "tls-new", "gz64k", "br64k"]
 proxies = ["nginx", "varnish", "edgecache"]
 rows = defaultdict(list)
 herd = defaultdict(list)
@@ -106,7 +107,8 @@ if os.path.exists(idle_path):
 targets = [("hot1k", "rpc", 1.5, "hot 1 KB req/CPU-s"), ("zipf", "rpc", 1.5, "Zipf req/CPU-s"),
            ("256k", "rpc", 1.0, "256 KB req/CPU-s"), ("4m", "rpc", 1.0, "4 MB req/CPU-s"),
            ("cold", "rpc", 1.5, "cold misses req/CPU-s"), ("latency", "p99", None, "paced p99"),
-           ("gz64k", "rpc", 3.0, "64 KB text gzip hit req/CPU-s"), ("br64k", "rpc", None, "64 KB text gzip+br hit req/CPU-s")]
+           ("gz64k", "rpc", 3.0, "64 KB text gzip hit req/CPU-s"), ("br64k", "rpc", None, "64 KB text gzip+br hit req/CPU-s"),
+           ("tls-new", "rpc", 1.0, "TLS new connections per CPU-s")]
 target_lines = []
 for wl, k, want, name in targets:
     s = summary.get((wl, "edgecache"))

@@ -12,7 +12,10 @@
 #   - Three proxies in front of it, each on its own 127.0.0.1 port: nginx proxy_cache (worker_processes
 #     = edgecache threads, sendfile, keepalive to the origin, proxy_cache_lock), Varnish (malloc storage)
 #     and edgecache (threads = one per core unless --threads). nginx and edgecache also get a TLS
-#     listener (self-signed ECDSA certificate, HTTP/1.1 and HTTP/2 via ALPN). Varnish has no TLS: n/a.
+#     listener (self-signed ECDSA certificate, HTTP/1.1 and HTTP/2 via ALPN; nginx with edgecache's default
+#     profile: TLS 1.2 and 1.3, Mozilla intermediate's ciphers and groups). Varnish has no TLS: n/a.
+#     "TLS new connections" is one request per connection (Connection: close, wrk resumes no session), so
+#     its req/CPU-s is full TLS handshakes per CPU-second of the proxy.
 #   - Compression cells: the 64 KB text hit with "Accept-Encoding: gzip" and with "gzip, br". nginx compresses
 #     on every hit (gzip on, gzip_comp_level 1, and the brotli filter at brotli_comp_level 1 when Debian's
 #     libnginx-mod-http-brotli-filter is installed); edgecache serves the variants it stored once (it makes
@@ -260,7 +263,9 @@ tls_nginx="" tls_edge=""
 if [ $do_tls = 1 ]; then
     tls_nginx="listen 127.0.0.1:${tls_port[nginx]} ssl http2;
         ssl_certificate $tmp/cert.pem; ssl_certificate_key $tmp/key.pem;
-        ssl_session_cache shared:SSL:10m;"
+        ssl_session_cache shared:SSL:10m;
+        ssl_protocols TLSv1.2 TLSv1.3; ssl_ecdh_curve X25519:prime256v1:secp384r1; ssl_prefer_server_ciphers off;
+        ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;"
     tls_edge="  - {address: 127.0.0.1, port: ${tls_port[edgecache]}, tls: {certificate: $tmp/cert.pem, key: $tmp/key.pem}}"
 fi
 # nginx compresses per response: gzip at level 1 (its cheapest), brotli too when the module is installed
@@ -507,7 +512,7 @@ fi
 # WORKLOAD:KIND; KIND hit = must not reach the origin. cold runs last in a round so that the stores
 # hold only the hit sets while the hit workloads run in round 1.
 workloads=(hot1k 256k 4m zipf small latency herd gz64k br64k)
-[ $do_tls = 1 ] && workloads+=(tls1-1k tls1-4m tls2-1k tls2-4m)
+[ $do_tls = 1 ] && workloads+=(tls1-1k tls1-4m tls2-1k tls2-4m tls-new)
 workloads+=(cold)
 run_one() { # PHASE WORKLOAD PROXY ROUND
     local ph=$1 wl=$2 p=$3 r=$4
@@ -527,6 +532,7 @@ run_one() { # PHASE WORKLOAD PROXY ROUND
     tls2-4m) run_h2 "$ph" "$wl" "$p" "$r" /4m.bin ;;
     gz64k) run_wrk "$ph" "$wl" "$p" "$r" http /t64k.txt ae $conns gzip ;;
     br64k) run_wrk "$ph" "$wl" "$p" "$r" http /t64k.txt ae $conns "gzip, br" ;;
+    tls-new) run_wrk "$ph" "$wl" "$p" "$r" https /1k.bin close $conns ;;
     esac
 }
 rotated() { # ROUND: the proxies, rotated by ROUND

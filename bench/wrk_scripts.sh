@@ -3,7 +3,7 @@
 # with done.lua, whose one "BENCH key=value ..." line is what run_wrk parses; the ones that need a
 # per-thread seed or key range start with ids.lua, which numbers wrk's threads.
 #
-# write_wrk_scripts DIR writes DIR/{done,ids,static,ae,paced,zipf,uniform,cold,fill}.lua; run.sh passes
+# write_wrk_scripts DIR writes DIR/{done,ids,static,ae,close,paced,zipf,uniform,cold,fill}.lua; run.sh passes
 # a script by its name without .lua, and its arguments after wrk's "--".
 write_wrk_scripts() {
     local dir=$1
@@ -28,6 +28,11 @@ EOF
         cat "$dir/done.lua"
         echo 'function init(args) wrk.headers["Accept-Encoding"] = args[1] end'
     } >"$dir/ae.lua"
+    { # close: one request per connection (the server closes it), so over TLS each request is a full handshake:
+        # wrk keeps no TLS session to resume
+        cat "$dir/done.lua"
+        echo 'wrk.headers["Connection"] = "close"'
+    } >"$dir/close.lua"
     { # paced: args DELAY_MS
         cat "$dir/done.lua"
         echo 'function init(args) pause = tonumber(args[1]) end'

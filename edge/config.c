@@ -82,15 +82,26 @@ enum {
     K_SITES,
     K_UNKNOWN_HOST,
     K_HSTS,
-    K_NODE_ID
+    K_NODE_ID,
+    K_TLS
 };
-static const char *const top_keys[] = {
-    [K_LISTEN] = "listen",         [K_THREADS] = "threads",           [K_CACHE] = "cache",
-    [K_ORIGIN] = "origin",         [K_ORIGINS] = "origins",           [K_ORIGIN_GROUPS] = "origin_groups",
-    [K_BEHAVIORS] = "behaviors",   [K_ERROR_PAGES] = "error_pages",   [K_ADMIN] = "admin",
-    [K_ACCESS_LOG] = "access_log", [K_REPORTS] = "reports",           [K_LIMITS] = "limits",
-    [K_SITES] = "sites",           [K_UNKNOWN_HOST] = "unknown_host", [K_HSTS] = "hsts",
-    [K_NODE_ID] = "node_id"};
+static const char *const top_keys[] = {[K_LISTEN] = "listen",
+                                       [K_THREADS] = "threads",
+                                       [K_CACHE] = "cache",
+                                       [K_ORIGIN] = "origin",
+                                       [K_ORIGINS] = "origins",
+                                       [K_ORIGIN_GROUPS] = "origin_groups",
+                                       [K_BEHAVIORS] = "behaviors",
+                                       [K_ERROR_PAGES] = "error_pages",
+                                       [K_ADMIN] = "admin",
+                                       [K_ACCESS_LOG] = "access_log",
+                                       [K_REPORTS] = "reports",
+                                       [K_LIMITS] = "limits",
+                                       [K_SITES] = "sites",
+                                       [K_UNKNOWN_HOST] = "unknown_host",
+                                       [K_HSTS] = "hsts",
+                                       [K_NODE_ID] = "node_id",
+                                       [K_TLS] = "tls"};
 
 static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
 {
@@ -140,6 +151,8 @@ static int parse_root(ctx_t *c, edge_conf_t *conf, const yaml_node_t *root)
     if (edge_config_parse_reports(c, conf, v[K_REPORTS]) != 0 || edge_config_parse_node_id(c, conf, v[K_NODE_ID], root) != 0)
         return -1;
     if (edge_config_parse_limits(c, conf, v[K_LIMITS]) != 0)
+        return -1;
+    if (edge_config_parse_tls(c, conf, v[K_TLS]) != 0)
         return -1;
     /* the reports name each behavior and read its rules: a view parallel to conf->behaviors */
     conf->reports.behaviors = calloc(conf->num_behaviors != 0 ? conf->num_behaviors : 1, sizeof(*conf->reports.behaviors));
@@ -354,6 +367,11 @@ void edge_config_dispose(edge_conf_t *conf)
     for (size_t i = 0; i != conf->num_sites; ++i) {
         free(conf->sites[i].name);
         free(conf->sites[i].hsts);
+        for (size_t j = 0; j != conf->sites[i].num_certs; ++j) {
+            free(conf->sites[i].certs[j].certificate);
+            free(conf->sites[i].certs[j].key);
+        }
+        free(conf->sites[i].certs);
         free_names(conf->sites[i].hosts, conf->sites[i].num_hosts);
     }
     free(conf->sites);
@@ -367,5 +385,8 @@ void edge_config_dispose(edge_conf_t *conf)
     free(conf->access_log.path);
     free(conf->access_log.format);
     free(conf->node_id);
+    free(conf->tls.ticket_key_file);
+    free(conf->tls.ocsp_responder);
+    free(conf->tls.ocsp_cache_dir);
     memset(conf, 0, sizeof(*conf));
 }

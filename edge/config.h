@@ -21,6 +21,7 @@
  *                           appended to the flat tables), "unknown_host", the implicit site "default"
  *   edge/config_admin.c     "admin" (purge_allow through common/cidr.h), "access_log", "reports"
  *   edge/config_limits.c    "limits" (what one client or connection may cost the edge)
+ *   edge/config_tls.c       "tls" (session tickets, OCSP stapling), a site's "tls" (its certificates)
  *   edge/config_int.h       what they share: the parse context and the helpers' contracts
  * Run-time lookups live outside the loader: edge/site.h (the site for a host), edge/behavior.h (the behavior
  * for a path), common/cidr.h (an address in a network).
@@ -43,13 +44,24 @@
 typedef struct st_edge_conf_listen_t {
     char *address; /* numeric IPv4 or IPv6 address, e.g. "127.0.0.1" */
     uint16_t port;
-    char *tls_certificate; /* PEM paths; both NULL for cleartext, both set for TLS (HTTP/2 through ALPN) */
+    char *tls_certificate; /* PEM paths; both NULL for cleartext, both set for TLS (HTTP/2 through ALPN): the
+                            * default certificate, for a client whose SNI names no site with certificates */
     char *tls_key;
+    bool tls_refuse_unknown_sni;    /* key "unknown_sni: refuse" (default "default"): a handshake whose SNI names no
+                                     * site's host, or that has none, is refused with an unrecognized_name alert */
     edge_tls_profile_t tls_profile; /* keys "profile", "ciphers", "ciphersuites", "groups", "min_version",
                                      * "max_version" of its "tls" (edge/tls_profile.h) */
 } edge_conf_listen_t;
 
 #define EDGE_CONF_DEFAULT_MAX_VARIANTS 32
+
+/* One certificate/key pair of a site (key "tls.certificates" of a site). */
+typedef struct st_edge_conf_cert_t {
+    char *certificate; /* key "certificate": PEM, the certificate then its chain (the issuer next, for OCSP) */
+    char *key;         /* key "key": its private key, PEM */
+} edge_conf_cert_t;
+
+#define EDGE_CONF_DEFAULT_TICKET_ROTATE_MS ((uint64_t)12 * 3600 * 1000)
 
 /*
  * One site (a CloudFront distribution): the hosts it answers for, and its ranges of the flat tables of
@@ -61,9 +73,12 @@ typedef struct st_edge_conf_site_t {
     char *name;   /* [A-Za-z0-9_.-]+, unique */
     char **hosts; /* lower case: exact names ("shop.example.com") and wildcards ("*.shop.example.com"), no port */
     size_t num_hosts;
-    bool any_host; /* the site of a file without "sites": it claims every host */
-    char *hsts;    /* key "hsts" (top-level "hsts" without "sites"): the Strict-Transport-Security value sent on
-                    * its responses over TLS, e.g. "max-age=31536000; includeSubDomains"; NULL: none (default) */
+    bool any_host;           /* the site of a file without "sites": it claims every host */
+    char *hsts;              /* key "hsts" (top-level "hsts" without "sites"): the Strict-Transport-Security value sent on
+                              * its responses over TLS, e.g. "max-age=31536000; includeSubDomains"; NULL: none (default) */
+    edge_conf_cert_t *certs; /* key "tls: {certificates: [{certificate, key}, ...]}": chosen by SNI on every TLS
+                              * listener; RSA and ECDSA side by side (the client's choice). None: the listener's */
+    size_t num_certs;
     size_t first_behavior, num_behaviors;
     size_t first_error_page, num_error_pages;
     size_t first_origin, num_origins;
@@ -117,9 +132,18 @@ typedef struct st_edge_conf_t {
                        * when `json` is set */
         bool json;    /* key "format" was the keyword `json`: one JSON object per line, JSON escapes */
     } access_log;
-    char *node_id;                   /* key "node_id": this edge's name in every report (default: the host name), so that
-                                      * merging the reports of a fleet can refuse an edge given twice */
-    reports_conf_t reports;          /* key "reports"; its behaviors are parallel to `behaviors` */
+    char *node_id;                 /* key "node_id": this edge's name in every report (default: the host name), so that
+                                    * merging the reports of a fleet can refuse an edge given twice */
+    reports_conf_t reports;        /* key "reports"; its behaviors are parallel to `behaviors` */
+    struct {                       /* key "tls": what every TLS listener shares, process-wide (edge/config_tls.c) */
+        char *ticket_key_file;     /* key "session_tickets.key_file": 80-byte keys (16 name, 32 HMAC, 32 AES), the
+                                    * first encrypts; NULL (default): keys made by the process and rotated */
+        uint64_t ticket_rotate_ms; /* key "session_tickets.rotate", default 12h: a new key this often, the previous
+                                    * one kept for decryption (without a key_file only) */
+        bool ocsp_stapling;        /* key "ocsp.stapling", default true */
+        char *ocsp_responder;      /* key "ocsp.responder": the URL asked instead of each certificate's own */
+        char *ocsp_cache_dir;      /* key "ocsp.cache_dir": where responses are kept; NULL: CACHE_PATH/ocsp */
+    } tls;
     struct {                         /* key "limits": what a client or a connection may cost the edge (edge/config_limits.c) */
         unsigned background_fetches; /* key "background_fetches", default 64: misses that go on after their last
                                       * client left, at once, over all loops; beyond it such a fetch is cancelled */

@@ -173,6 +173,13 @@ int edge_config_parse_access_log(ctx_t *c, edge_conf_t *conf, const yaml_node_t 
 /** `n` NULL: the defaults. */
 int edge_config_parse_reports(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n);
 
+/* --- edge/config_tls.c: the process's TLS, a site's certificates ------------------------------------------ */
+
+/** The top-level "tls" (session_tickets, ocsp); `n` NULL: the defaults. */
+int edge_config_parse_tls(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n);
+/** A site's "tls": {certificates: [{certificate, key}, ...]}, into site->certs. */
+int edge_config_parse_site_tls(ctx_t *c, edge_conf_site_t *site, const yaml_node_t *n);
+
 /* --- edge/config_limits.c: limits -------------------------------------------------------------------------- */
 
 /** `n` NULL: the defaults. */

@@ -20,10 +20,11 @@
 
 enum { L_ADDRESS, L_PORT, L_TLS };
 static const char *const listen_keys[] = {[L_ADDRESS] = "address", [L_PORT] = "port", [L_TLS] = "tls"};
-enum { T_CERTIFICATE, T_KEY, T_PROFILE, T_CIPHERS, T_CIPHERSUITES, T_GROUPS, T_MIN_VERSION, T_MAX_VERSION };
+enum { T_CERTIFICATE, T_KEY, T_PROFILE, T_CIPHERS, T_CIPHERSUITES, T_GROUPS, T_MIN_VERSION, T_MAX_VERSION, T_UNKNOWN_SNI };
 static const char *const tls_keys[] = {
     [T_CERTIFICATE] = "certificate",   [T_KEY] = "key",       [T_PROFILE] = "profile",         [T_CIPHERS] = "ciphers",
-    [T_CIPHERSUITES] = "ciphersuites", [T_GROUPS] = "groups", [T_MIN_VERSION] = "min_version", [T_MAX_VERSION] = "max_version"};
+    [T_CIPHERSUITES] = "ciphersuites", [T_GROUPS] = "groups", [T_MIN_VERSION] = "min_version", [T_MAX_VERSION] = "max_version",
+    [T_UNKNOWN_SNI] = "unknown_sni"};
 
 int edge_config_tls_file(ctx_t *c, const yaml_node_t *n, const char *what, char **out)
 {
@@ -143,6 +144,15 @@ static int listen_one(ctx_t *c, edge_conf_listen_t *l, const yaml_node_t *n)
         if (edge_config_tls_file(c, t[T_CERTIFICATE], "certificate", &l->tls_certificate) != 0 ||
             edge_config_tls_file(c, t[T_KEY], "key", &l->tls_key) != 0 || tls_profile(c, l, v[L_TLS], t) != 0)
             return -1;
+        if (t[T_UNKNOWN_SNI] != NULL) {
+            const char *s;
+            if (edge_config_str(c, t[T_UNKNOWN_SNI], "unknown_sni", &s) != 0)
+                return -1;
+            if (strcmp(s, "refuse") == 0)
+                l->tls_refuse_unknown_sni = true;
+            else if (strcmp(s, "default") != 0)
+                return edge_config_fail(c, t[T_UNKNOWN_SNI], "unknown_sni: expected default or refuse, found \"%s\"", s);
+        }
     }
     return 0;
 }

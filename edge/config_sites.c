@@ -20,7 +20,7 @@
 #include <string.h>
 #include "edge/config_int.h"
 
-enum { S_NAME, S_HOSTS, S_ORIGIN, S_ORIGINS, S_ORIGIN_GROUPS, S_BEHAVIORS, S_ERROR_PAGES, S_HSTS };
+enum { S_NAME, S_HOSTS, S_ORIGIN, S_ORIGINS, S_ORIGIN_GROUPS, S_BEHAVIORS, S_ERROR_PAGES, S_HSTS, S_TLS };
 static const char *const site_keys[] = {[S_NAME] = "name",
                                         [S_HOSTS] = "hosts",
                                         [S_ORIGIN] = "origin",
@@ -28,7 +28,8 @@ static const char *const site_keys[] = {[S_NAME] = "name",
                                         [S_ORIGIN_GROUPS] = "origin_groups",
                                         [S_BEHAVIORS] = "behaviors",
                                         [S_ERROR_PAGES] = "error_pages",
-                                        [S_HSTS] = "hsts"};
+                                        [S_HSTS] = "hsts",
+                                        [S_TLS] = "tls"};
 enum { U_SITE, U_STATUS, U_PAGE };
 static const char *const unknown_keys[] = {[U_SITE] = "site", [U_STATUS] = "status", [U_PAGE] = "page"};
 
@@ -266,6 +267,8 @@ static int parse_site(ctx_t *c, edge_conf_t *conf, size_t index, const yaml_node
     if (parse_hosts(c, conf, site, index, v[S_HOSTS], claims, num_claims) != 0)
         return -1;
     if (v[S_HSTS] != NULL && edge_config_parse_hsts(c, v[S_HSTS], &site->hsts) != 0)
+        return -1;
+    if (v[S_TLS] != NULL && edge_config_parse_site_tls(c, site, v[S_TLS]) != 0)
         return -1;
 
     /* each site claims its own error page statuses */

@@ -19,6 +19,8 @@
 #include "edge/gen.h"
 #include "edge/thread.h"
 #include "edge/tls.h"
+#include "edge/tls_ocsp.h"
+#include "edge/tls_tickets.h"
 #include "reports/accounting.h"
 
 static void free_parts(edge_gen_t *g)
@@ -76,10 +78,19 @@ edge_gen_t *edge_gen_new(edge_conf_t *conf, const edge_gen_t *prev, size_t num_t
     }
     if (prev != NULL)
         origin_router_inherit(g->router, prev->router);
+    /* the process's TLS, which outlives the generation: the ticket keys (a key file read again) and the stapler's
+     * settings (XXX: a generation that fails after this point leaves them set for the one still serving; both
+     * are only ever what the file says) */
+    char dir[4096];
+    if (edge_tls_tickets_configure(conf->tls.ticket_key_file, conf->tls.ticket_rotate_ms, err, errlen) != 0)
+        goto Fail;
+    snprintf(dir, sizeof(dir), "%s/ocsp", conf->cache.path);
+    edge_tls_ocsp_configure(conf->tls.ocsp_stapling, conf->tls.ocsp_responder,
+                            conf->tls.ocsp_cache_dir != NULL ? conf->tls.ocsp_cache_dir : dir);
     /* the listeners: certificates read again, sockets kept for the addresses the previous one had */
     for (size_t i = 0; i != conf->num_listens; ++i) {
         const edge_conf_listen_t *l = conf->listens + i;
-        if (l->tls_certificate != NULL && (g->listeners[i].ssl_ctx = edge_tls_server_new(l, err, errlen)) == NULL)
+        if (l->tls_certificate != NULL && (g->listeners[i].ssl_ctx = edge_tls_server_new(conf, l, err, errlen)) == NULL)
             goto Fail;
         for (size_t j = 0; prev != NULL && j != prev->conf.num_listens && g->listeners[i].sock == NULL; ++j) {
             if (edge_listeners_is(prev->listeners[j].sock, l)) {

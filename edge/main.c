@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "common/log.h"
 #include "edge/cli.h"
 #include "edge/config.h"
@@ -19,6 +20,8 @@
 #include "edge/report_cli.h"
 #include "edge/server.h"
 #include "edge/snapshot_cli.h"
+#include "edge/tls.h"
+#include "edge/tls_cert.h"
 #include "edge/upgrade.h"
 #include "edge/warm.h"
 
@@ -126,10 +129,16 @@ static int cmd(int argc, char **argv, bool serve)
         return 2;
     }
     if (!serve) {
-        char warnings[4096];
+        char warnings[4096], certs[4096];
+        size_t num_warnings, errors;
         if (edge_config_warnings(&conf, warnings, sizeof(warnings)) != 0)
             fputs(warnings, stderr);
+        /* the certificates: each matches its key and covers its site's hosts (errors), none expires soon (warnings) */
+        errors = edge_tls_cert_check_all(&conf, time(NULL), certs, sizeof(certs), &num_warnings);
+        fputs(certs, stderr);
         edge_config_dispose(&conf);
+        if (errors != 0)
+            return 2;
         printf("%s: ok\n", file);
         return 0;
     }
@@ -145,6 +154,7 @@ static int cmd(int argc, char **argv, bool serve)
 
 int main(int argc, char **argv)
 {
+    edge_tls_process_init();
     if (getenv("EDGECACHE_DEBUG") != NULL)
         common_log_level = COMMON_LOG_DEBUG;
     if (argc < 2) {

@@ -21,23 +21,30 @@ const edge_conf_site_t *edge_site_match(const edge_conf_t *conf, const char *hos
     for (size_t i = 0; i != conf->num_sites; ++i) {
         const edge_conf_site_t *s = &conf->sites[i];
         for (size_t j = 0; j != s->num_hosts; ++j) {
-            const char *h = s->hosts[j];
-            size_t hlen = strlen(h);
-            if (h[0] != '*') {
-                if (h2o_memis(h, hlen, name.base, name.len))
-                    return s;
-                continue;
-            }
-            /* "*.example.com": a name longer than ".example.com" that ends with it */
-            if (name.len > hlen - 1 && memcmp(name.base + name.len - (hlen - 1), h + 1, hlen - 1) == 0 && hlen > best_len) {
+            size_t score = edge_site_host_score(s->hosts[j], name.base, name.len);
+            if (score == SIZE_MAX)
+                return s;
+            if (score > best_len) {
                 best = s;
-                best_len = hlen;
+                best_len = score;
             }
         }
     }
     if (best != NULL)
         return best;
     return conf->unknown_host.site != SIZE_MAX ? &conf->sites[conf->unknown_host.site] : NULL;
+}
+
+size_t edge_site_host_score(const char *pattern, const char *name, size_t len)
+{
+    size_t plen = strlen(pattern);
+
+    if (pattern[0] != '*')
+        return h2o_memis(pattern, plen, name, len) ? SIZE_MAX : 0;
+    /* "*.example.com": a name longer than ".example.com" that ends with it */
+    if (len > plen - 1 && memcmp(name + len - (plen - 1), pattern + 1, plen - 1) == 0)
+        return plen;
+    return 0;
 }
 
 const edge_conf_behavior_t *edge_site_behavior(const edge_conf_t *conf, const edge_conf_site_t *site, const char *path, size_t len)

@@ -19,6 +19,14 @@
  */
 const edge_conf_site_t *edge_site_match(const edge_conf_t *conf, const char *host, size_t len);
 
+/**
+ * How well host pattern `pattern` (as a site lists it: lower case, "name" or "*.suffix") matches `name` (`len`
+ * bytes, lower case, no port): 0 not at all, SIZE_MAX exactly, else the pattern's length (a longer wildcard is
+ * the better match). The one rule edge_site_match and the TLS listeners' choice of a certificate by SNI follow.
+ * Pure; any thread.
+ */
+size_t edge_site_host_score(const char *pattern, const char *name, size_t len);
+
 /** The behavior of `site` for `path` (edge_behavior_match over the site's range). Never NULL. Pure. */
 const edge_conf_behavior_t *edge_site_behavior(const edge_conf_t *conf, const edge_conf_site_t *site, const char *path, size_t len);
 

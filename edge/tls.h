@@ -16,11 +16,23 @@
 #include "reports/counters.h"
 
 /**
- * The server context of TLS listener `l`: its profile (l->tls_profile, edge/tls_profile.h: versions, ciphers, groups; never
- * compression or renegotiation), the certificate chain and key read now (and checked to match), ALPN h2 and
- * http/1.1. The caller frees it (SSL_CTX_free). NULL with a message in `err` naming the listener and the files.
+ * The server context of TLS listener `l` of configuration `conf`: its profile (l->tls_profile, edge/tls_profile.h:
+ * versions, ciphers, groups; never compression or renegotiation), its default certificate chain and key and those
+ * of every site of `conf` with certificates (read now, each checked against its key), chosen by the client's SNI
+ * as edge_site_match chooses a site (an unknown or missing SNI: the default, or refused with an unrecognized_name
+ * alert under unknown_sni: refuse), ALPN h2 and http/1.1, the process's session ticket keys (edge/tls_tickets.h)
+ * and OCSP stapling (edge/tls_ocsp.h) unless conf->tls says not. Nothing it keeps points into `conf`. The caller
+ * frees it (SSL_CTX_free). NULL with a message in `err` naming the listener and the file.
  */
-SSL_CTX *edge_tls_server_new(const edge_conf_listen_t *l, char *err, size_t errlen);
+SSL_CTX *edge_tls_server_new(const edge_conf_t *conf, const edge_conf_listen_t *l, char *err, size_t errlen);
+
+/**
+ * First thing in main(), before anything initialises OpenSSL: turns off OpenSSL's clean-up at exit. The OCSP
+ * stapler's thread (edge/tls_ocsp.h) is never joined, since a fetch may take seconds and a stopping edge
+ * should not wait for it, so at exit it may be inside OpenSSL; freeing OpenSSL's global state under it would
+ * crash the exit. The process's memory goes with it anyway.
+ */
+void edge_tls_process_init(void);
 
 /**
  * Makes the TLS handshakes of the calling thread's loop count into `counters` (tls_handshakes and the other

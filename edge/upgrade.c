@@ -17,9 +17,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 #include "common/log.h"
 #include "edge/gen.h"
 #include "edge/thread.h"
+#include "edge/tls_tickets.h"
 #include "edge/upgrade.h"
 
 #define STEP_TIMEOUT_MS 60000
@@ -85,6 +87,38 @@ static bool is_ours(const char *var)
         if (strncmp(var, names[i], strlen(names[i])) == 0)
             return true;
     return false;
+}
+
+/* 'K', a count, then that many session ticket keys: the new process resumes the sessions this one issued. */
+static void send_ticket_keys(int fd)
+{
+    unsigned char msg[2 + EDGE_TLS_TICKET_KEY_LEN * EDGE_TLS_TICKETS_MAX];
+    size_t n = edge_tls_tickets_export(msg + 2, sizeof(msg) - 2), len = 2 + n * EDGE_TLS_TICKET_KEY_LEN, off = 0;
+    ssize_t w;
+
+    msg[0] = 'K';
+    msg[1] = (unsigned char)n;
+    while (off < len && ((w = write(fd, msg + off, len - off)) > 0 || (w < 0 && errno == EINTR)))
+        off += w > 0 ? (size_t)w : 0;
+    OPENSSL_cleanse(msg, sizeof(msg));
+}
+
+/* Reads exactly `len` bytes (each within the step timeout). 0, or -1 when the peer went or said nothing. */
+static int read_full(int fd, unsigned char *buf, size_t len)
+{
+    for (size_t off = 0; off != len;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        ssize_t n;
+        if (poll(&p, 1, STEP_TIMEOUT_MS) <= 0)
+            return -1;
+        if ((n = read(fd, buf + off, len - off)) <= 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    return 0;
 }
 
 pid_t edge_upgrade_start(edge_server_t *s, char *err, size_t errlen)
@@ -165,6 +199,7 @@ pid_t edge_upgrade_start(edge_server_t *s, char *err, size_t errlen)
     }
     cache_store_writer_release(s->store);
     released = true;
+    send_ticket_keys(sv[0]);
     write_step(sv[0], 'W');
     common_log_info("upgrade: the store's writer is handed over to process %d", (int)pid);
     c = read_step(sv[0], STEP_TIMEOUT_MS);
@@ -217,6 +252,17 @@ int edge_upgrade_take_writer(int fd, char *err, size_t errlen)
 {
     write_step(fd, 'T');
     int c = read_step(fd, STEP_TIMEOUT_MS);
+    if (c == 'K') {
+        unsigned char keys[EDGE_TLS_TICKET_KEY_LEN * EDGE_TLS_TICKETS_MAX];
+        int n = read_step(fd, STEP_TIMEOUT_MS);
+        if (n < 0 || n > EDGE_TLS_TICKETS_MAX || read_full(fd, keys, (size_t)n * EDGE_TLS_TICKET_KEY_LEN) != 0) {
+            snprintf(err, errlen, "upgrade: the previous process sent its session ticket keys incompletely");
+            return -1;
+        }
+        edge_tls_tickets_import(keys, (size_t)n);
+        OPENSSL_cleanse(keys, sizeof(keys));
+        c = read_step(fd, STEP_TIMEOUT_MS);
+    }
     if (c == 'W' || c == 0) /* (0: the old process is gone, and its writer with it) */
         return 0;
     snprintf(err, errlen, "upgrade: the previous process %s",

@@ -8,6 +8,9 @@
  * Then, over that pair:
  *
  *     new -> old  'T'   the new process has its configuration and asks for the store's writer
+ *     old -> new  'K'   N (one byte), then N session ticket keys of 80 bytes (edge/tls_tickets.h), so that the
+ *                       new process resumes the sessions the old one issued. (A new process too old to know 'K',
+ *                       a downgrade, takes it for nonsense and exits; the old one serves on.)
  *     old -> new  'W'   the old process committed its queue and stopped writing (cache_store_writer_release)
  *     new -> old  'R'   the new process opened the store and its loops accept on the inherited sockets
  *

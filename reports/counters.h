@@ -44,6 +44,7 @@
     X(tls_resumed_handshakes, "", "TLS handshakes completed that resumed an earlier session (ticket or session id)")               \
     X(tls_failures_no_shared_cipher, "", "TLS handshakes refused for want of a cipher both sides accept")                          \
     X(tls_failures_protocol_version, "", "TLS handshakes refused for want of a protocol version both sides accept")                \
+    X(tls_failures_unknown_sni, "", "TLS handshakes refused because the client named no site's host (unknown_sni: refuse)")        \
     X(tls_failures_other, "", "TLS handshakes ended by any other fatal alert, sent or received (a client refusing our certificate)")
 
 typedef struct st_reports_counters_t {

@@ -512,6 +512,42 @@ make_cert() {
         -keyout "$2" -out "$1" >"$T/openssl.log" 2>&1 || fail "openssl: $(cat "$T/openssl.log")"
 }
 
+# make_ca DIR: a test certificate authority (DIR/ca.pem, DIR/ca.key) and an empty index for `openssl ocsp`.
+make_ca() {
+    mkdir -p "$1"
+    : >"$1/index.txt"
+    timeout 30 openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=edgecache test CA" -days 2 \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -keyout "$1/ca.key" -out "$1/ca.pem" >"$T/openssl.log" 2>&1 || fail "openssl: $(cat "$T/openssl.log")"
+}
+
+# make_site_cert CA_DIR OUT rsa|ec CN "DNS:a,DNS:b" [EXTRA EXTENSION LINES]: OUT.pem (the certificate, then the
+# CA: the chain an edge loads) and OUT.key, signed by the CA and listed as valid in its index (OCSP "good").
+make_site_cert() {
+    local ca=$1 out=$2 type=$3 cn=$4 san=$5 extra=${6:-} serial end
+    local newkey=(-newkey rsa:2048)
+    [[ $type == ec ]] && newkey=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1)
+    printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\n%b\n' "$san" "$extra" >"$out.ext"
+    { timeout 30 openssl req -new "${newkey[@]}" -nodes -subj "/CN=$cn" -keyout "$out.key" -out "$out.csr" &&
+        timeout 30 openssl x509 -req -in "$out.csr" -CA "$ca/ca.pem" -CAkey "$ca/ca.key" -CAcreateserial -days 1 \
+            -extfile "$out.ext" -out "$out.leaf"; } >"$T/openssl.log" 2>&1 || fail "openssl: $(cat "$T/openssl.log")"
+    cat "$out.leaf" "$ca/ca.pem" >"$out.pem"
+    serial=$(openssl x509 -noout -serial -in "$out.leaf" | sed 's/serial=//')
+    end=$(date -u -d "$(openssl x509 -noout -enddate -in "$out.leaf" | sed 's/notAfter=//')" +%y%m%d%H%M%SZ)
+    printf 'V\t%s\t\t%s\tunknown\t/CN=%s\n' "$end" "$serial" "$cn" >>"$ca/index.txt"
+}
+
+# tls_subject PORT SERVERNAME [OPENSSL ARGS...]: the CN of the certificate a new TLS connection gets ("" when
+# the handshake fails); without SERVERNAME ("-"), no SNI at all.
+tls_subject() {
+    local port=$1 name=$2
+    shift 2
+    local sni=(-servername "$name")
+    [[ $name == - ]] && sni=(-noservername)
+    { timeout 20 openssl s_client -connect "127.0.0.1:$port" "${sni[@]}" "$@" </dev/null 2>/dev/null |
+        openssl x509 -noout -subject 2>/dev/null | sed 's/.*CN *= *//'; } || true
+}
+
 # --- client side -------------------------------------------------------------------------------------
 # try_fetch URL [CURL ARGS...]: URL "/path" means the edge over HTTP/1.1 cleartext.
 try_fetch() {

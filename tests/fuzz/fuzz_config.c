@@ -11,7 +11,7 @@
  * FUZZ_SOURCES: edge/config.c edge/config_admin.c edge/config_behavior.c edge/config_limits.c edge/config_listen.c
  * FUZZ_SOURCES: edge/config_origin.c edge/config_yaml.c edge/behavior.c common/cidr.c common/log.c cache/pattern.c
  * FUZZ_SOURCES: cache/key.c errorpages/errorpages.c build-fuzz/errorpages/pages.c edge/config_sites.c
- * FUZZ_SOURCES: edge/tls_profile.c
+ * FUZZ_SOURCES: edge/tls_profile.c edge/config_tls.c
  * FUZZ_LIBS: -lyaml -lssl -lcrypto
  */
 #include <stdint.h>

@@ -14,7 +14,7 @@
  * FUZZ_SOURCES: edge/admin_parse.c edge/config.c edge/config_admin.c edge/config_behavior.c
  * FUZZ_SOURCES: edge/config_limits.c edge/config_listen.c edge/config_origin.c edge/config_yaml.c edge/behavior.c common/cidr.c
  * FUZZ_SOURCES: common/log.c errorpages/errorpages.c build-fuzz/errorpages/pages.c reports/*.c cache/*.c
- * FUZZ_SOURCES: edge/config_sites.c edge/site.c edge/tls_profile.c
+ * FUZZ_SOURCES: edge/config_sites.c edge/site.c edge/tls_profile.c edge/config_tls.c
  * FUZZ_LIBS: -lyaml -llmdb -lz -lssl -lcrypto
  */
 #include <stdint.h>

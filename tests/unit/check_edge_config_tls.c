@@ -135,11 +135,83 @@ START_TEST(test_hsts_defaults_and_per_site)
 }
 END_TEST
 
+START_TEST(test_site_certificates_and_process_tls)
+{
+    static const char yaml[] =
+        "listen: [{address: 127.0.0.1, port: 443, tls: {" TLS_FILES ", unknown_sni: refuse}},\n"
+        "         {address: 127.0.0.1, port: 444, tls: {" TLS_FILES ", unknown_sni: default}}]\n"
+        "tls:\n"
+        "  session_tickets: {key_file: tickets.key}\n"
+        "  ocsp: {stapling: false, responder: \"http://ocsp.example/\", cache_dir: ocsp}\n"
+        "sites:\n"
+        "  - name: a\n"
+        "    hosts: [a.example]\n"
+        "    origin: http://o\n"
+        "    tls: {certificates: [{certificate: cert.pem, key: key.pem}, {certificate: cert.pem, key: key.pem}]}\n"
+        "  - {name: b, hosts: [b.example], origin: http://o}\n";
+    edge_conf_t conf;
+    char err[EDGE_CONF_ERRLEN], expect[256], keys[160] = {0};
+
+    write_file("tickets.key", keys, sizeof(keys));
+    ck_assert_msg(parse(&conf, yaml, err) == 0, "%s", err);
+    ck_assert(conf.listens[0].tls_refuse_unknown_sni);
+    ck_assert(!conf.listens[1].tls_refuse_unknown_sni);
+    ck_assert_uint_eq(conf.sites[0].num_certs, 2);
+    snprintf(expect, sizeof(expect), "%s/cert.pem", base);
+    ck_assert_str_eq(conf.sites[0].certs[1].certificate, expect);
+    snprintf(expect, sizeof(expect), "%s/key.pem", base);
+    ck_assert_str_eq(conf.sites[0].certs[1].key, expect);
+    ck_assert_uint_eq(conf.sites[1].num_certs, 0);
+    snprintf(expect, sizeof(expect), "%s/tickets.key", base);
+    ck_assert_str_eq(conf.tls.ticket_key_file, expect);
+    ck_assert_uint_eq(conf.tls.ticket_rotate_ms, EDGE_CONF_DEFAULT_TICKET_ROTATE_MS);
+    ck_assert(!conf.tls.ocsp_stapling);
+    ck_assert_str_eq(conf.tls.ocsp_responder, "http://ocsp.example/");
+    snprintf(expect, sizeof(expect), "%s/ocsp", base);
+    ck_assert_str_eq(conf.tls.ocsp_cache_dir, expect);
+    edge_config_dispose(&conf);
+
+    /* the defaults */
+    ck_assert_msg(parse(&conf,
+                        "listen: [{address: 127.0.0.1, port: 443, tls: {" TLS_FILES "}}]\norigin: http://o\n"
+                        "tls: {session_tickets: {rotate: 1h}}\n",
+                        err) == 0,
+                  "%s", err);
+    ck_assert(!conf.listens[0].tls_refuse_unknown_sni);
+    ck_assert_ptr_null(conf.tls.ticket_key_file);
+    ck_assert_uint_eq(conf.tls.ticket_rotate_ms, 3600 * 1000);
+    ck_assert(conf.tls.ocsp_stapling);
+    ck_assert_ptr_null(conf.tls.ocsp_responder);
+    ck_assert_ptr_null(conf.tls.ocsp_cache_dir);
+    ck_assert_uint_eq(conf.sites[0].num_certs, 0);
+    edge_config_dispose(&conf);
+}
+END_TEST
+
 static const struct {
     const char *yaml;
     const char *prefix;
     const char *part;
 } bad[] = {
+    {"listen: [{address: 127.0.0.1, port: 443, tls: {" TLS_FILES ", unknown_sni: drop}}]\norigin: http://o\n",
+     "t.yaml:1:", "unknown_sni: expected default or refuse, found \"drop\""},
+    {"sites:\n  - {name: a, hosts: [a.example], origin: http://o, tls: {}}\n", "t.yaml:2:", "certificates"},
+    {"sites:\n  - {name: a, hosts: [a.example], origin: http://o, tls: {certificates: []}}\n",
+     "t.yaml:2:", "certificates: expected 1 to 8 certificate/key pairs, found 0"},
+    {"sites:\n  - {name: a, hosts: [a.example], origin: http://o, tls: {certificates: [{certificate: cert.pem}]}}\n",
+     "t.yaml:2:", "key"},
+    {"sites:\n  - {name: a, hosts: [a.example], origin: http://o, tls: {certificates: [{certificate: no.pem, key: key.pem}]}}\n",
+     "t.yaml:2:", "certificate: cannot read"},
+    {"sites:\n  - {name: a, hosts: [a.example], origin: http://o, tls: {certificates: {certificate: cert.pem, key: key.pem}}}\n",
+     "t.yaml:2:", "certificates: expected a list"},
+    {"origin: http://o\ntls: {session_tickets: {key_file: cert.pem}}\n",
+     "t.yaml:2:", "key_file: 28 bytes: expected one or more keys of 80 bytes each"},
+    {"origin: http://o\ntls: {session_tickets: {key_file: nope.key}}\n", "t.yaml:2:", "key_file: cannot read"},
+    {"origin: http://o\ntls: {session_tickets: {rotate: 10s}}\n", "t.yaml:2:", "rotate: at least 1m"},
+    {"origin: http://o\ntls: {session_tickets: {rotate: 1h, key_file: cert.pem}}\n", "t.yaml:2:", "rotate: not with key_file"},
+    {"origin: http://o\ntls: {ocsp: {responder: \"ftp://x\"}}\n", "t.yaml:2:", "responder: expected an http:// URL"},
+    {"origin: http://o\ntls: {ocsp: {stapling: maybe}}\n", "t.yaml:2:", "stapling"},
+    {"origin: http://o\ntls: {tickets: {}}\n", "t.yaml:2:", "tickets"},
     {"listen: [{address: 127.0.0.1, port: 443, tls: {" TLS_FILES ", profile: old}}]\norigin: http://o\n",
      "t.yaml:1:", "profile: expected intermediate, modern or custom, found \"old\""},
     {"listen: [{address: 127.0.0.1, port: 443, tls: {" TLS_FILES ", ciphers: AES128-SHA}}]\norigin: http://o\n",
@@ -189,6 +261,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_custom_tls13_only_ignores_tls12_ciphers);
     tcase_add_test(tc, test_viewer_policy_and_hsts_top_level);
     tcase_add_test(tc, test_hsts_defaults_and_per_site);
+    tcase_add_test(tc, test_site_certificates_and_process_tls);
     tcase_add_loop_test(tc, test_errors, 0, (int)(sizeof(bad) / sizeof(bad[0])));
     suite_add_tcase(s, tc);
     return s;
