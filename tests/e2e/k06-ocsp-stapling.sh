@@ -68,8 +68,23 @@ stapled edge.example.test || fail "nothing stapled after the restart: $(status e
 stapled must.example.test || fail "nothing stapled for must after the restart: $(status must.example.test)"
 
 step "past nextUpdate (one minute), with the responder still down: nothing is stapled"
+# each response has its own nextUpdate (the two may be fetched seconds apart on a loaded machine): until
+# must's goes too, whatever is stapled for it must still be current
 wait_until -t 90 not_stapled edge.example.test
-not_stapled must.example.test || fail "a stale response is stapled for must: $(status must.example.test)"
+current_or_none() { # (wait_until silences its output: a finding goes to $T/stale)
+    local out next asked
+    asked=$(date +%s) # before the handshake: a response stapled then must be current then
+    out=$(status must.example.test)
+    grep -q 'OCSP response: no response sent' <<<"$out" && return 0
+    next=$(sed -n 's/^ *Next Update: //p' <<<"$out" | head -1)
+    if [ -z "$next" ] || (($(date -d "$next" +%s) < asked)); then
+        printf 'nextUpdate "%s" passed: %s\n' "$next" "$out" >"$T/stale"
+        return 0
+    fi
+    return 1
+}
+wait_until -t 30 current_or_none
+[ ! -s "$T/stale" ] || fail "a stale response is stapled for must: $(cat "$T/stale")"
 grep -q 'tls: OCSP: .*asking again in' "$T/edge.log" || fail "the failed refreshes are not logged"
 stop_edge
 pass
