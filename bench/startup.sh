@@ -139,7 +139,12 @@ stored=$(metric edgecache_store_objects) dropped=$(metric edgecache_store_droppe
 store_bytes=$(metric edgecache_store_bytes)
 committed_s=$(awk -v t0="$t0" -v t="$(date +%s.%N)" 'BEGIN { printf "%.1f", t - t0 }')
 rss_filled=$(status_kb VmRSS "${pid_of[edgecache]}") anon_filled=$(status_kb RssAnon "${pid_of[edgecache]}")
-log "store: $stored objects, $store_bytes bytes in use, $dropped dropped writes; RSS ${rss_filled} kB (anon $anon_filled kB)"
+private_filled=$(private_kb "${pid_of[edgecache]}" /data.mdb)
+# the writer gives freed heap back at most once a second, when idle: read the private RSS again after that
+sleep 2.5
+private_settled=$(private_kb "${pid_of[edgecache]}" /data.mdb)
+log "store: $stored objects, $store_bytes bytes in use, $dropped dropped writes; RSS ${rss_filled} kB (anon $anon_filled kB)," \
+    "private RSS without data.mdb $private_filled kB, $private_settled kB 2.5 s later"
 [ "$stored" -ge $((objects + 1)) ] || log "warning: the store holds $stored objects, not $((objects + 1))"
 
 t1=$(date +%s.%N)
@@ -181,6 +186,9 @@ mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
         "the store counted them all after $committed_s s"
     echo "- store: $stored objects (the $objects plus the fill's idle path), $(mb "$store_bytes") of pages in use," \
         "$dropped dropped writes; edgecache RSS after the fill $(mb $((rss_filled * 1024))) ($(mb $((anon_filled * 1024))) anon)"
+    echo "- private RSS after the fill (Private_Clean + Private_Dirty from /proc/PID/smaps, without the data.mdb" \
+        "mapping): $(mb $((private_filled * 1024))) when the store counted every object, $(mb $((private_settled * 1024)))" \
+        "2.5 s later (the writer returns freed heap to the kernel when idle, at most once a second)"
     echo "- SIGTERM after the fill → exit: $stop_s s"
     echo "- data.mdb: $(mb "$mdb_apparent") apparent, $(mb "$mdb_alloc") allocated on disk ($(awk -v b="$mdb_apparent" -v n="$stored" 'BEGIN { printf "%.0f", b / n }') bytes per object)"
     echo
