@@ -118,9 +118,11 @@ wrk -t2 -c32 -d"${fill_max}s" --timeout 10s -s "$tmp/fill.lua" "http://127.0.0.1
     >"$tmp/logs/fill.out" 2>&1 &
 wpid=$!
 bench_track $wpid
-last=$(date +%s)
+last=$(date +%s) peak_backlog=0
 while kill -0 $wpid 2>/dev/null; do
     sleep 0.5
+    b=$(metric edgecache_store_backlog_bytes || true) # (what the writer has queued: the heap's high-water mark follows it)
+    [ "${b:-0}" -gt $peak_backlog ] && peak_backlog=$b
     n=$(origin_count)
     [ "$n" -ge $target ] && { kill -INT $wpid 2>/dev/null || true; break; }
     now=$(date +%s)
@@ -149,7 +151,7 @@ private_filled=$(private_kb "${pid_of[edgecache]}" /data.mdb)
 sleep 2.5
 private_settled=$(private_kb "${pid_of[edgecache]}" /data.mdb)
 log "store: $stored objects, $store_bytes bytes in use, $dropped dropped writes; RSS ${rss_filled} kB (anon $anon_filled kB)," \
-    "private RSS without data.mdb $private_filled kB, $private_settled kB 2.5 s later"
+    "private RSS without data.mdb $private_filled kB, $private_settled kB 2.5 s later; peak backlog seen $peak_backlog bytes"
 [ "$stored" -ge $((objects + 1)) ] || log "warning: the store holds $stored objects, not $((objects + 1))"
 
 t1=$(date +%s.%N)
@@ -193,7 +195,8 @@ mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
         "$dropped dropped writes; edgecache RSS after the fill $(mb $((rss_filled * 1024))) ($(mb $((anon_filled * 1024))) anon)"
     echo "- private RSS after the fill (Private_Clean + Private_Dirty from /proc/PID/smaps, without the data.mdb" \
         "mapping): $(mb $((private_filled * 1024))) when the store counted every object, $(mb $((private_settled * 1024)))" \
-        "2.5 s later (the writer returns freed heap to the kernel when idle, at most once a second)"
+        "2.5 s later (the writer returns freed heap to the kernel when idle, at most once a second); the writer's" \
+        "backlog peaked at $(mb "$peak_backlog") or more (edgecache_store_backlog_bytes, sampled every 0.5 s during the fill)"
     echo "- SIGTERM after the fill → exit: $stop_s s"
     echo "- data.mdb: $(mb "$mdb_apparent") apparent, $(mb "$mdb_alloc") allocated on disk ($(awk -v b="$mdb_apparent" -v n="$stored" 'BEGIN { printf "%.0f", b / n }') bytes per object)"
     echo
