@@ -22,11 +22,12 @@
  * - A batch that fails is dropped, never retried (but after MDB_MAP_FULL, once room is made): a full disk
  *   must cost the edge its stores, not its loops. Each failure is counted; the log gets one line per cause
  *   per FAULT_LOG_INTERVAL_SEC (cache_store_note_fault), not one per batch.
- * - Messages are malloc'd on the loops' threads (each with its own glibc arena) and freed here. After a fill,
- *   those arenas keep their high-water mark as free but resident memory (about 250 MB after 1,000,000
- *   objects) unless someone returns it: the writer calls malloc_trim once TRIM_AFTER_BYTES were freed, when
- *   its queue is empty, at most once per TRIM_INTERVAL_MS (a trim walks every arena's free lists under that
- *   arena's lock, so it is kept off a busy queue and off the loops).
+ * - Messages are malloc'd on the loops' threads (each with its own glibc arena) and freed here. A backlog
+ *   raises those arenas' high-water mark, which glibc keeps as free but resident memory (249 MB after a fast
+ *   1,000,000-object fill) unless someone returns it: after a backlog of TRIM_AFTER_BYTES or more, the writer
+ *   calls malloc_trim once its queue is empty, at most once per TRIM_INTERVAL_MS. A trim walks every arena's
+ *   free lists under that arena's lock (a loop that mallocs meanwhile waits), so it is kept off a busy queue
+ *   and off the steady state, where backlogs stay small.
  */
 #include <errno.h>
 #ifdef __GLIBC__
@@ -288,11 +289,11 @@ static void add_busy(cache_store_t *s, int64_t start)
         atomic_fetch_add_explicit(&s->queue.busy_ns, (uint64_t)d, memory_order_relaxed);
 }
 
-/* Returns freed heap to the kernel when enough was freed since the last time and the last trim is old enough.
- * Called by the writer without `mutex`, when its queue is empty (see the paragraph at the top). */
+/* Returns freed heap to the kernel after a large backlog, when the last trim is old enough. Called by the
+ * writer without `mutex`, when its queue is empty (see the paragraph at the top). */
 static void maybe_trim(cache_store_t *s)
 {
-    if (s->queue.freed_since_trim < TRIM_AFTER_BYTES)
+    if (s->queue.peak_since_trim < TRIM_AFTER_BYTES)
         return;
     int64_t now = monotonic_ns();
     if (s->queue.last_trim_ms != 0 && now / 1000000 - s->queue.last_trim_ms < TRIM_INTERVAL_MS)
@@ -300,7 +301,7 @@ static void maybe_trim(cache_store_t *s)
 #ifdef __GLIBC__
     malloc_trim(0);
 #endif
-    s->queue.freed_since_trim = 0;
+    s->queue.peak_since_trim = 0;
     s->queue.last_trim_ms = now / 1000000;
     add_busy(s, now);
 }
@@ -462,7 +463,7 @@ static void *writer_main(void *arg)
                 pthread_mutex_lock(&s->mutex);
                 continue;
             }
-            if (s->queue.freed_since_trim >= TRIM_AFTER_BYTES) {
+            if (s->queue.peak_since_trim >= TRIM_AFTER_BYTES) {
                 /* the queue drained after a backlog: give the freed heap back (or on a later tick, when the
                  * last trim was too recent) */
                 pthread_mutex_unlock(&s->mutex);
@@ -492,6 +493,8 @@ static void *writer_main(void *arg)
         *cut = NULL;
         if (s->queue.head == NULL)
             s->queue.tail = &s->queue.head;
+        if (s->queue.queued_bytes > s->queue.peak_since_trim)
+            s->queue.peak_since_trim = s->queue.queued_bytes; /* (all that was queued: the heap held it at once) */
         s->queue.queued_bytes -= batch_bytes;
         pthread_mutex_unlock(&s->mutex);
 
@@ -524,7 +527,6 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&s->mutex);
         while (batch != NULL) {
             msg_t *next = batch->next;
-            s->queue.freed_since_trim += offsetof(msg_t, data) + batch->len;
             free(batch);
             batch = next;
         }
