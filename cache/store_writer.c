@@ -25,9 +25,10 @@
  * - Messages are malloc'd on the loops' threads (each with its own glibc arena) and freed here. A backlog
  *   raises those arenas' high-water mark, which glibc keeps as free but resident memory (249 MB after a fast
  *   1,000,000-object fill) unless someone returns it: after a backlog of TRIM_AFTER_BYTES or more, the writer
- *   calls malloc_trim once its queue is empty, at most once per TRIM_INTERVAL_MS. A trim walks every arena's
- *   free lists under that arena's lock (a loop that mallocs meanwhile waits), so it is kept off a busy queue
- *   and off the steady state, where backlogs stay small.
+ *   calls malloc_trim once the burst is over (its queue empty, and no such backlog for TRIM_QUIET_MS). A trim
+ *   walks every arena's free chunks under that arena's lock (a loop that mallocs meanwhile waits: about 2,000
+ *   madvise calls after a 40 MB backlog), so it is kept out of bursts and off the steady state, where
+ *   backlogs stay small.
  */
 #include <errno.h>
 #ifdef __GLIBC__
@@ -289,20 +290,19 @@ static void add_busy(cache_store_t *s, int64_t start)
         atomic_fetch_add_explicit(&s->queue.busy_ns, (uint64_t)d, memory_order_relaxed);
 }
 
-/* Returns freed heap to the kernel after a large backlog, when the last trim is old enough. Called by the
- * writer without `mutex`, when its queue is empty (see the paragraph at the top). */
+/* Returns freed heap to the kernel after a large backlog, once the burst is over. Called by the writer without
+ * `mutex`, when its queue is empty (see the paragraph at the top). */
 static void maybe_trim(cache_store_t *s)
 {
     if (s->queue.peak_since_trim < TRIM_AFTER_BYTES)
         return;
     int64_t now = monotonic_ns();
-    if (s->queue.last_trim_ms != 0 && now / 1000000 - s->queue.last_trim_ms < TRIM_INTERVAL_MS)
-        return;
+    if (now / 1000000 - s->queue.last_backlog_ms < TRIM_QUIET_MS)
+        return; /* (the writer looks again within a second: its idle wait is one second long) */
 #ifdef __GLIBC__
     malloc_trim(0);
 #endif
     s->queue.peak_since_trim = 0;
-    s->queue.last_trim_ms = now / 1000000;
     add_busy(s, now);
 }
 
@@ -464,8 +464,8 @@ static void *writer_main(void *arg)
                 continue;
             }
             if (s->queue.peak_since_trim >= TRIM_AFTER_BYTES) {
-                /* the queue drained after a backlog: give the freed heap back (or on a later tick, when the
-                 * last trim was too recent) */
+                /* the queue drained after a backlog: give the freed heap back (now, or on a later tick when
+                 * the backlog is too recent) */
                 pthread_mutex_unlock(&s->mutex);
                 maybe_trim(s);
                 pthread_mutex_lock(&s->mutex);
@@ -493,6 +493,8 @@ static void *writer_main(void *arg)
         *cut = NULL;
         if (s->queue.head == NULL)
             s->queue.tail = &s->queue.head;
+        if (s->queue.queued_bytes >= TRIM_AFTER_BYTES)
+            s->queue.last_backlog_ms = monotonic_ns() / 1000000;
         if (s->queue.queued_bytes > s->queue.peak_since_trim)
             s->queue.peak_since_trim = s->queue.queued_bytes; /* (all that was queued: the heap held it at once) */
         s->queue.queued_bytes -= batch_bytes;
