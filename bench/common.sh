@@ -116,6 +116,17 @@ origin_count() {
 # status_kb FIELD PID: a /proc/PID/status field, in kB.
 status_kb() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$2/status" 2>/dev/null || echo 0; }
 
+# private_kb PID [SKIP]: the process's private resident memory, in kB: Private_Clean + Private_Dirty over its
+# mappings (/proc/PID/smaps), leaving out any mapping whose path ends in SKIP (e.g. data.mdb: a page of the
+# LMDB map counts as "private" there while no other process maps it, though it is file-backed page cache
+# the kernel can drop, not memory the process allocated).
+private_kb() {
+    awk -v skip="${2:-}" '
+        /^[0-9a-f]+-[0-9a-f]+ / { out = (skip != "" && substr($NF, length($NF) - length(skip) + 1) == skip) }
+        !out && ($1 == "Private_Clean:" || $1 == "Private_Dirty:") { s += $2 }
+        END { print s + 0 }' "/proc/$1/smaps" 2>/dev/null || echo 0
+}
+
 # The machine, as Markdown list items.
 bench_machine() {
     local cpu

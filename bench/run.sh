@@ -40,7 +40,11 @@
 #     Progress goes to stderr. Exit 1 when a proxy did not answer (a run with no requests or with
 #     non-2xx answers) or a hit workload reached the origin; timings are never asserted.
 #
-# Usage: bench/run.sh [--quick] [--rounds N] [--duration S] [--threads N] [--edgecache PATH]
+#   - With --threads LIST (a comma list, e.g. 1,2 or 1,2,4,8,16), it runs bench/scaling.sh instead: 1 KB
+#     hits and cold misses through edgecache and nginx at each loop count, req/CPU-s and its efficiency
+#     against the first count, and the writer thread's busy fraction (bench/results/scaling.md).
+#
+# Usage: bench/run.sh [--quick] [--rounds N] [--duration S] [--threads N|LIST] [--edgecache PATH]
 #                     [--port BASE] [--fill-max S] [--idle N] [--no-tls] [--no-rss] [--keep]
 set -euo pipefail
 
@@ -70,6 +74,13 @@ while [ $# -gt 0 ]; do
     shift
 done
 is_uint() { case $1 in '' | *[!0-9]*) return 1 ;; esac; }
+# a list of loop counts (--threads 1,2): the scaling cells only, for each count (bench/scaling.sh)
+case $threads in
+*,*)
+    exec bash "$top/bench/scaling.sh" --threads "$threads" $([ $quick = 1 ] && echo --quick) ${rounds:+--rounds "$rounds"} \
+        ${duration:+--duration "$duration"} ${edgecache:+--edgecache "$edgecache"} --port "$base_port" $([ $keep = 1 ] && echo --keep)
+    ;;
+esac
 if [ $quick = 1 ]; then
     : "${rounds:=1}" "${duration:=1}"
     n_zipf=200 n_small=200 n_big=2000 n_idle=1000 varnish_mem=256m zone=16m

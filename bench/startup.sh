@@ -9,6 +9,11 @@
 #     client listener: wrk (-t2 -c32) with a Lua script that asks for /s/0 .. /s/N-1, each once, split
 #     over the threads. Progress every 10 s. The fill ends when the origin has seen N requests and the
 #     store (edgecache_store_objects on the admin API) holds them; dropped writes are reported.
+#   - Memory after the fill: VmRSS and RssAnon, and the private RSS without the LMDB map (Private_Clean +
+#     Private_Dirty over /proc/PID/smaps, the data.mdb mapping left out: its pages are file-backed page
+#     cache, "private" there only because no other process maps them), when the store counts every object
+#     and again 2.5 s later (the writer returns freed heap when idle, at most once a second). Issue 15's
+#     target: under 64 MB after 1,000,000 objects.
 #   - SIGTERM; the time to exit and the size of data.mdb (apparent and allocated).
 #   - --runs restarts (default 5) with data.mdb in the page cache ("warm": a restart of the process),
 #     then as many with data.mdb dropped from the page cache first ("cold", with posix_fadvise on that
@@ -113,9 +118,11 @@ wrk -t2 -c32 -d"${fill_max}s" --timeout 10s -s "$tmp/fill.lua" "http://127.0.0.1
     >"$tmp/logs/fill.out" 2>&1 &
 wpid=$!
 bench_track $wpid
-last=$(date +%s)
+last=$(date +%s) peak_backlog=0
 while kill -0 $wpid 2>/dev/null; do
     sleep 0.5
+    b=$(metric edgecache_store_backlog_bytes || true) # (what the writer has queued: the heap's high-water mark follows it)
+    [ "${b:-0}" -gt $peak_backlog ] && peak_backlog=$b
     n=$(origin_count)
     [ "$n" -ge $target ] && { kill -INT $wpid 2>/dev/null || true; break; }
     now=$(date +%s)
@@ -139,7 +146,12 @@ stored=$(metric edgecache_store_objects) dropped=$(metric edgecache_store_droppe
 store_bytes=$(metric edgecache_store_bytes)
 committed_s=$(awk -v t0="$t0" -v t="$(date +%s.%N)" 'BEGIN { printf "%.1f", t - t0 }')
 rss_filled=$(status_kb VmRSS "${pid_of[edgecache]}") anon_filled=$(status_kb RssAnon "${pid_of[edgecache]}")
-log "store: $stored objects, $store_bytes bytes in use, $dropped dropped writes; RSS ${rss_filled} kB (anon $anon_filled kB)"
+private_filled=$(private_kb "${pid_of[edgecache]}" /data.mdb)
+# the writer gives freed heap back at most once a second, when idle: read the private RSS again after that
+sleep 2.5
+private_settled=$(private_kb "${pid_of[edgecache]}" /data.mdb)
+log "store: $stored objects, $store_bytes bytes in use, $dropped dropped writes; RSS ${rss_filled} kB (anon $anon_filled kB)," \
+    "private RSS without data.mdb $private_filled kB, $private_settled kB 2.5 s later; peak backlog seen $peak_backlog bytes"
 [ "$stored" -ge $((objects + 1)) ] || log "warning: the store holds $stored objects, not $((objects + 1))"
 
 t1=$(date +%s.%N)
@@ -181,6 +193,10 @@ mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
         "the store counted them all after $committed_s s"
     echo "- store: $stored objects (the $objects plus the fill's idle path), $(mb "$store_bytes") of pages in use," \
         "$dropped dropped writes; edgecache RSS after the fill $(mb $((rss_filled * 1024))) ($(mb $((anon_filled * 1024))) anon)"
+    echo "- private RSS after the fill (Private_Clean + Private_Dirty from /proc/PID/smaps, without the data.mdb" \
+        "mapping): $(mb $((private_filled * 1024))) when the store counted every object, $(mb $((private_settled * 1024)))" \
+        "2.5 s later (the writer returns freed heap to the kernel when idle, at most once a second); the writer's" \
+        "backlog peaked at $(mb "$peak_backlog") or more (edgecache_store_backlog_bytes, sampled every 0.5 s during the fill)"
     echo "- SIGTERM after the fill → exit: $stop_s s"
     echo "- data.mdb: $(mb "$mdb_apparent") apparent, $(mb "$mdb_alloc") allocated on disk ($(awk -v b="$mdb_apparent" -v n="$stored" 'BEGIN { printf "%.0f", b / n }') bytes per object)"
     echo

@@ -60,7 +60,8 @@ def poll_once(port, path):
     except OSError:
         return None
     try:
-        s.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" % path).encode())
+        # (the Host with its port, as wrk and http.client send it: the edge keys on the host it is given)
+        s.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n" % (path, port)).encode())
         data = b""
         while True:
             b = s.recv(65536)

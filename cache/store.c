@@ -688,6 +688,7 @@ void cache_store_stats(cache_store_t *s, cache_store_stats_t *out)
     out->purged = atomic_load_explicit(&s->purge.purged_objects, memory_order_relaxed);
     out->dropped_writes = atomic_load_explicit(&s->queue.dropped_writes, memory_order_relaxed);
     out->backlog_bytes = atomic_load_explicit(&s->queue.backlog, memory_order_relaxed);
+    out->writer_busy_ns = atomic_load_explicit(&s->queue.busy_ns, memory_order_relaxed);
 }
 
 int cache_store_snapshot(cache_store_t *s, const char *dest, char *err, size_t errlen)

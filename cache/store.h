@@ -227,6 +227,7 @@ typedef struct st_cache_store_stats_t {
     uint64_t backlog_bytes;                        /* queued and not yet committed */
     uint64_t write_errors[CACHE_STORE_NUM_FAULTS]; /* writes dropped because their transaction failed, by cause */
     uint64_t vary_refused;                         /* new Vary variants not stored because their URL had max_variants already */
+    uint64_t writer_busy_ns;                       /* time the single writer thread spent working (batches, sweeps) */
     bool usable;                                   /* false when the store stores nothing (cache_store_open_unusable) */
 } cache_store_stats_t;
 

@@ -45,6 +45,8 @@
 #define PENDING_BUCKETS 1024
 #define QUEUE_MAX_BYTES ((size_t)128 << 20) /* writes beyond this backlog are dropped, never waited for */
 #define BATCH_MAX_BYTES ((size_t)32 << 20)  /* one write transaction takes at most this much */
+#define TRIM_AFTER_BYTES ((size_t)8 << 20)  /* the writer gives freed heap back after a backlog this large... */
+#define TRIM_QUIET_MS 1000                  /* ...once its queue is empty and no such backlog was seen for this long */
 #define HIGH_WATER 0.85                     /* evict when more than this share of the map is in use... */
 #define LOW_WATER 0.70                      /* ...down to this share */
 
@@ -107,6 +109,9 @@ typedef struct st_cache_store_queue_t {
     atomic_bool released;                /* atomic: the writer was handed over; every write is dropped */
     atomic_size_t backlog;               /* atomic: payload bytes queued and not yet committed */
     atomic_uint_fast64_t dropped_writes; /* atomic: writes dropped because the backlog was full */
+    atomic_uint_fast64_t busy_ns;        /* atomic: time the writer spent on batches and sweeps (and trims) */
+    size_t peak_since_trim;              /* writer: the largest queue it took a batch from since its last malloc_trim */
+    int64_t last_backlog_ms;             /* writer: when it last took a batch from a queue of TRIM_AFTER_BYTES or more */
 } cache_store_queue_t;
 
 /* Queued, uncommitted writes by key, newest first (cache/store_writer.c): what readers look at before LMDB.

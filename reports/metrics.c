@@ -216,6 +216,10 @@ void reports_metrics_write(FILE *out, const reports_counters_t *sum, const repor
     store_metric(out, "edgecache_store_dropped_writes_total", "counter",
                  "writes dropped because the store's writer was too far behind", store->dropped_writes);
     store_metric(out, "edgecache_store_backlog_bytes", "gauge", "bytes queued for the store's writer", store->backlog_bytes);
+    reports_metrics_family(out, "edgecache_store_writer_busy_seconds_total", "counter",
+                           "time the store's single writer thread spent on its transactions (batches, eviction, sweeps) "
+                           "and heap trims; its rate is the writer's busy fraction");
+    fprintf(out, "edgecache_store_writer_busy_seconds_total %.6f\n", (double)store->writer_busy_ns / 1e9);
     store_metric(out, "edgecache_store_usable", "gauge",
                  "1 when the store works; 0 when its directory could not be used at start and every request passes through",
                  store->usable ? 1 : 0);

@@ -147,7 +147,7 @@ START_TEST(test_exposition_is_well_formed)
 {
     reports_counters_t c;
     reports_hist_t l;
-    cache_store_stats_t st = {.objects = 7, .bytes_used = 4096, .map_size = 1 << 20, .evictions = 2};
+    cache_store_stats_t st = {.objects = 7, .bytes_used = 4096, .map_size = 1 << 20, .evictions = 2, .writer_busy_ns = 1500000000};
     reports_by_behavior_t *b = calloc(1, sizeof(*b));
     reports_process_t p = {.cpu_seconds = 1.5, .resident_bytes = 1 << 24, .max_fds = UINT64_MAX, .start_time_seconds = 1.7e9};
     char families[128][96];
@@ -211,11 +211,12 @@ START_TEST(test_exposition_is_well_formed)
         strstr(text, "\nedgecache_request_duration_seconds_count{site=\"other\",behavior=\"other\",cache=\"other\"} 1\n"));
     ck_assert_ptr_nonnull(
         strstr(text, "\nedgecache_build_info{version=\"0.0.0\",libh2o=\"2.2.5\",openssl=\"3\",lmdb=\"0.9\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nedgecache_store_writer_busy_seconds_total 1.500000\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nprocess_resident_memory_bytes 16777216\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nprocess_max_fds +Inf\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nprocess_cpu_seconds_total 1.50\n"));
     size_t samples = parse(text, families, &nf);
-    ck_assert_uint_eq(nf, reports_counter_count + 1 /* responses */ + 1 /* latency */ + 10 /* store */ + 6 /* compressor */ +
+    ck_assert_uint_eq(nf, reports_counter_count + 1 /* responses */ + 1 /* latency */ + 11 /* store */ + 6 /* compressor */ +
                               7 /* per behavior */ + 1 /* request duration */ + 1 /* top objects */ + 1 /* loop lag */ +
                               1 /* build info */ + 6 /* process */);
     ck_assert_uint_ge(samples, nf);
