@@ -143,3 +143,26 @@ bench_machine() {
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)" \
         "(the machine is shared with other jobs)"
 }
+
+# --- CPU accounting over a process tree (bench/scaling.sh; bench/run.sh has the same three of its own)
+# PID and all its descendants, one per line.
+tree_pids() {
+    ps -e -o pid= -o ppid= | awk -v root="$1" '
+        { kids[$2] = kids[$2] " " $1 }
+        END { q[1] = root; n = 1
+              for (i = 1; i <= n; i++) { print q[i]; m = split(kids[q[i]], k, " "); for (j = 1; j <= m; j++) q[++n] = k[j] } }'
+}
+# "pid:ticks" for each process of the tree (utime+stime include all of its threads).
+cpu_snap() {
+    local p s=""
+    for p in $(tree_pids "$1"); do
+        [ -r "/proc/$p/stat" ] && s="$s $p:$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }')"
+    done
+    echo "$s"
+}
+cpu_secs() { # SNAP0 SNAP1: CPU seconds between two snapshots; a process that appeared counts from 0
+    awk -v a="$1" -v b="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+        n = split(a, x, " "); for (i = 1; i <= n; i++) { split(x[i], f, ":"); t[f[1]] = f[2] }
+        n = split(b, x, " "); s = 0; for (i = 1; i <= n; i++) { split(x[i], f, ":"); s += f[2] - t[f[1]] }
+        printf "%.2f", s / hz }'
+}

@@ -69,27 +69,7 @@ hard=$(ulimit -Hn)
 ulimit -n "$hard"
 
 # ------------------------------------------------------------------------------------------ helpers
-# PID and all its descendants, one per line.
-tree_pids() {
-    ps -e -o pid= -o ppid= | awk -v root="$1" '
-        { kids[$2] = kids[$2] " " $1 }
-        END { q[1] = root; n = 1
-              for (i = 1; i <= n; i++) { print q[i]; m = split(kids[q[i]], k, " "); for (j = 1; j <= m; j++) q[++n] = k[j] } }'
-}
-# "pid:ticks" for each process of the tree (utime+stime include all of its threads).
-cpu_snap() {
-    local p s=""
-    for p in $(tree_pids "$1"); do
-        [ -r "/proc/$p/stat" ] && s="$s $p:$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }')"
-    done
-    echo "$s"
-}
-cpu_secs() { # SNAP0 SNAP1: CPU seconds between two snapshots; a process that appeared counts from 0
-    awk -v a="$1" -v b="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {
-        n = split(a, x, " "); for (i = 1; i <= n; i++) { split(x[i], f, ":"); t[f[1]] = f[2] }
-        n = split(b, x, " "); s = 0; for (i = 1; i <= n; i++) { split(x[i], f, ":"); s += f[2] - t[f[1]] }
-        printf "%.2f", s / hz }'
-}
+# (tree_pids, cpu_snap, cpu_secs: bench/common.sh)
 writer_busy() { # edgecache_store_writer_busy_seconds_total, from the admin API
     curl -sf -H "Authorization: Bearer $(cat "$tmp/admin.token")" "http://127.0.0.1:$p_admin/metrics" |
         awk '$1 == "edgecache_store_writer_busy_seconds_total" { print $2 }'
