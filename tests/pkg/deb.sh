@@ -70,6 +70,12 @@ mkdir "$W/src"
 (cd "$top" && git ls-files -z -co --exclude-standard) | (cd "$top" && tar --null -T - -cf -) | tar -C "$W/src" -xf -
 if ! (cd "$W/src" && dpkg-buildpackage -b -us -uc -j"$(nproc)") >"$W/build.log" 2>&1; then
     tail -n 40 "$W/build.log" >&2
+    # a unit suite that failed in the package's build: its own log, which the tail above does not reach
+    for trs in "$W"/src/obj-deb/tests/unit/*.trs; do
+        grep -q ':test-result: \(FAIL\|ERROR\)' "$trs" 2>/dev/null || continue
+        echo "--- ${trs%.trs}.log ---" >&2
+        tail -n 40 "${trs%.trs}.log" >&2
+    done
     fail "dpkg-buildpackage failed (log above; DEB_KEEP=1 keeps $W/build.log)"
 fi
 shopt -s nullglob
