@@ -15,7 +15,7 @@
  * FUZZ_SOURCES: edge/config_limits.c edge/config_listen.c edge/config_origin.c edge/config_yaml.c edge/behavior.c common/cidr.c
  * FUZZ_SOURCES: common/log.c errorpages/errorpages.c build-fuzz/errorpages/pages.c reports/*.c cache/*.c
  * FUZZ_SOURCES: edge/config_sites.c edge/site.c edge/tls_profile.c edge/config_tls.c
- * FUZZ_LIBS: -lyaml -llmdb -lz -lssl -lcrypto
+ * FUZZ_LIBS: -lyaml -llmdb -lz -lbrotlienc -lssl -lcrypto
  */
 #include <stdint.h>
 #include <stdlib.h>
