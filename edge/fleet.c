@@ -64,6 +64,22 @@ static int expect_list(ctx_t *c, const yaml_node_t *n, const char *what, bool al
     return 0;
 }
 
+/* The items of a top-level list (`what`, "of `of`" in the message): a non-empty sequence, and a zeroed array of
+ * `size`-byte entries for them in *out. Returns their count, or 0 after reporting (a list is never empty). */
+static size_t alloc_items(ctx_t *c, const yaml_node_t *n, const char *what, const char *of, size_t size, void **out)
+{
+    if (n->type != YAML_SEQUENCE_NODE || edge_config_num_items(n) == 0) {
+        edge_config_fail(c, n, "%s: expected a non-empty list of %s, found %s", what, of,
+                         n->type == YAML_SEQUENCE_NODE ? "an empty list" : edge_config_kind(n));
+        return 0;
+    }
+    if ((*out = calloc(edge_config_num_items(n), size)) == NULL) {
+        edge_config_nomem(c, n);
+        return 0;
+    }
+    return edge_config_num_items(n);
+}
+
 /* A DNS name: labels of letters, digits, '-' and '_' (1..63 each, 253 in all), lower-cased, without the trailing
  * dot a zone file would add. `relative` also allows "@" (the apex) and a leading "*" label. */
 static int parse_dns_name(ctx_t *c, const yaml_node_t *n, const char *what, bool relative, char **out)
@@ -218,12 +234,8 @@ static int parse_regions(ctx_t *c, edge_fleet_t *f, const yaml_node_t *n)
     static const char *const continents[] = {"AF", "AN", "AS", "EU", "NA", "OC", "SA", NULL};
     size_t count;
 
-    if (n->type != YAML_SEQUENCE_NODE || edge_config_num_items(n) == 0)
-        return edge_config_fail(c, n, "regions: expected a non-empty list of regions, found %s",
-                                n->type == YAML_SEQUENCE_NODE ? "an empty list" : edge_config_kind(n));
-    count = edge_config_num_items(n);
-    if ((f->regions = calloc(count, sizeof(*f->regions))) == NULL)
-        return edge_config_nomem(c, n);
+    if ((count = alloc_items(c, n, "regions", "regions", sizeof(*f->regions), (void **)&f->regions)) == 0)
+        return -1;
     f->num_regions = count;
     for (size_t i = 0; i != count; ++i) {
         yaml_node_t *item = edge_config_item(c, n, i), *v[NKEYS(region_keys)];
@@ -368,12 +380,8 @@ static int parse_edges(ctx_t *c, edge_fleet_t *f, const yaml_node_t *n)
 {
     size_t count;
 
-    if (n->type != YAML_SEQUENCE_NODE || edge_config_num_items(n) == 0)
-        return edge_config_fail(c, n, "edges: expected a non-empty list of edges, found %s",
-                                n->type == YAML_SEQUENCE_NODE ? "an empty list" : edge_config_kind(n));
-    count = edge_config_num_items(n);
-    if ((f->edges = calloc(count, sizeof(*f->edges))) == NULL)
-        return edge_config_nomem(c, n);
+    if ((count = alloc_items(c, n, "edges", "edges", sizeof(*f->edges), (void **)&f->edges)) == 0)
+        return -1;
     f->num_edges = count;
     for (size_t i = 0; i != count; ++i)
         if (parse_edge(c, f, i, edge_config_item(c, n, i)) != 0)
@@ -408,11 +416,8 @@ static const char *in_zone(const char *fqdn, const char *zone)
 
 static int parse_nameservers(ctx_t *c, edge_fleet_t *f, const yaml_node_t *n)
 {
-    if (n->type != YAML_SEQUENCE_NODE || edge_config_num_items(n) == 0)
-        return edge_config_fail(c, n, "nameservers: expected a non-empty list of {name, addresses}, found %s",
-                                n->type == YAML_SEQUENCE_NODE ? "an empty list" : edge_config_kind(n));
-    if ((f->dns.nameservers = calloc(edge_config_num_items(n), sizeof(*f->dns.nameservers))) == NULL)
-        return edge_config_nomem(c, n);
+    if (alloc_items(c, n, "nameservers", "{name, addresses}", sizeof(*f->dns.nameservers), (void **)&f->dns.nameservers) == 0)
+        return -1;
     for (size_t i = 0; i != edge_config_num_items(n); ++i) {
         edge_fleet_ns_t *ns = &f->dns.nameservers[i];
         yaml_node_t *item = edge_config_item(c, n, i), *v[NKEYS(ns_keys)];
