@@ -104,23 +104,31 @@ if os.path.exists(idle_path):
         o, b, a, ba, aa = (int(kv[k]) for k in ("open", "rss_before_kb", "rss_after_kb", "anon_before_kb", "anon_after_kb"))
         idle_lines.append("| %s | %s of %s | %.1f MB (%.1f MB) | %.1f MB (%.1f MB) | %.1f KB |" % (
             p, f"{o:,}", f"{int(E['N_IDLE']):,}", b / 1024, ba / 1024, a / 1024, aa / 1024, (aa - ba) / max(o, 1)))
-targets = [("hot1k", "rpc", 1.5, "hot 1 KB req/CPU-s"), ("zipf", "rpc", 1.5, "Zipf req/CPU-s"),
-           ("256k", "rpc", 1.0, "256 KB req/CPU-s"), ("4m", "rpc", 1.0, "4 MB req/CPU-s"),
-           ("cold", "rpc", 1.5, "cold misses req/CPU-s"), ("latency", "p99", None, "paced p99"),
-           ("gz64k", "rpc", 3.0, "64 KB text gzip hit req/CPU-s"), ("br64k", "rpc", None, "64 KB text gzip+br hit req/CPU-s"),
-           ("tls-new", "rpc", 1.0, "TLS new connections per CPU-s")]
-target_lines = []
+# The issues' targets (edgecache / nginx); each row says met or MISSED. A missed row's reason and profile
+# are in bench/NOTES.md, under the section its note names. ("p99" rows: lower is better.)
+targets = [("hot1k", "rpc", 1.5, "1 KB hot hit, req/CPU-s"), ("zipf", "rpc", 1.5, "Zipf, req/CPU-s"),
+           ("zipf", "p99", 1.2, "Zipf p99 under saturating load"),
+           ("256k", "rpc", 1.2, "256 KB hit, req/CPU-s"), ("4m", "rpc", 0.5, "4 MB hit, cleartext HTTP/1.1, req/CPU-s"),
+           ("tls1-4m", "rpc", 1.2, "4 MB hit, TLS HTTP/1.1, req/CPU-s"),
+           ("tls2-4m", "rpc", 1.2, "4 MB hit, TLS HTTP/2, req/CPU-s"),
+           ("cold", "rpc", 1.5, "cold misses, req/CPU-s"), ("cold-tmpfs", "rpc", 1.5, "cold misses, caches on tmpfs, req/CPU-s"),
+           ("latency", "p99", 1.0, "paced p99"),
+           ("gz64k", "rpc", 3.0, "64 KB text gzip hit, req/CPU-s"), ("br64k", "rpc", None, "64 KB text gzip+br hit, req/CPU-s"),
+           ("tls-new", "rpc", 1.0, "TLS new connections, handshakes/CPU-s")]
+target_lines = ["| target | edgecache | nginx | ratio | want | status |", "|---|---|---|---|---|---|"]
 for wl, k, want, name in targets:
     s = summary.get((wl, "edgecache"))
     if not s or not s["b"].get(k):
         continue
     r = s[k] / s["b"][k]
-    if want:
-        target_lines.append("- %s: edgecache %.2f× nginx (target ≥ %.1f×)" % (name, r, want))
-    elif k != "p99":
-        target_lines.append("- %s: edgecache %.2f× nginx (no target)" % (name, r))
+    fmt = (lambda v: "%.2f ms" % v) if k == "p99" else num
+    if want is None:
+        goal, status = "—", "no target"
+    elif k == "p99":
+        goal, status = "≤ %.1f×" % want, "met" if r <= want else "**MISSED**"
     else:
-        target_lines.append("- %s: edgecache %.2f ms, nginx %.2f ms (target ≤ nginx)" % (name, s[k], s["b"][k]))
+        goal, status = "≥ %.1f×" % want, "met" if r >= want else "**MISSED**"
+    target_lines.append("| %s | %s | %s | %.2f× | %s | %s |" % (name, fmt(s[k]), fmt(s["b"][k]), r, goal, status))
 def compress_lines():
     """What each proxy sent in the compression cells (checked once before the rounds)."""
     path = E.get("BENCH_COMPRESS", "")
@@ -155,7 +163,8 @@ if os.path.exists(final_path):
     for line in open(final_path):
         p, rss, anon = line.split()
         doc.append("| %s | %.1f MB | %.1f MB |" % (p, int(rss) / 1024, int(anon) / 1024))
-doc += ["", "## Targets (context only, not asserted)", "", *target_lines, "", "## Checks", ""]
+doc += ["", "## Targets (issues 1 and 15; never asserted: a missed row's reason is in bench/NOTES.md)", "",
+        *target_lines, "", "## Checks", ""]
 doc += ["- FAIL: " + f for f in failures] or ["- every proxy answered every run; every hit workload added 0 origin requests"]
 text = "\n".join(doc) + "\n"
 sys.stdout.write(text)
