@@ -10,14 +10,17 @@
 # connections: see --accept below) and the loop-lag histogram's count above 1 ms. At the end, the medians and
 # the spread (min..max) of p99 and req/CPU-s, and their ratios edgecache/nginx.
 #
+# With --baseline PATH, a second edgecache (that binary, its own cache, filled the same way) runs beside the
+# first as "baseline", in the same rounds: a before/after comparison on a machine whose load varies.
+#
 # Usage: bench/zipf_tail.sh [--rounds R] [--duration D] [--objects N] [--threads T] [--edgecache PATH]
-#                           [--port BASE] [--keep] [--perf-edge CMD]
+#                           [--baseline PATH] [--port BASE] [--keep] [--perf-edge CMD]
 #   --perf-edge CMD: run "CMD PID" (e.g. "perf sched record -p") against edgecache during its first run.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/wrk_scripts.sh
 . "$top/bench/wrk_scripts.sh"
-rounds=5 duration=10 n_zipf=10000 threads=2 keep=0 base_port=18700 edgecache=$top/build/edgecache perf_edge=""
+rounds=5 duration=10 n_zipf=10000 threads=2 keep=0 base_port=18700 edgecache=$top/build/edgecache perf_edge="" baseline=""
 while [ $# -gt 0 ]; do
     case $1 in
     --rounds) rounds=$2; shift ;;
@@ -27,6 +30,7 @@ while [ $# -gt 0 ]; do
     --edgecache) edgecache=$2; shift ;;
     --port) base_port=$2; shift ;;
     --perf-edge) perf_edge=$2; shift ;;
+    --baseline) baseline=$2; shift ;;
     --keep) keep=1 ;;
     *) echo "zipf_tail.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
@@ -45,8 +49,8 @@ cleanup() {
     [ $keep = 1 ] && log "kept $tmp" || rm -rf "$tmp"
 }
 trap cleanup EXIT
-p_origin=$base_port p_nginx=$((base_port + 1)) p_edge=$((base_port + 2)) p_admin=$((base_port + 3))
-mkdir -p "$tmp"/{www/z,logs,ngx-origin,ngx-proxy/cache,edge-cache,lua}
+p_origin=$base_port p_nginx=$((base_port + 1)) p_edge=$((base_port + 2)) p_admin=$((base_port + 3)) p_base=$((base_port + 4)) p_base_admin=$((base_port + 5))
+mkdir -p "$tmp"/{www/z,logs,ngx-origin,ngx-proxy/cache,edge-cache,base-cache,lua}
 python3 - "$tmp/www/z" "$n_zipf" <<'EOF'
 import os, sys
 for i in range(int(sys.argv[2])):
@@ -96,16 +100,24 @@ cache: {path: $tmp/edge-cache, max_size: 16G}
 origin: http://127.0.0.1:$p_origin
 admin: {listen: 127.0.0.1:$p_admin, token_file: $tmp/token}
 EOF
+sed -e "s/port: $p_edge/port: $p_base/" -e "s#$tmp/edge-cache#$tmp/base-cache#" -e "s/:$p_admin,/:$p_base_admin,/" \
+    "$tmp/edgecache.yaml" >"$tmp/baseline.yaml"
 declare -A pid_of
 start() { local n=$1; shift; "$@" >"$tmp/logs/$n.log" 2>&1 & pids+=($!); pid_of[$n]=$!; }
 start origin nginx -p "$tmp/ngx-origin" -c "$tmp/ngx-origin/nginx.conf" -e "$tmp/logs/origin-error.log"
 start nginx nginx -p "$tmp/ngx-proxy" -c "$tmp/ngx-proxy/nginx.conf" -e "$tmp/logs/nginx-error.log"
 start edgecache "$edgecache" serve -c "$tmp/edgecache.yaml"
-for u in "$p_origin/z/0" "$p_nginx/z/0" "$p_edge/z/0"; do
+proxies="nginx edgecache"
+if [ -n "$baseline" ]; then
+    start baseline "$baseline" serve -c "$tmp/baseline.yaml"
+    proxies="nginx baseline edgecache"
+fi
+for u in "$p_origin/z/0" "$p_nginx/z/0" "$p_edge/z/0" $([ -n "$baseline" ] && echo "$p_base/z/0"); do
     for _ in $(seq 75); do curl -sf -o /dev/null "http://127.0.0.1:$u" && break; sleep 0.2; done
 done
 write_wrk_scripts "$tmp/lua"
-declare -A port=([nginx]=$p_nginx [edgecache]=$p_edge)
+declare -A port=([nginx]=$p_nginx [edgecache]=$p_edge [baseline]=$p_base)
+declare -A admin_of=([edgecache]=$p_admin [baseline]=$p_base_admin)
 origin_count() { wc -l <"$tmp/logs/origin-access.log"; }
 pass() { # PROXY: every object once, sequentially; prints the origin requests it caused
     local o0 i
@@ -114,7 +126,7 @@ pass() { # PROXY: every object once, sequentially; prints the origin requests it
     curl -s -K "$tmp/curl.cfg" || true
     echo $(($(origin_count) - o0))
 }
-for p in nginx edgecache; do
+for p in $proxies; do
     a=$(pass $p)
     sleep 1
     b=$(pass $p)
@@ -125,8 +137,8 @@ tree_pids() {
         END { q[1] = root; n = 1; for (i = 1; i <= n; i++) { print q[i]; m = split(kids[q[i]], k, " "); for (j = 1; j <= m; j++) q[++n] = k[j] } }'
 }
 cpu_ticks() { local p s=0; for p in $(tree_pids "$1"); do s=$((s + $(sed 's/.*) //' "/proc/$p/stat" | awk '{ print $12 + $13 }'))); done; echo $s; }
-lag_over_1ms() { # the loop-lag samples above 1 ms, per loop, from /metrics
-    curl -s -H "Authorization: Bearer $(cat "$tmp/token")" "http://127.0.0.1:$p_admin/metrics" |
+lag_over_1ms() { # PROXY: the loop-lag samples above 1 ms, per loop, from /metrics
+    curl -s -H "Authorization: Bearer $(cat "$tmp/token")" "http://127.0.0.1:${admin_of[$1]}/metrics" |
         awk '/^edgecache_loop_lag_seconds_bucket/ && /le="0.001"/ { split($0, a, "loop=\""); split(a[2], b, "\""); under[b[1]] = $NF }
              /^edgecache_loop_lag_seconds_count/ { split($0, a, "loop=\""); split(a[2], b, "\""); cnt[b[1]] = $NF }
              END { for (l in cnt) printf "%s:%d/%d ", l, cnt[l] - under[l], cnt[l] }'
@@ -134,8 +146,8 @@ lag_over_1ms() { # the loop-lag samples above 1 ms, per loop, from /metrics
 hz=$(getconf CLK_TCK)
 : >"$tmp/runs.tsv"
 for ((r = 1; r <= rounds; r++)); do
-    order="nginx edgecache"
-    [ $((r % 2)) = 0 ] && order="edgecache nginx"
+    order=$proxies
+    [ $((r % 2)) = 0 ] && order=$(echo $proxies | awk '{ for (i = NF; i > 0; i--) printf "%s ", $i }')
     for p in $order; do
         ppid=""
         if [ -n "$perf_edge" ] && [ $p = edgecache ] && [ $r = 1 ]; then
@@ -143,13 +155,13 @@ for ((r = 1; r <= rounds; r++)); do
             ppid=$!
             sleep 0.5
         fi
-        [ $p = edgecache ] && l0=$(lag_over_1ms)
+        [ $p != nginx ] && l0=$(lag_over_1ms $p)
         c0=$(cpu_ticks "${pid_of[$p]}")
         wrk -t2 -c64 -d"${duration}s" --timeout 10s -s "$tmp/lua/zipf.lua" "http://127.0.0.1:${port[$p]}/z/0" -- /z/ "$n_zipf" 0.99 >"$tmp/logs/wrk.out" 2>&1 || true
         c1=$(cpu_ticks "${pid_of[$p]}")
         [ -n "$ppid" ] && { kill -INT $ppid 2>/dev/null; wait $ppid 2>/dev/null || true; }
         extra=""
-        [ $p = edgecache ] && extra="lag>1ms before [$l0] after [$(lag_over_1ms)]"
+        [ $p != nginx ] && extra="lag>1ms before [$l0] after [$(lag_over_1ms $p)]"
         line=$(grep '^BENCH ' "$tmp/logs/wrk.out" || die "wrk failed: $(cat "$tmp/logs/wrk.out")")
         awk -v p=$p -v r=$r -v cpu=$(((c1 - c0))) -v hz=$hz -v extra="$extra" '{
             for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
@@ -158,7 +170,7 @@ for ((r = 1; r <= rounds; r++)); do
         tail -n 1 "$tmp/runs.tsv" | awk -F'\t' '{ printf "round %s %-9s p50 %s ms  p99 %s ms  %s req/s  cpu %s s  %s req/CPU-s  %s\n", $2, $1, $3, $4, $5, $6, $7, $8 }' >&2
     done
 done
-[ "$(origin_count)" -gt $((2 * n_zipf)) ] && log "warning: the runs reached the origin ($(origin_count) requests)"
+[ "$(origin_count)" -gt $(((${#port[@]}) * n_zipf + 10)) ] && log "warning: the runs reached the origin ($(origin_count) requests)"
 python3 - "$tmp/runs.tsv" <<'EOF'
 import statistics, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
@@ -171,12 +183,16 @@ for p, v in by.items():
     med[p] = (statistics.median(p99), statistics.median(rpc))
     print(f"{p:9s} p99 median {med[p][0]:.2f} ms ({min(p99):.2f}..{max(p99):.2f}), req/CPU-s median {med[p][1]:.0f} "
           f"({min(rpc):.0f}..{max(rpc):.0f}), req/s median {statistics.median(rps):.0f}, {len(v)} runs")
-if "nginx" in med and "edgecache" in med:
-    print(f"edgecache/nginx: p99 {med['edgecache'][0] / med['nginx'][0]:.2f}x, req/CPU-s {med['edgecache'][1] / med['nginx'][1]:.2f}x")
-    # per round ratios: the spread of the ratio itself
-    rounds = {}
-    for p, r, p50, p99, rps, cpu, rpc, *_ in rows:
-        rounds.setdefault(r, {})[p] = (float(p99), float(rpc))
-    rr = [(v["edgecache"][0] / v["nginx"][0], v["edgecache"][1] / v["nginx"][1]) for v in rounds.values() if len(v) == 2]
-    print("per round p99 ratio: " + " ".join(f"{a:.2f}" for a, b in rr) + "; req/CPU-s ratio: " + " ".join(f"{b:.2f}" for a, b in rr))
+rounds = {}
+for p, r, p50, p99, rps, cpu, rpc, *_ in rows:
+    rounds.setdefault(r, {})[p] = (float(p99), float(rpc))
+for e in ("baseline", "edgecache"):
+    if "nginx" not in med or e not in med:
+        continue
+    print(f"{e}/nginx: p99 {med[e][0] / med['nginx'][0]:.2f}x, req/CPU-s {med[e][1] / med['nginx'][1]:.2f}x")
+    # the ratio within each round (the same minute of machine load), and its spread
+    rr = [(v[e][0] / v["nginx"][0], v[e][1] / v["nginx"][1]) for v in rounds.values() if e in v and "nginx" in v]
+    a, b = sorted(x[0] for x in rr), sorted(x[1] for x in rr)
+    print(f"  per round: p99 ratio median {statistics.median(a):.2f}x ({a[0]:.2f}..{a[-1]:.2f}), "
+          f"req/CPU-s ratio median {statistics.median(b):.2f}x ({b[0]:.2f}..{b[-1]:.2f})")
 EOF
