@@ -46,7 +46,7 @@ cleanup() {
     set +e
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
     wait 2>/dev/null
-    [ $keep = 1 ] && log "kept $tmp" || rm -rf "$tmp"
+    if [ $keep = 1 ]; then log "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 p_origin=$base_port p_nginx=$((base_port + 1)) p_edge=$((base_port + 2)) p_admin=$((base_port + 3)) p_base=$((base_port + 4)) p_base_admin=$((base_port + 5))
@@ -127,9 +127,9 @@ pass() { # PROXY: every object once, sequentially; prints the origin requests it
     echo $(($(origin_count) - o0))
 }
 for p in $proxies; do
-    a=$(pass $p)
+    a=$(pass "$p")
     sleep 1
-    b=$(pass $p)
+    b=$(pass "$p")
     log "fill $p: $a origin requests, second pass $b (want $n_zipf 0)"
 done
 tree_pids() {
@@ -147,7 +147,7 @@ hz=$(getconf CLK_TCK)
 : >"$tmp/runs.tsv"
 for ((r = 1; r <= rounds; r++)); do
     order=$proxies
-    [ $((r % 2)) = 0 ] && order=$(echo $proxies | awk '{ for (i = NF; i > 0; i--) printf "%s ", $i }')
+    [ $((r % 2)) = 0 ] && order=$(echo "$proxies" | awk '{ for (i = NF; i > 0; i--) printf "%s ", $i }')
     for p in $order; do
         ppid=""
         if [ -n "$perf_edge" ] && [ $p = edgecache ] && [ $r = 1 ]; then
