@@ -150,20 +150,20 @@ for ((r = 1; r <= rounds; r++)); do
     [ $((r % 2)) = 0 ] && order=$(echo "$proxies" | awk '{ for (i = NF; i > 0; i--) printf "%s ", $i }')
     for p in $order; do
         ppid=""
-        if [ -n "$perf_edge" ] && [ $p = edgecache ] && [ $r = 1 ]; then
+        if [ -n "$perf_edge" ] && [ "$p" = edgecache ] && [ "$r" = 1 ]; then
             $perf_edge "${pid_of[edgecache]}" >"$tmp/logs/perf.out" 2>&1 &
             ppid=$!
             sleep 0.5
         fi
-        [ $p != nginx ] && l0=$(lag_over_1ms $p)
+        [ "$p" != nginx ] && l0=$(lag_over_1ms "$p")
         c0=$(cpu_ticks "${pid_of[$p]}")
         wrk -t2 -c64 -d"${duration}s" --timeout 10s -s "$tmp/lua/zipf.lua" "http://127.0.0.1:${port[$p]}/z/0" -- /z/ "$n_zipf" 0.99 >"$tmp/logs/wrk.out" 2>&1 || true
         c1=$(cpu_ticks "${pid_of[$p]}")
-        [ -n "$ppid" ] && { kill -INT $ppid 2>/dev/null; wait $ppid 2>/dev/null || true; }
+        [ -n "$ppid" ] && { kill -INT "$ppid" 2>/dev/null; wait "$ppid" 2>/dev/null || true; }
         extra=""
-        [ $p != nginx ] && extra="lag>1ms before [$l0] after [$(lag_over_1ms $p)]"
+        [ "$p" != nginx ] && extra="lag>1ms before [$l0] after [$(lag_over_1ms "$p")]"
         line=$(grep '^BENCH ' "$tmp/logs/wrk.out" || die "wrk failed: $(cat "$tmp/logs/wrk.out")")
-        awk -v p=$p -v r=$r -v cpu=$(((c1 - c0))) -v hz=$hz -v extra="$extra" '{
+        awk -v p="$p" -v r="$r" -v cpu=$((c1 - c0)) -v hz="$hz" -v extra="$extra" '{
             for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
             s = v["duration_us"] / 1e6; c = cpu / hz
             printf "%s\t%d\t%.3f\t%.3f\t%.0f\t%.2f\t%.0f\t%s\n", p, r, v["p50_us"] / 1000, v["p99_us"] / 1000, v["requests"] / s, c, v["requests"] / c, extra }' <<<"$line" >>"$tmp/runs.tsv"
