@@ -425,9 +425,6 @@ Fail:
     return rc;
 }
 
-/* The syncer: every SYNC_INTERVAL_SEC, flushes what the writer committed since. It is a thread of its own so
- * that the writer never waits for the disk: a writer stalled in fdatasync falls behind, and past
- * QUEUE_MAX_BYTES of backlog new objects are dropped. */
 /* Makes the calling thread a batch thread: it no longer preempts a running loop when it wakes. Best effort:
  * where the policy is refused (another kernel, a sandbox), the thread runs as before. */
 static void background_thread(void)
@@ -436,6 +433,9 @@ static void background_thread(void)
     pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
 }
 
+/* The syncer: every SYNC_INTERVAL_SEC, flushes what the writer committed since. It is a thread of its own so
+ * that the writer never waits for the disk: a writer stalled in fdatasync falls behind, and past
+ * QUEUE_MAX_BYTES of backlog new objects are dropped. */
 static void *syncer_main(void *arg)
 {
     cache_store_t *s = arg;
