@@ -59,8 +59,9 @@ const char *cache_store_strerror(int err)
 
 cache_store_reader_t *cache_store_reader_new(cache_store_t *store)
 {
-    cache_store_reader_t *r = h2o_mem_alloc(sizeof(*r));
-    *r = (cache_store_reader_t){.store = store};
+    cache_store_reader_t *r = h2o_mem_alloc(sizeof(*r)); /* (a few hundred KB: zeroed in place, not through a compound literal) */
+    memset(r, 0, sizeof(*r));
+    r->store = store;
     return r;
 }
 
@@ -255,6 +256,8 @@ void cache_store_mark_verified(cache_store_reader_t *r, const cache_hash_t *hash
 }
 
 /* --- uses, collected per reader and handed to the writer for eviction order (cache/store_evict.c) ---- */
+
+_Static_assert(TOUCH_SLOTS <= UINT16_MAX, "touch_slot holds an index + 1 of touched[] in a uint16_t");
 
 void cache_store_touch(cache_store_reader_t *r, const cache_hash_t *hash)
 {

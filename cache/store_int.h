@@ -50,10 +50,13 @@
 #define HIGH_WATER 0.85                     /* evict when more than this share of the map is in use... */
 #define LOW_WATER 0.70                      /* ...down to this share */
 
+/* TOUCH_SLOTS: a reader hands its collected uses to the writer when 3/4 of this many are distinct, else at its
+ * once-a-second tick. Sized for a second of a busy loop's distinct hits, so that the writer wakes for them about
+ * once a second per loop, not a dozen times (bench/NOTES.md, issue 15 part 3). */
 #define URL_INDEX_MAX 400         /* bytes of a URL kept in the urls index (LMDB keys are at most 511 bytes) */
 #define TAG_MAX 256               /* bytes of one tag; longer ones are not indexed */
 #define TAGS_MAX 64               /* tags indexed per object */
-#define TOUCH_SLOTS 1024          /* hashes a reader collects before it hands them to the writer */
+#define TOUCH_SLOTS 8192          /* hashes a reader collects before it hands them to the writer (see above) */
 #define VERIFIED_SLOTS 8192       /* objects of an older epoch a reader remembers as verified */
 #define EVICTED_SLOTS 65536       /* evictions remembered, for cache_store_recently_evicted */
 #define PURGE_SLICE 20000         /* objects one purge step touches in one transaction */

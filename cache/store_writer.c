@@ -29,8 +29,14 @@
  *   walks every arena's free chunks under that arena's lock (a loop that mallocs meanwhile waits: about 2,000
  *   madvise calls after a 40 MB backlog), so it is kept out of bursts and off the steady state, where
  *   backlogs stay small.
+ * - The writer and the syncer run under SCHED_BATCH (background_thread): on a machine whose cores the loops
+ *   keep busy, a waking writer would otherwise preempt a loop in the middle of its requests, and every
+ *   request queued on that loop would wait for the batch (bench/NOTES.md, issue 15 part 3). A batch thread
+ *   keeps its fair share of CPU; it only waits for a core to fall idle or for the next scheduler tick.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -419,6 +425,14 @@ Fail:
     return rc;
 }
 
+/* Makes the calling thread a batch thread: it no longer preempts a running loop when it wakes. Best effort:
+ * where the policy is refused (another kernel, a sandbox), the thread runs as before. */
+static void background_thread(void)
+{
+    struct sched_param param = {.sched_priority = 0};
+    pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
+}
+
 /* The syncer: every SYNC_INTERVAL_SEC, flushes what the writer committed since. It is a thread of its own so
  * that the writer never waits for the disk: a writer stalled in fdatasync falls behind, and past
  * QUEUE_MAX_BYTES of backlog new objects are dropped. */
@@ -426,6 +440,7 @@ static void *syncer_main(void *arg)
 {
     cache_store_t *s = arg;
 
+    background_thread();
     pthread_mutex_lock(&s->mutex);
     while (!s->queue.stopping) {
         struct timespec until;
@@ -448,6 +463,7 @@ static void *writer_main(void *arg)
 {
     cache_store_t *s = arg;
 
+    background_thread();
     pthread_mutex_lock(&s->mutex);
     for (;;) {
         while (s->queue.head == NULL && !s->queue.stopping) {
