@@ -118,8 +118,9 @@ stop_edge() {
 }
 # run NAME PORT ROUND [PERF_OUT]: one wrk run; prints NAME req/s cpu-s req/CPU-s us/miss [dropped busy]
 run() {
-    local name=$1 port=$2 r=$3 pid=${pid_of[$1%%#*]} c0 c1 d0 d1 b0 b1 t0 t1 ppid="" req secs cpu
-    [ "${name%%#*}" = edgecache ] && d0=$(metric edgecache_store_dropped_writes_total) b0=$(metric edgecache_store_writer_busy_seconds_total)
+    local name=$1 port=$2 r=$3 kind=${1%%-*} pid c0 c1 d0 d1 b0 b1 t0 t1 ppid="" req secs cpu
+    pid=${pid_of[$kind]}
+    [ "$kind" = edgecache ] && d0=$(metric edgecache_store_dropped_writes_total) b0=$(metric edgecache_store_writer_busy_seconds_total)
     [ -n "${4:-}" ] && { perf record -q -e cpu-clock -g -p "$pid" -o "$4" >/dev/null 2>&1 & ppid=$!; sleep 0.3; }
     c0=$(cpu_snap "$pid")
     t0=$(date +%s.%N)
@@ -131,15 +132,17 @@ run() {
     req=$(sed -n 's/^BENCH .*requests=\([0-9]*\).*/\1/p' "$tmp/logs/run.out")
     secs=$(sed -n 's/^BENCH .*duration_us=\([0-9]*\).*/\1/p' "$tmp/logs/run.out" | awk '{ print $1 / 1e6 }')
     cpu=$(cpu_secs "$c0" "$c1")
-    local extra=""
-    if [ "${name%%#*}" = edgecache ]; then
+    local extra="" err
+    err=$(sed -n 's/^BENCH .*sockerr=\([0-9]*\) status=\([0-9]*\).*/\1 \2/p' "$tmp/logs/run.out" | awk '{ print $1 + $2 }')
+    [ "${err:-1}" = 0 ] || log "$name: errors or no answers: $(tr '\n' ' ' <"$tmp/logs/run.out" | cut -c1-300)"
+    if [ "$kind" = edgecache ]; then
         sleep 0.5
         d1=$(metric edgecache_store_dropped_writes_total) b1=$(metric edgecache_store_writer_busy_seconds_total)
         extra=$(awk -v d0="$d0" -v d1="$d1" -v b0="$b0" -v b1="$b1" -v t="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
             'BEGIN { printf " dropped=%d writer_busy=%.2f", d1 - d0, (b1 - b0) / t }')
     fi
     awk -v n="$name" -v r="$r" -v q="${req:-0}" -v s="${secs:-1}" -v c="$cpu" -v x="$extra" \
-        'BEGIN { printf "%-14s round %d: %7.0f req/s  cpu %6.2f s  %7.0f req/CPU-s  %6.1f us/miss%s\n", n, r, q / s, c, c > 0 ? q / c : 0, q > 0 ? c * 1e6 / q : 0, x }'
+        'BEGIN { printf "%-14s round %d: %7.0f req/s  cpu %6.2f s  %7.0f req/CPU-s  %6.1f us/miss%s\n", n, r, q / s, c, (c > 0 ? q / c : 0), (q > 0 ? c * 1e6 / q : 0), x }'
 }
 
 log "caches in $caches ($(df --output=fstype "$caches" | tail -n 1)); $threads threads; $rounds x ${duration}s; edgecache: ${bins[*]}"
@@ -149,7 +152,7 @@ for ((r = 1; r <= rounds; r++)); do
         start_edge "$i"
         out=""
         [ -n "$perf_dir" ] && [ "$r" = "$rounds" ] && out=$perf_dir/perf-$i.data
-        run "edgecache#$i" $p_edge "$r" "$out"
+        run "edgecache-$i" $p_edge "$r" "$out"
         stop_edge
     done
     [ $((r % 2)) = 0 ] && run nginx $p_nginx "$r"
@@ -159,6 +162,6 @@ if [ -n "$perf_dir" ]; then
         [ -s "$perf_dir/perf-$i.data" ] || continue
         perf report -i "$perf_dir/perf-$i.data" --no-children --sort sym --stdio 2>/dev/null | grep -v '^$' | head -n 400 >"$perf_dir/perf-$i.txt" || true
         perf report -i "$perf_dir/perf-$i.data" --children --sort sym --stdio -g none 2>/dev/null | grep -v '^$' | head -n 200 >"$perf_dir/perf-$i-children.txt" || true
-        log "profile of edgecache#$i: $perf_dir/perf-$i.txt (self), perf-$i-children.txt (inclusive)"
+        log "profile of edgecache-$i: $perf_dir/perf-$i.txt (self), perf-$i-children.txt (inclusive)"
     done
 fi
