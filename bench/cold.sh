@@ -11,7 +11,8 @@
 # CPU seconds (utime+stime of its process tree), req/CPU-s, µs of CPU per miss, and for edgecache the
 # writes its store dropped (edgecache_store_dropped_writes_total) and its writer's busy fraction.
 # With --perf DIR, each edgecache's last round runs under `perf record -e cpu-clock -g` (the VM has no
-# PMU), written to DIR/perf-<i>.data with a folded report DIR/perf-<i>.txt.
+# PMU; PERF_FLAGS="-F 999 --call-graph dwarf,8192" for user-space stacks, since the binaries keep no frame
+# pointers), written to DIR/perf-<i>.data with reports DIR/perf-<i>.txt (self) and perf-<i>-children.txt.
 #
 # Usage: bench/cold.sh [--cache-root DIR] [--threads N] [--rounds N] [--duration S] [--edgecache PATH]...
 #                      [--perf DIR] [--port BASE] [--keep]
@@ -121,7 +122,7 @@ run() {
     local name=$1 port=$2 r=$3 kind=${1%%-*} pid c0 c1 d0 d1 b0 b1 t0 t1 ppid="" req secs cpu
     pid=${pid_of[$kind]}
     [ "$kind" = edgecache ] && d0=$(metric edgecache_store_dropped_writes_total) b0=$(metric edgecache_store_writer_busy_seconds_total)
-    [ -n "${4:-}" ] && { perf record -q -e cpu-clock -g -p "$pid" -o "$4" >/dev/null 2>&1 & ppid=$!; sleep 0.3; }
+    [ -n "${4:-}" ] && { perf record -q -e cpu-clock ${PERF_FLAGS:--g} -p "$pid" -o "$4" >/dev/null 2>&1 & ppid=$!; sleep 0.3; }
     c0=$(cpu_snap "$pid")
     t0=$(date +%s.%N)
     timeout -s INT $((duration + 20)) wrk -t2 -c64 -d"${duration}s" --timeout 10s -s "$tmp/lua/cold.lua" \
