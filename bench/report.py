@@ -20,13 +20,14 @@ labels = {
     "big": ("1 KB uniform over %s stored" % f"{n_big:,}", "hit"),
     "latency": ("1 KB hit, paced ~2k req/s (latency)", "hit"),
     "cold": ("cold miss, unique query (1 KB)", "miss"),
+    "cold-shm": ("cold miss, unique query (1 KB), caches on tmpfs", "miss"),
     "tls1-1k": ("TLS HTTP/1.1 1 KB hit", "hit"), "tls1-4m": ("TLS HTTP/1.1 4 MB hit", "hit"),
     "tls2-1k": ("TLS HTTP/2 1 KB hit (h2load)", "hit"), "tls2-4m": ("TLS HTTP/2 4 MB hit (h2load)", "hit"),
     "gz64k": ("64 KB text hit, Accept-Encoding: gzip", "hit"),
     "br64k": ("64 KB text hit, Accept-Encoding: gzip, br", "hit"),
     "tls-new": ("TLS new connection per request, 1 KB hit (full handshakes)", "hit"),
 }
-order = ["hot1k", "256k", "4m", "zipf", "small", "big", "cold", "latency", "tls1-1k", "tls1-4m", "tls2-1k", "tls2-4m",
+order = ["hot1k", "256k", "4m", "zipf", "small", "big", "cold", "cold-shm", "latency", "tls1-1k", "tls1-4m", "tls2-1k", "tls2-4m",
          "tls-new", "gz64k", "br64k"]
 proxies = ["nginx", "varnish", "edgecache"]
 rows = defaultdict(list)
@@ -111,7 +112,7 @@ targets = [("hot1k", "rpc", 1.5, "1 KB hot hit, req/CPU-s"), ("zipf", "rpc", 1.5
            ("256k", "rpc", 1.2, "256 KB hit, req/CPU-s"), ("4m", "rpc", 0.5, "4 MB hit, cleartext HTTP/1.1, req/CPU-s"),
            ("tls1-4m", "rpc", 1.2, "4 MB hit, TLS HTTP/1.1, req/CPU-s"),
            ("tls2-4m", "rpc", 1.2, "4 MB hit, TLS HTTP/2, req/CPU-s"),
-           ("cold", "rpc", 1.5, "cold misses, req/CPU-s"), ("cold-tmpfs", "rpc", 1.5, "cold misses, caches on tmpfs, req/CPU-s"),
+           ("cold", "rpc", 1.5, "cold misses, req/CPU-s"), ("cold-shm", "rpc", 1.5, "cold misses, caches on tmpfs, req/CPU-s"),
            ("latency", "p99", 1.0, "paced p99"),
            ("gz64k", "rpc", 3.0, "64 KB text gzip hit, req/CPU-s"), ("br64k", "rpc", None, "64 KB text gzip+br hit, req/CPU-s"),
            ("tls-new", "rpc", 1.0, "TLS new connections, handshakes/CPU-s")]
@@ -142,6 +143,19 @@ def compress_lines():
         if coding == "" and p == "edgecache":
             failures.append("64 KB text via edgecache with Accept-Encoding %s: not compressed" % ae)
     return out
+def cold_store_lines():
+    """edgecache's store during the cold cells: writes dropped (target 0) and its writer's busy fraction."""
+    path = E.get("BENCH_COLD_STORE", "")
+    if not path or not os.path.exists(path):
+        return []
+    out = ["", "edgecache's store in the cold cells, per round: writes dropped (edgecache_store_dropped_writes_total, "
+           "target 0) and the writer thread's busy fraction (edgecache_store_writer_busy_seconds_total over the run):", ""]
+    for line in open(path):
+        wl, rnd, dropped, total, busy = line.split()
+        # (load-dependent, like a timing: reported, never a failure)
+        out.append("- %s, round %s: %s dropped%s (%s since start), writer busy %s" % (
+            labels[wl][0], rnd, dropped, "" if dropped == "0" else " (target 0: missed)", total, busy))
+    return out
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 doc = ["# edgecache benchmark (%s mode)" % E["BENCH_MODE"], "",
        "- machine: %d cores (nproc), %s, %s %s, %s" % (os.cpu_count(), cpu, platform.system(), platform.release(),
@@ -150,10 +164,11 @@ doc = ["# edgecache benchmark (%s mode)" % E["BENCH_MODE"], "",
        "- %s rounds × %s s per run, median per cell; %s event loops / worker processes; varnish -s malloc,%s" % (
            E["BENCH_ROUNDS"], E["BENCH_DURATION"], E["BENCH_THREADS"], E["BENCH_VARNISH_MEM"]),
        "- load: %s; everything on 127.0.0.1, clients and proxies share the cores" % E["BENCH_LOAD"],
+       "- caches (nginx proxy_cache_path, edgecache's LMDB directory): %s" % E.get("BENCH_CACHE_ROOTS", "?"),
        "- (×) = ratio to nginx proxy_cache (for p99 lower is better); req/CPU-s = requests per CPU-second of the",
        "  proxy's own processes; origin reqs = origin requests during the runs, summed over rounds (0 for hits);",
        "  MB = 10^6 bytes; errors = socket errors + non-2xx, summed over rounds", "",
-       *lines, *compress_lines(), "", "## 500 concurrent clients on one cold object (the origin takes ~0.25 s)", "", *herd_lines]
+       *lines, *cold_store_lines(), *compress_lines(), "", "## 500 concurrent clients on one cold object (the origin takes ~0.25 s)", "", *herd_lines]
 if idle_lines:
     doc += ["", "## RSS with idle keep-alive connections, after the warm-up (target for edgecache: < 200 MB)",
             "", *idle_lines]

@@ -40,12 +40,19 @@
 #     Progress goes to stderr. Exit 1 when a proxy did not answer (a run with no requests or with
 #     non-2xx answers) or a hit workload reached the origin; timings are never asserted.
 #
+#   - Cold misses are measured twice: with every cache on the file system of --cache-root (default: the
+#     temp dir, /tmp) and with every cache on tmpfs (/dev/shm, or --tmpfs-root DIR), which takes the file
+#     system's cost out and leaves the proxies' own. The tmpfs row uses a second nginx proxy_cache and a
+#     second edgecache with their caches there (Varnish's storage is malloc either way: the same instance).
+#     edgecache's edgecache_store_dropped_writes_total (admin /metrics) is read after each cold run and
+#     printed under the table: a miss whose object the writer dropped was cheaper than a stored one.
 #   - With --threads LIST (a comma list, e.g. 1,2 or 1,2,4,8,16), it runs bench/scaling.sh instead: 1 KB
 #     hits and cold misses through edgecache and nginx at each loop count, req/CPU-s and its efficiency
 #     against the first count, and the writer thread's busy fraction (bench/results/scaling.md).
 #
 # Usage: bench/run.sh [--quick] [--rounds N] [--duration S] [--threads N|LIST] [--edgecache PATH]
-#                     [--port BASE] [--fill-max S] [--idle N] [--no-tls] [--no-rss] [--keep]
+#                     [--port BASE] [--fill-max S] [--idle N] [--cache-root DIR] [--tmpfs-root DIR]
+#                     [--no-tls] [--no-rss] [--keep]
 set -euo pipefail
 
 # ---------------------------------------------------------------------------------------- options
@@ -53,7 +60,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/wrk_scripts.sh
 . "$top/bench/wrk_scripts.sh" # write_wrk_scripts
 quick=0 rounds="" duration="" threads="" idle="" keep=0 do_tls=1 do_rss=1 fill_max=300
-edgecache=${EDGECACHE:-} base_port=${BENCH_PORT:-18400}
+edgecache=${EDGECACHE:-} base_port=${BENCH_PORT:-18400} cache_root="" tmpfs_root=/dev/shm
 usage() { sed -n '/^# Usage:/,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case $1 in
@@ -65,6 +72,8 @@ while [ $# -gt 0 ]; do
     --port) base_port=$2; shift ;;
     --fill-max) fill_max=$2; shift ;;
     --idle) idle=$2; shift ;;
+    --cache-root) cache_root=$2; shift ;;
+    --tmpfs-root) tmpfs_root=$2; shift ;;
     --no-tls) do_tls=0 ;;
     --no-rss) do_rss=0 ;;
     --keep) keep=1 ;;
@@ -129,6 +138,19 @@ ulimit -n "$hard"
 
 tmp=$(mktemp -d /tmp/edgecache-bench.XXXXXX)
 chmod 755 "$tmp" # nginx workers (www-data) and varnishd (vcache) must reach their files
+# where the caches live: $croot (--cache-root, default the temp dir) and $shm (tmpfs, for the second cold row)
+if [ -n "$cache_root" ]; then
+    mkdir -p "$cache_root" && croot=$(mktemp -d "$cache_root/edgecache-bench.XXXXXX") || { echo "run.sh: cannot use --cache-root $cache_root" >&2; exit 2; }
+else
+    croot=$tmp
+fi
+shm=""
+if [ "$(stat -f -c %T "$tmpfs_root" 2>/dev/null)" = tmpfs ]; then
+    shm=$(mktemp -d "$tmpfs_root/edgecache-bench.XXXXXX")
+else
+    echo "run.sh: $tmpfs_root is not tmpfs: no \"caches on tmpfs\" row" >&2
+fi
+chmod 755 "$croot" ${shm:+"$shm"}
 pids=()          # every server started here
 client_pid=""    # the fill's wrk while it runs in the background
 cleanup() {
@@ -143,7 +165,12 @@ cleanup() {
     done
     [ ${#all[@]} -gt 0 ] && kill -KILL "${all[@]}" 2>/dev/null
     wait 2>/dev/null
-    if [ $keep = 1 ]; then log "kept $tmp"; else rm -rf "$tmp"; fi
+    if [ $keep = 1 ]; then
+        log "kept $tmp $croot $shm"
+    else
+        rm -rf "$tmp" ${shm:+"$shm"}
+        [ "$croot" = "$tmp" ] || rm -rf "$croot"
+    fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -186,16 +213,19 @@ pick_ports() {
     local try p ok
     for try in $(seq 0 20); do
         ok=1
-        for p in $(seq $((base_port + try * 10)) $((base_port + try * 10 + 6))); do port_free "$p" || ok=0; done
-        if [ $ok = 1 ]; then base_port=$((base_port + try * 10)); return; fi
+        for p in $(seq $((base_port + try * 12)) $((base_port + try * 12 + 10))); do port_free "$p" || ok=0; done
+        if [ $ok = 1 ]; then base_port=$((base_port + try * 12)); return; fi
     done
-    die "no 7 free consecutive ports from $base_port"
+    die "no 11 free consecutive ports from $base_port"
 }
 pick_ports
 p_origin=$base_port
-declare -A port=([nginx]=$((base_port + 1)) [varnish]=$((base_port + 2)) [edgecache]=$((base_port + 3)))
+# (nginx-shm, edgecache-shm: the same proxies with their caches on tmpfs, for the "caches on tmpfs" cold row)
+declare -A port=([nginx]=$((base_port + 1)) [varnish]=$((base_port + 2)) [edgecache]=$((base_port + 3))
+    [nginx-shm]=$((base_port + 8)) [edgecache-shm]=$((base_port + 9)))
 declare -A tls_port=([nginx]=$((base_port + 4)) [edgecache]=$((base_port + 5)))
 p_varnish_admin=$((base_port + 6))
+declare -A p_admin=([edgecache]=$((base_port + 7)) [edgecache-shm]=$((base_port + 10)))
 declare -A pid_of=()
 
 start() { # NAME CMD...: runs CMD in the background, its output in $tmp/logs/NAME.log
@@ -217,7 +247,9 @@ wait_http() { # NAME URL: up to 15 s for a 200
 }
 
 # ------------------------------------------------------------------------------------- the origin
-mkdir -p "$tmp"/{www/z,logs,ngx-origin,ngx-proxy/cache,varnish,edgecache-cache,lua}
+mkdir -p "$tmp"/{www/z,logs,ngx-origin,ngx-proxy,varnish,lua} "$croot"/{ngx-cache,edgecache-cache} ${shm:+"$tmp/ngx-proxy-shm"}
+[ -n "$shm" ] && mkdir -p "$shm"/{ngx-cache,edgecache-cache}
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/admin.token"
 head -c 1024 /dev/urandom >"$tmp/www/1k.bin"
 head -c $((256 * 1024)) /dev/urandom >"$tmp/www/256k.bin"
 head -c $((4 * 1024 * 1024)) /dev/urandom >"$tmp/www/4m.bin"
@@ -236,7 +268,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 origin_log=$tmp/logs/origin-access.log
 : >"$origin_log"
 nginx_user=""
-[ "$(id -u)" = 0 ] && nginx_user="user www-data;" && chown -R www-data "$tmp/ngx-proxy/cache"
+[ "$(id -u)" = 0 ] && nginx_user="user www-data;" && chown -R www-data "$croot/ngx-cache" ${shm:+"$shm/ngx-cache"}
 
 cat >"$tmp/ngx-origin/nginx.conf" <<EOF
 $nginx_user
@@ -286,29 +318,32 @@ if [ -e "$brotli_module" ]; then
     ngx_brotli_load="load_module $brotli_module;"
     ngx_brotli="brotli on; brotli_comp_level 1; brotli_types text/plain;"
 fi
-cat >"$tmp/ngx-proxy/nginx.conf" <<EOF
+# ngx_proxy_conf DIR PORT CACHE_DIR TLS_LINES: an nginx proxy_cache in front of the origin, config in DIR/nginx.conf
+ngx_proxy_conf() {
+    local d=$1
+    cat >"$d/nginx.conf" <<EOF
 $ngx_brotli_load
 $nginx_user
 daemon off;
 worker_processes $threads;
 worker_rlimit_nofile $hard;
-pid $tmp/ngx-proxy/nginx.pid;
-error_log $tmp/logs/nginx-error.log warn;
+pid $d/nginx.pid;
+error_log $tmp/logs/$(basename "$d")-error.log warn;
 events { worker_connections $((hard / 2)); }
 http {
     access_log off;
-    client_body_temp_path $tmp/ngx-proxy/body; proxy_temp_path $tmp/ngx-proxy/proxy;
-    fastcgi_temp_path $tmp/ngx-proxy/fcgi; uwsgi_temp_path $tmp/ngx-proxy/uwsgi; scgi_temp_path $tmp/ngx-proxy/scgi;
+    client_body_temp_path $d/body; proxy_temp_path $d/proxy;
+    fastcgi_temp_path $d/fcgi; uwsgi_temp_path $d/uwsgi; scgi_temp_path $d/scgi;
     sendfile on;
     tcp_nopush on;
     keepalive_requests 1000000;
     gzip on; gzip_comp_level 1; gzip_types text/plain; gzip_proxied any; gzip_vary on;
     $ngx_brotli
-    proxy_cache_path $tmp/ngx-proxy/cache levels=1:2 keys_zone=bench:$zone max_size=50g inactive=1d use_temp_path=off;
+    proxy_cache_path $3 levels=1:2 keys_zone=bench:$zone max_size=50g inactive=1d use_temp_path=off;
     upstream origin { server 127.0.0.1:$p_origin; keepalive 64; }
     server {
-        listen 127.0.0.1:${port[nginx]};
-        $tls_nginx
+        listen 127.0.0.1:$2;
+        $4
         location / {
             proxy_pass http://origin;
             proxy_http_version 1.1;
@@ -321,26 +356,49 @@ http {
     }
 }
 EOF
-cat >"$tmp/edgecache.yaml" <<EOF
+}
+# edgecache_conf NAME CACHE_DIR TLS_LINE: $tmp/NAME.yaml, with an admin listener for /metrics
+edgecache_conf() {
+    cat >"$tmp/$1.yaml" <<EOF
 listen:
-  - {address: 127.0.0.1, port: ${port[edgecache]}}
-$tls_edge
+  - {address: 127.0.0.1, port: ${port[$1]}}
+$3
 threads: $threads
-cache: {path: $tmp/edgecache-cache, max_size: 16G}
+cache: {path: $2, max_size: 16G}
 origin: http://127.0.0.1:$p_origin
+admin: {listen: 127.0.0.1:${p_admin[$1]}, token_file: $tmp/admin.token}
 EOF
-"$edgecache" check -c "$tmp/edgecache.yaml" >/dev/null || die "edgecache refuses $tmp/edgecache.yaml"
+    "$edgecache" check -c "$tmp/$1.yaml" >/dev/null || die "edgecache refuses $tmp/$1.yaml"
+}
+ngx_proxy_conf "$tmp/ngx-proxy" "${port[nginx]}" "$croot/ngx-cache" "$tls_nginx"
+edgecache_conf edgecache "$croot/edgecache-cache" "$tls_edge"
+targets=("${proxies[@]}")
+if [ -n "$shm" ]; then
+    ngx_proxy_conf "$tmp/ngx-proxy-shm" "${port[nginx-shm]}" "$shm/ngx-cache" ""
+    edgecache_conf edgecache-shm "$shm/edgecache-cache" ""
+    targets+=(nginx-shm edgecache-shm)
+fi
 
-start nginx nginx -p "$tmp/ngx-proxy" -c "$tmp/ngx-proxy/nginx.conf" -e "$tmp/logs/nginx-error.log"
+start nginx nginx -p "$tmp/ngx-proxy" -c "$tmp/ngx-proxy/nginx.conf" -e "$tmp/logs/ngx-proxy-error.log"
 start varnish varnishd -F -a "127.0.0.1:${port[varnish]}" -b "127.0.0.1:$p_origin" -s "malloc,$varnish_mem" \
     -n "$tmp/varnish" -T "127.0.0.1:$p_varnish_admin"
 start edgecache "$edgecache" serve -c "$tmp/edgecache.yaml"
-for p in "${proxies[@]}"; do wait_http "$p" "http://127.0.0.1:${port[$p]}/1k.bin"; done
+if [ -n "$shm" ]; then
+    start nginx-shm nginx -p "$tmp/ngx-proxy-shm" -c "$tmp/ngx-proxy-shm/nginx.conf" -e "$tmp/logs/ngx-proxy-shm-error.log"
+    start edgecache-shm "$edgecache" serve -c "$tmp/edgecache-shm.yaml"
+fi
+for p in "${targets[@]}"; do wait_http "$p" "http://127.0.0.1:${port[$p]}/1k.bin"; done
 if [ $do_tls = 1 ]; then
     for p in nginx edgecache; do wait_http "$p" "https://127.0.0.1:${tls_port[$p]}/1k.bin"; done
 fi
 log "origin :$p_origin, nginx :${port[nginx]}, varnish :${port[varnish]}, edgecache :${port[edgecache]}" \
-    "(TLS: nginx :${tls_port[nginx]}, edgecache :${tls_port[edgecache]}); $threads threads; temp $tmp"
+    "(TLS: nginx :${tls_port[nginx]}, edgecache :${tls_port[edgecache]}); $threads threads; temp $tmp;" \
+    "caches in $croot$([ -n "$shm" ] && echo " and, for the tmpfs cold row, $shm (nginx :${port[nginx-shm]}, edgecache :${port[edgecache-shm]})")"
+# edgecache_metric NAME METRIC: a counter from the admin API of edgecache instance NAME
+edgecache_metric() {
+    curl -sf -H "Authorization: Bearer $(cat "$tmp/admin.token")" "http://127.0.0.1:${p_admin[$1]}/metrics" |
+        awk -v m="$2" '$1 == m { print $2 }'
+}
 
 # ------------------------------------------------------------------------------------ wrk scripts
 write_wrk_scripts "$tmp/lua"
@@ -360,12 +418,12 @@ bench_kv() { sed -n 's/.*\b'"$2"'=\([0-9.-]*\).*/\1/p' "$1" | tail -n 1; }
 run_wrk() {
     local phase=$1 wl=$2 proxy=$3 round=$4 scheme=$5 path=$6 lua=$7 c=$8
     shift 8
-    local out=$tmp/logs/run.out o0 o1 c0 c1 t
+    local out=$tmp/logs/run.out o0 o1 c0 c1 t tgt=${via:-$proxy} # (via: another instance of the proxy, e.g. nginx-shm)
     o0=$(origin_count)
-    c0=$(cpu_snap "${pid_of[$proxy]}")
+    c0=$(cpu_snap "${pid_of[$tgt]}")
     timeout -s INT $((duration + 20)) wrk -t$wrk_threads -c"$c" -d"${duration}s" --timeout 10s \
-        -s "$tmp/lua/$lua.lua" "$(base_url "$proxy" "$scheme")$path" -- "$@" >"$out" 2>&1 || true
-    c1=$(cpu_snap "${pid_of[$proxy]}")
+        -s "$tmp/lua/$lua.lua" "$(base_url "$tgt" "$scheme")$path" -- "$@" >"$out" 2>&1 || true
+    c1=$(cpu_snap "${pid_of[$tgt]}")
     o1=$(origin_count)
     t=$(cpu_secs "$c0" "$c1")
     if ! grep -q '^BENCH ' "$out"; then
@@ -525,6 +583,23 @@ fi
 workloads=(hot1k 256k 4m zipf small latency herd gz64k br64k)
 [ $do_tls = 1 ] && workloads+=(tls1-1k tls1-4m tls2-1k tls2-4m tls-new)
 workloads+=(cold)
+[ -n "$shm" ] && workloads+=(cold-shm)
+# cold_run PHASE WORKLOAD PROXY ROUND TARGET: the cold cell through TARGET (an instance of PROXY), and for
+# edgecache its dropped writes and its writer's busy seconds during the run (in $tmp/cold-store.txt)
+cold_run() {
+    local d0 d1 b0 b1 t0 t1
+    if [ "$3" = edgecache ]; then
+        d0=$(edgecache_metric "$5" edgecache_store_dropped_writes_total) b0=$(edgecache_metric "$5" edgecache_store_writer_busy_seconds_total)
+        t0=$(date +%s.%N)
+    fi
+    via=$5 run_wrk "$1" "$2" "$3" "$4" http /cold/1k cold $conns "/cold/1k?k=" "$3-$2-r$4"
+    if [ "$3" = edgecache ]; then
+        sleep 0.5 # (the writer's last batch)
+        d1=$(edgecache_metric "$5" edgecache_store_dropped_writes_total) b1=$(edgecache_metric "$5" edgecache_store_writer_busy_seconds_total)
+        t1=$(date +%s.%N)
+        echo "$2 $4 $((${d1:-0} - ${d0:-0})) ${d1:-?} $(awk -v a="${b0:-0}" -v b="${b1:-0}" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.2f", (b - a) / (t1 - t0) }')" >>"$tmp/cold-store.txt"
+    fi
+}
 run_one() { # PHASE WORKLOAD PROXY ROUND
     local ph=$1 wl=$2 p=$3 r=$4
     case $wl in
@@ -535,7 +610,8 @@ run_one() { # PHASE WORKLOAD PROXY ROUND
     small) run_wrk "$ph" "$wl" "$p" "$r" http /u/0 uniform $conns /u/ $n_small ;;
     big) run_wrk "$ph" "$wl" "$p" "$r" http /u/0 uniform $conns /u/ $n_big ;;
     latency) run_wrk "$ph" "$wl" "$p" "$r" http /1k.bin paced $lat_conns $lat_delay_ms ;;
-    cold) run_wrk "$ph" "$wl" "$p" "$r" http /cold/1k cold $conns "/cold/1k?k=" "$p-r$r" ;;
+    cold) cold_run "$ph" "$wl" "$p" "$r" "$p" ;;
+    cold-shm) cold_run "$ph" "$wl" "$p" "$r" "$p$([ "$p" = varnish ] || echo -shm)" ;; # (Varnish: malloc either way)
     herd) run_herd "$ph" "$p" "$r" ;;
     tls1-1k) run_wrk "$ph" "$wl" "$p" "$r" https /1k.bin static $conns ;;
     tls1-4m) run_wrk "$ph" "$wl" "$p" "$r" https /4m.bin static $conns ;;
@@ -584,5 +660,6 @@ BENCH_MODE=$([ $quick = 1 ] && echo quick || echo full) BENCH_ROUNDS=$rounds BEN
     BENCH_THREADS=$threads N_ZIPF=$n_zipf N_SMALL=$n_small N_BIG=$n_big N_IDLE=$n_idle \
     BENCH_LOAD="wrk -t$wrk_threads -c$conns; latency: wrk -c$lat_conns, one request per ${lat_delay_ms} ms per connection; h2load -t$wrk_threads -c$h2_conns -m$h2_streams; herd: $herd_clients clients" \
     BENCH_VERSIONS="$("$edgecache" --version 2>&1 | head -n 1); $(nginx -v 2>&1 | sed 's/.*: //'); $(varnishd -V 2>&1 | head -n 1 | sed 's/ revision.*//;s/(//'); $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }'); h2load $(h2load --version | awk '{ print $2 }')" \
-    BENCH_VARNISH_MEM=$varnish_mem BENCH_COMPRESS="$tmp/compress.txt" \
+    BENCH_VARNISH_MEM=$varnish_mem BENCH_COMPRESS="$tmp/compress.txt" BENCH_COLD_STORE="$tmp/cold-store.txt" \
+    BENCH_CACHE_ROOTS="$(df --output=fstype "$croot" | tail -n 1) ($croot)${shm:+; tmpfs ($shm)}" \
     python3 "$top/bench/report.py" "$results" "$tmp/idle.txt" "$tmp/final-rss.txt" "$top/bench/results/$([ $quick = 1 ] && echo quick || echo latest).md"

@@ -560,6 +560,9 @@ void fetch_release(fetch_t *f)
     for (size_t i = 0; i != f->blocks.size; ++i)
         free(f->blocks.entries[i].data);
     free(f->blocks.entries);
+    for (size_t i = 0; i != f->retired.size; ++i)
+        free(f->retired.entries[i]);
+    free(f->retired.entries);
     pthread_mutex_destroy(&f->mutex);
     f->super.magic = 0;
     void (*release)(void *) = f->args.release;

@@ -10,7 +10,10 @@
  * Invariants that are easy to break:
  * - A subscriber's callback may unsubscribe, even the last one: loops over subscribers hold a
  *   reference and read `next` before the call.
- * - Body blocks are FETCH_BLOCK_SIZE bytes and aligned on chunk boundaries, so block i is chunk i.
+ * - Body blocks are FETCH_BLOCK_SIZE bytes and aligned on chunk boundaries, so block i is chunk i. Only the
+ *   allocation of the last one may be shorter (block_capacity); bytes a subscriber was pointed at stay
+ *   allocated until it consumed them (or the fetch is released), because subscribers on other loops send from
+ *   them without the mutex.
  * - A wake-up still queued when its subscriber leaves is freed by the receiver, never by the leaver.
  * - A fetch holds at most one place under the cap on background fetches (`background`), taken when it
  *   first goes on without a client and given back when its exchange ends or a client joins it again;
@@ -181,6 +184,18 @@ void fetch_resume_if_caught_up(fetch_t *f)
         h2o_timeout_link(f->args.loop, f->args.zero_timeout, &f->defer);
 }
 
+/* The bytes to allocate for block `i`: what is left of a known Content-Length when that is less than a block,
+ * else FETCH_BLOCK_SIZE. A 1 KB response used to take a 256 KB allocation: glibc grew the loop's arena for it
+ * and gave the pages back (madvise, and a TLB flush on every core) when it was freed, on every miss. */
+static size_t block_capacity(const fetch_t *f, size_t i)
+{
+    uint64_t start = (uint64_t)i * FETCH_BLOCK_SIZE;
+    int64_t cl = f->super.content_length;
+    if (cl >= 0 && (uint64_t)cl > start && (uint64_t)cl - start < FETCH_BLOCK_SIZE)
+        return (size_t)((uint64_t)cl - start);
+    return FETCH_BLOCK_SIZE;
+}
+
 /* Appends body bytes, handing every completed block to the store. */
 void fetch_append_body(fetch_t *f, const void *src, size_t len)
 {
@@ -190,13 +205,24 @@ void fetch_append_body(fetch_t *f, const void *src, size_t len)
         fetch_block_t *b;
         if (f->blocks.size == 0 || f->blocks.entries[f->blocks.size - 1].len == FETCH_BLOCK_SIZE) {
             h2o_vector_reserve(NULL, &f->blocks, f->blocks.size + 1);
-            b = f->blocks.entries + f->blocks.size++;
-            b->data = h2o_mem_alloc(FETCH_BLOCK_SIZE);
+            b = f->blocks.entries + f->blocks.size;
+            b->cap = block_capacity(f, f->blocks.size++);
+            b->data = h2o_mem_alloc(b->cap);
             b->len = 0;
         } else {
             b = f->blocks.entries + f->blocks.size - 1;
         }
-        size_t n = FETCH_BLOCK_SIZE - b->len < len ? FETCH_BLOCK_SIZE - b->len : len;
+        if (b->len == b->cap) {
+            /* more than the Content-Length said: the block gets its full size, in a new place (the old one
+             * may be in a subscriber's hands until the fetch is released) */
+            uint8_t *full = h2o_mem_alloc(FETCH_BLOCK_SIZE);
+            memcpy(full, b->data, b->len);
+            h2o_vector_reserve(NULL, &f->retired, f->retired.size + 1);
+            f->retired.entries[f->retired.size++] = b->data;
+            b->data = full;
+            b->cap = FETCH_BLOCK_SIZE;
+        }
+        size_t n = b->cap - b->len < len ? b->cap - b->len : len;
         memcpy(b->data + b->len, p, n);
         b->len += n;
         p += n;

@@ -25,6 +25,7 @@
 typedef struct st_fetch_block_t {
     uint8_t *data;
     size_t len;
+    size_t cap; /* bytes allocated: FETCH_BLOCK_SIZE, or less for the last block of a known Content-Length */
 } fetch_block_t;
 
 typedef enum en_fetch_wakeup_kind_t { WAKE_SUB, WAKE_OWNER } fetch_wakeup_kind_t;
@@ -74,6 +75,9 @@ typedef struct st_fetch_t {
     uint64_t purge_seq; /* the store's invalidations made when the request went out: later ones may bar the response */
     /* body */
     H2O_VECTOR(fetch_block_t) blocks;
+    H2O_VECTOR(uint8_t *)
+    retired;            /* short blocks outgrown (a body longer than its Content-Length): a subscriber may
+                         * still point into them, so they are freed with the fetch */
     size_t first_block; /* blocks before this one are freed */
     uint64_t oid;       /* 0 until the first chunk goes to the store */
     uint32_t chunks_stored;

@@ -1,0 +1,14 @@
+# bench/cold_stages.awk: CPU shares of a cold miss by stage, from a profile recorded by bench/cold.sh --perf
+# (with PERF_FLAGS="-F 999 --call-graph dwarf,8192"):
+#   perf script -i DIR/perf-0.data -F ip,sym | awk -f bench/cold_stages.awk | sort -rn
+# Each sample (a blank-line separated stack, leaf first) counts for the stage of the first frame, from the
+# leaf up, that the table below names; "loop: libh2o" is what is under h2o_evloop_run and names nothing else
+# (libh2o-evloop has no symbols here: client reads and HTTP/1 parsing, epoll_ctl, timers).
+BEGIN { RS = ""; FS = "\n"
+  nr = split("mdb_txn_commit:writer: commit (LMDB writes the dirty pages)|cache_store_index_add:writer: indexes (urls, owners, tags, atime, lru)|index_remove:writer: indexes (urls, owners, tags, atime, lru)|cache_store_set_atime:writer: indexes (urls, owners, tags, atime, lru)|cache_store_delete_object:writer: record (old-record lookup, put)|apply:writer: record (old-record lookup, put)|writer_main:writer: queue, free of messages, other|send_from_fetch:loop: response to the client (head, body, writev)|fetch_store_complete:loop: record built and queued for the store|cache_store_put_chunk:loop: record built and queued for the store|edge_account_request:loop: accounting|edge_account_cache_status:loop: accounting|conn_is_alive:loop: origin client (pool, request write, response read and parse)|origin_client_start:loop: origin client (pool, request write, response read and parse)|on_head:loop: origin client (pool, request write, response read and parse)|fetch_append_body:loop: origin client (pool, request write, response read and parse)|on_body:loop: origin client (pool, request write, response read and parse)|process:loop: origin client (pool, request write, response read and parse)|step_LOOKUP:loop: key and store lookup|cache_key_compute:loop: key and store lookup|cache_store_get:loop: key and store lookup|cache_inflight_find_or_add:loop: fetch set-up (coalescing, route)|start_fetch:loop: fetch set-up (coalescing, route)|fetch_http_start:loop: fetch set-up (coalescing, route)|on_dispose:loop: request teardown (pools, fetch release)|h2o_mem_clear_pool:loop: request teardown (pools, fetch release)|on_req:loop: request handling (behavior, FSM)|handle_incoming_request:loop: client request read and parse|h2o_evloop_socket_accept:loop: accept|epoll_wait:loop: epoll_wait and timers|h2o_evloop_run:loop: libh2o (client read and parse, epoll_ctl), unsymbolised", R, "|")
+  for (i = 1; i <= nr; i++) { split(R[i], kv, ":"); key[i] = kv[1]; cat[i] = substr(R[i], length(kv[1]) + 2) } }
+{ total++; best = 0
+  for (f = 1; f <= NF && !best; f++) { s = $f; sub(/^[ \t]*[0-9a-f]+ /, "", s); sub(/ \(inlined\)$/, "", s)
+     for (i = 1; i <= nr; i++) if (s == key[i]) { best = i; break } }
+  c = best ? cat[best] : "other (kernel-only stacks, unknown)"; n[c]++ }
+END { for (k in n) printf "%5.1f%%  %s\n", 100 * n[k] / total, k; printf "(%d samples)\n", total }
