@@ -93,7 +93,7 @@ typedef struct st_msg_t {
     msg_type_t type;
     cache_hash_t hash;
     uint64_t oid;
-    uint32_t index; /* MSG_CHUNK: the chunk; MSG_DISCARD: the number of chunks */
+    uint32_t index; /* MSG_CHUNK: the chunk; MSG_DISCARD: the number of chunks; MSG_RECORD: when queued (unix s) */
     size_t len;
     uint8_t data[];
 } msg_t;

@@ -165,7 +165,9 @@ void cache_store_put_chunk(cache_store_t *store, uint64_t oid, uint32_t index, c
 void cache_store_put_record(cache_store_t *store, const cache_hash_t *hash, const void *record, size_t len, uint64_t purge_seq)
 {
     cache_record_t rec;
-    msg_t *m = enqueue(store, MSG_RECORD, hash, purge_seq, 0, record, len, 0);
+    /* the record's use time is when it was queued, not when the writer gets to it: a writer running behind
+     * must not make a just-stored cold object look newer than the hits the loops handed over meanwhile */
+    msg_t *m = enqueue(store, MSG_RECORD, hash, purge_seq, (uint32_t)time(NULL), record, len, 0);
     if (m == NULL)
         return;
     if (cache_record_decode(&rec, m->data, m->len) == 0)
@@ -355,7 +357,7 @@ static int apply(cache_store_t *s, MDB_txn *txn, msg_t *m, bool deletes_only, ui
         if ((rc = cache_store_delete_object(s, txn, &m->hash, rec.oid, true, NULL)) != 0 ||
             (rc = mdb_put(txn, s->objects, &k, &v, 0)) != 0)
             return rc;
-        return cache_store_index_add(s, txn, &m->hash, &rec, now);
+        return cache_store_index_add(s, txn, &m->hash, &rec, m->index != 0 && m->index < now ? m->index : now);
     }
     case MSG_DISCARD:
         return cache_store_delete_chunks(s, txn, m->oid, m->index);
