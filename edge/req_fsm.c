@@ -756,6 +756,7 @@ static void on_dispose(void *p)
                         conf->limits.h2_reset_window_ms, &er->thread->counters);
     edge_account_request(er);
     unpin(er); /* libh2o has written everything that pointed into the map */
+    edge_deliver_release(er);
     if (h2o_timeout_is_linked(&er->watch))
         h2o_timeout_unlink(&er->watch);
     edge_req_unsubscribe(er);
