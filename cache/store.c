@@ -9,7 +9,8 @@
  * - A read transaction lives for one lookup only (renew → get → copy → reset). Holding one across an
  *   event-loop wait would pin every page the writer frees meanwhile, and the map would grow without
  *   bound (the hit-path prototype measured +595 MiB in 40 s with one transaction per response). A pin
- *   (cache_store_get_pinned) is the one exception, bounded by CACHE_STORE_MAX_PINS per reader.
+ *   (cache_store_get_pinned, cache_store_read_chunk_pinned) is the one exception, bounded by
+ *   CACHE_STORE_MAX_PINS per reader (records and chunks share them).
  * - Readers see every write as soon as it is queued: a read looks in the pending index first (when it is
  *   not empty), and a pin is refused while anything is pending, because the map may be older than the queue.
  *   Likewise a record copied while an invalidation is queued goes through cache_store_purge_apply_pending.
@@ -78,17 +79,15 @@ void cache_store_reader_free(cache_store_reader_t *reader)
     free(reader);
 }
 
-int cache_store_get_pinned(cache_store_reader_t *r, const cache_hash_t *hash, h2o_iovec_t *out, cache_store_pin_t **pin)
+/* Takes a free pin (or makes one) and opens its read transaction; NULL when none may be had: the reader
+ * holds CACHE_STORE_MAX_PINS, or LMDB refuses one more reader (then the caller copies). */
+static cache_store_pin_t *take_pin(cache_store_reader_t *r)
 {
-    MDB_val k = {CACHE_KEY_HASH_LEN, (void *)hash->bytes}, v;
     cache_store_pin_t *p;
     int rc;
 
-    if (!r->store->usable)
-        return CACHE_STORE_ENOTFOUND;
-    if (r->pins_out >= CACHE_STORE_MAX_PINS || atomic_load_explicit(&r->store->pending.count, memory_order_acquire) != 0 ||
-        atomic_load_explicit(&r->store->purge.pending, memory_order_acquire) != 0)
-        return CACHE_STORE_EBUSY; /* (a queued write may be newer than the map: the copying path looks there) */
+    if (r->pins_out >= CACHE_STORE_MAX_PINS)
+        return NULL;
     if ((p = r->free_pins) != NULL) {
         r->free_pins = p->next;
         rc = mdb_txn_renew(p->txn);
@@ -99,20 +98,34 @@ int cache_store_get_pinned(cache_store_reader_t *r, const cache_hash_t *hash, h2
     }
     if (rc != 0) {
         common_log_error("store: cannot begin a pinned read transaction: %s", mdb_strerror(rc));
-        if (p->txn != NULL && rc != 0)
+        if (p->txn != NULL)
             mdb_txn_abort(p->txn);
         free(p);
-        return CACHE_STORE_EBUSY; /* e.g. MDB_READERS_FULL: copy instead */
+        return NULL; /* e.g. MDB_READERS_FULL */
     }
+    ++r->pins_out;
+    return p;
+}
+
+int cache_store_get_pinned(cache_store_reader_t *r, const cache_hash_t *hash, h2o_iovec_t *out, cache_store_pin_t **pin)
+{
+    MDB_val k = {CACHE_KEY_HASH_LEN, (void *)hash->bytes}, v;
+    cache_store_pin_t *p;
+    int rc;
+
+    if (!r->store->usable)
+        return CACHE_STORE_ENOTFOUND;
+    if (atomic_load_explicit(&r->store->pending.count, memory_order_acquire) != 0 ||
+        atomic_load_explicit(&r->store->purge.pending, memory_order_acquire) != 0)
+        return CACHE_STORE_EBUSY; /* (a queued write may be newer than the map: the copying path looks there) */
+    if ((p = take_pin(r)) == NULL)
+        return CACHE_STORE_EBUSY;
     if ((rc = mdb_get(p->txn, r->store->objects, &k, &v)) != 0) {
-        mdb_txn_reset(p->txn);
-        p->next = r->free_pins;
-        r->free_pins = p;
+        cache_store_unpin(r, p);
         return rc == MDB_NOTFOUND ? CACHE_STORE_ENOTFOUND : CACHE_STORE_EIO;
     }
     *out = h2o_iovec_init(v.mv_data, v.mv_size);
     *pin = p;
-    ++r->pins_out;
     return 0;
 }
 
@@ -179,19 +192,30 @@ int cache_store_get(cache_store_reader_t *r, const cache_hash_t *hash, h2o_mem_p
     return ret;
 }
 
-/* Copies the bytes of a chunk value (data, then its CRC-32 trailer) into `dst`. */
-static int copy_chunk(const uint8_t *v, size_t vlen, void *dst, size_t cap, size_t *len, bool verify)
+/* The bytes of a chunk value (data, then its CRC-32 trailer) in *n; with `verify`, checked against the trailer. */
+static int check_chunk(const uint8_t *v, size_t vlen, bool verify, size_t *n)
 {
     if (vlen < CHUNK_TRAILER)
         return CACHE_STORE_ECORRUPT;
-    size_t n = vlen - CHUNK_TRAILER;
-    if (n > cap)
-        return CACHE_STORE_ETOOBIG;
+    *n = vlen - CHUNK_TRAILER;
     if (verify) {
-        uint32_t crc = (uint32_t)v[n] | (uint32_t)v[n + 1] << 8 | (uint32_t)v[n + 2] << 16 | (uint32_t)v[n + 3] << 24;
-        if (cache_checksum(v, n) != crc)
+        const uint8_t *t = v + *n;
+        uint32_t crc = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+        if (cache_checksum(v, *n) != crc)
             return CACHE_STORE_ECORRUPT;
     }
+    return 0;
+}
+
+/* Copies the bytes of a chunk value into `dst`. */
+static int copy_chunk(const uint8_t *v, size_t vlen, void *dst, size_t cap, size_t *len, bool verify)
+{
+    size_t n;
+    int ret;
+    if (vlen >= CHUNK_TRAILER && vlen - CHUNK_TRAILER > cap)
+        return CACHE_STORE_ETOOBIG;
+    if ((ret = check_chunk(v, vlen, verify, &n)) != 0)
+        return ret;
     memcpy(dst, v, n);
     *len = n;
     return 0;
@@ -226,6 +250,48 @@ int cache_store_read_chunk(cache_store_reader_t *r, uint64_t oid, uint32_t index
     }
     mdb_txn_reset(r->txn);
     return ret;
+}
+
+/* A chunk is written once under its (oid, index) and never changed (a new body gets a new oid), so unlike a
+ * record, a chunk that is not queued may be read from the map even while other writes are pending. */
+int cache_store_read_chunk_pinned(cache_store_reader_t *r, uint64_t oid, uint32_t index, bool verify, h2o_iovec_t *out,
+                                  cache_store_pin_t **pin)
+{
+    uint8_t kb[12];
+    MDB_val k = {sizeof(kb), kb}, v;
+    cache_store_pin_t *p;
+    int rc, ret = 0;
+
+    if (!r->store->usable)
+        return CACHE_STORE_ENOTFOUND;
+    if (r->pins_out >= CACHE_STORE_MAX_PINS)
+        return CACHE_STORE_EBUSY;
+    if (atomic_load_explicit(&r->store->pending.count, memory_order_acquire) != 0) {
+        pthread_mutex_lock(&r->store->mutex);
+        bool queued = cache_store_pending_chunk(r->store, oid, index) != NULL;
+        pthread_mutex_unlock(&r->store->mutex);
+        if (queued)
+            return CACHE_STORE_EBUSY; /* only in memory yet: the copy reads it from the queue */
+    }
+    if ((p = take_pin(r)) == NULL)
+        return CACHE_STORE_EBUSY;
+    chunk_key(kb, oid, index);
+    if ((rc = mdb_get(p->txn, r->store->chunks, &k, &v)) == 0) {
+        size_t n;
+        if ((ret = check_chunk(v.mv_data, v.mv_size, verify, &n)) == 0)
+            *out = h2o_iovec_init(v.mv_data, n); /* checked on the very bytes that will be sent */
+    } else if (rc == MDB_NOTFOUND) {
+        ret = CACHE_STORE_ENOTFOUND;
+    } else {
+        common_log_error("store: chunk get: %s", mdb_strerror(rc));
+        ret = CACHE_STORE_EIO;
+    }
+    if (ret != 0) {
+        cache_store_unpin(r, p);
+        return ret;
+    }
+    *pin = p;
+    return 0;
 }
 
 bool cache_store_needs_verify(cache_store_reader_t *r, const cache_hash_t *hash, uint32_t epoch)

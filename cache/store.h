@@ -127,7 +127,7 @@ int cache_store_get(cache_store_reader_t *reader, const cache_hash_t *hash, h2o_
  * CACHE_STORE_MAX_PINS or the value is still only queued (then use cache_store_get).
  */
 int cache_store_get_pinned(cache_store_reader_t *reader, const cache_hash_t *hash, h2o_iovec_t *out, cache_store_pin_t **pin);
-/** Ends a pin, on the reader's thread; what it pointed at may no longer be read. */
+/** Ends a pin (of either kind), on the reader's thread; what it pointed at may no longer be read. */
 void cache_store_unpin(cache_store_reader_t *reader, cache_store_pin_t *pin);
 /**
  * Copies chunk `index` of object `oid` into `dst` (`cap` bytes) and sets `*len`; with `verify`, checks
@@ -136,6 +136,18 @@ void cache_store_unpin(cache_store_reader_t *reader, cache_store_pin_t *pin);
  */
 int cache_store_read_chunk(cache_store_reader_t *reader, uint64_t oid, uint32_t index, void *dst, size_t cap, size_t *len,
                            bool verify);
+/**
+ * Like cache_store_read_chunk, but without the copy: `*out` points at the chunk's bytes in the LMDB map and
+ * stays valid until cache_store_unpin(*pin), whatever the writer commits meanwhile (a replaced or deleted
+ * chunk keeps its pages while the pin's read transaction is open). With `verify`, the mapped bytes themselves
+ * are checked before this returns. A pin is a read transaction: the caller holds it only while a send of
+ * those bytes is in flight, and for a bounded time. Returns 0, CACHE_STORE_EBUSY (no pin is free: the reader
+ * holds CACHE_STORE_MAX_PINS, shared with cache_store_get_pinned, or LMDB has no reader slot; or the chunk is
+ * still only queued: use cache_store_read_chunk), CACHE_STORE_ENOTFOUND, CACHE_STORE_ECORRUPT or
+ * CACHE_STORE_EIO. The reader's thread only.
+ */
+int cache_store_read_chunk_pinned(cache_store_reader_t *reader, uint64_t oid, uint32_t index, bool verify, h2o_iovec_t *out,
+                                  cache_store_pin_t **pin);
 /**
  * Whether the body of a record of `epoch` found under `hash` must be verified before it is sent: it was
  * written before the store's latest open, and this reader has not verified it since. After verifying an

@@ -318,6 +318,67 @@ static bool fetch_date(const origin_fetch_t *f, int64_t *t)
 
 /* --- a stored object ------------------------------------------------------------------------------ */
 
+/* --- a chunked body's chunks, straight from the map ------------------------------------------------ */
+
+/* Whether the next chunk may be sent straight from the LMDB map under a pin (a read transaction) rather than
+ * copied into chunk_buf. libh2o keeps the buffers of an h2o_send until it calls proceed (or disposes of the
+ * request) on every protocol, so a pin released there is safe on cleartext HTTP/1.1, TLS and HTTP/2 alike.
+ *
+ * What bounds a pin: their number (CACHE_STORE_MAX_PINS per loop, shared with inline bodies: none free means
+ * a copy), and the time a client takes to read a piece. libh2o 2.2.5 cannot give back a buffer once it has
+ * it: HTTP/1 keeps our iovecs in the socket's write request until the kernel has taken every byte, and runs
+ * no timer while it writes a response (lib/http1.c: the request-read timeout is unlinked once the request is
+ * read); HTTP/2 keeps them in the stream until the peer's window lets them out, and its idle timeout runs only
+ * with no stream open (lib/http2/connection.c, update_idle_timeout). So the bound is taken before the send:
+ * once a piece took the client longer than EDGE_DELIVER_PIN_MAX_MS, the rest of the response is copied. A
+ * client that stalls holds one pin until its connection ends; one that reads slowly holds none. */
+#define EDGE_DELIVER_PIN_MAX_MS 500
+
+static bool may_pin_chunk(const edge_req_t *er)
+{
+    return !er->copy_chunks;
+}
+
+static void release_chunk(edge_req_t *er)
+{
+    if (er->chunk_pin != NULL) {
+        cache_store_unpin(er->thread->reader, er->chunk_pin);
+        er->chunk_pin = NULL;
+        er->chunk_in_buf = UINT32_MAX;
+    }
+}
+
+void edge_deliver_release(edge_req_t *er)
+{
+    release_chunk(er);
+}
+
+/* Makes chunk `idx` of the body the current one (er->chunk), checked against its checksum when er->verify.
+ * Returns 0 or a store error. */
+static int load_chunk(edge_req_t *er, uint32_t idx)
+{
+    const cache_record_t *rec = &er->rec;
+    size_t len;
+    int ret;
+
+    release_chunk(er);
+    er->chunk_in_buf = UINT32_MAX;
+    if (may_pin_chunk(er)) {
+        ret = cache_store_read_chunk_pinned(er->thread->reader, rec->oid, idx, er->verify, &er->chunk, &er->chunk_pin);
+        if (ret == 0)
+            er->chunk_in_buf = idx;
+        if (ret != CACHE_STORE_EBUSY)
+            return ret;
+    }
+    if (er->chunk_buf == NULL)
+        er->chunk_buf = h2o_mem_alloc_pool(&er->req->pool, rec->chunk_size);
+    if ((ret = cache_store_read_chunk(er->thread->reader, rec->oid, idx, er->chunk_buf, rec->chunk_size, &len, er->verify)) != 0)
+        return ret;
+    er->chunk = h2o_iovec_init(er->chunk_buf, len);
+    er->chunk_in_buf = idx;
+    return 0;
+}
+
 /* Sends the next piece of the stored body's segments: one h2o_send per call; proceed calls again. */
 static void send_next_piece(edge_req_t *er)
 {
@@ -330,11 +391,13 @@ static void send_next_piece(edge_req_t *er)
         er->seg_off = 0;
     }
     if (er->seg == er->num_segs) {
+        release_chunk(er); /* libh2o is done with the last piece: it called proceed */
         h2o_send(er->req, NULL, 0, H2O_SEND_STATE_FINAL);
         return;
     }
     edge_range_seg_t *sg = er->segs + er->seg;
     if (sg->literal.base != NULL) {
+        release_chunk(er);
         vec = sg->literal;
     } else {
         uint64_t pos = sg->start + er->seg_off;
@@ -342,25 +405,23 @@ static void send_next_piece(edge_req_t *er)
             vec = h2o_iovec_init(rec->body.base + pos, (size_t)(sg->end - pos));
         } else {
             uint32_t idx = (uint32_t)(pos / rec->chunk_size);
-            size_t len = 0;
-            if (idx != er->chunk_in_buf) {
-                int ret =
-                    cache_store_read_chunk(er->thread->reader, rec->oid, idx, er->chunk_buf, rec->chunk_size, &len, er->verify);
-                if (ret != 0) {
-                    /* replaced or evicted while we were sending: the client sees an aborted transfer, never a mix */
-                    common_log_warn("store: chunk %u of %.*s: %s", idx, (int)er->key.len, er->key.base, cache_store_strerror(ret));
-                    if (ret == CACHE_STORE_ECORRUPT) {
-                        ++er->thread->counters.corrupt_records;
-                        cache_store_delete(er->thread->server->store, &er->rec_hash);
-                    }
-                    h2o_send(er->req, NULL, 0, H2O_SEND_STATE_ERROR);
-                    return;
-                }
-                er->chunk_in_buf = idx;
-            }
             uint64_t chunk_start = (uint64_t)idx * rec->chunk_size, chunk_end = chunk_start + rec->chunk_size;
             uint64_t stop = sg->end < chunk_end ? sg->end : chunk_end;
-            vec = h2o_iovec_init(er->chunk_buf + (pos - chunk_start), (size_t)(stop - pos));
+            int ret = idx != er->chunk_in_buf ? load_chunk(er, idx) : 0;
+            if (ret == 0 && stop - chunk_start > er->chunk.len)
+                ret = CACHE_STORE_ECORRUPT; /* shorter than the record says: never send past its end */
+            if (ret != 0) {
+                /* replaced or evicted while we were sending: the client sees an aborted transfer, never a mix */
+                common_log_warn("store: chunk %u of %.*s: %s", idx, (int)er->key.len, er->key.base, cache_store_strerror(ret));
+                if (ret == CACHE_STORE_ECORRUPT) {
+                    ++er->thread->counters.corrupt_records;
+                    cache_store_delete(er->thread->server->store, &er->rec_hash);
+                }
+                release_chunk(er);
+                h2o_send(er->req, NULL, 0, H2O_SEND_STATE_ERROR);
+                return;
+            }
+            vec = h2o_iovec_init(er->chunk.base + (pos - chunk_start), (size_t)(stop - pos));
         }
         er->thread->counters.body_bytes_sent += vec.len;
         er->bytes_sent += vec.len;
@@ -373,6 +434,7 @@ static void send_next_piece(edge_req_t *er)
         ++er->seg;
         er->seg_off = 0;
     }
+    er->piece_sent_at = h2o_now(er->req->conn->ctx->loop);
     h2o_send(er->req, &vec, 1, er->seg == er->num_segs ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
 }
 
@@ -419,11 +481,9 @@ bool edge_deliver_record(edge_req_t *er, const cache_record_t *rec, int64_t age,
 
     er->chunk_in_buf = UINT32_MAX;
     if (rec->chunk_size != 0) {
-        er->chunk_buf = h2o_mem_alloc_pool(&req->pool, rec->chunk_size);
-        size_t len;
         /* make sure the body is there before committing to a response */
         if (!er->is_head && !is_304 && rec->body_len != 0) {
-            int ret = cache_store_read_chunk(er->thread->reader, rec->oid, 0, er->chunk_buf, rec->chunk_size, &len, er->verify);
+            int ret = load_chunk(er, 0);
             if (ret == CACHE_STORE_ECORRUPT) {
                 ++er->thread->counters.corrupt_records;
                 common_log_warn("store: chunk 0 of %.*s: %s; treated as a miss and replaced", (int)er->key.len, er->key.base,
@@ -526,6 +586,8 @@ static void on_generator_proceed(h2o_generator_t *self, h2o_req_t *req)
     edge_req_t *er = (edge_req_t *)self;
     assert(er->magic == EDGE_REQ_MAGIC);
     if (er->body_source == EDGE_REQ_BODY_RECORD) {
+        if (h2o_now(req->conn->ctx->loop) - er->piece_sent_at > EDGE_DELIVER_PIN_MAX_MS)
+            er->copy_chunks = true; /* a slow reader: see may_pin_chunk */
         send_next_piece(er);
     } else if (er->body_source == EDGE_REQ_BODY_FETCH) {
         er->sending = false;

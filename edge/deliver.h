@@ -13,6 +13,8 @@
 
 /** Installs the generator callbacks (proceed, stop) on a new request. */
 void edge_deliver_init(edge_req_t *er);
+/** Ends the pin on the chunk being sent, if any (edge/deliver.c, may_pin_chunk); at the request's dispose. */
+void edge_deliver_release(edge_req_t *er);
 
 /** The reason phrase of a status ("Not Found"); static storage. */
 const char *edge_deliver_reason(int status);

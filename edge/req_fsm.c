@@ -222,8 +222,9 @@ static void start_fetch(edge_req_t *er, bool cacheable)
 /* --- the store ------------------------------------------------------------------------------------- */
 
 /* Whether this response may send an inline body straight from the LMDB map: cleartext HTTP/1.1, where
- * libh2o writes our buffer to the socket as is (with TLS it encrypts into its own buffer, and HTTP/2
- * copies into frames, so a pin would save nothing there and only hold a transaction open). */
+ * libh2o writes our buffer to the socket as is. With TLS it encrypts into its own buffer, and HTTP/2 copies
+ * into frames; a pin still saves our copy of the record there, which pays for chunks (edge/deliver.c pins
+ * them on every protocol, bench/NOTES.md "Large objects") but was not measured for inline bodies. */
 static bool may_pin(edge_req_t *er)
 {
     h2o_req_t *req = er->req;
@@ -756,6 +757,7 @@ static void on_dispose(void *p)
                         conf->limits.h2_reset_window_ms, &er->thread->counters);
     edge_account_request(er);
     unpin(er); /* libh2o has written everything that pointed into the map */
+    edge_deliver_release(er);
     if (h2o_timeout_is_linked(&er->watch))
         h2o_timeout_unlink(&er->watch);
     edge_req_unsubscribe(er);

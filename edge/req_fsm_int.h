@@ -60,11 +60,15 @@ typedef struct st_edge_req_t {
     /* a stored body is sent as segments: byte ranges of the body, and literal text between them (the
      * part headers of multipart/byteranges) */
     edge_range_seg_t *segs;
-    size_t num_segs, seg;  /* the segments, and the one being sent */
-    uint64_t seg_off;      /* bytes of the current segment already sent */
-    uint8_t *chunk_buf;    /* one chunk of a chunked body, read from the store */
-    uint32_t chunk_in_buf; /* the index of the chunk in chunk_buf, or UINT32_MAX */
-    size_t inflight;       /* bytes of the outstanding send from the fetch */
+    size_t num_segs, seg;         /* the segments, and the one being sent */
+    uint64_t seg_off;             /* bytes of the current segment already sent */
+    uint32_t chunk_in_buf;        /* the index of the chunk in `chunk`, or UINT32_MAX */
+    h2o_iovec_t chunk;            /* that chunk's bytes: in the map under chunk_pin, or copied into chunk_buf */
+    cache_store_pin_t *chunk_pin; /* held while a send of `chunk` is in flight (edge/deliver.c, send_next_piece) */
+    uint8_t *chunk_buf;           /* a chunk copied from the store (allocated on the first copy) */
+    uint64_t piece_sent_at;       /* ms (loop clock) of the latest send of a stored body's piece */
+    bool copy_chunks;             /* the client was slow to take a piece: no more pins for this response */
+    size_t inflight;              /* bytes of the outstanding send from the fetch */
     bool sending;
     bool stopped;
     bool no_join;     /* fetch on our own: the fetch we joined had a response that may not be shared */

@@ -572,6 +572,68 @@ START_TEST(test_pinned_get)
 }
 END_TEST
 
+/* A pinned chunk points into the map and keeps its bytes while the writer replaces the object (new oid: the
+ * old chunks are deleted) and then deletes it, until it is unpinned; verify checks the mapped bytes; chunk
+ * pins and record pins share one budget. */
+START_TEST(test_pinned_chunk_survives_replace_and_delete)
+{
+    cache_store_t *s = open_store(MAP_SIZE);
+    cache_store_reader_t *r = cache_store_reader_new(s);
+    uint64_t oid = cache_store_new_oid(s), new_oid = cache_store_new_oid(s);
+    cache_store_pin_t *pin, *pins[CACHE_STORE_MAX_PINS];
+    h2o_iovec_t v, w;
+    cache_hash_t h = hash_of("/big");
+
+    put_chunks(s, oid, 2, 100);
+    put_record(s, "/big", 60, oid, CHUNK + 100, NULL);
+    cache_store_flush(s);
+    ck_assert_int_eq(cache_store_read_chunk_pinned(r, oid, 0, true, &v, &pin), 0);
+    ck_assert_uint_eq(v.len, CHUNK);
+    ck_assert_int_eq(cache_store_read_chunk_pinned(r, oid, 1, true, &w, &pins[0]), 0);
+    ck_assert_uint_eq(w.len, 100);
+    cache_store_unpin(r, pins[0]);
+    ck_assert_int_eq(cache_store_read_chunk_pinned(r, oid, 2, true, &w, &pins[0]), CACHE_STORE_ENOTFOUND);
+
+    /* replaced: the old chunks are gone for new reads, the pinned one is intact */
+    put_chunks(s, new_oid, 1, 10);
+    put_record(s, "/big", 60, new_oid, 10, NULL);
+    cache_store_flush(s);
+    ck_assert_int_eq(chunk_status(r, oid, 0), CACHE_STORE_ENOTFOUND);
+    ck_assert_int_eq(cache_store_read_chunk_pinned(r, oid, 0, false, &w, &pins[0]), CACHE_STORE_ENOTFOUND);
+    /* ...and deleted, with enough writes after it that freed pages would be reused if nothing held them */
+    cache_store_delete(s, &h);
+    for (int i = 0; i != 8; ++i) {
+        uint64_t o = cache_store_new_oid(s);
+        put_chunks(s, o, 2, CHUNK);
+        cache_store_flush(s);
+    }
+    for (size_t i = 0; i != v.len; ++i)
+        ck_assert_msg((uint8_t)v.base[i] == (uint8_t)oid, "byte %zu of the pinned chunk changed", i);
+    cache_store_unpin(r, pin);
+
+    /* the budget: record pins and chunk pins count together */
+    uint64_t o = cache_store_new_oid(s);
+    put_chunks(s, o, 1, 50);
+    put_record(s, "/small", 60, 0, 0, "inline");
+    cache_store_flush(s);
+    cache_hash_t hs = hash_of("/small");
+    for (int i = 0; i != CACHE_STORE_MAX_PINS; ++i)
+        ck_assert_int_eq(i % 2 == 0 ? cache_store_read_chunk_pinned(r, o, 0, true, &w, &pins[i])
+                                    : cache_store_get_pinned(r, &hs, &w, &pins[i]),
+                         0);
+    ck_assert_int_eq(cache_store_read_chunk_pinned(r, o, 0, true, &w, &pin), CACHE_STORE_EBUSY);
+    ck_assert_int_eq(cache_store_get_pinned(r, &hs, &w, &pin), CACHE_STORE_EBUSY);
+    for (int i = 0; i != CACHE_STORE_MAX_PINS; ++i)
+        cache_store_unpin(r, pins[i]);
+    ck_assert_int_eq(cache_store_read_chunk_pinned(r, o, 0, true, &w, &pin), 0);
+    ck_assert_uint_eq(w.len, 50);
+    cache_store_unpin(r, pin);
+
+    cache_store_reader_free(r);
+    cache_store_close(s);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cache_store");
@@ -591,6 +653,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_put_get_roundtrip);
     tcase_add_test(tc, test_chunks_roundtrip);
     tcase_add_test(tc, test_pinned_get);
+    tcase_add_test(tc, test_pinned_chunk_survives_replace_and_delete);
     tcase_add_test(tc, test_replace_with_new_oid_deletes_old_chunks);
     tcase_add_test(tc, test_replace_chunked_with_inline_deletes_chunks);
     tcase_add_test(tc, test_refresh_same_oid_keeps_chunks);
