@@ -155,6 +155,9 @@ typedef struct st_edge_conf_t {
                                       * their response is complete within h2_reset_window; more: the
                                       * connection is closed (CVE-2023-44487, rapid reset); 0: no limit */
         uint64_t h2_reset_window_ms; /* key "h2_reset_window", default 10s */
+        uint64_t send_timeout_ms;    /* key "send_timeout", default 60s: an HTTP/1 response whose client takes
+                                      * nothing of it for this long has its connection closed (edge/deliver.c,
+                                      * the send watch) */
     } limits;
 } edge_conf_t;
 

@@ -1,7 +1,7 @@
 /*
  * edge/config_limits.c: the "limits" section of the configuration: what one client, one connection or an
  * attack made of many may cost the edge — clientless origin fetches, slow request heads, HTTP/2 streams at
- * once and HTTP/2 streams reset early (CVE-2023-44487).
+ * once, HTTP/2 streams reset early (CVE-2023-44487) and clients that stop reading a response.
  *
  * The invariant that is easy to break: every key has a default that is safe on the open Internet, applied
  * whether or not the section is written, and none of them may be 0 where 0 would mean "no protection" by
@@ -9,12 +9,10 @@
  */
 #include "edge/config_int.h"
 
-enum { L_BACKGROUND_FETCHES, L_HEADER_TIMEOUT, L_H2_MAX_STREAMS, L_H2_RESET_LIMIT, L_H2_RESET_WINDOW };
-static const char *const limits_keys[] = {[L_BACKGROUND_FETCHES] = "background_fetches",
-                                          [L_HEADER_TIMEOUT] = "header_timeout",
-                                          [L_H2_MAX_STREAMS] = "h2_max_concurrent_streams",
-                                          [L_H2_RESET_LIMIT] = "h2_reset_limit",
-                                          [L_H2_RESET_WINDOW] = "h2_reset_window"};
+enum { L_BACKGROUND_FETCHES, L_HEADER_TIMEOUT, L_H2_MAX_STREAMS, L_H2_RESET_LIMIT, L_H2_RESET_WINDOW, L_SEND_TIMEOUT };
+static const char *const limits_keys[] = {[L_BACKGROUND_FETCHES] = "background_fetches",    [L_HEADER_TIMEOUT] = "header_timeout",
+                                          [L_H2_MAX_STREAMS] = "h2_max_concurrent_streams", [L_H2_RESET_LIMIT] = "h2_reset_limit",
+                                          [L_H2_RESET_WINDOW] = "h2_reset_window",          [L_SEND_TIMEOUT] = "send_timeout"};
 
 int edge_config_parse_limits(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)
 {
@@ -26,6 +24,7 @@ int edge_config_parse_limits(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)
     conf->limits.h2_max_streams = 100;
     conf->limits.h2_reset_limit = 100;
     conf->limits.h2_reset_window_ms = 10000;
+    conf->limits.send_timeout_ms = 60000;
     if (n == NULL)
         return 0;
     if (edge_config_collect(c, n, "limits", limits_keys, NKEYS(limits_keys), v) != 0)
@@ -52,6 +51,9 @@ int edge_config_parse_limits(ctx_t *c, edge_conf_t *conf, const yaml_node_t *n)
     }
     if (v[L_H2_RESET_WINDOW] != NULL &&
         edge_config_timeout_ms(c, v[L_H2_RESET_WINDOW], "h2_reset_window", &conf->limits.h2_reset_window_ms) != 0)
+        return -1;
+    if (v[L_SEND_TIMEOUT] != NULL &&
+        edge_config_timeout_ms(c, v[L_SEND_TIMEOUT], "send_timeout", &conf->limits.send_timeout_ms) != 0)
         return -1;
     return 0;
 }

@@ -12,9 +12,13 @@
  *   ETag suffixed for the coding, and it is sent only while its stamp names the object stored now
  *   (edge_deliver_choose_coding). Every answer from a compressible object says Vary: Accept-Encoding.
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include "cache/checksum.h"
 #include "common/log.h"
@@ -318,11 +322,73 @@ static bool fetch_date(const origin_fetch_t *f, int64_t *t)
 
 /* --- a stored object ------------------------------------------------------------------------------ */
 
+/* --- a client that stops reading ------------------------------------------------------------------- */
+
+/* An HTTP/1 response whose client takes nothing for limits.send_timeout has its connection closed, as nginx's
+ * send_timeout does. It bounds what such a client holds: the connection, a fetch's blocks, and a pin on the map
+ * — a read transaction, behind which LMDB reuses no page freed since, however much the writer stores.
+ * libh2o 2.2.5 runs no timer while it writes a response (see may_pin_chunk), so the edge keeps its own, linked
+ * while a send is in flight (from h2o_send to proceed or dispose) and polled on the loop's one-second list.
+ * Progress is the client taking bytes: a piece handed to libh2o waits for room in the socket's kernel buffer,
+ * which holds megabytes and wakes the writer only when a good part of it has drained, so a client reading
+ * steadily can leave a piece waiting for seconds. Each tick therefore also reads the kernel's unsent and
+ * unacknowledged bytes (SIOCOUTQ): a smaller count than at the previous tick is progress.
+ * Closing is shutdown(2) on the descriptor, as in edge/h2_resets.c: libh2o's pending write then fails, and its
+ * own error path closes the connection and disposes of the request (and the pin with it).
+ * HTTP/2 is left alone: a stream the peer's window holds back may be paused on purpose (a media player) while
+ * the connection carries others; that is why chunks are pinned on HTTP/1 only. */
+static void on_send_watch(h2o_timeout_entry_t *entry)
+{
+    edge_req_t *er = H2O_STRUCT_FROM_MEMBER(edge_req_t, send_watch, entry);
+    h2o_conn_t *conn = er->req->conn;
+    uint64_t now = h2o_now(conn->ctx->loop);
+    h2o_socket_t *sock = conn->callbacks->get_socket != NULL ? conn->callbacks->get_socket(conn) : NULL;
+    int queued;
+
+    if (sock == NULL)
+        return;
+    if (ioctl(h2o_socket_get_fd(sock), SIOCOUTQ, &queued) == 0) {
+        if (er->send_queued >= 0 && queued < er->send_queued)
+            er->send_since = now; /* the client took bytes since the last tick */
+        er->send_queued = queued;
+    }
+    if (now - er->send_since < er->tgen->gen->conf.limits.send_timeout_ms) {
+        h2o_timeout_link(conn->ctx->loop, &conn->ctx->one_sec_timeout, entry);
+        return;
+    }
+    ++er->thread->counters.send_timeouts;
+    common_log_info("client took nothing of %.*s for %" PRIu64 " ms (limits.send_timeout): connection closed", (int)er->key.len,
+                    er->key.base, now - er->send_since);
+    shutdown(h2o_socket_get_fd(sock), SHUT_RDWR);
+}
+
+/* h2o_send, with the send watch started for it (HTTP/1) unless it ends the response in error. */
+static void deliver_send(edge_req_t *er, h2o_iovec_t *bufs, size_t bufcnt, h2o_send_state_t state)
+{
+    if (state != H2O_SEND_STATE_ERROR && er->req->version < 0x200) {
+        er->send_since = h2o_now(er->req->conn->ctx->loop);
+        er->send_queued = -1;
+        if (!h2o_timeout_is_linked(&er->send_watch)) {
+            er->send_watch.cb = on_send_watch;
+            h2o_timeout_link(er->req->conn->ctx->loop, &er->req->conn->ctx->one_sec_timeout, &er->send_watch);
+        }
+    }
+    h2o_send(er->req, bufs, bufcnt, state);
+}
+
+static void send_watch_stop(edge_req_t *er)
+{
+    if (h2o_timeout_is_linked(&er->send_watch))
+        h2o_timeout_unlink(&er->send_watch);
+}
+
 /* --- a chunked body's chunks, straight from the map ------------------------------------------------ */
 
 /* Whether the next chunk may be sent straight from the LMDB map under a pin (a read transaction) rather than
  * copied into chunk_buf. libh2o keeps the buffers of an h2o_send until it calls proceed (or disposes of the
- * request) on every protocol, so a pin released there is safe on cleartext HTTP/1.1, TLS and HTTP/2 alike.
+ * request) on every protocol, so a pin released there is safe on cleartext HTTP/1.1, TLS and HTTP/2 alike; it
+ * is taken on HTTP/1 only, where the send watch above bounds how long a stalled client keeps it (on HTTP/2 the
+ * pin measured no gain: libh2o copies into frames anyway).
  *
  * What bounds a pin: their number (CACHE_STORE_MAX_PINS per loop, shared with inline bodies: none free means
  * a copy), and the time a client takes to read a piece. libh2o 2.2.5 cannot give back a buffer once it has
@@ -331,12 +397,13 @@ static bool fetch_date(const origin_fetch_t *f, int64_t *t)
  * read); HTTP/2 keeps them in the stream until the peer's window lets them out, and its idle timeout runs only
  * with no stream open (lib/http2/connection.c, update_idle_timeout). So the bound is taken before the send:
  * once a piece took the client longer than EDGE_DELIVER_PIN_MAX_MS, the rest of the response is copied. A
- * client that stalls holds one pin until its connection ends; one that reads slowly holds none. */
+ * client that stalls holds one pin until limits.send_timeout closes its connection; one that reads slowly
+ * holds none. */
 #define EDGE_DELIVER_PIN_MAX_MS 500
 
 static bool may_pin_chunk(const edge_req_t *er)
 {
-    return !er->copy_chunks;
+    return !er->copy_chunks && er->req->version < 0x200;
 }
 
 static void release_chunk(edge_req_t *er)
@@ -350,6 +417,7 @@ static void release_chunk(edge_req_t *er)
 
 void edge_deliver_release(edge_req_t *er)
 {
+    send_watch_stop(er);
     release_chunk(er);
 }
 
@@ -392,7 +460,7 @@ static void send_next_piece(edge_req_t *er)
     }
     if (er->seg == er->num_segs) {
         release_chunk(er); /* libh2o is done with the last piece: it called proceed */
-        h2o_send(er->req, NULL, 0, H2O_SEND_STATE_FINAL);
+        deliver_send(er, NULL, 0, H2O_SEND_STATE_FINAL);
         return;
     }
     edge_range_seg_t *sg = er->segs + er->seg;
@@ -418,7 +486,7 @@ static void send_next_piece(edge_req_t *er)
                     cache_store_delete(er->thread->server->store, &er->rec_hash);
                 }
                 release_chunk(er);
-                h2o_send(er->req, NULL, 0, H2O_SEND_STATE_ERROR);
+                deliver_send(er, NULL, 0, H2O_SEND_STATE_ERROR);
                 return;
             }
             vec = h2o_iovec_init(er->chunk.base + (pos - chunk_start), (size_t)(stop - pos));
@@ -435,7 +503,7 @@ static void send_next_piece(edge_req_t *er)
         er->seg_off = 0;
     }
     er->piece_sent_at = h2o_now(er->req->conn->ctx->loop);
-    h2o_send(er->req, &vec, 1, er->seg == er->num_segs ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+    deliver_send(er, &vec, 1, er->seg == er->num_segs ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
 }
 
 /* Sets up the segments for `rec`: the whole body, one range (206), several (206 multipart/byteranges),
@@ -542,7 +610,7 @@ bool edge_deliver_record(edge_req_t *er, const cache_record_t *rec, int64_t age,
     date_swap_t sw;
     date_swap_begin(&sw, req, record_date(rec));
     if (er->is_head || is_304 || status == 416 || rec->body_len == 0)
-        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+        deliver_send(er, NULL, 0, H2O_SEND_STATE_FINAL);
     else
         send_next_piece(er);
     date_swap_end(&sw);
@@ -569,14 +637,14 @@ static void send_from_fetch(edge_req_t *er)
         er->inflight = vec.len;
         er->thread->counters.body_bytes_sent += vec.len;
         er->bytes_sent += vec.len;
-        h2o_send(er->req, &vec, 1, next == ORIGIN_FETCH_DONE ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+        deliver_send(er, &vec, 1, next == ORIGIN_FETCH_DONE ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
     } else if (next == ORIGIN_FETCH_DONE) {
         er->sending = true;
-        h2o_send(er->req, NULL, 0, H2O_SEND_STATE_FINAL);
+        deliver_send(er, NULL, 0, H2O_SEND_STATE_FINAL);
     } else if (next == ORIGIN_FETCH_FAILED) {
         /* the client must see an aborted transfer: a truncated body must never look complete */
         er->sending = true;
-        h2o_send(er->req, NULL, 0, H2O_SEND_STATE_ERROR);
+        deliver_send(er, NULL, 0, H2O_SEND_STATE_ERROR);
     }
     date_swap_end(&sw);
 }
@@ -585,6 +653,7 @@ static void on_generator_proceed(h2o_generator_t *self, h2o_req_t *req)
 {
     edge_req_t *er = (edge_req_t *)self;
     assert(er->magic == EDGE_REQ_MAGIC);
+    send_watch_stop(er); /* the client took the piece */
     if (er->body_source == EDGE_REQ_BODY_RECORD) {
         if (h2o_now(req->conn->ctx->loop) - er->piece_sent_at > EDGE_DELIVER_PIN_MAX_MS)
             er->copy_chunks = true; /* a slow reader: see may_pin_chunk */
@@ -644,7 +713,7 @@ void edge_deliver_fetch(edge_req_t *er, const edge_cache_answer_t *answer)
         if (fetch_date(f, &date))
             date_swap_begin(&sw, req, date);
         er->sending = true;
-        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+        deliver_send(er, NULL, 0, H2O_SEND_STATE_FINAL);
         date_swap_end(&sw);
     } else {
         send_from_fetch(er);
@@ -663,7 +732,7 @@ void edge_deliver_error_page(edge_req_t *er, int status, h2o_iovec_t body, const
     req->res.content_length = body.len;
     er->body_source = EDGE_REQ_BODY_NONE;
     h2o_start_response(req, &er->super);
-    h2o_send(req, &body, er->is_head ? 0 : 1, H2O_SEND_STATE_FINAL);
+    deliver_send(er, &body, er->is_head ? 0 : 1, H2O_SEND_STATE_FINAL);
 }
 
 void edge_deliver_init(edge_req_t *er)

@@ -79,16 +79,19 @@ typedef struct st_edge_req_t {
     cache_cc_t rcc;   /* ...which says this */
     bool client_gone; /* the watch saw the HTTP/1 client hang up while the request waited */
     /* for the access log, the metrics and the reports */
-    bool answered;                /* X-Cache was sent (not so for PURGE, 414, 431) */
-    edge_cache_outcome_t outcome; /* ...saying this */
-    bool passed;                  /* forwarded without the cache (PASS) */
-    bool hit;                     /* answered from a stored object */
-    uint64_t fetch_started;       /* ms (loop clock) when the current origin fetch was started or joined */
-    uint64_t fetch_started_us;    /* the same in microseconds (reports_clock_us), for the latency metric */
-    int64_t origin_ms;            /* time to the origin's response head, -1 when none was awaited */
-    uint64_t bytes_sent;          /* body bytes handed to libh2o */
-    uint64_t origin_bytes;        /* body bytes the fetch this request started received */
-    h2o_timeout_entry_t watch;    /* HTTP/1 only: polls for a client that hung up while we wait */
+    bool answered;                  /* X-Cache was sent (not so for PURGE, 414, 431) */
+    edge_cache_outcome_t outcome;   /* ...saying this */
+    bool passed;                    /* forwarded without the cache (PASS) */
+    bool hit;                       /* answered from a stored object */
+    uint64_t fetch_started;         /* ms (loop clock) when the current origin fetch was started or joined */
+    uint64_t fetch_started_us;      /* the same in microseconds (reports_clock_us), for the latency metric */
+    int64_t origin_ms;              /* time to the origin's response head, -1 when none was awaited */
+    uint64_t bytes_sent;            /* body bytes handed to libh2o */
+    uint64_t origin_bytes;          /* body bytes the fetch this request started received */
+    h2o_timeout_entry_t watch;      /* HTTP/1 only: polls for a client that hung up while we wait */
+    h2o_timeout_entry_t send_watch; /* HTTP/1 only: linked while a send is in flight (edge/deliver.c) */
+    uint64_t send_since;            /* ms (loop clock): the send in flight, or the client's latest progress */
+    int send_queued;                /* the socket's SIOCOUTQ at the watch's last tick; -1 before the first */
 } edge_req_t;
 
 /** Leaves the request's origin fetch, if any (req_fsm.c); counts the bytes it fetched. */

@@ -36,6 +36,7 @@
       "fetches cancelled when their last client left because limits.background_fetches were running")                              \
     X(h2_resets, "", "HTTP/2 requests ended by the client (stream reset, connection closed) before their response was complete")   \
     X(h2_abusive_closes, "", "HTTP/2 connections closed for resetting more than limits.h2_reset_limit streams in the window")      \
+    X(send_timeouts, "", "HTTP/1 connections closed because the client took nothing of a response for limits.send_timeout")        \
     X(https_redirects, "", "cleartext requests redirected to https:// (viewer_protocol_policy: redirect_to_https)")                \
     X(https_refused, "", "cleartext requests refused with 403 (viewer_protocol_policy: https_only)")                               \
     X(tls_handshakes, "", "TLS handshakes completed on the client listeners")                                                      \
