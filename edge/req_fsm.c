@@ -223,8 +223,9 @@ static void start_fetch(edge_req_t *er, bool cacheable)
 
 /* Whether this response may send an inline body straight from the LMDB map: cleartext HTTP/1.1, where
  * libh2o writes our buffer to the socket as is. With TLS it encrypts into its own buffer, and HTTP/2 copies
- * into frames; a pin still saves our copy of the record there, which pays for chunks (edge/deliver.c pins
- * them on every protocol, bench/NOTES.md "Large objects") but was not measured for inline bodies. */
+ * into frames; a pin still saves our copy of the record there, which pays for chunks over TLS (edge/deliver.c
+ * pins them on HTTP/1, where limits.send_timeout bounds a stalled client; bench/NOTES.md "Large objects") but
+ * was not measured for inline bodies. */
 static bool may_pin(edge_req_t *er)
 {
     h2o_req_t *req = er->req;
