@@ -58,41 +58,9 @@ wait_http origin "http://127.0.0.1:$p_origin/1k.bin"
 mkdir -p "$tmp/lua"
 write_wrk_scripts "$tmp/lua"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/admin.token"
-nginx_user=""
-[ "$(id -u)" = 0 ] && nginx_user="user www-data;"
-
 d=$tmp/ngx
 mkdir -p "$d" "$caches/ngx"
-[ -n "$nginx_user" ] && chown -R www-data "$caches/ngx"
-cat >"$d/nginx.conf" <<EOF
-$nginx_user
-daemon off;
-worker_processes $threads;
-pid $d/nginx.pid;
-error_log $tmp/logs/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $d/body; proxy_temp_path $d/proxy;
-    fastcgi_temp_path $d/fcgi; uwsgi_temp_path $d/uwsgi; scgi_temp_path $d/scgi;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 1000000;
-    proxy_cache_path $caches/ngx levels=1:2 keys_zone=bench:64m max_size=50g inactive=1d use_temp_path=off;
-    upstream origin { server 127.0.0.1:$p_origin; keepalive 64; }
-    server {
-        listen 127.0.0.1:$p_nginx;
-        location / {
-            proxy_pass http://origin;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_cache bench;
-            proxy_cache_key \$request_uri;
-            proxy_cache_lock on;
-        }
-    }
-}
-EOF
+bench_nginx_proxy "$d" "$threads" "$caches/ngx" "$p_nginx" "$p_origin" "$tmp/logs/nginx-error.log"
 bench_start nginx nginx -p "$d" -c "$d/nginx.conf" -e "$tmp/logs/nginx-error.log"
 wait_http nginx "http://127.0.0.1:$p_nginx/cold/1k"
 

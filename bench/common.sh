@@ -1,6 +1,7 @@
-# bench/common.sh: what bench/startup.sh and bench/eviction.sh share (sourced, not run): logging, the
-# temp dir and the cleanup of every process they started, free ports, starting a server and waiting for
-# it, the edgecache binary, and the machine description written at the head of each result file.
+# bench/common.sh: what bench/startup.sh, eviction.sh, scaling.sh and cold.sh share (sourced, not run):
+# logging, the temp dir and the cleanup of every process they started, free ports, starting a server and
+# waiting for it, the edgecache binary, the nginx proxy_cache they compare with, CPU accounting, and the
+# machine description written at the head of each result file.
 #
 # The caller sets `top` (the source tree) and `keep` (1: keep the temp dir) before sourcing, and calls
 # bench_init PREFIX after parsing its options. Servers go through bench_start, so cleanup finds them.
@@ -165,4 +166,47 @@ cpu_secs() { # SNAP0 SNAP1: CPU seconds between two snapshots; a process that ap
         n = split(a, x, " "); for (i = 1; i <= n; i++) { split(x[i], f, ":"); t[f[1]] = f[2] }
         n = split(b, x, " "); s = 0; for (i = 1; i <= n; i++) { split(x[i], f, ":"); s += f[2] - t[f[1]] }
         printf "%.2f", s / hz }'
+}
+
+# bench_nginx_proxy DIR WORKERS CACHE_DIR PORT ORIGIN_PORT ERROR_LOG: writes DIR/nginx.conf, nginx proxy_cache
+# as run.sh sets it up (sendfile, keepalive to the origin, proxy_cache_lock), for the scripts that compare
+# edgecache with nginx alone (cold.sh, scaling.sh). As root, nginx's workers run as www-data.
+bench_nginx_proxy() {
+    local d=$1 workers=$2 cache=$3 port=$4 origin=$5 errlog=$6 user="" nofile
+    nofile=$(ulimit -Hn)
+    [ "$nofile" = unlimited ] && nofile=65536
+    if [ "$(id -u)" = 0 ]; then
+        user="user www-data;"
+        chown -R www-data "$d" "$cache"
+    fi
+    cat >"$d/nginx.conf" <<EOF
+$user
+daemon off;
+worker_processes $workers;
+worker_rlimit_nofile $nofile;
+pid $d/nginx.pid;
+error_log $errlog warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $d/body; proxy_temp_path $d/proxy;
+    fastcgi_temp_path $d/fcgi; uwsgi_temp_path $d/uwsgi; scgi_temp_path $d/scgi;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    proxy_cache_path $cache levels=1:2 keys_zone=bench:64m max_size=50g inactive=1d use_temp_path=off;
+    upstream origin { server 127.0.0.1:$origin; keepalive 64; }
+    server {
+        listen 127.0.0.1:$port;
+        location / {
+            proxy_pass http://origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_cache bench;
+            proxy_cache_key \$request_uri;
+            proxy_cache_lock on;
+        }
+    }
+}
+EOF
 }
