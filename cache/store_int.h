@@ -1,10 +1,11 @@
 /*
  * cache/store_int.h: what the files of the store share. Not a public interface: only cache/store.c,
- * store_writer.c, store_index.c, store_purge.c and store_evict.c include it, and with it <lmdb.h>,
+ * store_read.c, store_writer.c, store_index.c, store_purge.c and store_evict.c include it, and with it <lmdb.h>,
  * which no other file may include (the rest of edgecache knows the store through cache/store.h only).
  *
  * The store is one struct with a part per job, each owned by one file:
- *   core (this struct's top level)  cache/store.c        the environment, its databases, open/close, reads
+ *   core (this struct's top level)  cache/store.c        the environment, its databases, open/close
+ *   readers, pins, uses             cache/store_read.c   the loops' lookups and chunk reads, copied or pinned
  *   queue                           cache/store_writer.c the writer's queue, its thread, batches, commits
  *   pending                         cache/store_writer.c writes queued and not committed, found by readers
  *   sync                            cache/store_writer.c the syncer thread, which flushes commits to disk
@@ -209,7 +210,7 @@ struct st_cache_store_t {
     cache_store_faults_t faults;
 };
 
-/* Readers and pins belong to one loop thread each (cache/store.c). */
+/* Readers and pins belong to one loop thread each (cache/store_read.c). */
 struct st_cache_store_pin_t {
     cache_store_pin_t *next; /* in the reader's free list */
     MDB_txn *txn;            /* open while pinned, reset while free */
